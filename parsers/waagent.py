@@ -183,15 +183,17 @@ class ParseResult:
         frame: one row per record (and per unparsed line), files oldest first, in file order;
             columns as ``schema.WAAGENT_COLUMNS``.
         accounts: per-input line accounting and warnings, in the order read.
+        notes: warnings not tied to one file (e.g. a directory without logs).
     """
 
     frame: pl.DataFrame
     accounts: list[SourceAccount] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def warnings(self) -> list[str]:
-        """Every input warning, in input order."""
-        return [w for a in self.accounts for w in a.warnings]
+        """Every input warning: notes first, then per file in input order."""
+        return self.notes + [w for a in self.accounts for w in a.warnings]
 
 
 def rotation_sort_key(path: Path) -> tuple:

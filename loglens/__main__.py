@@ -1,0 +1,3 @@
+from loglens.cli import app
+
+app(prog_name="loglens")
