@@ -19,7 +19,6 @@ from parsers import ParseResult
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Diagnose Azure Linux VM extension and agent failures.")
 # Wide when piped so file paths are not cut; a terminal keeps its own width.
 _out = Console(highlight=False, width=None if Console().is_terminal else 200)
-_err = Console(stderr=True, highlight=False)
 
 EXIT_INPUT_ERROR = 2
 
@@ -49,7 +48,7 @@ def parse(
         written = api.export_records(result.frame, out)
     except LoglensError as exc:
         _print_warnings(result.warnings if "result" in locals() else [])
-        _err.print(f"error: {exc}", markup=False)
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_INPUT_ERROR) from None
     _print_warnings(result.warnings)
     if not quiet:
@@ -59,7 +58,8 @@ def parse(
 
 def _print_warnings(warnings: list[str]) -> None:
     for warning in warnings:
-        _err.print(f"warning: {warning}", markup=False)
+        # Plain echo: a warning is one line, never wrapped or styled.
+        typer.echo(f"warning: {warning}", err=True)
 
 
 def _accounting_table(result: ParseResult) -> Table:

@@ -82,10 +82,11 @@ _LEVEL_BY_INITIAL = {"V": "VERBOSE", "I": "INFO", "W": "WARNING", "E": "ERROR"}
 _WORD_WINDOW = 192
 #: A whole `[Name-1.2.3]` word, capturing its version.
 _EXT_TOKEN_VERSION = r"^\[[^\]\s]+-(\d+(?:\.\d+)*)\]$"
-#: Telemetry echo `Event: name=..., op=..., message=...[, duration=N]`; the message may span lines.
+#: Telemetry echo `Event: name=..., op=..., message=...[, duration=N]`; the message may span lines,
+#: and with an empty stderr the `, duration=N` tail sits alone on the record's last line.
 EVENT_PATTERN = (
     r"(?s)^Event: name=(?P<event_name>[^,]*), op=(?P<event_op>[^,]*), message=(?P<event_message>.*?)"
-    r"(?:, duration=(?P<event_duration_ms>\d+))?$"
+    r"\n?(?:, duration=(?P<event_duration_ms>\d+))?$"
 )
 #: Last line of an `Event:` record (agent 2.2.15+): closes a `[stdout]` block.
 _DURATION_TAIL = r", duration=\d+$"

@@ -1,0 +1,225 @@
+"""The waagent.log grammar: every generation, continuation folding, time zones, rotation."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from parsers import read_waagent
+from parsers.discover import find_waagent_logs
+from parsers.schema import WAAGENT_COLUMNS, polars_schema
+from parsers.waagent import SAMPLE_LINES, rotation_sort_key
+
+
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(("line", "expected"), SAMPLE_LINES, ids=[s[0][:48] for s in SAMPLE_LINES])
+def test_sample_line_parses(parse_text, line, expected):
+    row = parse_text(line + "\n").frame.row(0, named=True)
+    assert {k: row[k] for k in expected} == expected
+
+
+def test_frame_conforms_to_schema(parse_text):
+    frame = parse_text("2025-03-02T11:05:41.220183Z INFO ExtHandler ExtHandler hello\n").frame
+    assert frame.schema == polars_schema(WAAGENT_COLUMNS)
+
+
+def test_iso_generation_is_utc_and_not_local(parse_text):
+    row = parse_text("2024-05-13T17:34:12.409342Z WARNING EnvHandler ExtHandler firewall check\n").frame.row(0, named=True)
+    assert row["timestamp"] == datetime(2024, 5, 13, 17, 34, 12, 409342, tzinfo=timezone.utc)
+    assert row["timestamp_local_assumed"] is False
+    assert row["line_format"] == "agent-iso"
+
+
+def test_legacy_generation_without_thread(parse_text):
+    frame = parse_text(
+        """
+        2019/06/18 09:14:03.551920 INFO Azure Linux Agent Version:2.2.18
+        2019/06/18 09:14:11.104558 INFO ExtHandler Agent WALinuxAgent-2.2.38 is running as the goal state agent
+        2019/06/18 10:14:30.222101 WARNING Agent WALinuxAgent-2.2.40 is permanently blacklisted
+        """
+    ).frame
+    assert frame["line_format"].to_list() == ["agent-legacy"] * 3
+    assert frame["level"].to_list() == ["INFO", "INFO", "WARNING"]
+    assert frame["process"].to_list() == [None, "ExtHandler", None]
+    assert frame["thread"].to_list() == [None, None, None]
+    assert frame["timestamp"][0] == datetime(2019, 6, 18, 9, 14, 3, 551920, tzinfo=timezone.utc)
+    assert frame["timestamp_local_assumed"].all()
+
+
+def test_lines_without_microseconds_are_extension_lines(parse_text):
+    row = parse_text("2017/08/14 20:21:57 LinuxAzureDiagnostic started to handle.\n").frame.row(0, named=True)
+    assert row["timestamp"] == utc(2017, 8, 14, 20, 21, 57)
+    assert (row["line_format"], row["level"], row["message"]) == ("extension", "INFO", "LinuxAzureDiagnostic started to handle.")
+
+
+def test_odd_width_fractions_still_parse(parse_text):
+    frame = parse_text(
+        """
+        2024-05-13T17:34:12Z INFO ExtHandler ExtHandler no fraction
+        2024-05-13T17:34:12.5Z ERROR ExtHandler [Foo.Bar-1.2] short fraction
+        2019/06/18 09:14:03.5519 INFO Daemon four digits
+        """
+    ).frame
+    assert frame["line_format"].to_list() == ["agent-iso", "agent-iso", "agent-legacy"]
+    assert frame["timestamp"].to_list() == [
+        utc(2024, 5, 13, 17, 34, 12),
+        datetime(2024, 5, 13, 17, 34, 12, 500000, tzinfo=timezone.utc),
+        datetime(2019, 6, 18, 9, 14, 3, 551900, tzinfo=timezone.utc),
+    ]
+    assert frame["message"].to_list() == ["no fraction", "short fraction", "four digits"]
+    assert frame["extension"].to_list() == [None, "Foo.Bar", None]
+    assert frame["process"].to_list() == ["ExtHandler", "ExtHandler", "Daemon"]
+
+
+def test_event_record_folds_output_block_with_extension_shaped_lines(parse_text):
+    frame = parse_text(
+        """
+        2025-01-22T07:21:08.771902Z INFO ExtHandler [Microsoft.Azure.Monitor.AzureMonitorLinuxAgent-1.33.2] Enable extension: [./shim.sh -enable]
+        2025-01-22T07:21:10.003327Z ERROR ExtHandler ExtHandler Event: name=Microsoft.Azure.Monitor.AzureMonitorLinuxAgent, op=Enable, message=[ExtensionOperationError] Non-zero exit code: 51, /var/lib/waagent/x/./shim.sh -enable
+        [stdout]
+        2025/01/22 07:21:09 Azure Monitoring Agent for Linux started to handle.
+        2025/01/22 07:21:09 ERROR:Unsupported operating system: flatcar 4152.2.0
+
+        [stderr]
+        , duration=0
+        2025/01/22 07:21:11 AMA wrote this after the block closed
+        """
+    )
+    frame = result_frame = frame.frame
+    assert frame.height == 3
+    event = result_frame.row(1, named=True)
+    assert (event["line_first"], event["line_last"]) == (2, 8)
+    assert event["operation"] == "Enable"
+    assert event["extension"] == "Microsoft.Azure.Monitor.AzureMonitorLinuxAgent"
+    assert event["event_duration_ms"] == 0
+    assert event["event_message"].endswith("ERROR:Unsupported operating system: flatcar 4152.2.0\n\n[stderr]")
+    assert event["message"].count("\n") == 6
+    after = result_frame.row(2, named=True)
+    assert (after["line_first"], after["line_format"]) == (9, "extension")
+
+
+def test_command_output_block_closes_at_next_agent_line(parse_text):
+    frame = parse_text(
+        """
+        2025-04-03T11:40:03.290047Z INFO ExtHandler [Microsoft.Azure.Extensions.CustomScript-2.1.10] Command: bin/custom-script-shim enable
+        [stdout]
+        2025/04/03 11:40:03 echoed by the script
+        [stderr]
+        2025-04-03T11:40:09.118861Z INFO ExtHandler ExtHandler Extension status: [('Microsoft.Azure.Extensions.CustomScript', 'transitioning')]
+        """
+    ).frame
+    assert frame["line_first"].to_list() == [1, 5]
+    assert frame["line_last"].to_list() == [4, 5]
+
+
+def test_traceback_and_firewall_dump_are_continuations(parse_text):
+    result = parse_text(
+        """
+        2025-05-20T04:30:11.552101Z ERROR ExtHandler ExtHandler Error fetching the goal state: [ProtocolError] boom
+        Traceback (most recent call last):
+          File "bin/WALinuxAgent-2.15.0.1-py3.12.egg/azurelinuxagent/common/protocol/wire.py", line 563, in call_wireserver
+        azurelinuxagent.common.exception.HttpError: [HttpError] boom
+        2019/04/02 07:58:12.648120 INFO Firewall rules:
+        Chain OUTPUT (policy ACCEPT 3 packets, 180 bytes)
+               0        0 DROP       tcp  --  *      *       0.0.0.0/0            168.63.129.16        ctstate INVALID,NEW
+
+        """
+    )
+    account = result.accounts[0]
+    assert (account.lines, account.records, account.continuations, account.unparsed) == (8, 2, 6, 0)
+    assert result.frame["message"][0].splitlines()[-1].startswith("azurelinuxagent.common.exception.HttpError")
+
+
+def test_blank_message_lines_keep_their_header(parse_text):
+    frame = parse_text("2025-03-02T11:05:41.220183Z INFO ExtHandler \n2025-03-02T11:05:41.220183Z INFO ExtHandler ExtHandler \n").frame
+    assert frame["message"].to_list() == ["", ""]
+    assert frame["thread"].to_list() == ["ExtHandler", "ExtHandler"]
+
+
+def test_mixed_generations_keep_file_order_and_apply_tz_to_local_lines(parse_text):
+    frame = parse_text(
+        """
+        2019/06/18 10:14:13.902114 INFO Determined Agent WALinuxAgent-2.2.53 to be the latest agent
+        2019-06-18T08:14:15.001000Z INFO ExtHandler ExtHandler Azure Linux Agent (Goal State Agent version 2.2.53)
+        2019/06/18 10:14:16 [Some.Ext-1.0] extension line in local time
+        """,
+        tz="+02:00",
+    ).frame
+    assert frame["line_first"].to_list() == [1, 2, 3]
+    assert frame["timestamp"].to_list() == [
+        datetime(2019, 6, 18, 8, 14, 13, 902114, tzinfo=timezone.utc),
+        datetime(2019, 6, 18, 8, 14, 15, 1000, tzinfo=timezone.utc),
+        utc(2019, 6, 18, 8, 14, 16),
+    ]
+    assert frame["timestamp_local_assumed"].to_list() == [True, False, True]
+
+
+def test_iana_zone_handles_daylight_saving(parse_text):
+    frame = parse_text(
+        "2019/01/15 12:00:00.000000 INFO winter\n2019/07/15 12:00:00.000000 INFO summer\n", tz="Europe/Berlin"
+    ).frame
+    assert frame["timestamp"].to_list() == [utc(2019, 1, 15, 11), utc(2019, 7, 15, 10)]
+
+
+def test_orphan_lines_before_first_record_are_kept_unparsed(parse_text):
+    result = parse_text("tail of a record from the previous file\n\n2025-03-02T11:05:41.220183Z INFO ExtHandler ExtHandler first\n")
+    frame = result.frame
+    assert frame["line_format"].to_list() == ["unparsed", "unparsed", "agent-iso"]
+    assert frame["timestamp"].null_count() == 2
+    assert frame["message"][0] == "tail of a record from the previous file"
+    assert result.accounts[0].unparsed == 2
+
+
+def test_chunking_never_changes_the_result():
+    whole = read_waagent(sorted(find_waagent_logs([Path("sample_logs")]).files))
+    tiny = read_waagent(sorted(find_waagent_logs([Path("sample_logs")]).files), chunk_bytes=512)
+    assert tiny.frame.equals(whole.frame)
+    assert [(a.lines, a.records, a.continuations, a.unparsed) for a in tiny.accounts] == [
+        (a.lines, a.records, a.continuations, a.unparsed) for a in whole.accounts
+    ]
+
+
+def test_rotated_files_are_ordered_oldest_first(tmp_path):
+    names = [
+        "waagent.log",
+        "waagent.log.1",
+        "waagent.log.2.gz",
+        "waagent.log-2025-06-10-1749513600.gz",
+        "waagent.log-2025-06-11-1749600000",
+    ]
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    found = [p.name for p in find_waagent_logs([tmp_path]).files]
+    assert found == [
+        "waagent.log.2.gz",
+        "waagent.log.1",
+        "waagent.log-2025-06-10-1749513600.gz",
+        "waagent.log-2025-06-11-1749600000",
+        "waagent.log",
+    ]
+    assert sorted(map(Path, names), key=rotation_sort_key)[-1] == Path("waagent.log")
+
+
+def test_gzip_rotation_is_read_in_place():
+    result = read_waagent(find_waagent_logs(["sample_logs/vm-modern"]).files)
+    assert result.accounts[0].path.endswith(".gz")
+    assert result.accounts[0].records > 0
+    assert result.frame["timestamp"].is_sorted()
+
+
+@pytest.mark.parametrize("path", sorted(str(p) for p in Path("sample_logs").rglob("waagent.log*")))
+def test_accounting_adds_up_on_every_sample_file(path):
+    result = read_waagent([path])
+    account = result.accounts[0]
+    assert account.lines > 0 and account.balanced
+    assert account.warnings == []
+    assert result.frame.height == account.records + account.unparsed
+    covered = (result.frame["line_last"] - result.frame["line_first"] + 1).sum()
+    assert covered == account.lines - 0  # every line sits in exactly one row's span
+    assert result.frame.filter(pl.col("line_format") == "unparsed").height == account.unparsed

@@ -1,0 +1,95 @@
+"""The CLI as a user runs it: a real subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def loglens(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "loglens", *args], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".ndjson"])
+def test_parse_sample_logs_writes_records_and_accounting(tmp_path, suffix):
+    out = tmp_path / f"records{suffix}"
+    run = loglens("parse", "sample_logs", "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    frame = {".parquet": pl.read_parquet, ".csv": pl.read_csv, ".ndjson": pl.read_ndjson}[suffix](out)
+    assert frame.height > 100
+    assert "sample_logs/vm-modern/var/log/waagent.log-2025-06-10-1749513600.gz" in run.stdout
+    rows = [line for line in run.stdout.splitlines() if "waagent.log" in line]
+    assert len(rows) == 4 and all(line.rstrip(" │").endswith("yes") for line in rows)
+    assert f"rows written to {out}" in run.stdout
+
+
+def test_accounting_numbers_add_up_in_output(tmp_path):
+    run = loglens("parse", "sample_logs/vm-legacy/var/log/waagent.log", "--out", str(tmp_path / "r.parquet"))
+    row = next(line for line in run.stdout.splitlines() if "waagent.log" in line)
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    lines, records, continuations, unparsed = (int(c) for c in cells[2:6])
+    assert lines == records + continuations + unparsed == 66
+
+
+def test_bad_inputs_warn_and_the_rest_is_parsed(tmp_path):
+    (tmp_path / "waagent.log").write_bytes(b"2025-03-02T11:05:41.220183Z INFO ExtHandler ExtHandler ok\n\xff\n")
+    out = tmp_path / "r.ndjson"
+    run = loglens("parse", str(tmp_path / "missing.log"), str(tmp_path), "--out", str(out))
+    assert run.returncode == 0
+    assert f"warning: {tmp_path / 'missing.log'}: no such file" in run.stderr
+    assert "not valid UTF-8" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert pl.read_ndjson(out).height == 1
+
+
+def test_nothing_readable_is_an_input_error(tmp_path):
+    run = loglens("parse", str(tmp_path / "missing.log"), "--out", str(tmp_path / "r.parquet"))
+    assert run.returncode == 2
+    assert "no such file" in run.stderr and "error:" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_unknown_output_type_is_an_input_error(tmp_path):
+    run = loglens("parse", "sample_logs", "--out", str(tmp_path / "r.xlsx"))
+    assert run.returncode == 2
+    assert "unknown output type .xlsx" in run.stderr
+
+
+def test_bad_timezone_is_an_input_error(tmp_path):
+    run = loglens("parse", "sample_logs", "--tz", "Mars/Olympus", "--out", str(tmp_path / "r.parquet"))
+    assert run.returncode == 2
+    assert "unknown time zone" in run.stderr
+
+
+def test_tz_shifts_local_lines_only(tmp_path):
+    utc_out, shifted_out = tmp_path / "utc.parquet", tmp_path / "shifted.parquet"
+    assert loglens("parse", "sample_logs", "--out", str(utc_out)).returncode == 0
+    assert loglens("parse", "sample_logs", "--tz", "-05:00", "--out", str(shifted_out)).returncode == 0
+    utc, shifted = pl.read_parquet(utc_out), pl.read_parquet(shifted_out)
+    delta = (shifted["timestamp"] - utc["timestamp"]).dt.total_hours()
+    assert set(delta.filter(utc["timestamp_local_assumed"]).to_list()) == {5}
+    assert set(delta.filter(~utc["timestamp_local_assumed"]).to_list()) == {0}
+
+
+def test_secrets_are_redacted_in_exports(tmp_path):
+    log = tmp_path / "waagent.log"
+    log.write_text(
+        "2025-03-02T11:05:41.220183Z INFO ExtHandler ExtHandler Downloading "
+        "https://acct.blob.core.windows.net/c/s.sh?sv=2021-08-06&sig=AbCdEf%2B123%3D&se=2025\n"
+        "2025-03-02T11:05:42.220183Z ERROR ExtHandler ExtHandler Event: name=X.Y, op=Enable, message=failed\n"
+        '[stderr]\n{"commandToExecute": "mysql --password=hunter2"}\n, duration=0\n'
+    )
+    out = tmp_path / "r.csv"
+    assert loglens("parse", str(log), "--out", str(out)).returncode == 0
+    text = out.read_text()
+    assert "AbCdEf" not in text and "hunter2" not in text
+    assert "sig=«REDACTED»" in text
