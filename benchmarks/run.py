@@ -1,0 +1,88 @@
+"""One-command benchmark: parse throughput and peak RSS on a large generated waagent.log.
+
+Usage (from the repository root, after `pip install -e '.[bench]'` or plain `pip install .`):
+    python -m benchmarks.run                # 500 MB, generated once into benchmarks/data/
+    python -m benchmarks.run --size-mb 100  # quicker
+
+Each measurement runs in its own process so its peak RSS is its own. Targets (2-core machine):
+parse >= 300 MB/s, >= 5x the plain-Python baseline, peak RSS <= 2.5x the input size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks.generate import generate
+
+TARGET_MBPS = 300.0
+TARGET_SPEEDUP = 5.0
+TARGET_RSS_RATIO = 2.5
+
+# Runs inside a child: parse the file, report seconds and the child's own peak RSS.
+_LOGLENS_CHILD = """
+import json, resource, sys, time
+from parsers import read_waagent
+start = time.perf_counter()
+result = read_waagent([sys.argv[1]])
+elapsed = time.perf_counter() - start
+account = result.accounts[0]
+assert account.balanced, account
+print(json.dumps({"seconds": elapsed, "rows": result.frame.height, "lines": account.lines,
+                  "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+"""
+_BASELINE_CHILD = """
+import json, resource, sys, time
+from benchmarks.baseline import parse
+start = time.perf_counter()
+records = parse(sys.argv[1])
+elapsed = time.perf_counter() - start
+print(json.dumps({"seconds": elapsed, "rows": records,
+                  "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+"""
+
+
+def measure(child: str, path: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", child, str(path)], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="loglens parse benchmark")
+    parser.add_argument("--size-mb", type=float, default=500.0)
+    parser.add_argument("--data-dir", type=Path, default=Path("benchmarks/data"))
+    parser.add_argument("--skip-baseline", action="store_true", help="skip the slow plain-Python baseline")
+    args = parser.parse_args()
+
+    path = args.data_dir / f"waagent-{args.size_mb:g}mb.log"
+    if not path.exists():
+        print(f"generating {path} ...", flush=True)
+        generate(path, args.size_mb)
+    size = path.stat().st_size
+    mb = size / 1e6
+
+    ours = measure(_LOGLENS_CHILD, path)
+    mbps = mb / ours["seconds"]
+    rss_ratio = ours["peak_rss"] / size
+    print(f"input            {mb:,.0f} MB, {ours['lines']:,} lines -> {ours['rows']:,} records")
+    print(f"loglens parse    {mbps:,.0f} MB/s ({ours['seconds']:.2f} s), peak RSS {ours['peak_rss'] / 1e6:,.0f} MB "
+          f"= {rss_ratio:.2f}x input")
+    checks = [("parse >= 300 MB/s", mbps >= TARGET_MBPS), ("peak RSS <= 2.5x input", rss_ratio <= TARGET_RSS_RATIO)]
+    if not args.skip_baseline:
+        base = measure(_BASELINE_CHILD, path)
+        base_mbps = mb / base["seconds"]
+        speedup = mbps / base_mbps
+        print(f"python baseline  {base_mbps:,.0f} MB/s ({base['seconds']:.2f} s), {base['rows']:,} records, "
+              f"peak RSS {base['peak_rss'] / 1e6:,.0f} MB")
+        print(f"speed-up         {speedup:.1f}x")
+        checks.append(("speed-up >= 5x", speedup >= TARGET_SPEEDUP))
+    for name, ok in checks:
+        print(f"{'MET ' if ok else 'MISS'} {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
