@@ -1,6 +1,6 @@
 """One-command benchmark: parse throughput and peak RSS on a large generated waagent.log.
 
-Usage (from the repository root, after `pip install -e '.[bench]'` or plain `pip install .`):
+Usage (from the repository root, after `pip install .`):
     python -m benchmarks.run                # 500 MB, generated once into benchmarks/data/
     python -m benchmarks.run --size-mb 100  # quicker
 
