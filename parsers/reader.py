@@ -69,6 +69,38 @@ class SourceAccount:
 
 
 @dataclass(frozen=True)
+class RawChunk:
+    """Undecoded bytes that start at a record boundary, and the number of their first line."""
+
+    first_line: int
+    data: bytes
+
+
+@dataclass
+class Damage:
+    """Repairs made while decoding; summed per file and reported once as warnings."""
+
+    crlf: bool = False
+    nul_lines: int = 0
+    invalid_utf8_lines: int = 0
+
+    def add(self, other: Damage) -> None:
+        """Fold another chunk's repairs into this one."""
+        self.crlf = self.crlf or other.crlf
+        self.nul_lines += other.nul_lines
+        self.invalid_utf8_lines += other.invalid_utf8_lines
+
+    def report(self, account: SourceAccount) -> None:
+        """Turn the repairs into one warning line each on ``account``."""
+        if self.nul_lines:
+            account.warn(f"{self.nul_lines} line(s) contained NUL bytes (removed; often left by copytruncate rotation)")
+        if self.invalid_utf8_lines:
+            account.warn(f"{self.invalid_utf8_lines} line(s) are not valid UTF-8 (bad bytes shown as U+FFFD)")
+        if self.crlf:
+            account.warn("CRLF line endings (file passed through Windows?); carriage returns removed")
+
+
+@dataclass(frozen=True)
 class LineChunk:
     """A run of physical lines that starts at a record boundary.
 
@@ -77,21 +109,26 @@ class LineChunk:
         lines: one String column ``text``; CR, NUL bytes removed, bad UTF-8 replaced by U+FFFD.
         damaged: True when some line had NUL bytes or invalid UTF-8 (column ``damaged`` then
             marks those lines); False means no line needs checking.
+        damage: what was repaired, for the file's warnings.
     """
 
     first_line: int
     lines: pl.DataFrame
     damaged: bool
+    damage: Damage
 
 
-def iter_line_chunks(
+def iter_raw_chunks(
     path: Path,
     account: SourceAccount,
     *,
     record_start: regex.Pattern[bytes],
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-) -> Iterator[LineChunk]:
-    """Yield ``path``'s lines in chunks that each begin where a record may begin.
+) -> Iterator[RawChunk]:
+    """Yield ``path``'s bytes in chunks that each begin where a record may begin.
+
+    Decoding is left to ``decode_chunk`` so callers can run it in parallel. Read problems
+    become warnings on ``account``; ``account.lines`` and ``bytes_read`` are counted here.
 
     Args:
         path: a plain or gzip-compressed text file.
@@ -101,35 +138,35 @@ def iter_line_chunks(
         chunk_bytes: target decompressed size of a chunk.
 
     Yields:
-        LineChunk objects in file order. Nothing is yielded for unreadable or empty files;
-        the reason is on ``account.warnings``.
+        RawChunk objects in file order; nothing for unreadable or empty files (the reason is on
+        ``account.warnings``).
     """
-    stats = _DamageStats()
     line_no = 1
     for data in _cut_at_records(_read_blocks(path, account), record_start, chunk_bytes):
-        chunk = _decode(data, line_no, stats)
+        # Same count as the decoder's: a last line without a newline is still a line.
+        lines = data.count(b"\n") + (not data.endswith(b"\n"))
         account.bytes_read += len(data)
-        account.lines += chunk.lines.height
-        line_no += chunk.lines.height
-        yield chunk
-    stats.report(account)
+        account.lines += lines
+        yield RawChunk(line_no, data)
+        line_no += lines
     if account.lines == 0 and not account.warnings:
         account.warn("file is empty")
 
 
-@dataclass
-class _DamageStats:
-    crlf: bool = False
-    nul_lines: int = 0
-    invalid_utf8_lines: int = 0
-
-    def report(self, account: SourceAccount) -> None:
-        if self.nul_lines:
-            account.warn(f"{self.nul_lines} line(s) contained NUL bytes (removed; often left by copytruncate rotation)")
-        if self.invalid_utf8_lines:
-            account.warn(f"{self.invalid_utf8_lines} line(s) are not valid UTF-8 (bad bytes shown as U+FFFD)")
-        if self.crlf:
-            account.warn("CRLF line endings (file passed through Windows?); carriage returns removed")
+def iter_line_chunks(
+    path: Path,
+    account: SourceAccount,
+    *,
+    record_start: regex.Pattern[bytes],
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> Iterator[LineChunk]:
+    """``iter_raw_chunks`` decoded in order, with repairs reported on ``account`` at the end."""
+    damage = Damage()
+    for raw in iter_raw_chunks(path, account, record_start=record_start, chunk_bytes=chunk_bytes):
+        chunk = decode_chunk(raw)
+        damage.add(chunk.damage)
+        yield chunk
+    damage.report(account)
 
 
 def _read_blocks(path: Path, account: SourceAccount) -> Iterator[bytes]:
@@ -227,8 +264,10 @@ def _last_record_start(buf: bytes, record_start: regex.Pattern[bytes]) -> int | 
         window_start = max(0, window_start - 4 * _BOUNDARY_WINDOW)
 
 
-def _decode(data: bytes, first_line: int, stats: _DamageStats) -> LineChunk:
-    """Split ``data`` into lines; repair NUL bytes, CR and invalid UTF-8, marking damaged lines."""
+def decode_chunk(raw: RawChunk) -> LineChunk:
+    """Split a raw chunk into lines; repair NUL bytes, CR and invalid UTF-8, marking damaged lines."""
+    data = raw.data
+    damage = Damage()
     try:
         lines = pl.read_lines(data, name="text")
         invalid = False
@@ -237,19 +276,19 @@ def _decode(data: bytes, first_line: int, stats: _DamageStats) -> LineChunk:
         invalid = True
     has_nul = b"\x00" in data
     if b"\r" in data:
-        stats.crlf = stats.crlf or b"\r\n" in data
+        damage.crlf = b"\r\n" in data
         lines = lines.with_columns(pl.col("text").str.strip_suffix("\r"))
     if not (has_nul or invalid):
-        return LineChunk(first_line, lines, damaged=False)
+        return LineChunk(raw.first_line, lines, damaged=False, damage=damage)
     text = pl.col("text")
     lines = lines.with_columns(
         nul=text.str.contains("\x00", literal=True) if has_nul else pl.lit(False),
         bad=text.str.contains(_REPLACEMENT_CHAR, literal=True) if invalid else pl.lit(False),
     )
-    stats.nul_lines += int(lines["nul"].sum())
-    stats.invalid_utf8_lines += int(lines["bad"].sum())
+    damage.nul_lines = int(lines["nul"].sum())
+    damage.invalid_utf8_lines = int(lines["bad"].sum())
     lines = lines.select(
         text.str.replace_all("\x00", "", literal=True) if has_nul else text,
         damaged=pl.col("nul") | pl.col("bad"),
     )
-    return LineChunk(first_line, lines, damaged=True)
+    return LineChunk(raw.first_line, lines, damaged=True, damage=damage)

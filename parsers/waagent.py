@@ -26,7 +26,15 @@ import polars as pl
 import regex
 
 from parsers import schema
-from parsers.reader import DEFAULT_CHUNK_BYTES, LineChunk, SourceAccount, iter_line_chunks
+from parsers.reader import (
+    DEFAULT_CHUNK_BYTES,
+    Damage,
+    LineChunk,
+    RawChunk,
+    SourceAccount,
+    decode_chunk,
+    iter_raw_chunks,
+)
 from parsers.timezones import VmTimezone
 
 KIND = "waagent"
@@ -54,34 +62,34 @@ _LEVEL = r"VERBOSE|INFO|WARNING|ERROR"
 _THREAD = "|".join(THREAD_NAMES) + r"|Thread-\d+(?: \([^)]*\))?|Dummy-\d+"
 _PROCESS = "|".join(PROCESS_NAMES)
 #: `[Publisher.Type-1.2.3]`: split at the last '-', version is dotted digits ([CGI], [PERIODIC] fail).
-_EXT_PREFIX = r"\[(?P<{n}>[^\]\s]+)-(?P<{v}>\d+(?:\.\d+)*)\]"
+_EXT_PREFIX = r"\[(?P<ext>[^\]\s]+)-(?P<ver>\d+(?:\.\d+)*)\]"
 
-#: One anchored pattern recognises every header form; the three branches are tried in order
-#: (an ISO agent line, a legacy agent line with a level, an extension-written line), and the
-#: whole header is captured as `head` so the message is the text after it.
-HEADER_PATTERN = (
-    r"^(?P<head>"
-    r"(?P<iso_ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?)Z (?P<iso_level>" + _LEVEL + r")(?: |$)"
-    r"(?:(?P<thread>" + _THREAD + r") )?"
-    r"(?:(?:(?P<iso_process>" + _PROCESS + r")|" + _EXT_PREFIX.format(n="iso_ext", v="iso_ver") + r")(?: |$))?"
-    r"|(?P<leg_ts>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{1,9}) (?P<leg_level>" + _LEVEL + r")(?: |$)"
-    r"(?:(?:(?P<leg_process>Daemon|ExtHandler)|" + _EXT_PREFIX.format(n="leg_ext", v="leg_ver") + r")(?: |$))?"
-    r"|(?P<ext_ts>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d{1,9})?)(?: |$)"
-    r"(?:(?P<ext_level>ERROR|WARNING):)?"
-    r"(?:" + _EXT_PREFIX.format(n="ext_ext", v="ext_ver") + r" )?"
-    r")"
+#: What follows the timestamp, per form (section 1.9 of the reference, split after the time):
+#: agent-iso: level, optional thread (a whitelist, so a message's first word is not taken for
+#: one), optional process or extension prefix.
+ISO_TAIL = (
+    r" (?P<level>" + _LEVEL + r")(?: |$)(?:(?P<thread>" + _THREAD + r") )?"
+    r"(?:(?:(?P<process>" + _PROCESS + r")|" + _EXT_PREFIX + r")(?: |$))?"
 )
-#: Standard-width headers, recognised by anchored matches (DFA, no captures) on the hot path.
-_ISO_STD = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z (?:" + _LEVEL + r")(?: |$)"
-_LEGACY_STD = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6} (?:" + _LEVEL + r")(?: |$)"
-_EXTENSION_STD = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?: |$)"
-_ANY_STD = "|".join(f"(?:{p})" for p in (_ISO_STD, _LEGACY_STD, _EXTENSION_STD))
-_NONE, _ISO, _LEGACY, _EXTENSION = 0, 1, 2, 3
-_LEVEL_BY_INITIAL = {"V": "VERBOSE", "I": "INFO", "W": "WARNING", "E": "ERROR"}
-#: Characters after the level that can hold a thread name and an `[extension-version]` prefix.
-_WORD_WINDOW = 192
-#: A whole `[Name-1.2.3]` word, capturing its version.
-_EXT_TOKEN_VERSION = r"^\[[^\]\s]+-(\d+(?:\.\d+)*)\]$"
+#: agent-legacy: level, optional `Daemon`/`ExtHandler` prefix or extension prefix (no threads yet).
+LEGACY_TAIL = r" (?P<level>" + _LEVEL + r")(?: |$)(?:(?:(?P<process>Daemon|ExtHandler)|" + _EXT_PREFIX + r")(?: |$))?"
+#: extension: an optional `ERROR:`/`WARNING:` marker glued to the message, optional prefix.
+EXTENSION_TAIL = r"(?: (?:(?P<level>ERROR|WARNING):)?(?:" + _EXT_PREFIX + r" )?|$)"
+_ISO_TS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z"
+_LOCAL_TS = r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d"
+_UNNAMED = regex.compile(r"\?P<\w+>")
+#: The whole header of any form, without captures so Polars runs it as a DFA: ISO agent line;
+#: legacy agent line (fraction and level) or extension line with a fraction; extension line.
+HEADER_PATTERN = _UNNAMED.sub(
+    "?:",
+    rf"^(?:{_ISO_TS}{ISO_TAIL}|{_LOCAL_TS}\.\d{{1,9}}(?:{LEGACY_TAIL}|{EXTENSION_TAIL})|{_LOCAL_TS}{EXTENSION_TAIL})",
+)
+_TAIL_GRAMMAR = {
+    "agent-iso": regex.compile(ISO_TAIL),
+    "agent-legacy": regex.compile(LEGACY_TAIL),
+    "extension": regex.compile(EXTENSION_TAIL),
+}
+_LEVEL_WORD = regex.compile(r"^ (?:" + _LEVEL + r")(?: |$)")
 #: Telemetry echo `Event: name=..., op=..., message=...[, duration=N]`; the message may span lines,
 #: and with an empty stderr the `, duration=N` tail sits alone on the record's last line.
 EVENT_PATTERN = (
@@ -242,28 +250,40 @@ def read_waagent(
         path = Path(raw)
         account = SourceAccount(path=(display_names or {}).get(path, str(path)), kind=KIND)
         accounts.append(account)
-        chunks = iter_line_chunks(path, account, record_start=RECORD_START, chunk_bytes=chunk_bytes)
-        for records, counts in _parse_in_parallel(chunks, account.path, zone):
+        chunks = iter_raw_chunks(path, account, record_start=RECORD_START, chunk_bytes=chunk_bytes)
+        damage = Damage()
+        for records, counts, chunk_damage in _parse_in_parallel(chunks, account.path, zone):
             frames.append(records)
             account.records += counts[0]
             account.continuations += counts[1]
             account.unparsed += counts[2]
+            damage.add(chunk_damage)
+        damage.report(account)
     frame = pl.concat(frames, how="vertical") if frames else schema.empty_frame(schema.WAAGENT_COLUMNS)
     return ParseResult(frame=frame, accounts=accounts)
 
 
 def _parse_in_parallel(
-    chunks: Iterator[LineChunk], source_path: str, zone: VmTimezone
-) -> Iterator[tuple[pl.DataFrame, tuple[int, int, int]]]:
-    """Parse chunks two at a time (Polars releases the GIL), keeping file order and bounded memory."""
+    chunks: Iterator[RawChunk], source_path: str, zone: VmTimezone
+) -> Iterator[tuple[pl.DataFrame, tuple[int, int, int], Damage]]:
+    """Decode and parse chunks two at a time (Polars releases the GIL), in file order, bounded memory."""
     with ThreadPoolExecutor(max_workers=_PARALLEL_CHUNKS) as pool:
         pending: deque[Future] = deque()
         for chunk in chunks:
-            pending.append(pool.submit(parse_chunk, chunk, source_path, zone))
+            pending.append(pool.submit(parse_raw_chunk, chunk, source_path, zone))
             if len(pending) >= _PARALLEL_CHUNKS:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+def parse_raw_chunk(
+    raw: RawChunk, source_path: str, zone: VmTimezone
+) -> tuple[pl.DataFrame, tuple[int, int, int], Damage]:
+    """Decode and parse one chunk: its records, counts (records, continuations, unparsed), repairs."""
+    chunk = decode_chunk(raw)
+    records, counts = parse_chunk(chunk, source_path, zone)
+    return records, counts, chunk.damage
 
 
 def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[pl.DataFrame, tuple[int, int, int]]:
@@ -272,12 +292,13 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
     Returns:
         The records and the counts (records, continuation lines, unparsed lines).
     """
-    lines = _classify(chunk)
-    starts = lines.filter(pl.col("is_start"))
-    unparsed = lines.filter(pl.col("is_unparsed"))
-    continuations = lines.filter(~pl.col("is_start") & ~pl.col("is_unparsed"))
-    records = _fold(starts, continuations)
-    records = _finish_records(records, source_path, zone)
+    lines, table = _recognise_headers(chunk.lines.with_row_index("line_no", offset=chunk.first_line))
+    lines = _mark_records(lines, chunk.damaged)
+    is_start, is_unparsed = pl.col("is_start"), pl.col("is_unparsed")
+    starts = lines.filter(is_start).select("line_no", "text", "message", "ts_len", "header")
+    continuations = lines.filter(~is_start & ~is_unparsed).select("line_no", "text")
+    unparsed = lines.filter(is_unparsed).select("line_no", "text")
+    records = _finish_records(_fold(starts, continuations), table, source_path, zone)
     if unparsed.height:
         rows = unparsed.select(
             source_path=pl.lit(source_path),
@@ -291,144 +312,117 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
     return records, (starts.height, continuations.height, unparsed.height)
 
 
-def _classify(chunk: LineChunk) -> pl.DataFrame:
-    """Per line: header fields, and whether it starts a record, continues one, or is unparsed."""
+def _recognise_headers(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Find each line's header with one capture-free pass and describe it via its distinct tails.
+
+    Removing ``HEADER_PATTERN`` leaves the message; the byte-length difference is the header.
+    What follows the timestamp (level, thread, prefix) takes few distinct values in a log, so
+    each distinct tail is parsed once (``header_table``) and referenced by row index (``header``).
+    """
     text = pl.col("text")
-    lines = _header_fields(chunk.lines.with_row_index("line_no", offset=chunk.first_line))
-    form = pl.col("form")
+    lines = lines.with_columns(message=text.str.replace(HEADER_PATTERN, ""))
+    head_len = text.str.len_bytes() - pl.col("message").str.len_bytes()
+    iso = text.str.slice(4, 1) == "-"
+    # ISO stamps end at their "Z"; local ones at the first space after the seconds (fraction optional).
+    iso_ts_len = text.str.find("Z", literal=True) + 1
+    local_ts_len = pl.when(text.str.slice(19, 1) == ".").then(
+        20 + text.str.slice(20, 10).str.find(" ", literal=True)
+    ).otherwise(19)
+    lines = lines.with_columns(
+        head_len=head_len.cast(pl.Int64),
+        ts_len=pl.when(head_len > 0).then(pl.when(iso).then(iso_ts_len).otherwise(local_ts_len)).cast(pl.Int64),
+    ).with_columns(ts_len=pl.coalesce("ts_len", pl.when(pl.col("head_len") > 0).then("head_len")))
+    # The tail key keeps the ISO "Z" so the same words after an ISO and a local stamp stay apart.
+    key_at = pl.when(iso).then(pl.col("ts_len") - 1).otherwise(pl.col("ts_len"))
+    lines = lines.with_columns(key=text.str.slice(key_at, pl.col("head_len") - key_at))
+    table = header_table(lines["key"].drop_nulls().unique())
+    index = {key: i for i, key in enumerate(table["key"].to_list())}
+    lines = lines.with_columns(header=pl.col("key").replace_strict(index, default=None, return_dtype=pl.UInt32))
+    return lines.with_columns(form=pl.lit(table["form"]).gather(pl.col("header"))), table
+
+
+def header_table(keys: pl.Series) -> pl.DataFrame:
+    """Parse each distinct header tail (the text after the timestamp) into header fields.
+
+    A key starting with "Z" follows an ISO stamp; one starting with a level word follows a
+    local stamp with a fraction (legacy agent line); anything else is an extension line.
+    """
+    rows = []
+    for key in keys.to_list():
+        if key.startswith("Z"):
+            line_format, tail = "agent-iso", key[1:]
+        elif _LEVEL_WORD.match(key):
+            line_format, tail = "agent-legacy", key
+        else:
+            line_format, tail = "extension", key
+        fields = _TAIL_GRAMMAR[line_format].match(tail).groupdict()
+        thread = fields.get("thread")
+        process = fields.get("process") or (thread if thread in PROCESS_NAMES else None)
+        rows.append(
+            {
+                "key": key,
+                "form": _FORMS.index(line_format),
+                "line_format": line_format,
+                "level": fields.get("level") or "INFO",
+                "thread": thread,
+                "process": process,
+                "prefix_ext": fields.get("ext"),
+                "extension_version": fields.get("ver"),
+            }
+        )
+    return pl.DataFrame(rows, schema=_HEADER_TABLE_SCHEMA)
+
+
+_FORMS = ("unparsed", "agent-iso", "agent-legacy", "extension")
+_ISO, _LEGACY, _EXTENSION = 1, 2, 3
+_HEADER_TABLE_SCHEMA = {
+    "key": pl.String,
+    "form": pl.UInt8,
+    "line_format": schema.LineFormat,
+    "level": schema.Level,
+    "thread": pl.String,
+    "process": pl.String,
+    "prefix_ext": pl.String,
+    "extension_version": pl.String,
+}
+
+
+def _mark_records(lines: pl.DataFrame, damaged: bool) -> pl.DataFrame:
+    """Decide per line: starts a record, continues the one before, or is unparsed."""
+    text, form = pl.col("text"), pl.col("form")
     is_agent = (form == _ISO) | (form == _LEGACY)
     lines = lines.with_columns(
-        is_agent=is_agent,
+        is_agent=is_agent.fill_null(False),
         stdout_mark=(text == "[stdout]").cast(pl.UInt32),
         duration_tail=text.str.contains(_DURATION_TAIL).cast(pl.UInt32),
     )
     # An agent record's output block opens at an exact "[stdout]" line and closes at a
     # ", duration=N" tail or the next agent header; extension-shaped lines inside it are output.
     # Counts are cumulative and rebased at each agent header (no per-record window needed).
+    agent = pl.col("is_agent")
     marks, tails = pl.col("stdout_mark").cum_sum(), pl.col("duration_tail").cum_sum()
-    mark_base = pl.when(pl.col("is_agent")).then(marks).forward_fill().fill_null(0)
-    tail_base = pl.when(pl.col("is_agent")).then(tails).forward_fill().fill_null(0)
+    mark_base = pl.when(agent).then(marks).forward_fill().fill_null(0)
+    tail_base = pl.when(agent).then(tails).forward_fill().fill_null(0)
     in_block = (
-        (pl.col("is_agent").cum_sum() > 0)
-        & ~pl.col("is_agent")
+        (agent.cum_sum() > 0)
+        & ~agent
         & (marks - mark_base > 0)
         & (tails - pl.col("duration_tail") - tail_base == 0)
     )
-    is_start = pl.col("is_agent") | ((form == _EXTENSION) & ~in_block)
+    is_start = agent | ((form == _EXTENSION).fill_null(False) & ~in_block)
     lines = lines.with_columns(in_block=in_block, is_start=is_start)
-    damaged = pl.col("damaged") if chunk.damaged else pl.lit(False)
+    bad = pl.col("damaged") if damaged else pl.lit(False)
     orphan = pl.col("is_start").cum_sum() == 0
-    return lines.with_columns(
-        is_unparsed=~pl.col("is_start") & (orphan | (damaged & ~pl.col("in_block"))),
-    )
-
-
-def _header_fields(lines: pl.DataFrame) -> pl.DataFrame:
-    """Recognise headers and split them into fields without a capturing regex per line.
-
-    Standard-width headers are recognised with anchored DFA matches and cut at fixed offsets;
-    the two or three words after the level are tested for being a thread name or a prefix.
-    Headers of other widths (a fraction that is not six digits) go through ``HEADER_PATTERN``.
-    """
-    text = pl.col("text")
-    # One DFA pass finds standard headers; characters 4 and 19 then tell the three forms apart.
-    standard = text.str.contains(_ANY_STD)
-    form = (
-        pl.when(~standard).then(pl.lit(_NONE))
-        .when(text.str.slice(4, 1) == "-").then(pl.lit(_ISO))
-        .when(text.str.slice(19, 1) == ".").then(pl.lit(_LEGACY))
-        .otherwise(pl.lit(_EXTENSION))
-    )
-    lines = lines.with_columns(form=form.cast(pl.UInt8))
-    form = pl.col("form")
-    level_at = pl.when(form == _ISO).then(pl.lit(28, pl.UInt32)).otherwise(pl.lit(27, pl.UInt32))
-    level = text.str.slice(level_at, 1).replace_strict(_LEVEL_BY_INITIAL, default=None, return_dtype=pl.String)
-    lines = lines.with_columns(
-        ts_text=pl.when(form == _EXTENSION).then(text.str.slice(0, 19)).when(form != _NONE).then(text.str.slice(0, 26)),
-        level=pl.when((form == _ISO) | (form == _LEGACY)).then(level),
-    )
-    rest_at = pl.when(form == _EXTENSION).then(pl.lit(20, pl.UInt32)).otherwise(
-        level_at + pl.col("level").str.len_bytes() + 1
-    )
-    lines = lines.with_columns(rest_at=rest_at)
-    words = text.str.slice(pl.col("rest_at"), _WORD_WINDOW).str.split_exact(" ", 2)
-    lines = lines.with_columns(w=pl.when(form != _NONE).then(words)).unnest("w")
-    lines = _thread_and_prefix(lines)
-    lines = lines.with_columns(head_len=pl.col("rest_at") + pl.col("consumed"))
-    odd = lines.filter((form == _NONE) & text.str.contains(HEADER_PATTERN))
-    if odd.height:
-        lines = lines.update(_odd_width_headers(odd), on="line_no")
-    return lines
-
-
-def _thread_and_prefix(lines: pl.DataFrame) -> pl.DataFrame:
-    """Thread, process or `[extension-version]` prefix from the words after the level."""
-    w1, w2, w3, form = pl.col("field_0"), pl.col("field_1"), pl.col("field_2"), pl.col("form")
-    iso, legacy, ext = form == _ISO, form == _LEGACY, form == _EXTENSION
-    threadish = iso & (w1.is_in(THREAD_NAMES) | w1.str.starts_with("Thread-") | w1.str.starts_with("Dummy-"))
-    lines = lines.with_columns(
-        threadish=threadish,
-        ext_level=pl.when(ext & w1.str.starts_with("ERROR:")).then(pl.lit("ERROR")).when(
-            ext & w1.str.starts_with("WARNING:")
-        ).then(pl.lit("WARNING")),
-    )
-    threadish, xlevel = pl.col("threadish"), pl.col("ext_level")
-    # Python >= 3.10 names unnamed threads "Thread-3 (run)": two words.
-    two_word = threadish & w2.str.starts_with("(") & w2.str.ends_with(")")
-    xlevel_len = (xlevel.str.len_bytes() + 1).fill_null(0)
-    lines = lines.with_columns(
-        two_word=two_word,
-        xlevel_len=xlevel_len,
-        candidate=pl.when(two_word).then(w3).when(threadish).then(w2).when(iso | legacy).then(w1)
-        .when(ext & w2.is_not_null()).then(w1.str.slice(xlevel_len)),
-    )
-    two_word, candidate = pl.col("two_word"), pl.col("candidate")
-    lines = lines.with_columns(
-        is_process=(iso & candidate.is_in(PROCESS_NAMES)) | (legacy & candidate.is_in(("Daemon", "ExtHandler"))),
-        extension_version=pl.when(candidate.str.starts_with("[")).then(candidate).str.extract(_EXT_TOKEN_VERSION, 1),
-        thread=pl.when(two_word).then(pl.concat_str([w1, w2], separator=" ")).when(threadish).then(w1),
-    )
-    is_process, version = pl.col("is_process"), pl.col("extension_version")
-    is_ext = version.is_not_null()
-    thread_len = (pl.col("thread").str.len_bytes() + 1).fill_null(0)
-    prefix_len = pl.when(is_process | is_ext).then(candidate.str.len_bytes() + 1).otherwise(0)
-    return lines.with_columns(
-        process=pl.when(is_process).then(candidate),
-        prefix_ext=pl.when(is_ext).then(candidate.str.slice(1, candidate.str.len_bytes() - version.str.len_bytes() - 3)),
-        consumed=(thread_len + prefix_len + pl.col("xlevel_len")).cast(pl.UInt32),
-    ).drop("field_0", "field_1", "field_2", "threadish", "two_word", "xlevel_len", "candidate", "is_process")
-
-
-def _odd_width_headers(odd: pl.DataFrame) -> pl.DataFrame:
-    """Headers whose timestamp is not the standard width, parsed with the full pattern."""
-    g = pl.col
-    return odd.select(
-        "line_no", g("text").str.extract_groups(HEADER_PATTERN).alias("h")
-    ).unnest("h").select(
-        "line_no",
-        form=pl.when(g("iso_ts").is_not_null()).then(pl.lit(_ISO))
-        .when(g("leg_ts").is_not_null()).then(pl.lit(_LEGACY))
-        .otherwise(pl.lit(_EXTENSION)).cast(pl.UInt8),
-        ts_text=pl.coalesce("iso_ts", "leg_ts", "ext_ts"),
-        level=pl.coalesce("iso_level", "leg_level"),
-        thread=g("thread"),
-        process=pl.coalesce("iso_process", "leg_process"),
-        prefix_ext=pl.coalesce("iso_ext", "leg_ext", "ext_ext"),
-        extension_version=pl.coalesce("iso_ver", "leg_ver", "ext_ver"),
-        ext_level=g("ext_level"),
-        head_len=g("head").str.len_chars().cast(pl.UInt32),
-    )
+    return lines.with_columns(is_unparsed=~pl.col("is_start") & (orphan | (bad & ~pl.col("in_block"))))
 
 
 def _fold(starts: pl.DataFrame, continuations: pl.DataFrame) -> pl.DataFrame:
     """Append each record's continuation lines to its message (records are mostly one line)."""
-    header = pl.col("head_len")
-    starts = starts.with_columns(message=pl.col("text").str.slice(header), line_first=pl.col("line_no"), line_last=pl.col("line_no"))
+    starts = starts.with_columns(line_first=pl.col("line_no"), line_last=pl.col("line_no"))
     if continuations.height == 0:
         return starts
-    # Record index of every line = number of record starts at or before it (in the full chunk).
-    start_lines = starts["line_no"]
-    owner = start_lines.search_sorted(continuations["line_no"], side="right") - 1
+    # Each continuation belongs to the last record start at or before it.
+    owner = starts["line_no"].search_sorted(continuations["line_no"], side="right") - 1
     folded = (
         continuations.with_columns(owner=owner)
         .group_by("owner", maintain_order=True)
@@ -442,20 +436,18 @@ def _fold(starts: pl.DataFrame, continuations: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _finish_records(records: pl.DataFrame, source_path: str, zone: VmTimezone) -> pl.DataFrame:
-    """Derive the schema columns from the header fields and the folded message."""
-    form = pl.col("form")
-    iso = form == _ISO
-    local_ts = pl.when(~iso).then(pl.col("ts_text")).str.to_datetime("%Y/%m/%d %H:%M:%S%.f", time_unit="us", strict=False)
-    iso_ts = pl.when(iso).then(pl.col("ts_text")).str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False)
+def _finish_records(records: pl.DataFrame, table: pl.DataFrame, source_path: str, zone: VmTimezone) -> pl.DataFrame:
+    """Derive the schema columns from the header table and the folded message."""
+    records = records.with_columns(table.drop("key").select(pl.all().gather(records["header"])))
+    iso = pl.col("form") == _ISO
+    stamp = pl.col("text").str.slice(0, pl.col("ts_len"))
+    iso_ts = pl.when(iso).then(stamp.str.strip_suffix("Z")).str.to_datetime(
+        "%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False, cache=False
+    )
+    local_ts = pl.when(~iso).then(stamp).str.to_datetime("%Y/%m/%d %H:%M:%S%.f", time_unit="us", strict=False, cache=False)
     records = records.with_columns(
-        timestamp=pl.when(iso).then(iso_ts.dt.replace_time_zone("UTC")).otherwise(zone.to_utc(local_ts)),
+        timestamp=pl.coalesce(iso_ts.dt.replace_time_zone("UTC"), zone.to_utc(local_ts)),
         timestamp_local_assumed=~iso,
-        level=pl.coalesce("level", "ext_level", pl.lit("INFO")),
-        line_format=pl.when(iso).then(pl.lit("agent-iso")).when(form == _LEGACY).then(pl.lit("agent-legacy")).otherwise(
-            pl.lit("extension")
-        ),
-        process=pl.coalesce("process", pl.when(pl.col("thread").is_in(PROCESS_NAMES)).then(pl.col("thread"))),
         ev=pl.col("message").str.extract_groups(EVENT_PATTERN),
     ).unnest("ev")
     is_agent_event = pl.col("event_name") == "WALinuxAgent"
