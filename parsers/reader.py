@@ -1,14 +1,19 @@
-"""Format-blind streaming driver: bytes in, numbered chunks of lines out.
+"""Format-blind streaming driver: bytes in, chunks of lines out.
 
-It opens plain or gzip files, reads them in blocks, cuts the stream only where a format says a
+It opens plain or gzip files, splits them into chunks that begin only where a format says a
 record may start (so no record is split across chunks), decodes each chunk into a one-column
 Polars frame of lines, and records every oddity of the input as a one-line warning on the
 file's ``SourceAccount``. It never raises for bad input and knows nothing about log grammars.
+
+Plain files are split by probing a few kilobytes near each chunk boundary; the chunk's bytes
+are read later by whoever decodes it (``RawChunk.load``), so reading, decoding and parsing all
+run in the worker threads. Gzip streams are decompressed in order and hand over their bytes.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,8 +29,10 @@ log = logging.getLogger(__name__)
 DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
 #: Compressed bytes handed to zlib per step; small so a truncated .gz loses nothing decoded.
 _READ_BLOCK = 1024 * 1024
-#: How far back from a chunk's end to look for a record start before reading on.
-_BOUNDARY_WINDOW = 256 * 1024
+#: Bytes read at a time when looking for the record start that ends a chunk.
+_PROBE_BYTES = 64 * 1024
+#: Room left after a newline for the record-start pattern to match (longer than any header start).
+_MATCH_ROOM = 64
 #: A chunk that finds no record start within this many chunk sizes is cut at a newline anyway.
 _MAX_CHUNK_FACTOR = 4
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -70,28 +77,48 @@ class SourceAccount:
 
 @dataclass(frozen=True)
 class RawChunk:
-    """Undecoded bytes that start at a record boundary, and the number of their first line."""
+    """One chunk's bytes: held (from a decompressed stream) or a byte range of a plain file."""
 
-    first_line: int
-    data: bytes
+    path: Path
+    offset: int
+    length: int
+    data: bytes | None = None
+
+    def load(self) -> bytes:
+        """The chunk's bytes.
+
+        Raises:
+            OSError: the file cannot be read any more, or shrank since it was split.
+        """
+        if self.data is not None:
+            return self.data
+        with open(self.path, "rb") as handle:
+            data = os.pread(handle.fileno(), self.length, self.offset)
+        if len(data) != self.length:
+            raise OSError(f"file changed while being read ({len(data)} of {self.length} bytes at offset {self.offset})")
+        return data
 
 
 @dataclass
 class Damage:
-    """Repairs made while decoding; summed per file and reported once as warnings."""
+    """Repairs and read problems met while decoding; summed per file and reported once."""
 
     crlf: bool = False
     nul_lines: int = 0
     invalid_utf8_lines: int = 0
+    read_errors: list[str] = field(default_factory=list)
 
     def add(self, other: Damage) -> None:
         """Fold another chunk's repairs into this one."""
         self.crlf = self.crlf or other.crlf
         self.nul_lines += other.nul_lines
         self.invalid_utf8_lines += other.invalid_utf8_lines
+        self.read_errors += other.read_errors
 
     def report(self, account: SourceAccount) -> None:
         """Turn the repairs into one warning line each on ``account``."""
+        for error in self.read_errors:
+            account.warn(f"read error: {error}; the other parts of the file were kept")
         if self.nul_lines:
             account.warn(f"{self.nul_lines} line(s) contained NUL bytes (removed; often left by copytruncate rotation)")
         if self.invalid_utf8_lines:
@@ -102,17 +129,15 @@ class Damage:
 
 @dataclass(frozen=True)
 class LineChunk:
-    """A run of physical lines that starts at a record boundary.
+    """The lines of one chunk, numbered from 1 within the chunk.
 
     Attributes:
-        first_line: 1-based line number of the chunk's first line within its file.
         lines: one String column ``text``; CR, NUL bytes removed, bad UTF-8 replaced by U+FFFD.
         damaged: True when some line had NUL bytes or invalid UTF-8 (column ``damaged`` then
             marks those lines); False means no line needs checking.
         damage: what was repaired, for the file's warnings.
     """
 
-    first_line: int
     lines: pl.DataFrame
     damaged: bool
     damage: Damage
@@ -125,52 +150,19 @@ def iter_raw_chunks(
     record_start: regex.Pattern[bytes],
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
 ) -> Iterator[RawChunk]:
-    """Yield ``path``'s bytes in chunks that each begin where a record may begin.
-
-    Decoding is left to ``decode_chunk`` so callers can run it in parallel. Read problems
-    become warnings on ``account``; ``account.lines`` and ``bytes_read`` are counted here.
+    """Split ``path`` into chunks that each begin where a record may begin.
 
     Args:
         path: a plain or gzip-compressed text file.
-        account: receives line and byte counts and warnings.
-        record_start: matches a newline that is followed by the start of a record; chunks are
-            cut just after such a newline, so a record's continuation lines stay with it.
+        account: receives ``bytes_read`` and warnings (lines are counted by the decoder's caller).
+        record_start: matches (with ``.match(buf, pos)``) the start of a line that begins a
+            record; chunks end just before such a line, so continuation lines stay with it.
         chunk_bytes: target decompressed size of a chunk.
 
     Yields:
         RawChunk objects in file order; nothing for unreadable or empty files (the reason is on
         ``account.warnings``).
     """
-    line_no = 1
-    for data in _cut_at_records(_read_blocks(path, account), record_start, chunk_bytes):
-        # Same count as the decoder's: a last line without a newline is still a line.
-        lines = data.count(b"\n") + (not data.endswith(b"\n"))
-        account.bytes_read += len(data)
-        account.lines += lines
-        yield RawChunk(line_no, data)
-        line_no += lines
-    if account.lines == 0 and not account.warnings:
-        account.warn("file is empty")
-
-
-def iter_line_chunks(
-    path: Path,
-    account: SourceAccount,
-    *,
-    record_start: regex.Pattern[bytes],
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-) -> Iterator[LineChunk]:
-    """``iter_raw_chunks`` decoded in order, with repairs reported on ``account`` at the end."""
-    damage = Damage()
-    for raw in iter_raw_chunks(path, account, record_start=record_start, chunk_bytes=chunk_bytes):
-        chunk = decode_chunk(raw)
-        damage.add(chunk.damage)
-        yield chunk
-    damage.report(account)
-
-
-def _read_blocks(path: Path, account: SourceAccount) -> Iterator[bytes]:
-    """Decompressed blocks of ``path``; problems become warnings, never exceptions."""
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below, generator-managed
     except IsADirectoryError:
@@ -187,17 +179,54 @@ def _read_blocks(path: Path, account: SourceAccount) -> Iterator[bytes]:
         return
     with handle:
         try:
-            head = handle.read(2)
-            handle.seek(0)
-            if head == _GZIP_MAGIC:
-                yield from _gunzip_blocks(handle, account)
+            if handle.read(2) == _GZIP_MAGIC:
+                handle.seek(0)
+                for data in _cut_stream(_gunzip_blocks(handle, account), record_start, chunk_bytes):
+                    account.bytes_read += len(data)
+                    yield RawChunk(path, account.bytes_read - len(data), len(data), data)
                 return
             if path.name.endswith(".gz"):
                 account.warn("named .gz but not gzip-compressed; read as plain text")
-            while block := handle.read(_READ_BLOCK):
-                yield block
+            size = os.fstat(handle.fileno()).st_size
+            offset = 0
+            while offset < size:
+                end = _record_boundary(handle.fileno(), offset + chunk_bytes, size, record_start, chunk_bytes)
+                account.bytes_read += end - offset
+                yield RawChunk(path, offset, end - offset)
+                offset = end
         except OSError as exc:
             account.warn(f"read error: {exc.strerror or exc}; lines before it were kept")
+    if account.bytes_read == 0 and not account.warnings:
+        account.warn("file is empty")
+
+
+def _record_boundary(fd: int, target: int, size: int, record_start: regex.Pattern[bytes], chunk_bytes: int) -> int:
+    """The offset of the first line at or after ``target`` that starts a record, or ``size``."""
+    if target >= size:
+        return size
+    limit = target + chunk_bytes * _MAX_CHUNK_FACTOR
+    first_line_start = None
+    at = target - 1  # a newline just before the target starts a line at the target
+    while at < size:
+        probe = os.pread(fd, _PROBE_BYTES, at)
+        at_eof = at + len(probe) >= size
+        newline = probe.find(b"\n")
+        while newline != -1:
+            line_start = newline + 1
+            if not at_eof and line_start + _MATCH_ROOM > len(probe):
+                break  # too near the probe's end to judge: the next probe starts at this newline
+            if first_line_start is None:
+                first_line_start = at + line_start
+            if record_start.match(probe, line_start):
+                return at + line_start
+            newline = probe.find(b"\n", line_start)
+        if at_eof:
+            return size
+        if first_line_start is not None and at + len(probe) > limit:
+            # No record start in a huge span: cut at a line end; later lines may count as unparsed.
+            return first_line_start
+        at += newline if newline != -1 else len(probe)
+    return size
 
 
 def _gunzip_blocks(handle, account: SourceAccount) -> Iterator[bytes]:
@@ -226,8 +255,8 @@ def _gunzip_blocks(handle, account: SourceAccount) -> Iterator[bytes]:
         account.warn("truncated gzip (ends before its end-of-stream marker); lines before the cut were kept")
 
 
-def _cut_at_records(blocks: Iterator[bytes], record_start: regex.Pattern[bytes], chunk_bytes: int) -> Iterator[bytes]:
-    """Regroup blocks into chunks of about ``chunk_bytes`` that end right before a record start."""
+def _cut_stream(blocks: Iterator[bytes], record_start: regex.Pattern[bytes], chunk_bytes: int) -> Iterator[bytes]:
+    """Regroup streamed blocks into chunks of about ``chunk_bytes`` that end right before a record start."""
     pending: list[bytes] = []
     size = 0
     for block in blocks:
@@ -251,22 +280,17 @@ def _cut_at_records(blocks: Iterator[bytes], record_start: regex.Pattern[bytes],
 
 
 def _last_record_start(buf: bytes, record_start: regex.Pattern[bytes]) -> int | None:
-    """Offset just after the last newline in ``buf`` that is followed by a record start."""
-    window_start = max(0, len(buf) - _BOUNDARY_WINDOW)
-    while True:
-        last = None
-        for match in record_start.finditer(buf, window_start):
-            last = match
-        if last is not None and last.start() + 1 < len(buf):
-            return last.start() + 1
-        if window_start == 0:
-            return None
-        window_start = max(0, window_start - 4 * _BOUNDARY_WINDOW)
+    """Offset of the last line in ``buf`` (not the first) that starts a record and is complete."""
+    newline = buf.rfind(b"\n", 0, len(buf) - 1)
+    while newline > 0:
+        if record_start.match(buf, newline + 1):
+            return newline + 1
+        newline = buf.rfind(b"\n", 0, newline)
+    return None
 
 
-def decode_chunk(raw: RawChunk) -> LineChunk:
-    """Split a raw chunk into lines; repair NUL bytes, CR and invalid UTF-8, marking damaged lines."""
-    data = raw.data
+def decode_chunk(data: bytes) -> LineChunk:
+    """Split bytes into lines; repair NUL bytes, CR and invalid UTF-8, marking damaged lines."""
     damage = Damage()
     try:
         lines = pl.read_lines(data, name="text")
@@ -279,7 +303,7 @@ def decode_chunk(raw: RawChunk) -> LineChunk:
         damage.crlf = b"\r\n" in data
         lines = lines.with_columns(pl.col("text").str.strip_suffix("\r"))
     if not (has_nul or invalid):
-        return LineChunk(raw.first_line, lines, damaged=False, damage=damage)
+        return LineChunk(lines, damaged=False, damage=damage)
     text = pl.col("text")
     lines = lines.with_columns(
         nul=text.str.contains("\x00", literal=True) if has_nul else pl.lit(False),
@@ -291,4 +315,4 @@ def decode_chunk(raw: RawChunk) -> LineChunk:
         text.str.replace_all("\x00", "", literal=True) if has_nul else text,
         damaged=pl.col("nul") | pl.col("bad"),
     )
-    return LineChunk(raw.first_line, lines, damaged=True, damage=damage)
+    return LineChunk(lines, damaged=True, damage=damage)

@@ -98,9 +98,9 @@ EVENT_PATTERN = (
 )
 #: Last line of an `Event:` record (agent 2.2.15+): closes a `[stdout]` block.
 _DURATION_TAIL = r", duration=\d+$"
-#: A newline followed by an agent header: a safe place to cut the stream into chunks.
+#: The start of an agent header line: a safe place to cut the stream into chunks.
 RECORD_START = regex.compile(
-    rb"\n(?=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[.Z]|\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d+ (?:" + _LEVEL.encode() + rb") )"
+    rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[.Z]|\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d+ (?:" + _LEVEL.encode() + rb") "
 )
 #: File names of the agent log and its rotations (pre-2.2.46 `.N[.gz]`, 2.2.46+ dateext `-DATE-EPOCH.gz`).
 FILE_NAME = regex.compile(r"^waagent\.log(?:\.(?P<n>\d+)|-(?P<date>\d{4}-?\d\d-?\d\d)(?:-(?P<epoch>\d+))?)?(?:\.gz)?$")
@@ -253,10 +253,12 @@ def read_waagent(
         chunks = iter_raw_chunks(path, account, record_start=RECORD_START, chunk_bytes=chunk_bytes)
         damage = Damage()
         for records, counts, chunk_damage in _parse_in_parallel(chunks, account.path, zone):
-            frames.append(records)
-            account.records += counts[0]
-            account.continuations += counts[1]
-            account.unparsed += counts[2]
+            # Chunks number their lines from 1; shift them to file line numbers.
+            frames.append(records.with_columns(pl.col("line_first", "line_last") + account.lines))
+            account.lines += counts[0]
+            account.records += counts[1]
+            account.continuations += counts[2]
+            account.unparsed += counts[3]
             damage.add(chunk_damage)
         damage.report(account)
     frame = pl.concat(frames, how="vertical") if frames else schema.empty_frame(schema.WAAGENT_COLUMNS)
@@ -265,7 +267,7 @@ def read_waagent(
 
 def _parse_in_parallel(
     chunks: Iterator[RawChunk], source_path: str, zone: VmTimezone
-) -> Iterator[tuple[pl.DataFrame, tuple[int, int, int], Damage]]:
+) -> Iterator[tuple[pl.DataFrame, tuple[int, int, int, int], Damage]]:
     """Decode and parse chunks two at a time (Polars releases the GIL), in file order, bounded memory."""
     with ThreadPoolExecutor(max_workers=_PARALLEL_CHUNKS) as pool:
         pending: deque[Future] = deque()
@@ -279,11 +281,20 @@ def _parse_in_parallel(
 
 def parse_raw_chunk(
     raw: RawChunk, source_path: str, zone: VmTimezone
-) -> tuple[pl.DataFrame, tuple[int, int, int], Damage]:
-    """Decode and parse one chunk: its records, counts (records, continuations, unparsed), repairs."""
-    chunk = decode_chunk(raw)
+) -> tuple[pl.DataFrame, tuple[int, int, int, int], Damage]:
+    """Read, decode and parse one chunk (in a worker thread).
+
+    Returns:
+        Records numbered from line 1 of the chunk; counts (lines, records, continuations,
+        unparsed); repairs and read problems.
+    """
+    try:
+        data = raw.load()
+    except OSError as exc:
+        return schema.empty_frame(schema.WAAGENT_COLUMNS), (0, 0, 0, 0), Damage(read_errors=[str(exc)])
+    chunk = decode_chunk(data)
     records, counts = parse_chunk(chunk, source_path, zone)
-    return records, counts, chunk.damage
+    return records, (chunk.lines.height, *counts), chunk.damage
 
 
 def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[pl.DataFrame, tuple[int, int, int]]:
@@ -292,7 +303,7 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
     Returns:
         The records and the counts (records, continuation lines, unparsed lines).
     """
-    lines, table = _recognise_headers(chunk.lines.with_row_index("line_no", offset=chunk.first_line))
+    lines, table = _recognise_headers(chunk.lines.with_row_index("line_no", offset=1))
     lines = _mark_records(lines, chunk.damaged)
     is_start, is_unparsed = pl.col("is_start"), pl.col("is_unparsed")
     starts = lines.filter(is_start).select("line_no", "text", "message", "ts_len", "header")
@@ -317,24 +328,27 @@ def _recognise_headers(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]
 
     Removing ``HEADER_PATTERN`` leaves the message; the byte-length difference is the header.
     What follows the timestamp (level, thread, prefix) takes few distinct values in a log, so
-    each distinct tail is parsed once (``header_table``) and referenced by row index (``header``).
+    each distinct tail is parsed once (``header_table``) and referenced by row index (``header``);
+    ``ts_len`` is the length of the date and time (without an ISO "Z").
     """
     text = pl.col("text")
     lines = lines.with_columns(message=text.str.replace(HEADER_PATTERN, ""))
     head_len = text.str.len_bytes() - pl.col("message").str.len_bytes()
-    iso = text.str.slice(4, 1) == "-"
-    # ISO stamps end at their "Z"; local ones at the first space after the seconds (fraction optional).
-    iso_ts_len = text.str.find("Z", literal=True) + 1
-    local_ts_len = pl.when(text.str.slice(19, 1) == ".").then(
-        20 + text.str.slice(20, 10).str.find(" ", literal=True)
-    ).otherwise(19)
-    lines = lines.with_columns(
-        head_len=head_len.cast(pl.Int64),
-        ts_len=pl.when(head_len > 0).then(pl.when(iso).then(iso_ts_len).otherwise(local_ts_len)).cast(pl.Int64),
-    ).with_columns(ts_len=pl.coalesce("ts_len", pl.when(pl.col("head_len") > 0).then("head_len")))
-    # The tail key keeps the ISO "Z" so the same words after an ISO and a local stamp stay apart.
-    key_at = pl.when(iso).then(pl.col("ts_len") - 1).otherwise(pl.col("ts_len"))
-    lines = lines.with_columns(key=text.str.slice(key_at, pl.col("head_len") - key_at))
+
+    # The key is the header minus its date and time: every form has the date and time in its
+    # first 19 characters, then (usually six digits of) fraction. An ISO key keeps its "Z", which
+    # keeps the same words after an ISO and a local stamp apart. Headers are ASCII (the pattern
+    # admits nothing else), so byte lengths are character counts.
+    skip = pl.when(text.str.slice(19, 1) == ".").then(pl.lit(26, pl.Int64)).otherwise(pl.lit(19, pl.Int64))
+    lines = lines.with_columns(head_len=head_len.cast(pl.Int64), skip=skip)
+    head_len, skip, key = pl.col("head_len"), pl.col("skip"), pl.col("key")
+    lines = lines.with_columns(key=pl.when(head_len > 0).then(text.str.slice(skip, (head_len - skip).clip(0))))
+    standard = (head_len >= skip) & ((key == "") | key.str.starts_with(" ") | key.str.starts_with("Z"))
+    if not lines.select((head_len == 0) | standard).to_series().all():
+        # A fraction that is not six digits: cut after the seconds and strip whatever digits remain.
+        after_seconds = text.str.slice(19, head_len - 19).str.strip_chars_start(".0123456789")
+        lines = lines.with_columns(key=pl.when(head_len > 0).then(after_seconds))
+    lines = lines.with_columns(ts_len=(head_len - key.str.len_bytes()).cast(pl.Int32))
     table = header_table(lines["key"].drop_nulls().unique())
     index = {key: i for i, key in enumerate(table["key"].to_list())}
     lines = lines.with_columns(header=pl.col("key").replace_strict(index, default=None, return_dtype=pl.UInt32))
@@ -440,15 +454,13 @@ def _finish_records(records: pl.DataFrame, table: pl.DataFrame, source_path: str
     """Derive the schema columns from the header table and the folded message."""
     records = records.with_columns(table.drop("key").select(pl.all().gather(records["header"])))
     iso = pl.col("form") == _ISO
-    stamp = pl.col("text").str.slice(0, pl.col("ts_len"))
-    iso_ts = pl.when(iso).then(stamp.str.strip_suffix("Z")).str.to_datetime(
-        "%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False, cache=False
-    )
-    local_ts = pl.when(~iso).then(stamp).str.to_datetime("%Y/%m/%d %H:%M:%S%.f", time_unit="us", strict=False, cache=False)
     records = records.with_columns(
-        timestamp=pl.coalesce(iso_ts.dt.replace_time_zone("UTC"), zone.to_utc(local_ts)),
+        timestamp=pl.coalesce(
+            _stamp(iso, "%Y-%m-%dT%H:%M:%S", records).dt.replace_time_zone("UTC"),
+            zone.to_utc(_stamp(~iso, "%Y/%m/%d %H:%M:%S", records)),
+        ),
         timestamp_local_assumed=~iso,
-        ev=pl.col("message").str.extract_groups(EVENT_PATTERN),
+        ev=pl.when(pl.col("message").str.starts_with("Event: ")).then(pl.col("message")).str.extract_groups(EVENT_PATTERN),
     ).unnest("ev")
     is_agent_event = pl.col("event_name") == "WALinuxAgent"
     records = records.with_columns(
@@ -460,3 +472,21 @@ def _finish_records(records: pl.DataFrame, table: pl.DataFrame, source_path: str
         event_duration_ms=pl.col("event_duration_ms").cast(pl.Int64),
     )
     return schema.conform(records, schema.WAAGENT_COLUMNS)
+
+
+def _stamp(rows: pl.Expr, seconds_format: str, records: pl.DataFrame) -> pl.Expr:
+    """Naive datetimes of ``rows`` from the fixed 19-character date and time plus the fraction.
+
+    Formats without ``%.f`` take Polars' fast path (about 4x faster than a fractional format).
+    """
+    text, ts_len = pl.col("text"), pl.col("ts_len")
+    seconds = pl.when(rows).then(text.str.slice(0, 19)).str.to_datetime(
+        seconds_format, time_unit="us", strict=False, cache=False
+    )
+    if ((records["ts_len"] != 19) & (records["ts_len"] != 26)).any():
+        # Fractions other than six digits: right-pad or cut to microseconds.
+        digits = text.str.slice(20, ts_len - 20).str.pad_end(6, "0").str.slice(0, 6)
+        micros = pl.when(ts_len > 20).then(digits.cast(pl.Int64, strict=False)).otherwise(0)
+    else:
+        micros = pl.when(ts_len == 26).then(text.str.slice(20, 6).cast(pl.Int64, strict=False)).otherwise(0)
+    return seconds + pl.duration(microseconds=micros)
