@@ -38,9 +38,9 @@ _BASELINE_CHILD = """
 import json, resource, sys, time
 from benchmarks.baseline import parse
 start = time.perf_counter()
-records = parse(sys.argv[1])
+columns = parse(sys.argv[1])
 elapsed = time.perf_counter() - start
-print(json.dumps({"seconds": elapsed, "rows": records,
+print(json.dumps({"seconds": elapsed, "rows": len(columns["line_first"]),
                   "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 """
 
