@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import logging
 import os
+import tarfile
+import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 import polars as pl
 import regex
@@ -75,11 +78,77 @@ class SourceAccount:
         log.info(text)  # the caller shows account warnings; logging here is for tracing
 
 
+#: Errors a damaged file or archive member can raise while being read.
+READ_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input to read: a file on disk, or a member of an archive read in place.
+
+    Attributes:
+        name: what users see and evidence cites: the path, or ``archive!member``.
+        path: the file on disk, read in place (split by byte offsets); None for archive members.
+        opener: opens an archive member's decompressed stream; None for files on disk.
+        member: the member's path inside its archive (for recognising what it is).
+    """
+
+    name: str
+    path: Path | None = None
+    opener: Callable[[], BinaryIO] | None = None
+    member: str | None = None
+
+    @classmethod
+    def file(cls, path: Path | str) -> Source:
+        """A file on disk, named by its path."""
+        return cls(name=str(path), path=Path(path))
+
+    @property
+    def logical_path(self) -> PurePosixPath:
+        """The path that says what the input is: the member path, or the file path."""
+        return PurePosixPath(self.member if self.member is not None else str(self.path).replace(os.sep, "/"))
+
+
+def open_source(source: Source, account: SourceAccount) -> BinaryIO | None:
+    """Open ``source`` for reading; a failure becomes a warning on ``account`` and None."""
+    try:
+        if source.opener is not None:
+            return source.opener()
+        return open(source.path, "rb")  # noqa: SIM115 - the caller closes it
+    except IsADirectoryError:
+        account.warn("is a directory, not a log file")
+    except FileNotFoundError:
+        account.warn("no such file")
+    except PermissionError:
+        account.warn("permission denied (run as root or copy the file readable)")
+    except READ_ERRORS as exc:
+        account.warn(f"cannot open: {getattr(exc, 'strerror', None) or exc}")
+    return None
+
+
+def read_small(source: Source, account: SourceAccount, limit: int) -> bytes | None:
+    """Read a whole small input (JSON, config); None with a warning when unreadable or too big."""
+    handle = open_source(source, account)
+    if handle is None:
+        return None
+    with handle:
+        try:
+            data = handle.read(limit + 1)
+        except READ_ERRORS as exc:
+            account.warn(f"read error: {getattr(exc, 'strerror', None) or exc}")
+            return None
+    if len(data) > limit:
+        account.warn(f"larger than {limit // 1024} KiB; not read (not a file of this kind?)")
+        return None
+    account.bytes_read = len(data)
+    return data
+
+
 @dataclass(frozen=True)
 class RawChunk:
     """One chunk's bytes: held (from a decompressed stream) or a byte range of a plain file."""
 
-    path: Path
+    path: Path | None
     offset: int
     length: int
     data: bytes | None = None
@@ -144,60 +213,69 @@ class LineChunk:
 
 
 def iter_raw_chunks(
-    path: Path,
+    source: Source,
     account: SourceAccount,
     *,
     record_start: regex.Pattern[bytes],
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
 ) -> Iterator[RawChunk]:
-    """Split ``path`` into chunks that each begin where a record may begin.
+    """Split ``source`` into chunks that each begin where a record may begin.
 
     Args:
-        path: a plain or gzip-compressed text file.
+        source: a plain or gzip-compressed text file, on disk or in an archive.
         account: receives ``bytes_read`` and warnings (lines are counted by the decoder's caller).
         record_start: matches (with ``.match(buf, pos)``) the start of a line that begins a
             record; chunks end just before such a line, so continuation lines stay with it.
         chunk_bytes: target decompressed size of a chunk.
 
     Yields:
-        RawChunk objects in file order; nothing for unreadable or empty files (the reason is on
+        RawChunk objects in file order; nothing for unreadable or empty inputs (the reason is on
         ``account.warnings``).
     """
-    try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below, generator-managed
-    except IsADirectoryError:
-        account.warn("is a directory, not a log file")
-        return
-    except FileNotFoundError:
-        account.warn("no such file")
-        return
-    except PermissionError:
-        account.warn("permission denied (run as root or copy the file readable)")
-        return
-    except OSError as exc:
-        account.warn(f"cannot open: {exc.strerror or exc}")
+    handle = open_source(source, account)
+    if handle is None:
         return
     with handle:
         try:
-            if handle.read(2) == _GZIP_MAGIC:
-                handle.seek(0)
-                for data in _cut_stream(_gunzip_blocks(handle, account), record_start, chunk_bytes):
+            head = handle.read(2)
+            if source.path is not None and head != _GZIP_MAGIC:
+                yield from _split_file(source, handle, account, record_start, chunk_bytes)
+            else:
+                blocks = _stream_blocks(head, handle)
+                if head == _GZIP_MAGIC:
+                    blocks = _gunzip_blocks(blocks, account)
+                elif source.logical_path.name.endswith(".gz"):
+                    account.warn("named .gz but not gzip-compressed; read as plain text")
+                for data in _cut_stream(blocks, record_start, chunk_bytes):
                     account.bytes_read += len(data)
-                    yield RawChunk(path, account.bytes_read - len(data), len(data), data)
-                return
-            if path.name.endswith(".gz"):
-                account.warn("named .gz but not gzip-compressed; read as plain text")
-            size = os.fstat(handle.fileno()).st_size
-            offset = 0
-            while offset < size:
-                end = _record_boundary(handle.fileno(), offset + chunk_bytes, size, record_start, chunk_bytes)
-                account.bytes_read += end - offset
-                yield RawChunk(path, offset, end - offset)
-                offset = end
-        except OSError as exc:
-            account.warn(f"read error: {exc.strerror or exc}; lines before it were kept")
+                    yield RawChunk(source.path, account.bytes_read - len(data), len(data), data)
+        except READ_ERRORS as exc:
+            account.warn(f"read error: {getattr(exc, 'strerror', None) or exc}; lines before it were kept")
     if account.bytes_read == 0 and not account.warnings:
         account.warn("file is empty")
+
+
+def _split_file(
+    source: Source, handle: BinaryIO, account: SourceAccount, record_start: regex.Pattern[bytes], chunk_bytes: int
+) -> Iterator[RawChunk]:
+    """Chunks of a plain file on disk as byte ranges; the reader of each chunk loads it."""
+    if source.logical_path.name.endswith(".gz"):
+        account.warn("named .gz but not gzip-compressed; read as plain text")
+    size = os.fstat(handle.fileno()).st_size
+    offset = 0
+    while offset < size:
+        end = _record_boundary(handle.fileno(), offset + chunk_bytes, size, record_start, chunk_bytes)
+        account.bytes_read += end - offset
+        yield RawChunk(source.path, offset, end - offset)
+        offset = end
+
+
+def _stream_blocks(head: bytes, handle: BinaryIO) -> Iterator[bytes]:
+    """The stream's blocks, starting with the bytes already read to sniff it."""
+    if head:
+        yield head
+    while block := handle.read(_READ_BLOCK):
+        yield block
 
 
 def _record_boundary(fd: int, target: int, size: int, record_start: regex.Pattern[bytes], chunk_bytes: int) -> int:
@@ -229,11 +307,11 @@ def _record_boundary(fd: int, target: int, size: int, record_start: regex.Patter
     return size
 
 
-def _gunzip_blocks(handle, account: SourceAccount) -> Iterator[bytes]:
+def _gunzip_blocks(compressed: Iterator[bytes], account: SourceAccount) -> Iterator[bytes]:
     """Stream-decompress (multi-member) gzip; a truncated or corrupt tail becomes a warning."""
     inflater = zlib.decompressobj(wbits=31)
     fed = False  # has the current gzip member received input?
-    while raw := handle.read(_READ_BLOCK):
+    for raw in compressed:
         while raw:
             fed = True
             try:

@@ -31,6 +31,7 @@ from parsers.reader import (
     Damage,
     LineChunk,
     RawChunk,
+    Source,
     SourceAccount,
     decode_chunk,
     iter_raw_chunks,
@@ -222,19 +223,19 @@ def rotation_sort_key(path: Path) -> tuple:
 
 
 def read_waagent(
-    paths: Iterable[Path | str],
+    sources: Iterable[Source | Path | str],
     *,
     tz: VmTimezone | str | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-    display_names: dict[Path, str] | None = None,
+    kind: str = KIND,
 ) -> ParseResult:
-    """Parse waagent.log files (plain or .gz) into one record frame.
+    """Parse waagent.log files (plain or .gz, on disk or in an archive) into one record frame.
 
     Args:
-        paths: log files; they are read in the order given (use ``rotation_sort_key`` to sort).
+        sources: log files; they are read in the order given (use ``rotation_sort_key`` to sort).
         tz: the VM's UTC offset or zone, applied to local-time lines (default UTC).
         chunk_bytes: decompressed bytes per processing chunk; bounds peak memory.
-        display_names: optional names to show instead of a path (archive members).
+        kind: the accounting kind; `CommandExecution.log` files use this grammar too.
 
     Returns:
         A ParseResult; bad inputs become warnings on their account, never exceptions.
@@ -246,11 +247,11 @@ def read_waagent(
     zone = tz if isinstance(tz, VmTimezone) else VmTimezone.parse(tz)
     frames: list[pl.DataFrame] = []
     accounts: list[SourceAccount] = []
-    for raw in paths:
-        path = Path(raw)
-        account = SourceAccount(path=(display_names or {}).get(path, str(path)), kind=KIND)
+    for item in sources:
+        source = item if isinstance(item, Source) else Source.file(item)
+        account = SourceAccount(path=source.name, kind=kind)
         accounts.append(account)
-        chunks = iter_raw_chunks(path, account, record_start=RECORD_START, chunk_bytes=chunk_bytes)
+        chunks = iter_raw_chunks(source, account, record_start=RECORD_START, chunk_bytes=chunk_bytes)
         damage = Damage()
         for records, counts, chunk_damage in _parse_in_parallel(chunks, account.path, zone):
             # Chunks number their lines from 1; shift them to file line numbers.
