@@ -2,12 +2,12 @@
 
 Example:
     >>> import loglens
-    >>> result = loglens.parse(["sample_logs"])  # doctest: +SKIP
-    >>> result.frame.head()  # doctest: +SKIP
+    >>> result = loglens.load(["sample_logs/vm-modern"])  # doctest: +SKIP
+    >>> result.frames["waagent"].head()  # doctest: +SKIP
 """
 
-from loglens.api import export_records, parse
+from loglens.api import export, export_frames, export_records, load
 from loglens.errors import InputError, LoglensError
 
 __version__ = "0.1.0"
-__all__ = ["InputError", "LoglensError", "__version__", "export_records", "parse"]
+__all__ = ["InputError", "LoglensError", "__version__", "export", "export_frames", "export_records", "load"]

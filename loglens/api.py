@@ -9,43 +9,40 @@ import polars as pl
 
 from loglens.errors import InputError
 from loglens.redact import redact_frame
-from parsers import ParseResult, TimezoneError, VmTimezone, find_waagent_logs, read_waagent
+from parsers import LoadResult, TimezoneError, VmTimezone, load_sources
 
-#: Output file types `export_records` writes, by suffix.
+#: File types `export_records` writes, by suffix; any other `--out` is a directory of Parquet files.
 EXPORT_SUFFIXES = (".parquet", ".csv", ".ndjson", ".jsonl")
 
 
-def parse(paths: Iterable[Path | str], *, tz: str | None = None) -> ParseResult:
-    """Parse every waagent.log (and rotated copy) found in ``paths`` into one record frame.
+def load(paths: Iterable[Path | str], *, tz: str | None = None) -> LoadResult:
+    """Load every source under ``paths`` (files, VM trees, log-collector zips, tar/zip bundles).
 
     Args:
-        paths: files or directories; directories are searched recursively for ``waagent.log*``.
-        tz: the VM's UTC offset (``+05:30``) or IANA zone, applied to lines old agents and
-            extensions wrote in local time. Default UTC.
+        paths: files, directories or archives.
+        tz: the VM's UTC offset (``+05:30``) or IANA zone, applied to sources written in local
+            time (old agents, Python extensions). Default UTC.
 
     Returns:
-        The record frame (schema ``parsers.schema.WAAGENT_COLUMNS``) and per-file accounting;
-        directory problems are on the first account's warnings or the result's ``notes``.
+        The named frames (``waagent``, ``extension_logs``, ``status``, ``instance_view``,
+        ``config``, ...; see docs/schema.md) and per-source accounting and warnings.
 
     Raises:
         InputError: ``tz`` is not a valid offset or zone.
 
     Example:
-        >>> result = parse(["sample_logs"])  # doctest: +SKIP
-        >>> result.frame.filter(pl.col("level") == "ERROR").select("timestamp", "message")  # doctest: +SKIP
+        >>> result = load(["sample_logs/vm-modern"])  # doctest: +SKIP
+        >>> result.frames["waagent"].filter(pl.col("level") == "ERROR")  # doctest: +SKIP
     """
     try:
         zone = VmTimezone.parse(tz)
     except TimezoneError as exc:
         raise InputError(str(exc)) from exc
-    found = find_waagent_logs(paths)
-    result = read_waagent(found.files, tz=zone)
-    result.notes.extend(found.warnings)
-    return result
+    return load_sources(paths, tz=zone)
 
 
 def export_records(frame: pl.DataFrame, out: Path | str) -> Path:
-    """Write a record frame as Parquet, CSV or NDJSON (chosen by suffix), secrets redacted.
+    """Write one frame as Parquet, CSV or NDJSON (chosen by suffix), secrets redacted.
 
     Raises:
         InputError: the suffix is not one of ``EXPORT_SUFFIXES`` or the file cannot be written.
@@ -60,9 +57,40 @@ def export_records(frame: pl.DataFrame, out: Path | str) -> Path:
         if suffix == ".parquet":
             frame.write_parquet(out)
         elif suffix == ".csv":
-            frame.write_csv(out)
+            # CSV has no list type: join list columns (setting names) with commas.
+            frame.with_columns(pl.col(pl.List(pl.String)).list.join(",")).write_csv(out)
         else:
             frame.write_ndjson(out)
     except OSError as exc:
         raise InputError(f"{out}: cannot write output: {exc.strerror or exc}") from exc
     return out
+
+
+def export_frames(result: LoadResult, out_dir: Path | str) -> list[Path]:
+    """Write every frame as ``<out_dir>/<name>.parquet`` (empty frames too), secrets redacted.
+
+    Raises:
+        InputError: the directory cannot be created or written.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"{out_dir}: exists and is not a directory; give a directory or a {'/'.join(EXPORT_SUFFIXES)} file")
+    return [export_records(frame, out_dir / f"{name}.parquet") for name, frame in result.frames.items()]
+
+
+def export(result: LoadResult, out: Path | str) -> list[Path]:
+    """Write a load result: a ``.parquet``/``.csv``/``.ndjson``/``.jsonl`` file gets the waagent
+    records; a directory (existing, or a new path without a suffix) gets one Parquet file per frame.
+
+    Raises:
+        InputError: ``out`` has an unknown suffix, or cannot be written.
+    """
+    out = Path(out)
+    if out.suffix.lower() in EXPORT_SUFFIXES:
+        return [export_records(result.frames["waagent"], out)]
+    if out.suffix and not out.is_dir():
+        raise InputError(
+            f"{out}: unknown output type {out.suffix}; give a directory (no suffix) or a file ending in "
+            f"{', '.join(EXPORT_SUFFIXES)}"
+        )
+    return export_frames(result, out)

@@ -14,13 +14,14 @@ from rich.table import Table
 
 from loglens import api
 from loglens.errors import LoglensError
-from parsers import ParseResult
+from parsers import LoadResult
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Diagnose Azure Linux VM extension and agent failures.")
 # Wide when piped so file paths are not cut; a terminal keeps its own width.
 _out = Console(highlight=False, width=None if Console().is_terminal else 200)
 
 EXIT_INPUT_ERROR = 2
+_IGNORED_SHOWN = 5
 
 
 @app.callback()
@@ -30,30 +31,41 @@ def _main() -> None:
 
 @app.command()
 def parse(
-    paths: Annotated[list[Path], typer.Argument(help="waagent.log files or directories to search recursively.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .parquet, .csv, .ndjson or .jsonl.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files, VM directory trees, or .zip/.tar.gz bundles.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="A directory (one Parquet file per frame), or a .parquet/.csv/.ndjson/.jsonl file (waagent records)."
+        ),
+    ],
     tz: Annotated[
         str, typer.Option(help="The VM's UTC offset (+05:30) or IANA zone, for lines written in local time.")
     ] = "UTC",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only warnings and errors.")] = False,
 ) -> None:
-    """Parse waagent.log files into one record frame and print the per-file line accounting.
+    """Parse everything collected from a VM into frames and print the per-source line accounting.
 
-    Example: loglens parse sample_logs --out records.parquet
+    Example: loglens parse sample_logs --out frames/
     """
+    result = None
     try:
-        result = api.parse(paths, tz=tz)
+        result = api.load(paths, tz=tz)
         if not any(a.lines for a in result.accounts):
             raise LoglensError("no log lines could be read from the paths given (see warnings above)")
-        written = api.export_records(result.frame, out)
+        written = api.export(result, out)
     except LoglensError as exc:
-        _print_warnings(result.warnings if "result" in locals() else [])
+        _print_warnings(result.warnings if result else [])
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_INPUT_ERROR) from None
     _print_warnings(result.warnings)
     if not quiet:
         _out.print(_accounting_table(result))
-        _out.print(f"{result.frame.height} rows written to {written}", markup=False)
+        if result.ignored:
+            shown = ", ".join(result.ignored[:_IGNORED_SHOWN]) + (", ..." if len(result.ignored) > _IGNORED_SHOWN else "")
+            _out.print(f"{len(result.ignored)} file(s) not read (not a source loglens knows): {shown}", markup=False)
+        rows = sum(result.frames[p.stem].height for p in written) if len(written) > 1 else result.frames["waagent"].height
+        target = out if len(written) > 1 else written[0]
+        _out.print(f"{rows} rows written to {target}", markup=False)
 
 
 def _print_warnings(warnings: list[str]) -> None:
@@ -62,13 +74,11 @@ def _print_warnings(warnings: list[str]) -> None:
         typer.echo(f"warning: {warning}", err=True)
 
 
-def _accounting_table(result: ParseResult) -> Table:
-    table = Table(title="Line accounting (lines = records + continuations + unparsed)")
-    for name in ("file", "kind", "lines", "records", "continuations", "unparsed", "adds up"):
+def _accounting_table(result: LoadResult) -> Table:
+    table = Table(title="Line accounting (lines = records + continuations + unparsed + skipped)")
+    for name in ("file", "kind", "lines", "records", "continuations", "unparsed", "skipped", "adds up"):
         table.add_column(name, justify="left" if name in ("file", "kind") else "right", overflow="fold")
     for a in result.accounts:
-        table.add_row(
-            a.path, a.kind, *(f"{n:,}" for n in (a.lines, a.records, a.continuations, a.unparsed)),
-            "yes" if a.balanced else "NO",
-        )
+        numbers = (a.lines, a.records, a.continuations, a.unparsed, a.skipped)
+        table.add_row(a.path, a.kind, *(f"{n:,}" for n in numbers), "yes" if a.balanced else "NO")
     return table

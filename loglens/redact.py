@@ -43,7 +43,6 @@ def redact_text(text: str) -> str:
     return pl.select(redact_expr(pl.lit(text, pl.String))).item()
 
 
-def redact_frame(frame: pl.DataFrame, columns: tuple[str, ...] = ("message", "event_message")) -> pl.DataFrame:
-    """Redact the free-text columns of a record frame."""
-    present = [c for c in columns if c in frame.columns]
-    return frame.with_columns(redact_expr(pl.col(c)).alias(c) for c in present)
+def redact_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """Redact every text column of a frame (messages, errors, config values, output sections)."""
+    return frame.with_columns(redact_expr(pl.col(name)) for name, dtype in frame.schema.items() if dtype == pl.String)

@@ -3,9 +3,18 @@
 This package knows formats, not diagnoses; ``loglens`` builds on it, never the reverse.
 """
 
-from parsers.discover import find_waagent_logs
-from parsers.reader import SourceAccount
+from parsers.load import LoadResult, load_sources
+from parsers.reader import Source, SourceAccount
 from parsers.timezones import TimezoneError, VmTimezone
 from parsers.waagent import ParseResult, read_waagent
 
-__all__ = ["ParseResult", "SourceAccount", "TimezoneError", "VmTimezone", "find_waagent_logs", "read_waagent"]
+__all__ = [
+    "LoadResult",
+    "ParseResult",
+    "Source",
+    "SourceAccount",
+    "TimezoneError",
+    "VmTimezone",
+    "load_sources",
+    "read_waagent",
+]

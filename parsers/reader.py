@@ -53,6 +53,7 @@ class SourceAccount:
         records: records produced from lines a grammar recognised.
         continuations: lines folded into the record they continue.
         unparsed: lines no grammar matched and no record could take; kept as flagged rows.
+        skipped: lines understood but carrying nothing (comments and blank lines of a config).
         bytes_read: decompressed bytes read.
         warnings: one-line messages about bad input, each naming the file.
     """
@@ -63,13 +64,14 @@ class SourceAccount:
     records: int = 0
     continuations: int = 0
     unparsed: int = 0
+    skipped: int = 0
     bytes_read: int = 0
     warnings: list[str] = field(default_factory=list)
 
     @property
     def balanced(self) -> bool:
-        """True when lines == records + continuations + unparsed."""
-        return self.lines == self.records + self.continuations + self.unparsed
+        """True when lines == records + continuations + unparsed + skipped."""
+        return self.lines == self.records + self.continuations + self.unparsed + self.skipped
 
     def warn(self, message: str) -> None:
         """Record a one-line warning about this input; the path is prefixed here."""

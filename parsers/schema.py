@@ -73,8 +73,136 @@ WAAGENT_COLUMNS: tuple[Column, ...] = COMMON_COLUMNS + (
     Column("event_duration_ms", pl.Int64(), "`duration=` field of an `Event:` record, milliseconds."),
 )
 
+#: How an extension log line was recognised.
+EXTENSION_LOG_FORMATS = ("go-logfmt", "go-slog", "python", "platform", "shim", "text", "unparsed")
+ExtensionLogFormat = pl.Enum(list(EXTENSION_LOG_FORMATS))
+
+#: Per-extension logs under `/var/log/azure/<extension>/` (handler.log, extension.log, log_<n>, ...).
+EXTENSION_LOG_COLUMNS: tuple[Column, ...] = COMMON_COLUMNS + (
+    Column(
+        "log_format",
+        ExtensionLogFormat,
+        "go-logfmt (CustomScript v2, RunCommand), go-slog (ApplicationHealth), python (HandlerUtil "
+        "extensions: VMAccess, AMA, OMS, DSC, LAD, ...; local time), platform (azure-extension-platform "
+        "`log_<n>`, UTC), shim (a Go handler's shell wrapper lines, no timestamp), text (unknown format, "
+        "timestamp sniffed where possible) or unparsed.",
+    ),
+    Column("sequence", pl.Int64(), "Settings sequence number (`seq=`), if the line gives it."),
+    Column("event", pl.String(), "`event=` value of a Go handler line (`enable failed`, `download start`, ...)."),
+    Column("error", pl.String(), "`error=` value of a Go handler line (`null` becomes null)."),
+    Column("status", pl.String(), "Status a HandlerUtil status echo reports (`Install,failed,51,...` gives `failed`)."),
+    Column("status_code", pl.Int64(), "Code of that status echo (51 in the example)."),
+)
+
+#: Status values the agent accepts; any other is reported as `error` (reference 2.3).
+STATUS_VALUES = ("transitioning", "success", "warning", "error")
+StatusValue = pl.Enum(list(STATUS_VALUES))
+
+_FILE_SPAN = "1-based line span of the file (a JSON document is one record)."
+
+#: `status/<seq>.status` files: one snapshot per extension, version and sequence number.
+STATUS_COLUMNS: tuple[Column, ...] = COMMON_COLUMNS + (
+    Column("sequence", pl.Int64(), "Sequence number from the file name."),
+    Column("config_name", pl.String(), "Multi-config extension name (`<name>.<seq>.status`), if any."),
+    Column("status", StatusValue, "Status as the agent reads it: unknown values (`failed`, `Error`) become `error`."),
+    Column("status_reported", pl.String(), "Status exactly as the extension wrote it."),
+    Column("code", pl.Int64(), "`code` (HandlerUtil writes it as a string; both are read)."),
+    Column("status_name", pl.String(), "`status.name` if the extension sets one."),
+    Column("substatus_count", pl.UInt32(), "Number of substatus entries (rows in the `substatus` frame)."),
+)
+
+#: Substatus entries of status files.
+SUBSTATUS_COLUMNS: tuple[Column, ...] = (
+    Column("source_path", pl.String(), "Status file the entry came from."),
+    Column("extension", pl.String(), "Extension handler name (from the directory name)."),
+    Column("extension_version", pl.String(), "Handler version (from the directory name)."),
+    Column("sequence", pl.Int64(), "Sequence number from the file name."),
+    Column("config_name", pl.String(), "Multi-config extension name, if any."),
+    Column("name", pl.String(), "Substatus name (e.g. ErrorClarification, AppHealthStatus)."),
+    Column("status", pl.String(), "Substatus status as written."),
+    Column("code", pl.Int64(), "Substatus code."),
+    Column("message", pl.String(), "Substatus formatted message."),
+)
+
+#: `config/HandlerState` and `config/HandlerStatus` files, one row per handler (and config name).
+HANDLER_STATE_COLUMNS: tuple[Column, ...] = (
+    Column("source_path", pl.String(), "HandlerState or HandlerStatus file."),
+    Column("extension", pl.String(), "Extension handler name (from the directory name)."),
+    Column("extension_version", pl.String(), "Handler version (from the directory name)."),
+    Column("config_name", pl.String(), "Multi-config extension name (`<name>.HandlerState`), if any."),
+    Column("state", pl.String(), "HandlerState: NotInstalled, Installed, Enabled or FailedUpgrade."),
+    Column("handler_status", pl.String(), "HandlerStatus `status`: Ready or NotReady."),
+    Column("code", pl.Int64(), "HandlerStatus `code` (agent category code, e.g. 1009 enable failed)."),
+    Column("message", pl.String(), "HandlerStatus message."),
+)
+
+#: `config/<seq>.settings` files. Protected settings are never loaded: only presence and thumbprint.
+SETTINGS_COLUMNS: tuple[Column, ...] = (
+    Column("source_path", pl.String(), "Settings file."),
+    Column("extension", pl.String(), "Extension handler name (from the directory name)."),
+    Column("extension_version", pl.String(), "Handler version (from the directory name)."),
+    Column("sequence", pl.Int64(), "Sequence number from the file name."),
+    Column("config_name", pl.String(), "Multi-config extension name, if any."),
+    Column("empty", pl.Boolean(), "True when the file is empty (cleared after use, or an extension without settings)."),
+    Column("has_protected_settings", pl.Boolean(), "True when protected settings are present (their content is never read)."),
+    Column("protected_settings_thumbprint", pl.String(), "Certificate thumbprint the protected settings are encrypted for."),
+    Column("public_setting_keys", pl.List(pl.String()), "Names of the public settings (values are not kept)."),
+)
+
+#: `az vm get-instance-view` output (whole, or just `instanceView.extensions`).
+INSTANCE_VIEW_COLUMNS: tuple[Column, ...] = COMMON_COLUMNS + (
+    Column("scope", pl.String(), "extension (statuses), substatus, handler (`vmAgent.extensionHandlers`) or vm-agent."),
+    Column("name", pl.String(), "ARM extension resource name (user chosen)."),
+    Column("code", pl.String(), "Status code, e.g. `ProvisioningState/failed/0`."),
+    Column("code_kind", pl.String(), "First part of the code (ProvisioningState, ComponentStatus)."),
+    Column("code_state", pl.String(), "Second part (succeeded, failed, transitioning, or the substatus name)."),
+    Column("code_number", pl.Int64(), "Number at the end of the code, if any (the status file's code)."),
+    Column("display_status", pl.String(), "displayStatus, e.g. `Provisioning failed`."),
+    Column("stdout", pl.String(), "`[stdout]` section of the message, if present."),
+    Column("stderr", pl.String(), "`[stderr]` section of the message, if present."),
+)
+
+#: Extensions in the VM model (`az vm show`): what is requested, not what runs.
+VM_EXTENSION_COLUMNS: tuple[Column, ...] = (
+    Column("source_path", pl.String(), "`az vm show` JSON file."),
+    Column("vm_name", pl.String(), "VM name."),
+    Column("name", pl.String(), "ARM extension resource name."),
+    Column("extension", pl.String(), "`publisher.type` of the extension."),
+    Column("type_handler_version", pl.String(), "Requested handler version (`typeHandlerVersion`)."),
+    Column("auto_upgrade_minor_version", pl.Boolean(), "`autoUpgradeMinorVersion`: opted into minor upgrades."),
+    Column("enable_automatic_upgrade", pl.Boolean(), "`enableAutomaticUpgrade`: automatic extension upgrade."),
+    Column("provisioning_state", pl.String(), "`provisioningState` of the extension resource."),
+)
+
+#: `/etc/waagent.conf` settings, one row per `key=value` line.
+CONFIG_COLUMNS: tuple[Column, ...] = (
+    Column("source_path", pl.String(), "Configuration file."),
+    Column("line", pl.UInt32(), "1-based line number of the setting."),
+    Column("key", pl.String(), "Setting name, e.g. AutoUpdate.Enabled."),
+    Column("value", pl.String(), "Value as written (secrets such as HttpProxy credentials redacted on output)."),
+)
+
+#: `waagent --version` output saved to a file.
+AGENT_VERSION_COLUMNS: tuple[Column, ...] = (
+    Column("source_path", pl.String(), "File holding the `waagent --version` output."),
+    Column("package_version", pl.String(), "Installed agent package version (`WALinuxAgent-2.2.17`)."),
+    Column("distro", pl.String(), "Distribution it reports running on (`ubuntu 16.04`)."),
+    Column("python_version", pl.String(), "Python version the agent runs under."),
+    Column("goal_state_agent", pl.String(), "Auto-updated agent version handling extensions."),
+)
+
 FRAME_SCHEMAS: dict[str, tuple[Column, ...]] = {
     "waagent": WAAGENT_COLUMNS,
+    "command_execution": WAAGENT_COLUMNS,
+    "extension_logs": EXTENSION_LOG_COLUMNS,
+    "status": STATUS_COLUMNS,
+    "substatus": SUBSTATUS_COLUMNS,
+    "handler_state": HANDLER_STATE_COLUMNS,
+    "settings": SETTINGS_COLUMNS,
+    "instance_view": INSTANCE_VIEW_COLUMNS,
+    "vm_extensions": VM_EXTENSION_COLUMNS,
+    "config": CONFIG_COLUMNS,
+    "agent_version": AGENT_VERSION_COLUMNS,
 }
 
 
@@ -100,6 +228,8 @@ def empty_frame(columns: tuple[Column, ...]) -> pl.DataFrame:
 def _dtype_label(dtype: pl.DataType) -> str:
     if isinstance(dtype, pl.Enum):
         return "Enum"
+    if isinstance(dtype, pl.List):
+        return f"List[{dtype.inner}]"
     if isinstance(dtype, pl.Datetime):
         return f"Datetime[{dtype.time_unit}, {dtype.time_zone}]"
     return str(dtype)

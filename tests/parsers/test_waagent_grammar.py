@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from parsers import read_waagent
-from parsers.discover import find_waagent_logs
+from parsers.collect import collect
 from parsers.schema import WAAGENT_COLUMNS, polars_schema
 from parsers.waagent import SAMPLE_LINES, rotation_sort_key
 
@@ -177,8 +177,9 @@ def test_orphan_lines_before_first_record_are_kept_unparsed(parse_text):
 
 
 def test_chunking_never_changes_the_result():
-    whole = read_waagent(sorted(find_waagent_logs([Path("sample_logs")]).files))
-    tiny = read_waagent(sorted(find_waagent_logs([Path("sample_logs")]).files), chunk_bytes=512)
+    with collect(["sample_logs"]) as found:
+        whole = read_waagent(found.sources["waagent"])
+        tiny = read_waagent(found.sources["waagent"], chunk_bytes=512)
     assert tiny.frame.equals(whole.frame)
     assert [(a.lines, a.records, a.continuations, a.unparsed) for a in tiny.accounts] == [
         (a.lines, a.records, a.continuations, a.unparsed) for a in whole.accounts
@@ -195,7 +196,8 @@ def test_rotated_files_are_ordered_oldest_first(tmp_path):
     ]
     for name in names:
         (tmp_path / name).write_bytes(b"")
-    found = [p.name for p in find_waagent_logs([tmp_path]).files]
+    with collect([tmp_path]) as sources:
+        found = [s.logical_path.name for s in sources.sources["waagent"]]
     assert found == [
         "waagent.log.2.gz",
         "waagent.log.1",
@@ -207,7 +209,8 @@ def test_rotated_files_are_ordered_oldest_first(tmp_path):
 
 
 def test_gzip_rotation_is_read_in_place():
-    result = read_waagent(find_waagent_logs(["sample_logs/vm-modern"]).files)
+    with collect(["sample_logs/vm-modern"]) as found:
+        result = read_waagent(found.sources["waagent"])
     assert result.accounts[0].path.endswith(".gz")
     assert result.accounts[0].records > 0
     assert result.frame["timestamp"].is_sorted()

@@ -1,0 +1,303 @@
+"""Find every source a support engineer collected: files, directory trees and archives.
+
+A path may be a single file, a tree that mirrors the VM's `/var/log`, `/var/lib/waagent` and
+`/etc` at any depth under any root, the agent's log-collector zip, or a `.zip`/`.tar.gz`/`.tgz`
+of such a tree. Archives are read in place (member streams, nothing extracted to disk). What a
+file is comes from its path inside the tree (`kind_of_path`) and, for JSON and text files that
+could be anything, from sniffing their first bytes (`kind_of_content`).
+
+Archive safety: members with absolute names or `..` are not used, symbolic links, hard links
+and device files are skipped, and the total uncompressed size and member count are capped
+(zip bombs); each case is a one-line warning and the rest of the bundle is still read.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import tarfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+import regex
+
+from parsers.reader import READ_ERRORS, Source
+from parsers.waagent import FILE_NAME as WAAGENT_FILE_NAME
+
+#: Upper bounds for one archive (the agent's own collector caps its zip at 150 MiB uncompressed).
+MAX_ARCHIVE_BYTES = 4 * 1024**3
+MAX_ARCHIVE_MEMBERS = 100_000
+#: How much of a file is read to sniff what it is.
+_SNIFF_BYTES = 4096
+
+#: `<Publisher.Type>-<version>` handler directory under /var/lib/waagent.
+HANDLER_DIR = regex.compile(r"^(?P<ext>[A-Za-z][\w.]*?)-(?P<ver>\d+(?:\.\d+)*)$")
+STATUS_FILE = regex.compile(r"^(?:(?P<config>.+)\.)?(?P<seq>\d+)\.status$")
+SETTINGS_FILE = regex.compile(r"^(?:(?P<config>.+)\.)?(?P<seq>\d+)\.settings$")
+HANDLER_STATE_FILE = regex.compile(r"^(?:(?P<config>.+)\.)?Handler(?P<which>State|Status)$")
+#: Extension log names: handler.log, extension.log, CommandExecution.log, log_<unix time>, rotations.
+_EXTENSION_LOG_FILE = regex.compile(r"^(?:.+\.log(?:\.\d+)?(?:\.gz)?|log_\d+|.+\.log-\d+(?:\.gz)?)$")
+_COMMAND_EXECUTION_FILE = regex.compile(r"^CommandExecution(?:_.+)?\.log(?:\.\d+)?(?:\.gz)?$")
+_ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
+
+#: Kinds of source, in the order they are reported.
+KINDS = (
+    "waagent",
+    "command_execution",
+    "extension_log",
+    "status",
+    "handler_state",
+    "settings",
+    "instance_view",
+    "vm_show",
+    "waagent_conf",
+    "waagent_version",
+)
+
+
+@dataclass
+class Collection:
+    """Sources found, grouped by kind, plus what was skipped and why."""
+
+    sources: dict[str, list[Source]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    warnings: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    _stack: ExitStack = field(default_factory=ExitStack)
+
+    def close(self) -> None:
+        """Close the archives the member sources read from."""
+        self._stack.close()
+
+    def __enter__(self) -> Collection:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def collect(paths: Iterable[Path | str]) -> Collection:
+    """Find and classify every source under ``paths``; use the result as a context manager.
+
+    Example:
+        >>> with collect(["sample_logs/vm-modern"]) as found:  # doctest: +SKIP
+        ...     [s.name for s in found.sources["status"]]
+    """
+    found = Collection()
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            _walk_tree(path, found)
+        elif _is_archive(path):
+            _add_archive(path, found)
+        else:
+            # A file named on the command line is read even when nothing recognises it.
+            _add(Source.file(path), found, explicit=True)
+    for kind, sources in found.sources.items():
+        key = _rotation_key if kind == "waagent" else (lambda s: str(s.logical_path))
+        sources.sort(key=key)
+    return found
+
+
+def _rotation_key(source: Source) -> tuple:
+    from parsers.waagent import rotation_sort_key  # local: waagent imports nothing from here
+
+    return rotation_sort_key(Path(str(source.logical_path)))
+
+
+def _walk_tree(root: Path, found: Collection) -> None:
+    def on_error(exc: OSError) -> None:
+        found.warnings.append(f"{exc.filename}: cannot list directory: {exc.strerror}")
+
+    for dirpath, dirs, files in os.walk(root, onerror=on_error):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(dirpath, name)
+            if path.is_symlink():
+                found.warnings.append(f"{path}: symbolic link skipped")
+            elif _is_archive(path):
+                _add_archive(path, found)
+            else:
+                _add(Source.file(path), found)
+
+
+def _is_archive(path: Path) -> bool:
+    name = path.name.lower()
+    return name.endswith(_ARCHIVE_SUFFIXES) and not WAAGENT_FILE_NAME.match(path.name)
+
+
+def _add(source: Source, found: Collection, *, explicit: bool = False) -> None:
+    kind = kind_of_path(source.logical_path) or _sniff(source, found)
+    if kind is None and explicit:
+        kind = "waagent"  # a file the user named: read it with the agent grammar, report coverage
+    if kind is None:
+        found.ignored.append(source.name)
+    else:
+        found.sources[kind].append(source)
+
+
+def kind_of_path(path: PurePosixPath) -> str | None:
+    """What a file is, judged by its path (any root, any depth); None when the path can't tell."""
+    name, parts = path.name, path.parts
+    if WAAGENT_FILE_NAME.match(name):
+        return "waagent"
+    if name == "waagent.conf":
+        return "waagent_conf"
+    parent = parts[-2] if len(parts) >= 2 else ""
+    grandparent = parts[-3] if len(parts) >= 3 else ""
+    if HANDLER_DIR.match(grandparent):
+        if parent == "status" and STATUS_FILE.match(name):
+            return "status"
+        if parent == "config" and SETTINGS_FILE.match(name):
+            return "settings"
+        if parent == "config" and HANDLER_STATE_FILE.match(name):
+            return "handler_state"
+    if "azure" in parts[:-1] and _EXTENSION_LOG_FILE.match(name):
+        return "command_execution" if _COMMAND_EXECUTION_FILE.match(name) else "extension_log"
+    return None
+
+
+def kind_of_content(head: bytes) -> str | None:
+    """What a file is, judged by its first bytes (instance view, `az vm show`, `waagent --version`)."""
+    text = head.lstrip()
+    if text.startswith(b"WALinuxAgent-") and b"Goal state agent" in head:
+        return "waagent_version"
+    if text[:1] in (b"{", b"["):
+        if b'"instanceView"' in head or (b'"statuses"' in head and b'"typeHandlerVersion"' in head):
+            return "instance_view"
+        if b'"vmExtensions"' in head or b'"extensionHandlers"' in head or b'"vmAgent"' in head:
+            return "instance_view"
+        if b'"storageProfile"' in head or b'"osProfile"' in head or b'"hardwareProfile"' in head:
+            return "vm_show"
+    return None
+
+
+def _sniff(source: Source, found: Collection) -> str | None:
+    name = source.logical_path.name
+    if not (name.endswith((".json", ".txt")) or "." not in name):
+        return None
+    try:
+        opened = source.opener() if source.opener is not None else open(source.path, "rb")  # noqa: SIM115
+        with opened as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except READ_ERRORS:
+        return None  # unreadable here; it would be reported if it were a source we knew
+    if head.startswith(b"\x1f\x8b"):
+        return None
+    return kind_of_content(head)
+
+
+# ---------------------------------------------------------------------------------------------
+# Archives
+
+
+def _add_archive(path: Path, found: Collection) -> None:
+    try:
+        if path.name.lower().endswith(".zip"):
+            members = _zip_members(path, found)
+        else:
+            members = _tar_members(path, found)
+        for source in members:
+            _add(source, found)
+    except READ_ERRORS as exc:
+        found.warnings.append(f"{path}: unreadable archive ({exc}); members listed before the damage were kept")
+
+
+def _safe_member_name(archive: Path, name: str, found: Collection) -> str | None:
+    """The member name if it is a safe relative path; otherwise warn and return None."""
+    posix = PurePosixPath(name.replace("\\", "/"))
+    if posix.is_absolute() or name.startswith(("/", "\\")) or ".." in posix.parts or regex.match(r"^[A-Za-z]:", name):
+        found.warnings.append(f"{archive}!{name}: unsafe member path (absolute or '..'); skipped")
+        return None
+    return str(posix)
+
+
+class _Budget:
+    """Counts members and declared bytes of one archive against the caps."""
+
+    def __init__(self, archive: Path, found: Collection) -> None:
+        self.archive, self.found = archive, found
+        self.members = 0
+        self.bytes = 0
+        self.exhausted = False
+
+    def admit(self, size: int) -> bool:
+        if self.exhausted:
+            return False
+        self.members += 1
+        self.bytes += size
+        if self.members > MAX_ARCHIVE_MEMBERS or self.bytes > MAX_ARCHIVE_BYTES:
+            self.exhausted = True
+            self.found.warnings.append(
+                f"{self.archive}: more than {MAX_ARCHIVE_MEMBERS:,} members or {MAX_ARCHIVE_BYTES // 1024**3} GiB "
+                "uncompressed (zip bomb?); the remaining members were not read"
+            )
+            return False
+        return True
+
+
+class _CappedReader(io.RawIOBase):
+    """A member stream that stops with an error past its declared size (lying zip headers)."""
+
+    def __init__(self, stream: BinaryIO, limit: int) -> None:
+        self._stream, self._left = stream, limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._stream.read(min(len(buffer), self._left + 1))
+        if len(data) > self._left:
+            raise OSError("member is larger than its archive entry declares")
+        self._left -= len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+def _zip_members(path: Path, found: Collection) -> Iterator[Source]:
+    archive = found._stack.enter_context(zipfile.ZipFile(path))
+    budget = _Budget(path, found)
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            found.warnings.append(f"{path}!{info.filename}: symbolic link skipped")
+            continue
+        if mode and not stat.S_ISREG(mode):
+            found.warnings.append(f"{path}!{info.filename}: not a regular file; skipped")
+            continue
+        name = _safe_member_name(path, info.filename, found)
+        if name is None or not budget.admit(info.file_size):
+            continue
+        yield Source(
+            name=f"{path}!{name}",
+            opener=lambda info=info: io.BufferedReader(_CappedReader(archive.open(info), info.file_size)),
+            member=name,
+        )
+
+
+def _tar_members(path: Path, found: Collection) -> Iterator[Source]:
+    archive = found._stack.enter_context(tarfile.open(path, "r:*"))
+    budget = _Budget(path, found)
+    for member in archive:
+        if member.isdir():
+            continue
+        if member.issym() or member.islnk():
+            found.warnings.append(f"{path}!{member.name}: link skipped")
+            continue
+        if not member.isfile():
+            found.warnings.append(f"{path}!{member.name}: device or special file skipped")
+            continue
+        name = _safe_member_name(path, member.name, found)
+        if name is None or not budget.admit(member.size):
+            continue
+        yield Source(name=f"{path}!{name}", opener=lambda member=member: archive.extractfile(member), member=name)

@@ -1,0 +1,105 @@
+"""Shared reading of small JSON and text documents (status files, instance views, configs).
+
+A document is read whole (they are small; a size cap guards against a mislabelled big file),
+its physical lines are counted, and parse failures become one warning naming the file. For a
+JSON document the whole document is one record: its first line is the record, the rest are
+folded into it; a document that cannot be parsed has all its lines counted as unparsed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from parsers import schema
+from parsers.reader import Source, SourceAccount, read_small
+
+#: Status files are capped by the agent at 128 KiB; instance views of big VMs run larger.
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+
+
+@dataclass
+class Document:
+    """A read document: its text, line count and account."""
+
+    source: Source
+    account: SourceAccount
+    text: str
+
+    @property
+    def lines(self) -> int:
+        return self.text.count("\n") + (0 if self.text.endswith("\n") or not self.text else 1)
+
+
+def read_document(source: Source, kind: str) -> Document:
+    """Read ``source`` whole; unreadable or undecodable input leaves ``text`` empty with a warning."""
+    account = SourceAccount(path=source.name, kind=kind)
+    data = read_small(source, account, MAX_DOCUMENT_BYTES)
+    if data is None:
+        return Document(source, account, "")
+    text = data.decode("utf-8", errors="replace")
+    if "\ufffd" in text:
+        account.warn("not valid UTF-8 (bad bytes shown as U+FFFD)")
+    document = Document(source, account, text)
+    account.lines = document.lines
+    return document
+
+
+def parse_json(document: Document) -> Any | None:
+    """The JSON value of a document, with its lines accounted; None (and a warning) if malformed."""
+    account = document.account
+    if not document.text.strip():
+        if not account.warnings:
+            account.warn("file is empty")
+        account.skipped = account.lines
+        return None
+    try:
+        value = json.loads(document.text)
+    except json.JSONDecodeError as exc:
+        account.warn(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); kept as unparsed text")
+        account.unparsed = account.lines
+        return None
+    account.records = 1
+    account.continuations = account.lines - 1
+    return value
+
+
+def text_of(value: Any) -> str | None:
+    """A JSON scalar as text (codes are numbers or strings depending on the writer)."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return str(value)
+
+
+def int_of(value: Any) -> int | None:
+    """A JSON number or numeric string as int; anything else None."""
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def formatted_message(status: dict) -> str | None:
+    """`formattedMessage.message`, or a plain `message`, of a status object."""
+    formatted = status.get("formattedMessage")
+    if isinstance(formatted, dict) and "message" in formatted:
+        return text_of(formatted.get("message"))
+    return text_of(status.get("message") or status.get("Message"))
+
+
+def rows_to_frame(rows: list[dict], columns: tuple[schema.Column, ...], timestamp: str | None = None) -> pl.DataFrame:
+    """Rows to a conforming frame; ``timestamp`` names an ISO text column to parse as UTC."""
+    if not rows:
+        return schema.empty_frame(columns)
+    overrides = {c.name: c.dtype for c in columns if c.name in {k for r in rows for k in r} and c.name != timestamp}
+    if timestamp:
+        overrides[timestamp] = pl.String
+    frame = pl.DataFrame(rows, schema_overrides=overrides, infer_schema_length=None)
+    if timestamp and timestamp in frame.columns:
+        frame = frame.with_columns(
+            pl.col(timestamp).str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", time_zone="UTC", time_unit="us", strict=False)
+        )
+    return schema.conform(frame, columns)
