@@ -272,7 +272,8 @@ def _zip_members(path: Path, found: Collection) -> Iterator[Source]:
         if stat.S_ISLNK(mode):
             found.warnings.append(f"{path}!{info.filename}: symbolic link skipped")
             continue
-        if mode and not stat.S_ISREG(mode):
+        # Zips made on Windows or by `writestr` carry no file-type bits; only a set, non-regular type is refused.
+        if stat.S_IFMT(mode) not in (0, stat.S_IFREG):
             found.warnings.append(f"{path}!{info.filename}: not a regular file; skipped")
             continue
         name = _safe_member_name(path, info.filename, found)

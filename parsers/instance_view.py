@@ -51,6 +51,10 @@ def read_instance_views(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[S
             }
             rows += [_status_row(who, s, "extension") for s in _list(extension.get("statuses"))]
             rows += [_status_row(who, s, "substatus") for s in _list(extension.get("substatuses"))]
+        if isinstance(view, dict):
+            # VM-level statuses carry deployment results such as VMExtensionProvisioningTimeout.
+            who = {**base, "name": text_of(value.get("name")) if isinstance(value, dict) else None}
+            rows += [_status_row(who, s, "vm") for s in _list(view.get("statuses"))]
         agent = view.get("vmAgent") if isinstance(view, dict) else None
         if isinstance(agent, dict):
             who = {**base, "extension": "WALinuxAgent", "extension_version": text_of(agent.get("vmAgentVersion"))}

@@ -151,7 +151,12 @@ SETTINGS_COLUMNS: tuple[Column, ...] = (
 
 #: `az vm get-instance-view` output (whole, or just `instanceView.extensions`).
 INSTANCE_VIEW_COLUMNS: tuple[Column, ...] = COMMON_COLUMNS + (
-    Column("scope", pl.String(), "extension (statuses), substatus, handler (`vmAgent.extensionHandlers`) or vm-agent."),
+    Column(
+        "scope",
+        pl.String(),
+        "extension (`extensions[].statuses`), substatus, handler (`vmAgent.extensionHandlers`), vm-agent "
+        "(`vmAgent.statuses`) or vm (`instanceView.statuses`: provisioning and power state).",
+    ),
     Column("name", pl.String(), "ARM extension resource name (user chosen)."),
     Column("code", pl.String(), "Status code, e.g. `ProvisioningState/failed/0`."),
     Column("code_kind", pl.String(), "First part of the code (ProvisioningState, ComponentStatus)."),

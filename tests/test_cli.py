@@ -27,8 +27,10 @@ def test_parse_sample_logs_writes_records_and_accounting(tmp_path, suffix):
     frame = {".parquet": pl.read_parquet, ".csv": pl.read_csv, ".ndjson": pl.read_ndjson}[suffix](out)
     assert frame.height > 100
     assert "sample_logs/vm-modern/var/log/waagent.log-2025-06-10-1749513600.gz" in run.stdout
-    rows = [line for line in run.stdout.splitlines() if "waagent.log" in line]
-    assert len(rows) == 4 and all(line.rstrip(" │").endswith("yes") for line in rows)
+    rows = [line for line in run.stdout.splitlines() if line.startswith("│ sample_logs/")]
+    assert len(rows) > 40 and all(line.rstrip(" │").endswith("yes") for line in rows)
+    assert "sample_logs/vm-rhel-logcollector.zip!var/log/waagent.log " in run.stdout
+    assert "1 file(s) not read (not a source loglens knows): sample_logs/README.md" in run.stdout
     assert f"rows written to {out}" in run.stdout
 
 
@@ -93,3 +95,18 @@ def test_secrets_are_redacted_in_exports(tmp_path):
     text = out.read_text()
     assert "AbCdEf" not in text and "hunter2" not in text
     assert "sig=«REDACTED»" in text
+
+
+def test_parse_to_directory_writes_one_parquet_per_frame(tmp_path):
+    out = tmp_path / "frames"
+    run = loglens("parse", "sample_logs", "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    names = sorted(p.stem for p in out.glob("*.parquet"))
+    assert names == sorted(
+        ["waagent", "command_execution", "extension_logs", "status", "substatus", "handler_state", "settings",
+         "instance_view", "vm_extensions", "config", "agent_version"]
+    )
+    status = pl.read_parquet(out / "status.parquet")
+    assert {"Contoso.Compliance.LinuxAudit", "Microsoft.EnterpriseCloud.Monitoring.OmsAgentForLinux"} <= set(status["extension"])
+    settings = (out / "settings.parquet").read_bytes()
+    assert b"MIIB" not in settings  # no protected-settings ciphertext in any output

@@ -1,0 +1,211 @@
+"""Finding sources in trees and archives, archive safety, and the documents beside the logs."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import zipfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from parsers import load_sources
+from parsers.collect import collect, kind_of_path
+from parsers.schema import FRAME_SCHEMAS, polars_schema
+
+REPO = Path(__file__).resolve().parents[2]
+TREE = REPO / "tests" / "fixtures" / "vm-rhel-bundle"
+BUNDLE = REPO / "sample_logs" / "vm-rhel-logcollector.zip"
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("var/log/waagent.log", "waagent"),
+        ("collected/vm1/var/log/waagent.log-2025-06-10-1749513600.gz", "waagent"),
+        ("var/log/azure/Microsoft.Azure.Extensions.CustomScript/CommandExecution.log", "command_execution"),
+        ("var/log/azure/run-command-handler/handler.log", "extension_log"),
+        ("var/log/azure/Contoso.X/log_1754384400", "extension_log"),
+        ("var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10/status/3.status", "status"),
+        ("var/lib/waagent/Microsoft.CPlat.Core.RunCommandHandlerLinux-1.3.28/status/RC0001.2.status", "status"),
+        ("var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10/config/3.settings", "settings"),
+        ("var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10/config/HandlerState", "handler_state"),
+        ("etc/waagent.conf", "waagent_conf"),
+        ("var/log/syslog", None),
+        ("var/lib/waagent/history/2025-06-11T03-02-10__incarnation_5.zip", None),
+    ],
+)
+def test_kind_of_path(path, kind):
+    assert kind_of_path(Path(path)) == kind
+
+
+def test_every_frame_conforms_to_its_schema():
+    result = load_sources([TREE])
+    assert set(result.frames) == set(FRAME_SCHEMAS)
+    for name, frame in result.frames.items():
+        assert frame.schema == polars_schema(FRAME_SCHEMAS[name]), name
+        assert frame.height > 0 or name == "command_execution", name
+
+
+def test_bundle_and_unpacked_tree_give_identical_frames():
+    tree, bundle = load_sources([TREE]), load_sources([BUNDLE])
+    for name in FRAME_SCHEMAS:
+        left = tree.frames[name].with_columns(pl.col("source_path").str.replace(f"^{TREE}/", ""))
+        right = bundle.frames[name].with_columns(pl.col("source_path").str.replace(f"^{BUNDLE}!", ""))
+        assert left.equals(right), name
+    assert [a.path.replace(f"{TREE}/", "") for a in tree.accounts] == [a.path.replace(f"{BUNDLE}!", "") for a in bundle.accounts]
+
+
+def test_tar_gz_bundle_is_read_in_place(tmp_path):
+    archive = tmp_path / "vm.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(TREE, arcname=".")
+    result = load_sources([archive])
+    assert result.frames["waagent"].height == load_sources([TREE]).frames["waagent"].height
+    assert all(a.path.startswith(f"{archive}!") for a in result.accounts)
+    assert not list(tmp_path.glob("var"))  # nothing extracted next to the archive
+
+
+@pytest.mark.parametrize("source", [TREE, BUNDLE], ids=["tree", "bundle"])
+def test_accounting_adds_up_for_every_member(source):
+    result = load_sources([source])
+    assert result.accounts and all(a.balanced for a in result.accounts)
+    assert result.warnings == []
+
+
+def _hostile_zip(path: Path) -> Path:
+    good = (TREE / "var/log/waagent.log").read_bytes()
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("var/log/waagent.log", good)
+        archive.writestr("../../etc/waagent.conf", "AutoUpdate.Enabled=n\n")
+        archive.writestr("/etc/waagent.conf", "AutoUpdate.Enabled=n\n")
+        link = zipfile.ZipInfo("var/log/azure/x/evil.log")
+        link.external_attr = (0o120777 << 16)  # a symbolic link entry
+        archive.writestr(link, "/etc/shadow")
+    return path
+
+
+def test_hostile_archive_members_are_skipped_with_warnings(tmp_path):
+    result = load_sources([_hostile_zip(tmp_path / "bundle.zip")])
+    warnings = "\n".join(result.warnings)
+    assert warnings.count("unsafe member path") == 2
+    assert "symbolic link skipped" in warnings
+    assert result.frames["config"].height == 0
+    assert result.frames["waagent"].height > 0  # the rest of the bundle is still analysed
+
+
+def test_zip_bomb_caps(tmp_path, monkeypatch):
+    import parsers.collect as collect_module
+
+    monkeypatch.setattr(collect_module, "MAX_ARCHIVE_BYTES", 10_000)
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("var/log/waagent.log", (TREE / "var/log/waagent.log").read_bytes())
+        zf.writestr("var/log/azure/Foo.Bar/extension.log", b"2025/01/01 00:00:00 x\n" * 5_000)
+    result = load_sources([archive])
+    assert any("zip bomb" in w for w in result.notes)
+    assert result.frames["waagent"].height > 0
+
+
+def test_member_larger_than_declared_is_stopped(tmp_path):
+    archive = tmp_path / "lying.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("var/log/waagent.log", (TREE / "var/log/waagent.log").read_bytes())
+    data = bytearray(archive.read_bytes())
+    # Shrink the declared size in the central directory: the reader must not trust more bytes.
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        info = zf.infolist()[0]
+    central = data.rfind(b"PK\x01\x02")
+    data[central + 24 : central + 28] = (100).to_bytes(4, "little")
+    archive.write_bytes(bytes(data))
+    result = load_sources([archive])
+    assert any("waagent.log" in w and ("larger than" in w or "read error" in w or "Bad" in w) for w in result.warnings), result.warnings
+    assert info.file_size > 100
+
+
+def test_truncated_and_not_a_zip(tmp_path):
+    truncated = tmp_path / "cut.zip"
+    truncated.write_bytes(BUNDLE.read_bytes()[:300])
+    garbage = tmp_path / "garbage.tgz"
+    garbage.write_bytes(b"this is not a tarball")
+    result = load_sources([truncated, garbage])
+    assert any(w.startswith(f"{truncated}: unreadable archive") for w in result.notes)
+    assert any(w.startswith(f"{garbage}: unreadable archive") for w in result.notes)
+
+
+def test_malformed_json_status_is_reported_and_kept_visible(tmp_path):
+    status = tmp_path / "var/lib/waagent/Foo.Bar-1.0/status/0.status"
+    status.parent.mkdir(parents=True)
+    status.write_text('[{"status": {"status": "error", "code": 1,\n')
+    result = load_sources([tmp_path])
+    (warning,) = result.warnings
+    assert warning.startswith(f"{status}: not valid JSON")
+    account = result.accounts[0]
+    assert (account.lines, account.unparsed, account.records) == (1, 1, 0)
+    assert result.frames["status"]["message"][0].startswith('[{"status"')
+
+
+def test_status_files_read_like_the_agent(tmp_path):
+    base = tmp_path / "var/lib/waagent/Microsoft.Azure.Monitor.AzureMonitorLinuxAgent-1.33.2/status"
+    base.mkdir(parents=True)
+    (base / "0.status").write_text(
+        json.dumps([{"version": "1.0", "timestampUTC": "2025-03-14T10:20:33Z", "status": {
+            "operation": "Install", "status": "failed", "code": "51",
+            "formattedMessage": {"lang": "en-US", "message": "Unsupported operating system: debian 9.13"},
+            "substatus": [{"name": "ErrorClarification", "status": "error", "code": 2}]}}])
+    )
+    result = load_sources([tmp_path])
+    row = result.frames["status"].row(0, named=True)
+    assert (row["status"], row["status_reported"], row["code"], row["level"]) == ("error", "failed", 51, "ERROR")
+    assert (row["extension"], row["extension_version"], row["sequence"]) == (
+        "Microsoft.Azure.Monitor.AzureMonitorLinuxAgent", "1.33.2", 0)
+    assert result.frames["substatus"].select("name", "code").row(0) == ("ErrorClarification", 2)
+
+
+def test_protected_settings_never_reach_a_frame(tmp_path):
+    config = tmp_path / "var/lib/waagent/Foo.Bar-1.0/config"
+    config.mkdir(parents=True)
+    (config / "4.settings").write_text(json.dumps({"runtimeSettings": [{"handlerSettings": {
+        "publicSettings": {"fileUris": ["https://x.blob.core.windows.net/c/s.sh?sig=SECRETSIG"]},
+        "protectedSettings": "MIIBsSECRETCIPHERTEXT==", "protectedSettingsCertThumbprint": "ABC123"}}]}))
+    result = load_sources([tmp_path])
+    for frame in result.frames.values():
+        text = frame.write_csv() if not any(isinstance(t, pl.List) for t in frame.dtypes) else str(frame.to_dicts())
+        assert "SECRETCIPHERTEXT" not in text and "SECRETSIG" not in text
+    row = result.frames["settings"].row(0, named=True)
+    assert (row["has_protected_settings"], row["protected_settings_thumbprint"], row["public_setting_keys"]) == (
+        True, "ABC123", ["fileUris"])
+
+
+def test_instance_view_whole_and_extensions_only(tmp_path):
+    extensions = [{"name": "cse", "type": "Microsoft.Azure.Extensions.CustomScript", "typeHandlerVersion": "2.1",
+                   "statuses": [{"code": "ProvisioningState/failed/0", "displayStatus": "Provisioning failed", "level": "Error",
+                                 "message": "Enable failed: failed to execute command: command terminated with exit status=127\n[stdout]\n\n[stderr]\n/bin/sh: 1: ech: not found\n"}]}]
+    (tmp_path / "a.json").write_text(json.dumps(extensions))
+    (tmp_path / "b.json").write_text(json.dumps({"name": "vm", "instanceView": {"extensions": extensions}}))
+    frame = load_sources([tmp_path]).frames["instance_view"]
+    assert frame.height == 2
+    row = frame.row(0, named=True)
+    assert (row["code_kind"], row["code_state"], row["code_number"], row["level"]) == ("ProvisioningState", "failed", 0, "ERROR")
+    assert (row["operation"], row["stdout"], row["stderr"]) == ("Enable", "", "/bin/sh: 1: ech: not found\n")
+
+
+def test_vm_model_and_agent_config(tmp_path):
+    result = load_sources([TREE])
+    vm = result.frames["vm_extensions"].filter(pl.col("name") == "HealthExtension").row(0, named=True)
+    assert (vm["extension"], vm["type_handler_version"], vm["auto_upgrade_minor_version"], vm["enable_automatic_upgrade"]) == (
+        "Microsoft.ManagedServices.ApplicationHealthLinux", "2.0", True, True)
+    config = dict(result.frames["config"].select("key", "value").iter_rows())
+    assert config["AutoUpdate.Enabled"] == "n"
+    version = result.frames["agent_version"].row(0, named=True)
+    assert (version["package_version"], version["distro"], version["goal_state_agent"]) == ("2.2.49.2", "redhat 8.8", "2.2.49.2")
+
+
+def test_symlinks_in_trees_are_skipped(tmp_path):
+    (tmp_path / "var/log").mkdir(parents=True)
+    (tmp_path / "var/log/waagent.log").symlink_to("/etc/hostname")
+    with collect([tmp_path]) as found:
+        assert found.sources["waagent"] == []
+        assert any("symbolic link skipped" in w for w in found.warnings)
