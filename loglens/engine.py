@@ -1,0 +1,110 @@
+"""Run the rules over loaded frames: findings, links between them, and unexplained errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from types import ModuleType
+
+import polars as pl
+
+from loglens.findings import SEVERITIES, Finding, finding_from_hit
+from loglens.records import records as record_view
+from loglens.redact import redact_text
+from loglens.templates import template
+from parsers import LoadResult
+
+#: Findings about one extension whose time spans come this close are linked as related.
+LINK_WINDOW = timedelta(minutes=15)
+#: Unexplained error templates listed.
+MAX_OTHER_ERRORS = 25
+
+
+@dataclass
+class Context:
+    """What a rule's `detect` sees: the named frames and the unified record view."""
+
+    frames: dict[str, pl.DataFrame]
+    records: pl.DataFrame
+
+    def search(self, pattern: str, *, kinds: tuple[str, ...] | None = None, case: bool = True) -> pl.DataFrame:
+        """Records whose message matches ``pattern`` (Rust regex), optionally from some kinds only."""
+        frame = self.records if kinds is None else self.records.filter(pl.col("kind").is_in(kinds))
+        return frame.filter(pl.col("message").str.contains(pattern if case else f"(?i){pattern}"))
+
+
+@dataclass
+class OtherError:
+    """Error or warning records no rule explains, grouped by message template."""
+
+    template: str
+    count: int
+    path: str
+    line: int | None
+    text: str
+
+
+@dataclass
+class Analysis:
+    """The result of analysing a load: findings (sorted) and unexplained errors."""
+
+    load: LoadResult
+    findings: list[Finding] = field(default_factory=list)
+    other_errors: list[OtherError] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """Findings per severity."""
+        return {s: sum(f.severity == s for f in self.findings) for s in SEVERITIES}
+
+
+def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> Analysis:
+    """Run ``rules`` (default: the registry) over a load result.
+
+    Example:
+        >>> analysis = analyze(load_sources(["sample_logs"]))  # doctest: +SKIP
+        >>> [f.summary for f in analysis.findings if f.severity == "error"]  # doctest: +SKIP
+    """
+    from loglens.rules import REGISTRY  # the registry imports every rule module
+
+    context = Context(frames=load.frames, records=record_view(load.frames))
+    findings = []
+    for module in rules if rules is not None else REGISTRY:
+        for hit in module.detect(context):
+            findings.append(finding_from_hit(module.RULE, module, hit))
+    _link(findings)
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    findings.sort(key=lambda f: (order[f.severity], f.category, f.first_seen is None, f.first_seen or 0, f.rule))
+    return Analysis(load=load, findings=findings, other_errors=_other_errors(context.records, findings))
+
+
+def _link(findings: list[Finding]) -> None:
+    """Relate findings of different rules about the same extension that overlap in time."""
+    for i, a in enumerate(findings):
+        for b in findings[i + 1 :]:
+            if a.rule == b.rule or not a.extension or a.extension != b.extension:
+                continue
+            if None in (a.first_seen, a.last_seen, b.first_seen, b.last_seen):
+                continue
+            if a.first_seen - LINK_WINDOW <= b.last_seen and b.first_seen - LINK_WINDOW <= a.last_seen:
+                a.related.append(b.rule) if b.rule not in a.related else None
+                b.related.append(a.rule) if a.rule not in b.related else None
+
+
+def _other_errors(records: pl.DataFrame, findings: list[Finding]) -> list[OtherError]:
+    explained = pl.Series("record", sorted({r for f in findings for r in f.records}), dtype=pl.UInt32)
+    unexplained = records.filter(
+        pl.col("level").is_in(["ERROR", "WARNING", "CRITICAL"]) & ~pl.col("record").is_in(explained.implode())
+    )
+    if unexplained.height == 0:
+        return []
+    grouped = (
+        unexplained.with_columns(template=template(pl.col("message")))
+        .group_by("template")
+        .agg(count=pl.len(), path=pl.col("source_path").first(), line=pl.col("line_first").first(), text=pl.col("message").first())
+        .sort(["count", "template"], descending=[True, False])
+        .head(MAX_OTHER_ERRORS)
+    )
+    return [
+        OtherError(template=redact_text(r["template"]), count=r["count"], path=r["path"], line=r["line"], text=redact_text(r["text"]))
+        for r in grouped.iter_rows(named=True)
+    ]

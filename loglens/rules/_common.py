@@ -1,0 +1,75 @@
+"""Helpers shared by rule modules: version parsing, output tails, config lookups, row shaping."""
+
+from __future__ import annotations
+
+import polars as pl
+import regex
+
+from loglens.engine import Context
+
+#: Columns every hit row set carries (see `loglens.findings.Hit`).
+HIT_COLUMNS = ("record", "source_path", "line_first", "timestamp", "message", "extension", "extension_version", "level")
+
+
+def version_key(version: str | None) -> tuple[int, ...]:
+    """`2.2.53` -> (2, 2, 53); anything unparsable sorts first."""
+    if not version:
+        return ()
+    return tuple(int(p) for p in regex.findall(r"\d+", version))
+
+
+def upgrade_kind(old: str, new: str) -> str:
+    """major, minor or hotfix, by the first differing version part; `downgrade` when lower."""
+    a, b = version_key(old), version_key(new)
+    if b < a:
+        return "downgrade"
+    for index, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return ("major", "minor")[index] if index < 2 else "hotfix"
+    return "hotfix"
+
+
+def stderr_tail(message: str | None, lines: int = 3) -> str | None:
+    """The last non-empty lines of a record's `[stderr]` section, if any."""
+    if not message or "[stderr]" not in message:
+        return None
+    section = message.split("[stderr]", 1)[1]
+    kept = [line.strip() for line in section.splitlines() if line.strip() and not line.startswith(", duration=")]
+    return " | ".join(kept[-lines:]) or None
+
+
+def config_rows(context: Context, key: str, values: tuple[str, ...]) -> pl.DataFrame:
+    """waagent.conf settings of ``key`` whose value is one of ``values`` (case-insensitive), as hit rows."""
+    config = context.frames["config"]
+    matched = config.filter(
+        (pl.col("key") == key) & pl.col("value").str.to_lowercase().is_in([v.lower() for v in values])
+    )
+    return matched.select(
+        pl.lit(None, pl.UInt32).alias("record"),
+        "source_path",
+        pl.col("line").alias("line_first"),
+        pl.lit(None, pl.Datetime("us", "UTC")).alias("timestamp"),
+        pl.concat_str([pl.col("key"), pl.col("value")], separator="=").alias("message"),
+        pl.lit(None, pl.String).alias("extension"),
+        pl.lit(None, pl.String).alias("extension_version"),
+        pl.lit(None, pl.String).alias("level"),
+    )
+
+
+def span_text(rows: pl.DataFrame) -> str:
+    """`from T1 to T2` (UTC, minutes) for a row set, or `` when it has no timestamps."""
+    stamps = rows["timestamp"].drop_nulls()
+    if stamps.len() == 0:
+        return ""
+    first, last = stamps.min(), stamps.max()
+    if first == last:
+        return f"at {first:%Y-%m-%d %H:%M} UTC"
+    return f"from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC"
+
+
+def duration_text(seconds: float) -> str:
+    """Human duration: `45 s`, `12 min`, `2 h 05 min`."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60:02d} min"

@@ -1,0 +1,198 @@
+"""An extension operation ran close to or past the platform's provisioning time limit.
+
+What it detects:
+    How long each extension operation took, measured from the agent's lifecycle lines
+    (`Enable extension: [...]`, `Install extension [...]`, ... up to the `Command:` line or the
+    error `Event:`). For CustomScript, RunCommand and ApplicationHealth, the agent starts enable
+    in the background and reports it at once, so loglens looks further: to the end of the
+    handler log (`event=end`, `failed to handle`) or a final status file, and counts a still
+    `transitioning` operation up to the end of the collected logs. The time is compared with the
+    platform limits in the public docs: 20 minutes per extension, 90 for CustomScript, Chef and
+    DSC. Also the platform's own verdict in the instance view (`VMExtensionProvisioningTimeout`,
+    `has timed out`) and the agent noting a new goal state while extensions were still
+    `transitioning`.
+
+Why it matters:
+    Past the limit, the deployment or the portal shows the extension as timed out, even if the
+    script finishes later. The usual causes are too few resources on the VM, other start-up work
+    competing with the extension (package updates, cloud-init), or a script that waits on
+    something that never comes.
+
+Example:
+    2025-04-03T11:40:02.004518Z INFO ExtHandler [Microsoft.Azure.Extensions.CustomScript-2.1.10] Enable extension: [bin/custom-script-shim enable]
+    2025-04-03T13:12:40.775390Z WARNING ExtHandler ExtHandler A new goal state was received, but not all the extensions in the previous goal state have completed: [('Microsoft.Azure.Extensions.CustomScript', 'transitioning')]
+
+Known benign causes:
+    An operation that deliberately runs long (a big software install in CustomScript) and ends
+    before 90 minutes is reported as a warning once it passes 75% of the limit. For an operation
+    still running at the end of the logs, loglens only knows a lower bound of its duration.
+
+Remediation:
+    Look at what the operation waited on in the extension's log and output
+    (`/var/lib/waagent/custom-script/download/<seq>/stdout`). Make scripts fail fast instead of
+    waiting indefinitely, and give the VM enough CPU and memory. Move long work out of the
+    provisioning path, for example into a systemd unit the script starts. Then remove the
+    extension and set it again.
+
+References:
+    https://learn.microsoft.com/azure/virtual-machines/extensions/features-linux#common-reasons-for-extension-failures
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+
+from loglens.engine import Context
+from loglens.findings import Hit, Rule
+from loglens.rules._common import HIT_COLUMNS, duration_text
+
+RULE = Rule(
+    id="extension-provisioning-timeout",
+    category="timeout",
+    severity="error",
+    title="Extension provisioning time limit reached",
+)
+
+#: Public-docs limits: 20 minutes, 90 for CustomScript, Chef and DSC.
+DEFAULT_LIMIT = timedelta(minutes=20)
+LONG_LIMIT = timedelta(minutes=90)
+LONG_LIMIT_EXTENSIONS = (
+    "Microsoft.Azure.Extensions.CustomScript",
+    "Microsoft.OSTCExtensions.CustomScriptForLinux",
+    "Chef.Bootstrap.WindowsAzure.LinuxChefClient",
+    "Microsoft.OSTCExtensions.DSCForLinux",
+)
+#: Operations above this share of their limit are a warning.
+WARN_SHARE = 0.75
+#: Extensions whose shim starts enable in the background (the agent sees it end at once).
+BACKGROUND_ENABLE = (
+    "Microsoft.Azure.Extensions.CustomScript",
+    "Microsoft.CPlat.Core.RunCommandLinux",
+    "Microsoft.CPlat.Core.RunCommandHandlerLinux",
+    "Microsoft.ManagedServices.ApplicationHealthLinux",
+)
+#: Agent lifecycle line starting an operation (all agent generations).
+START = r"^(Install|Enable|Update|Disable|Uninstall) extension(?::? \[|\.$)"
+#: Agent lines ending one: success output (2.3+) or the failure event.
+END = r"^Command: |^Event: name="
+#: The agent finishing a goal state ends whatever operation it ran (agents before 2.3 log no `Command:`).
+GOAL_STATE_DONE = r"^ProcessGoalState completed|^ProcessExtensionsGoalState (?:completed|failed)|^ProcessExtensionsInGoalState (?:completed|failed)|op=ProcessGoalState"
+#: A Go handler's last word on an operation.
+HANDLER_END = r'\bevent=(?:end|enabled|"(?:failed to handle|enable failed|enable script failed)")(?:\s|$)'
+#: The platform's verdict and the agent's sign of a non-converged goal state.
+PLATFORM_TIMEOUT = r"VMExtensionProvisioningTimeout|[Pp]rovisioning of VM extension .* has timed out"
+NOT_CONVERGED = r"not all the extensions in the previous goal state have completed: .*'transitioning'"
+
+
+def detect(context: Context) -> list[Hit]:
+    records = context.records.filter(pl.col("timestamp").is_not_null())
+    hits = _measured(context, records)
+    platform = context.search(PLATFORM_TIMEOUT, kinds=("instance_view", "status", "extension_log", "waagent"))
+    for row in platform.iter_rows(named=True):
+        frame = platform.filter(pl.col("record") == row["record"]).select(HIT_COLUMNS)
+        who = row["extension"] or _quoted_name(row["message"]) or "an extension"
+        hits.append(Hit(f"Azure reports that provisioning of {who} timed out: {row['message'].splitlines()[0][:160]}", frame, extension=row["extension"]))
+    return hits
+
+
+def _measured(context: Context, records: pl.DataFrame) -> list[Hit]:
+    agent = records.filter(pl.col("kind").is_in(["waagent", "command_execution"]) & pl.col("extension").is_not_null())
+    starts = agent.filter(pl.col("message").str.contains(START)).with_columns(
+        operation=pl.col("message").str.extract(START, 1), started=pl.col("timestamp")
+    )
+    if starts.height == 0:
+        return []
+    # An operation still open at the end of its log has run at least until that log's last line.
+    log_end = records.group_by("source_path").agg(log_end=pl.col("timestamp").max())
+    goal_states = records.filter(
+        pl.col("kind").is_in(["waagent", "command_execution"]) & pl.col("message").str.contains(GOAL_STATE_DONE)
+    ).select("source_path", "timestamp", goal_record="record", goal_time="timestamp").sort("timestamp")
+    ends = pl.concat(
+        [
+            agent.filter(pl.col("message").str.contains(END)).select(
+                "extension", "timestamp", end_record="record", end_time="timestamp",
+                end_failed=pl.col("message").str.starts_with("Event: "),
+            ),
+            starts.select("extension", "timestamp", end_record="record", end_time="timestamp", end_failed=pl.lit(False)),
+        ]
+    ).sort("timestamp")
+    # The next end marker (or next operation) of the same extension closes an operation.
+    measured = starts.sort("timestamp").join_asof(
+        ends, on="timestamp", by="extension", strategy="forward", allow_exact_matches=False, check_sortedness=False
+    )
+    measured = measured.join_asof(
+        goal_states, on="timestamp", by="source_path", strategy="forward", allow_exact_matches=False, check_sortedness=False
+    )
+    terminal = _handler_terminal(context).sort("timestamp")
+    measured = measured.join_asof(terminal, on="timestamp", by="extension", strategy="forward", check_sortedness=False)
+    measured = measured.join(log_end, on="source_path", how="left")
+    background = pl.col("extension").is_in(BACKGROUND_ENABLE) & (pl.col("operation") == "Enable")
+    agent_end = pl.min_horizontal("end_time", "goal_time")
+    # A background enable ends in its handler log or status file, unless the agent reports it failed.
+    background_end = pl.coalesce("handler_time", pl.when(pl.col("end_failed")).then(pl.col("end_time")))
+    finished = pl.when(background).then(background_end).otherwise(agent_end)
+    limit = pl.when(pl.col("extension").is_in(LONG_LIMIT_EXTENSIONS)).then(pl.lit(LONG_LIMIT)).otherwise(pl.lit(DEFAULT_LIMIT))
+    measured = measured.with_columns(
+        ongoing=finished.is_null(),
+        finished=pl.coalesce(finished, pl.col("log_end")),
+        limit=limit,
+    ).with_columns(took=pl.col("finished") - pl.col("started"))
+    long = measured.filter(pl.col("took") >= pl.col("limit") * WARN_SHARE)
+    hits = []
+    for row in long.iter_rows(named=True):
+        closer = row["end_record"] if row["end_time"] == row["finished"] else row["goal_record"]
+        ids = [row["record"], closer] if not row["ongoing"] and closer is not None else [row["record"]]
+        evidence = records.filter(
+            pl.col("record").is_in(ids)
+            | (
+                (pl.col("source_path") == row["source_path"])
+                & (pl.col("timestamp") > row["started"])
+                & pl.col("message").str.contains(NOT_CONVERGED)
+                & pl.col("message").str.contains(row["extension"], literal=True)
+            )
+        ).select(HIT_COLUMNS)
+        if row["handler_source"] is not None and not row["ongoing"]:
+            evidence = pl.concat([evidence, _handler_row(row)], how="vertical_relaxed")
+        took, limit_minutes = row["took"].total_seconds(), int(row["limit"].total_seconds() // 60)
+        what = f"{row['operation']} of {row['extension']}{' ' + row['extension_version'] if row['extension_version'] else ''}"
+        how_long = f"has run at least {duration_text(took)} (still not finished at the end of the logs)" if row["ongoing"] else f"took {duration_text(took)}"
+        severity = "error" if row["took"] >= row["limit"] else "warning"
+        summary = f"{what} {how_long}; the platform allows {limit_minutes} min for this extension"
+        hits.append(Hit(summary, evidence, severity=severity, extension=row["extension"], version=row["extension_version"]))
+    return hits
+
+
+def _handler_terminal(context: Context) -> pl.DataFrame:
+    """When background operations ended: handler log end events and final status files."""
+    logs = context.frames["extension_logs"].filter(pl.col("message").str.contains(HANDLER_END))
+    status = context.frames["status"].filter(pl.col("status").cast(pl.String).is_in(["success", "error", "warning"]))
+    columns = ["extension", "timestamp", "source_path", "line_first", "message"]
+    both = pl.concat([logs.select(columns), status.select(columns)]).filter(pl.col("timestamp").is_not_null())
+    return both.with_columns(handler_time=pl.col("timestamp")).rename(
+        {"source_path": "handler_source", "line_first": "handler_line", "message": "handler_message"}
+    )
+
+
+def _handler_row(row: dict) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "record": [None],
+            "source_path": [row["handler_source"]],
+            "line_first": [row["handler_line"]],
+            "timestamp": [row["handler_time"]],
+            "message": [row["handler_message"]],
+            "extension": [row["extension"]],
+            "extension_version": [row["extension_version"]],
+            "level": [None],
+        },
+        schema_overrides={"record": pl.UInt32, "line_first": pl.UInt32, "timestamp": pl.Datetime("us", "UTC"), "level": pl.String},
+    )
+
+
+def _quoted_name(message: str) -> str | None:
+    import regex
+
+    match = regex.search(r"VM extension (\S+) has timed out|extension '([^']+)'", message)
+    return (match.group(1) or match.group(2)) if match else None

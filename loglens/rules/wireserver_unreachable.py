@@ -1,0 +1,137 @@
+"""The agent or an extension could not reach the WireServer (168.63.129.16).
+
+What it detects:
+    Failures to talk to 168.63.129.16 (port 80 WireServer and port 32526 HostGAPlugin): HTTP
+    errors and timeouts (`IOError timed out -- 6 attempts made`, `Connection refused`, `No route
+    to host`), `[ProtocolError]`/`[Wireserver Exception]`, goal-state fetch failures (`Error
+    fetching the goal state`, `Fetching the goal state is still failing`, `Exception retrieving
+    extension handlers`, `Attempts to retrieve the goal state are failing`), the boot-time
+    endpoint loop (`WireServer is not responding`, `Protocol endpoint not found`, `Retry detect
+    protocol`), HostGAPlugin heartbeat and status-upload failures, and the agent failing to set up
+    its own firewall rules. Failures are grouped into streaks; a `recovered from previous
+    errors` line ends a streak.
+
+Why it matters:
+    The agent gets every goal state, extension package and certificate through the WireServer,
+    and reports status back through it. While it is unreachable, no extension can be installed,
+    enabled or updated, and Azure sees stale status. A guest firewall (iptables/nftables, firewalld, a
+    proxy or a security product) that blocks 168.63.129.16 breaks extensions even when outbound
+    internet access works; the agent's proxy support does not apply here.
+
+Example:
+    2025-05-20T04:30:11.552101Z ERROR ExtHandler ExtHandler Error fetching the goal state: [ProtocolError] [Wireserver Exception] [HttpError] [HTTP Failed] GET http://168.63.129.16/machine/ -- IOError timed out -- 6 attempts made
+
+Known benign causes:
+    A few failures that recover within minutes (host maintenance, a network blip) are reported as
+    a warning. Healthy lines that merely mention the address (`Route to 168.63.129.16 exists`,
+    `Wire server endpoint:168.63.129.16`, firewall rules set successfully, iptables dumps) never
+    count.
+
+Remediation:
+    Make sure the guest allows outbound TCP 80 and 32526 to 168.63.129.16 (and DNS on 53) for root:
+    check `iptables -L -nv`, `nft list ruleset`, firewalld and any proxy or security agent, and
+    test with `curl http://168.63.129.16/?comp=versions`. Do not route this address through a
+    proxy. After fixing, restart the agent (`systemctl restart walinuxagent` or `waagent`).
+
+References:
+    https://learn.microsoft.com/azure/virtual-network/what-is-ip-address-168-63-129-16
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+
+from loglens.engine import Context
+from loglens.findings import Hit, Rule
+from loglens.rules._common import HIT_COLUMNS, duration_text, span_text
+
+RULE = Rule(id="wireserver-unreachable", category="wireserver", severity="error", title="WireServer 168.63.129.16 unreachable")
+
+#: Failure tokens that must accompany the address.
+_FAILURE = r"IOError|timed out|Connection refused|No route to host|Network is unreachable|Connection reset|attempts made|\[HTTP Failed\]|\[HTTP Retry\]|Status Code|Timeout"
+#: Messages that are failures whatever address they show (the WireServer client and goal-state loop).
+FAILURE = (
+    r"168\.63\.129\.16[^\n]*(?:" + _FAILURE + r")|\[Wireserver Exception\]|\[Wireserver Failed\]|Calling wire server failed"
+    r"|\[ProtocolNotFoundError\]|No protocol found|WireServer is not responding|Protocol endpoint not found"
+    r"|Retry detect protocols?: retry=|No route exists to 168\.63\.129\.16|Exception retrieving extension handlers"
+    r"|An error occurred while retrieving the goal state|Attempts to retrieve the goal state are failing"
+    r"|Error fetching the goal state|Fetching the goal state is still failing|Fetching the goal state failed"
+    r"|Error in SendHostPluginHeartbeat|Failed to report vm agent status|Exception uploading status blob"
+    r"|Failed to upload status blob via either channel|GET vmSettings \[[^\]]*\]: (?:Timeout|\[HTTP Failed\])"
+)
+#: The agent's own firewall set-up failing (the rules that protect 168.63.129.16).
+FIREWALL_FAILURE = (
+    r"Unable to add (?:ACCEPT|DROP) firewall rule|Unable to establish firewall|An error occurred while setting up the firewall"
+    r"|Unable to setup the persistent firewall rules|Error initializing firewall|Unable to add firewall rules"
+)
+#: A streak ends when the agent says it recovered.
+RECOVERED = r"recovered from previous errors"
+#: Up to this many failures that then recover are a transient blip (the agent team's own threshold).
+TRANSIENT_MAX = 5
+#: Failures further apart than this start a new streak.
+STREAK_GAP = timedelta(hours=2)
+
+
+def detect(context: Context) -> list[Hit]:
+    kinds = ("waagent", "command_execution", "extension_log")
+    events = context.search(FAILURE + "|" + RECOVERED, kinds=kinds).sort("timestamp", nulls_last=True)
+    events = events.filter(pl.col("timestamp").is_not_null())
+    hits = [h for streak in _streaks(events) if (h := _streak_hit(streak))]
+    firewall = context.search(FIREWALL_FAILURE, kinds=kinds)
+    if firewall.height:
+        summary = f"The agent could not set up its firewall rules for 168.63.129.16 ({span_text(firewall)}); other processes may reach the WireServer unprotected, or iptables is broken"
+        hits.append(Hit(summary, firewall.select(HIT_COLUMNS), severity="warning"))
+    return hits
+
+
+def _streaks(events: pl.DataFrame) -> list[pl.DataFrame]:
+    """Split failures (and the recovery lines that close them) into streaks, vectorised."""
+    if events.height == 0:
+        return []
+    recovered = pl.col("message").str.contains(RECOVERED)
+    gap = (pl.col("timestamp").diff() > STREAK_GAP).fill_null(False)
+    # A new streak starts after a recovery line or after a long gap.
+    starts = (recovered.shift(1).fill_null(False) | gap).cum_sum()
+    events = events.with_columns(streak=starts, recovered=recovered)
+    return [part for _, part in events.group_by("streak", maintain_order=True)]
+
+
+def _streak_hit(streak: pl.DataFrame) -> Hit | None:
+    failures = streak.filter(~pl.col("recovered"))
+    if failures.height == 0:
+        return None
+    recovery = streak.filter(pl.col("recovered"))
+    first, last = failures["timestamp"].min(), failures["timestamp"].max()
+    ended = recovery["timestamp"].max() if recovery.height else None
+    lasted = ((ended or last) - first).total_seconds()
+    how = " and ".join(sorted(_symptoms(failures)))
+    if ended is not None:
+        tail = f"recovered at {ended:%H:%M} UTC after {duration_text(lasted)}"
+    else:
+        tail = "still failing at the last failure logged" if failures.height > 1 else "no recovery logged"
+    transient = ended is not None and failures.height <= TRANSIENT_MAX and lasted <= 3600
+    summary = (
+        f"168.63.129.16 unreachable ({how}): {failures.height} failure(s) {span_text(failures)}, {tail}"
+        if not transient
+        else f"Transient WireServer blip ({how}): {failures.height} failure(s) {span_text(failures)}, {tail}"
+    )
+    rows = pl.concat([failures, recovery]).select(HIT_COLUMNS)
+    return Hit(summary, rows, severity="warning" if transient else None, count=failures.height)
+
+
+def _symptoms(failures: pl.DataFrame) -> set[str]:
+    text = "\n".join(failures["message"].to_list())
+    found = {
+        label
+        for label, token in (
+            ("timeouts", "timed out"),
+            ("connection refused", "Connection refused"),
+            ("no route to host", "No route to host"),
+            ("network unreachable", "Network is unreachable"),
+            ("protocol not found", "Protocol endpoint not found"),
+        )
+        if token in text
+    }
+    return found or {"request failures"}
