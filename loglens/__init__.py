@@ -6,8 +6,8 @@ Example:
     >>> result.frames["waagent"].head()  # doctest: +SKIP
 """
 
-from loglens.api import export, export_frames, export_records, load
+from loglens.api import analyze, export, export_frames, export_records, load
 from loglens.errors import InputError, LoglensError
 
 __version__ = "0.1.0"
-__all__ = ["InputError", "LoglensError", "__version__", "export", "export_frames", "export_records", "load"]
+__all__ = ["InputError", "LoglensError", "__version__", "analyze", "export", "export_frames", "export_records", "load"]

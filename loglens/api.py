@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
+from loglens.engine import Analysis, analyze as run_rules
 from loglens.errors import InputError
 from loglens.redact import redact_frame
 from parsers import LoadResult, TimezoneError, VmTimezone, load_sources
@@ -94,3 +95,33 @@ def export(result: LoadResult, out: Path | str) -> list[Path]:
             f"{', '.join(EXPORT_SUFFIXES)}"
         )
     return export_frames(result, out)
+
+
+def analyze(paths: Iterable[Path | str], *, tz: str | None = None) -> Analysis:
+    """Load ``paths`` and run every rule: findings, unexplained errors and the load itself.
+
+    Example:
+        >>> analysis = analyze(["sample_logs/vm-modern"])  # doctest: +SKIP
+        >>> [f.summary for f in analysis.findings if f.severity == "error"]  # doctest: +SKIP
+    """
+    return run_rules(load(paths, tz=tz))
+
+
+def write_document(analysis: Analysis, out: Path | str | None) -> str:
+    """The JSON report document; written to ``out`` unless it is None or `-` (then returned only).
+
+    Raises:
+        InputError: the file cannot be written.
+    """
+    import json
+
+    from loglens import __version__
+    from loglens.reports.document import build
+
+    text = json.dumps(build(analysis, __version__), indent=2) + "\n"
+    if out is not None and str(out) != "-":
+        try:
+            Path(out).write_text(text)
+        except OSError as exc:
+            raise InputError(f"{out}: cannot write output: {exc.strerror or exc}") from exc
+    return text

@@ -1,12 +1,15 @@
 """The `loglens` command line: a thin layer over ``loglens.api``.
 
-Exit codes: 0 success; 2 usage or input error (nothing readable, bad option, unwritable output).
+Exit codes: 0 success; 1 (`analyze --fail-on`) a finding at or above the given severity;
+2 usage or input error (nothing readable, bad option, unwritable output).
 """
 
 from __future__ import annotations
 
+import inspect
+from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -14,12 +17,14 @@ from rich.table import Table
 
 from loglens import api
 from loglens.errors import LoglensError
+from loglens.reports import terminal
 from parsers import LoadResult
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Diagnose Azure Linux VM extension and agent failures.")
 # Wide when piped so file paths are not cut; a terminal keeps its own width.
 _out = Console(highlight=False, width=None if Console().is_terminal else 200)
 
+EXIT_FINDINGS = 1
 EXIT_INPUT_ERROR = 2
 _IGNORED_SHOWN = 5
 
@@ -66,6 +71,81 @@ def parse(
         rows = sum(result.frames[p.stem].height for p in written) if len(written) > 1 else result.frames["waagent"].height
         target = out if len(written) > 1 else written[0]
         _out.print(f"{rows} rows written to {target}", markup=False)
+
+
+class FailOn(str, Enum):
+    """Lowest severity that makes `analyze` exit 1."""
+
+    error = "error"
+    warning = "warning"
+    never = "never"
+
+
+@app.command()
+def analyze(
+    paths: Annotated[list[Path], typer.Argument(help="Files, VM directory trees, or .zip/.tar.gz bundles.")],
+    json_out: Annotated[
+        Optional[str], typer.Option("--json", help="Write the report document as JSON to this file ('-' for stdout).")
+    ] = None,
+    fail_on: Annotated[FailOn, typer.Option(help="Exit 1 when a finding has at least this severity.")] = FailOn.never,
+    tz: Annotated[
+        str, typer.Option(help="The VM's UTC offset (+05:30) or IANA zone, for lines written in local time.")
+    ] = "UTC",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only warnings and errors.")] = False,
+) -> None:
+    """Find out what went wrong: run every rule and print the findings with their evidence.
+
+    Exit codes: 0 done, 1 a finding at or above --fail-on, 2 usage or input error.
+
+    Example: loglens analyze sample_logs/vm-modern --json report.json
+    """
+    analysis = None
+    try:
+        analysis = api.analyze(paths, tz=tz)
+        if not any(a.lines for a in analysis.load.accounts):
+            raise LoglensError("no log lines could be read from the paths given (see warnings above)")
+        document = api.write_document(analysis, json_out)
+    except LoglensError as exc:
+        _print_warnings(analysis.load.warnings if analysis else [])
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    _print_warnings(analysis.load.warnings)
+    if json_out == "-":
+        typer.echo(document, nl=False)
+    elif not quiet:
+        terminal.print_summary(analysis, _out)
+    if fail_on != FailOn.never:
+        levels = ("error",) if fail_on == FailOn.error else ("error", "warning")
+        if any(f.severity in levels for f in analysis.findings):
+            raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command()
+def rules(
+    rule_id: Annotated[Optional[str], typer.Argument(metavar="ID", help="Print this rule's full documentation.")] = None,
+) -> None:
+    """List the rules, or print one rule's documentation.
+
+    Example: loglens rules unsupported-os
+    """
+    from loglens.rules import REGISTRY
+
+    if rule_id is None:
+        table = Table(title="loglens rules")
+        for name in ("id", "category", "severity", "title"):
+            table.add_column(name)
+        for module in REGISTRY:
+            rule = module.RULE
+            table.add_row(rule.id, rule.category, rule.severity, rule.title)
+        _out.print(table)
+        return
+    module = next((m for m in REGISTRY if m.RULE.id == rule_id), None)
+    if module is None:
+        typer.echo(f"error: no rule {rule_id!r}; `loglens rules` lists them", err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR)
+    rule = module.RULE
+    typer.echo(f"{rule.id} ({rule.category}, {rule.severity}): {rule.title}\n")
+    typer.echo(inspect.getdoc(module))
 
 
 def _print_warnings(warnings: list[str]) -> None:

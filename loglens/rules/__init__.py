@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from loglens.rules import (
+    agent_update,
+    agent_update_failed,
+    agent_version_outdated,
+    auto_update_disabled,
+    disk_full,
+    extension_command_failed,
     extension_command_timeout,
+    extension_handling_disabled,
     extension_provisioning_timeout,
+    extension_upgrade,
     imds_unreachable,
     package_manager_lock,
     unsupported_os,
@@ -13,8 +21,16 @@ from loglens.rules import (
 
 #: Rule modules in the order they run, sorted by module name.
 REGISTRY = (
+    agent_update,
+    agent_update_failed,
+    agent_version_outdated,
+    auto_update_disabled,
+    disk_full,
+    extension_command_failed,
     extension_command_timeout,
+    extension_handling_disabled,
     extension_provisioning_timeout,
+    extension_upgrade,
     imds_unreachable,
     package_manager_lock,
     unsupported_os,

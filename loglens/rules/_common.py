@@ -6,6 +6,7 @@ import polars as pl
 import regex
 
 from loglens.engine import Context
+from parsers.schema import Level
 
 #: Columns every hit row set carries (see `loglens.findings.Hit`).
 HIT_COLUMNS = ("record", "source_path", "line_first", "timestamp", "message", "extension", "extension_version", "level")
@@ -52,7 +53,7 @@ def config_rows(context: Context, key: str, values: tuple[str, ...]) -> pl.DataF
         pl.concat_str([pl.col("key"), pl.col("value")], separator="=").alias("message"),
         pl.lit(None, pl.String).alias("extension"),
         pl.lit(None, pl.String).alias("extension_version"),
-        pl.lit(None, pl.String).alias("level"),
+        pl.lit(None, Level).alias("level"),
     )
 
 

@@ -47,6 +47,7 @@ import polars as pl
 from loglens.engine import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, duration_text
+from parsers.schema import Level
 
 RULE = Rule(
     id="extension-provisioning-timeout",
@@ -92,8 +93,11 @@ def detect(context: Context) -> list[Hit]:
     platform = context.search(PLATFORM_TIMEOUT, kinds=("instance_view", "status", "extension_log", "waagent"))
     for row in platform.iter_rows(named=True):
         frame = platform.filter(pl.col("record") == row["record"]).select(HIT_COLUMNS)
-        who = row["extension"] or _quoted_name(row["message"]) or "an extension"
-        hits.append(Hit(f"Azure reports that provisioning of {who} timed out: {row['message'].splitlines()[0][:160]}", frame, extension=row["extension"]))
+        name = _quoted_name(row["message"])
+        extension = row["extension"] or _extension_named(context, name)
+        who = f"{name} ({extension})" if name and extension else extension or name or "an extension"
+        summary = f"Azure reports that provisioning of {who} timed out: {row['message'].splitlines()[0][:160]}"
+        hits.append(Hit(summary, frame, extension=extension))
     return hits
 
 
@@ -187,7 +191,7 @@ def _handler_row(row: dict) -> pl.DataFrame:
             "extension_version": [row["extension_version"]],
             "level": [None],
         },
-        schema_overrides={"record": pl.UInt32, "line_first": pl.UInt32, "timestamp": pl.Datetime("us", "UTC"), "level": pl.String},
+        schema_overrides={"record": pl.UInt32, "line_first": pl.UInt32, "timestamp": pl.Datetime("us", "UTC"), "level": Level},
     )
 
 
@@ -196,3 +200,11 @@ def _quoted_name(message: str) -> str | None:
 
     match = regex.search(r"VM extension (\S+) has timed out|extension '([^']+)'", message)
     return (match.group(1) or match.group(2)) if match else None
+
+
+def _extension_named(context: Context, name: str | None) -> str | None:
+    """The extension type of the instance-view entry with this ARM resource name."""
+    if not name:
+        return None
+    view = context.frames["instance_view"].filter((pl.col("name") == name) & pl.col("extension").is_not_null())
+    return view["extension"][0] if view.height else None

@@ -70,8 +70,9 @@ FIREWALL_FAILURE = (
 RECOVERED = r"recovered from previous errors"
 #: Up to this many failures that then recover are a transient blip (the agent team's own threshold).
 TRANSIENT_MAX = 5
-#: Failures further apart than this start a new streak.
-STREAK_GAP = timedelta(hours=2)
+#: Failures further apart than this start a new streak. The agent repeats `still failing` only
+#: every 6 hours during a long outage, so the gap must be longer than that.
+STREAK_GAP = timedelta(hours=7)
 
 
 def detect(context: Context) -> list[Hit]:

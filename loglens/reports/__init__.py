@@ -1,0 +1,1 @@
+"""Outputs of an analysis: the report document (JSON) and the terminal summary."""

@@ -1,0 +1,75 @@
+"""The guest agent updated itself to a new version.
+
+What it detects:
+    The extension-handling agent discovering a newer version and exiting to hand over:
+    `Agent WALinuxAgent-2.2.38 discovered update WALinuxAgent-2.2.40 -- exiting` (2.2.x),
+    `Agent upgrade discovered, updating to ...` (2.7-2.9), `Current Agent 2.14.0.1 completed all
+    update checks, exiting current process to upgrade to the new Agent version 2.15.0.1`
+    (2.10+). Then the new version starts (`is running as the goal state agent`, `Goal State Agent
+    version 2.15.0.1`, `launched with command ... is successfully running`).
+
+Why it matters:
+    Only the extension-handling part of the agent updates itself; the daemon stays at the
+    distro package version. A self-update changes how extensions are run and logged, so it is a
+    landmark on the timeline. Failed updates and rollbacks are a separate finding.
+
+Example:
+    2025-03-02T19:48:13.613071Z INFO ExtHandler ExtHandler Current Agent 2.14.0.1 completed all update checks, exiting current process to upgrade to the new Agent version 2.15.0.1
+    2025-03-02T19:48:16.771650Z INFO ExtHandler ExtHandler Azure Linux Agent (Goal State Agent version 2.15.0.1)
+
+Known benign causes:
+    This is the normal auto-update. It is informational.
+
+Remediation:
+    Nothing to do. Check `waagent --version` to see the package version next to the goal state agent.
+
+References:
+    https://learn.microsoft.com/azure/virtual-machines/extensions/agent-linux
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from loglens.engine import Context
+from loglens.findings import Hit, Rule
+from loglens.rules._common import HIT_COLUMNS
+
+RULE = Rule(id="agent-update", category="upgrade", severity="info", title="Guest agent updated itself")
+
+#: `(current, target)` from the hand-over messages of each agent generation.
+HANDOVER = (
+    r"Agent WALinuxAgent-(?P<a_from>\S+) discovered update WALinuxAgent-(?P<a_to>\S+) -- exiting"
+    r"|Agent WALinuxAgent-(?P<b_from>\S+) discovered WALinuxAgent-(?P<b_to>\S+) as an update and will exit"
+    r"|Agent upgrade discovered, updating to WALinuxAgent-(?P<c_to>\S+) -- exiting"
+    r"|Current Agent (?P<d_from>\S+) completed all update checks, exiting current process to (?:upgrade|downgrade) to the new Agent version (?P<d_to>\S+)"
+    r"|Exiting current process to (?:upgrade|downgrade) to the request Agent version (?P<e_to>\S+)"
+)
+#: The new version running.
+RUNNING = (
+    r"Agent WALinuxAgent-(?P<r1>\S+) is running as the (?:goal state|current) agent|Goal State Agent version (?P<r2>[\d.]+)"
+    r"|Agent WALinuxAgent-(?P<r3>\S+) launched with command .* is successfully running"
+)
+
+
+def detect(context: Context) -> list[Hit]:
+    agent = context.records.filter(pl.col("kind") == "waagent")
+    handovers = agent.filter(pl.col("message").str.contains(HANDOVER)).with_columns(
+        h=pl.col("message").str.extract_groups(HANDOVER)
+    ).unnest("h").with_columns(
+        current=pl.coalesce("a_from", "b_from", "d_from"),
+        target=pl.coalesce("a_to", "b_to", "c_to", "d_to", "e_to"),
+    )
+    running = agent.filter(pl.col("message").str.contains(RUNNING)).with_columns(
+        r=pl.col("message").str.extract_groups(RUNNING)
+    ).unnest("r").with_columns(version=pl.coalesce("r1", "r2", "r3"))
+    hits = []
+    for row in handovers.unique("target", keep="first", maintain_order=True).iter_rows(named=True):
+        started = running.filter((pl.col("version") == row["target"]) & (pl.col("timestamp") >= row["timestamp"])).head(1)
+        if started.height == 0:
+            continue  # an update that never ran is reported by agent-update-failed
+        rows = pl.concat([handovers.filter(pl.col("record") == row["record"]).select(HIT_COLUMNS), started.select(HIT_COLUMNS)])
+        source = f" from {row['current']}" if row["current"] else ""
+        summary = f"Agent self-updated{source} to {row['target']} at {started['timestamp'][0]:%Y-%m-%d %H:%M} UTC"
+        hits.append(Hit(summary, rows, extension="WALinuxAgent", version=row["target"]))
+    return hits

@@ -1,0 +1,92 @@
+"""An extension command exited non-zero (with what the exit code usually means).
+
+What it detects:
+    `Non-zero exit code: N, <command>` in the agent's error events (all agent generations), and
+    `command terminated with exit status=N` in CustomScript and RunCommand handler logs, status
+    files and the instance view, with the tail of the command's `[stderr]`. Exit code 51
+    (unsupported OS) has its own finding and is left out here.
+
+Why it matters:
+    The exit code and stderr usually name the problem. 127 is a command not found, often a typo
+    in `commandToExecute` or a missing interpreter. 126 is a file that is not executable, or a
+    `noexec` mount. 100 is apt failing. 52 is a missing dependency and 53 a configuration error,
+    by the extension convention. 55 and 56 are a locked package manager (OMS and AMA). -1 and
+    128+N are a process killed by a signal.
+
+Example:
+    Enable failed: failed to execute command: command terminated with exit status=127
+    [stderr]
+    /bin/sh: 1: ech: not found
+
+Known benign causes:
+    None in itself. A script may return non-zero on purpose to signal a handled condition, but
+    the extension still reports the deployment as failed.
+
+Remediation:
+    Read the stderr tail and the extension's own log. For CustomScript, run the same command on
+    the VM as root from `/var/lib/waagent/custom-script/download/<seq>/`. Fix the script or
+    settings, then remove the extension and set it again (a re-run of the same settings is
+    skipped by design).
+
+References:
+    https://learn.microsoft.com/azure/virtual-machines/extensions/custom-script-linux#troubleshooting
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import regex
+
+from loglens.engine import Context
+from loglens.findings import Hit, Rule
+from loglens.rules._common import HIT_COLUMNS, stderr_tail
+
+RULE = Rule(id="extension-command-failed", category="command-failure", severity="error", title="Extension command failed")
+
+#: Agent and Go-handler wording of a non-zero exit, and RunCommand v2's JSON instance view.
+EXIT = (
+    r"Non-zero exit code: (-?\d+),|command terminated with exit status=(-?\d+)"
+    r'|"executionState":"(?:Failed|TimedOut)".*"exitCode":(-?\d+)'
+)
+#: Shell, package-tool and extension conventions.
+MEANINGS = {
+    1: "general failure",
+    2: "misuse of a shell builtin or bad arguments",
+    52: "missing dependency (extension convention)",
+    53: "configuration error (extension convention)",
+    55: "package manager locked (the code OmsAgent uses)",
+    56: "package manager locked (the code Azure Monitor Agent uses)",
+    100: "apt/dpkg error",
+    126: "command found but not executable (permissions or a noexec mount)",
+    127: "command not found",
+    -1: "killed by a signal (for RunCommand: its timeoutInSeconds)",
+}
+
+
+def meaning(code: int) -> str:
+    """What an exit code usually means."""
+    if code in MEANINGS:
+        return MEANINGS[code]
+    if 128 < code < 160:
+        return f"killed by signal {code - 128}" + (" (SIGKILL: out of memory or killed by a timeout)" if code == 137 else "")
+    return "extension-specific failure"
+
+
+def detect(context: Context) -> list[Hit]:
+    failed = context.records.filter(
+        pl.col("message").str.contains(EXIT) & ~pl.col("message").str.contains(r"Non-zero exit code: 51,")
+    ).with_columns(
+        code=pl.coalesce(*(pl.col("message").str.extract(EXIT, group) for group in (1, 2, 3))).cast(pl.Int64)
+    )
+    hits = []
+    for (extension, code), rows in failed.group_by(["extension", "code"], maintain_order=True):
+        text = next((m for m in rows["message"].to_list() if m and "[stderr]" in m), rows["message"][0])
+        tail = stderr_tail(text)
+        operation = regex.search(r"op=(\w+)|\b(Install|Enable|Update|Disable|Uninstall)\b", text)
+        op = (operation.group(1) or operation.group(2)) if operation else "A command"
+        versions = sorted({v for v in rows["extension_version"].to_list() if v} | set(regex.findall(r"-(\d+(?:\.\d+)+)/", text)))
+        version = versions[-1] if versions else None
+        who = f"{extension}{' ' + version if version else ''}" if extension else "an extension"
+        summary = f"{op} of {who} exited {code}: {meaning(code)}" + (f"; stderr: {tail[:240]}" if tail else "")
+        hits.append(Hit(summary, rows.select(HIT_COLUMNS), extension=extension, version=version))
+    return hits
