@@ -118,10 +118,10 @@ def write_document(analysis: Analysis, out: Path | str | None) -> str:
     from loglens import __version__
     from loglens.reports.document import build
 
-    text = json.dumps(build(analysis, __version__), indent=2) + "\n"
+    text = json.dumps(build(analysis, __version__), indent=2, ensure_ascii=False) + "\n"
     if out is not None and str(out) != "-":
         try:
-            Path(out).write_text(text)
+            Path(out).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise InputError(f"{out}: cannot write output: {exc.strerror or exc}") from exc
     return text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -110,3 +111,63 @@ def test_parse_to_directory_writes_one_parquet_per_frame(tmp_path):
     assert {"Contoso.Compliance.LinuxAudit", "Microsoft.EnterpriseCloud.Monitoring.OmsAgentForLinux"} <= set(status["extension"])
     settings = (out / "settings.parquet").read_bytes()
     assert b"MIIB" not in settings  # no protected-settings ciphertext in any output
+
+
+def test_analyze_prints_findings_with_evidence_locations():
+    run = loglens("analyze", "sample_logs/vm-modern")
+    assert run.returncode == 0, run.stderr
+    assert "ERROR   package-manager-lock" in run.stdout
+    assert "sample_logs/vm-modern/var/log/waagent.log:14" in run.stdout
+    assert "related: extension-command-failed, extension-provisioning-timeout" in run.stdout
+
+
+def test_analyze_json_document_shape_on_stdout():
+    run = loglens("analyze", "sample_logs/vm-modern", "--json", "-")
+    assert run.returncode == 0, run.stderr
+    document = json.loads(run.stdout)
+    assert set(document) == {"loglens_version", "inputs", "findings", "other_errors", "summary"}
+    assert set(document["inputs"][0]) == {"path", "kind", "lines", "records", "unparsed"}
+    finding = document["findings"][0]
+    assert set(finding) == {
+        "rule", "category", "severity", "title", "summary", "extension", "version", "first_seen", "last_seen",
+        "count", "evidence", "explanation", "remediation", "docs", "related",
+    }
+    assert finding["first_seen"].endswith("Z") and set(finding["evidence"][0]) == {"path", "line", "text"}
+    assert document["summary"] == {
+        s: sum(f["severity"] == s for f in document["findings"]) for s in ("error", "warning", "info")
+    }
+    other = document["other_errors"][0]
+    assert set(other) == {"template", "count", "example"} and set(other["example"]) == {"path", "line", "text"}
+
+
+def test_analyze_fail_on_sets_exit_status(tmp_path):
+    out = tmp_path / "report.json"
+    assert loglens("analyze", "sample_logs/vm-modern", "--fail-on", "error", "--json", str(out)).returncode == 1
+    assert json.loads(out.read_text())["summary"]["error"] > 0
+    assert loglens("analyze", "sample_logs/vm-healthy", "--fail-on", "warning").returncode == 0
+    assert loglens("analyze", "sample_logs/vm-modern").returncode == 0
+
+
+def test_analyze_redacts_secrets_in_json(tmp_path):
+    log = tmp_path / "var/log/waagent.log"
+    log.parent.mkdir(parents=True)
+    log.write_text(
+        "2025-03-02T11:05:42.220183Z ERROR ExtHandler ExtHandler Event: name=Microsoft.Azure.Extensions.CustomScript, op=Enable, "
+        "message=[ExtensionOperationError] Non-zero exit code: 127, /var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10/bin/x\n"
+        "[stdout]\n\n[stderr]\ncurl https://acct.blob.core.windows.net/c/s.sh?sv=2021&sig=TOPSECRETSIG%3D failed; password=Hunter2\n, duration=0\n"
+    )
+    run = loglens("analyze", str(tmp_path), "--json", "-")
+    assert run.returncode == 0, run.stderr
+    assert "TOPSECRETSIG" not in run.stdout and "Hunter2" not in run.stdout
+    assert "sig=«REDACTED»" in run.stdout
+
+
+def test_rules_lists_and_documents_rules():
+    listing = loglens("rules")
+    assert listing.returncode == 0
+    assert "wireserver-unreachable" in listing.stdout and "lock-contention" in listing.stdout
+    one = loglens("rules", "unsupported-os")
+    assert one.returncode == 0
+    for section in ("What it detects:", "Why it matters:", "Example:", "Known benign causes:", "Remediation:", "References:"):
+        assert section in one.stdout
+    assert loglens("rules", "no-such-rule").returncode == 2

@@ -74,3 +74,12 @@ def duration_text(seconds: float) -> str:
         return f"{seconds:.0f} s"
     minutes = round(seconds / 60)
     return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def version_of(rows: pl.DataFrame) -> str | None:
+    """The newest handler version of a row set: prefix versions, else `/<Name>-<version>/` in command paths."""
+    versions = {v for v in rows["extension_version"].to_list() if v}
+    if not versions:
+        for message in rows["message"].to_list():
+            versions.update(regex.findall(r"/var/lib/waagent/[^/\s]+?-(\d+(?:\.\d+)+)/", message or ""))
+    return max(versions, key=version_key) if versions else None

@@ -39,7 +39,7 @@ import regex
 
 from loglens.engine import Context
 from loglens.findings import Hit, Rule
-from loglens.rules._common import HIT_COLUMNS, stderr_tail
+from loglens.rules._common import HIT_COLUMNS, stderr_tail, version_of
 
 RULE = Rule(id="extension-command-failed", category="command-failure", severity="error", title="Extension command failed")
 
@@ -84,8 +84,7 @@ def detect(context: Context) -> list[Hit]:
         tail = stderr_tail(text)
         operation = regex.search(r"op=(\w+)|\b(Install|Enable|Update|Disable|Uninstall)\b", text)
         op = (operation.group(1) or operation.group(2)) if operation else "A command"
-        versions = sorted({v for v in rows["extension_version"].to_list() if v} | set(regex.findall(r"-(\d+(?:\.\d+)+)/", text)))
-        version = versions[-1] if versions else None
+        version = version_of(rows)
         who = f"{extension}{' ' + version if version else ''}" if extension else "an extension"
         summary = f"{op} of {who} exited {code}: {meaning(code)}" + (f"; stderr: {tail[:240]}" if tail else "")
         hits.append(Hit(summary, rows.select(HIT_COLUMNS), extension=extension, version=version))

@@ -37,7 +37,7 @@ import regex
 
 from loglens.engine import Context
 from loglens.findings import Hit, Rule
-from loglens.rules._common import HIT_COLUMNS, span_text
+from loglens.rules._common import HIT_COLUMNS, span_text, version_of
 
 RULE = Rule(id="extension-command-timeout", category="timeout", severity="error", title="Extension command killed at the agent's time limit")
 
@@ -57,8 +57,7 @@ def detect(context: Context) -> list[Hit]:
         limit, throttled = regex.search(TIMEOUT, text).groups()
         operation = _operation(text)
         expected = _COMMAND_LIMITS.get((operation or "").lower())
-        versions = sorted({v for v in rows["extension_version"].to_list() if v} | set(regex.findall(r"-(\d+(?:\.\d+)+)/", text)))
-        version = versions[-1] if versions else None
+        version = version_of(rows)
         what = f"{operation or 'A command'} of {extension or 'an extension'}{' ' + version if version else ''}"
         limit_text = f"{limit} s" + (f" (the agent's {operation.lower()} limit)" if expected == int(limit) else "")
         cpu = f"; CPU throttled {throttled} s" if throttled and float(throttled) > 0 else ""

@@ -40,7 +40,7 @@ import regex
 
 from loglens.engine import Context
 from loglens.findings import Hit, Rule
-from loglens.rules._common import HIT_COLUMNS, span_text
+from loglens.rules._common import HIT_COLUMNS, span_text, version_of
 
 RULE = Rule(id="package-manager-lock", category="lock-contention", severity="error", title="Package manager locked by another process")
 
@@ -69,14 +69,13 @@ def detect(context: Context) -> list[Hit]:
         lock = regex.search(_LOCK_FILE, text)
         manager = _manager(text)
         failed = (rows["level"].cast(pl.String) == "ERROR").any() or bool(regex.search(r"(?i)exit code|failed", text))
-        versions = sorted({v for v in rows["extension_version"].to_list() if v})
         operation = _operation(text)
         what = f"{operation} of {extension}" if operation and extension else (extension or "A package operation")
         held = f"{lock.group(1) if lock else manager + ' lock'} was held by {holder}" if holder else f"the {manager} lock was held"
         verb = "failed" if failed else "waited"
         summary = f"{what} {verb}: {held} ({span_text(rows)})"
         hits.append(
-            Hit(summary, rows.select(HIT_COLUMNS), severity=None if failed else "warning", extension=extension, version=versions[-1] if versions else None)
+            Hit(summary, rows.select(HIT_COLUMNS), severity=None if failed else "warning", extension=extension, version=version_of(rows))
         )
     return hits
 

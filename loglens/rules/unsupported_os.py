@@ -40,12 +40,12 @@ import regex
 
 from loglens.engine import Context
 from loglens.findings import Hit, Rule
-from loglens.rules._common import HIT_COLUMNS
+from loglens.rules._common import HIT_COLUMNS, version_of
 
 RULE = Rule(id="unsupported-os", category="unsupported-os", severity="error", title="Extension does not support this OS")
 
-#: The agent's report of the exit code (the comma keeps 510 or 5100 out).
-EXIT_51 = r"Non-zero exit code: 51,"
+#: The agent's report of the exit code (the comma keeps 510 or 5100 out), and a HandlerUtil status echo with code 51.
+EXIT_51 = r"Non-zero exit code: 51,|^[A-Za-z][\w-]*,[A-Za-z]+,51,"
 #: Text extensions print when refusing the OS.
 UNSUPPORTED_TEXT = (
     r"(?i)unsupported (?:operating system|os|distro|distribution|linux distribution)|indeterminate operating system"
@@ -70,8 +70,7 @@ def detect(context: Context) -> list[Hit]:
     hits = []
     for (extension,), rows in candidates.group_by(["extension"], maintain_order=True):
         text = "\n".join(m for m in rows["message"].to_list() if m)
-        versions = sorted({v for v in rows["extension_version"].to_list() if v})
-        version = versions[-1] if versions else None
+        version = version_of(rows)
         name = extension or "an extension"
         says_os = regex.search(UNSUPPORTED_TEXT, text) is not None
         says_lock = regex.search(LOCK_TEXT, text) is not None
