@@ -46,8 +46,19 @@ def parse(path: str) -> dict[str, list]:
     columns: dict[str, list] = {
         name: []
         for name in (
-            "line_first", "line_last", "timestamp", "level", "thread", "process", "extension",
-            "extension_version", "event_name", "operation", "event_message", "event_duration_ms", "message",
+            "line_first",
+            "line_last",
+            "timestamp",
+            "level",
+            "thread",
+            "process",
+            "extension",
+            "extension_version",
+            "event_name",
+            "operation",
+            "event_message",
+            "event_duration_ms",
+            "message",
         )
     }
     current: dict | None = None
@@ -83,7 +94,8 @@ def parse(path: str) -> dict[str, list]:
                 "timestamp": _timestamp(fields["ts"]),
                 "level": fields["level"] or "INFO",
                 "thread": fields.get("thread"),
-                "process": fields.get("process") or (fields.get("thread") if fields.get("thread") in ("Daemon", "ExtHandler") else None),
+                "process": fields.get("process")
+                or (fields.get("thread") if fields.get("thread") in ("Daemon", "ExtHandler") else None),
                 "extension": fields["ext"],
                 "extension_version": fields["ver"],
                 "message": fields["msg"],

@@ -97,7 +97,11 @@ def healthy_cycle(w: LogWriter, incarnation: int) -> None:
         f"Executing command: /var/lib/waagent/{CSE}-{ver}/bin/custom-script-shim enable with environment variables: "
         + ENV_JSON.format(ext=CSE, ver=ver, seq=incarnation % 7),
     )
-    w.iso("INFO", "ExtHandler ExtHandler", f"[CGI] Started extension in unit 'enable_{incarnation:08x}-7c4d-4e21-9b8a-5d6c7e8f9012.scope'")
+    w.iso(
+        "INFO",
+        "ExtHandler ExtHandler",
+        f"[CGI] Started extension in unit 'enable_{incarnation:08x}-7c4d-4e21-9b8a-5d6c7e8f9012.scope'",
+    )
     w.iso("INFO", pre, "Command: bin/custom-script-shim enable")
     w.emit("[stdout]")
     w.emit(f"+ /var/lib/waagent/{CSE}-{ver}/bin/custom-script-extension enable")
@@ -111,8 +115,16 @@ def healthy_cycle(w: LogWriter, incarnation: int) -> None:
             "[CGW] Collecting cgroup metrics for extension slices: azure-vmextensions-"
             f"{CSE}_{ver}.slice cpu usage {w.rng.random():.4f}",
         )
-    w.iso("INFO", "ExtHandler ExtHandler", f"All extensions in the goal state have reached a terminal state: [('{CSE}', 'success')]")
-    w.iso("INFO", "ExtHandler ExtHandler", f"ProcessExtensionsGoalState completed [incarnation_{incarnation} {w.rng.randint(200, 9000)} ms]")
+    w.iso(
+        "INFO",
+        "ExtHandler ExtHandler",
+        f"All extensions in the goal state have reached a terminal state: [('{CSE}', 'success')]",
+    )
+    w.iso(
+        "INFO",
+        "ExtHandler ExtHandler",
+        f"ProcessExtensionsGoalState completed [incarnation_{incarnation} {w.rng.randint(200, 9000)} ms]",
+    )
     w.emit("")
     if incarnation % 5 == 0:
         w.iso(
@@ -124,7 +136,10 @@ def healthy_cycle(w: LogWriter, incarnation: int) -> None:
     if incarnation % 17 == 0:
         w.iso("INFO", "EnvHandler ExtHandler", "Current Firewall rules:\n" + FIREWALL_DUMP)
     if incarnation % 11 == 0:
-        w.legacy("INFO", "Daemon Agent WALinuxAgent-2.15.0.1 launched with command '/usr/bin/python3 -u bin/WALinuxAgent-2.15.0.1-py3.12.egg -run-exthandlers' is successfully running")
+        w.legacy(
+            "INFO",
+            "Daemon Agent WALinuxAgent-2.15.0.1 launched with command '/usr/bin/python3 -u bin/WALinuxAgent-2.15.0.1-py3.12.egg -run-exthandlers' is successfully running",
+        )
     if incarnation % 13 == 0:
         w.iso("INFO", f"ExtHandler [{AMA}-1.33.2]", "Enable extension: [./shim.sh -enable]")
         w.ext_line("Azure Monitoring Agent for Linux started to handle.")
@@ -182,8 +197,16 @@ def incident(w: LogWriter, kind: str, n: int) -> None:
             "(/var/lib/dpkg/lock-frontend), is another process using it?\n, duration=0",
         )
     elif kind == "agent-upgrade":
-        w.iso("INFO", "ExtHandler ExtHandler", "Self-update is ready to upgrade the new agent: 2.15.0.1 now before processing the goal state: incarnation_4")
-        w.iso("INFO", "ExtHandler ExtHandler", "Current Agent 2.14.0.1 completed all update checks, exiting current process to upgrade to the new Agent version 2.15.0.1")
+        w.iso(
+            "INFO",
+            "ExtHandler ExtHandler",
+            "Self-update is ready to upgrade the new agent: 2.15.0.1 now before processing the goal state: incarnation_4",
+        )
+        w.iso(
+            "INFO",
+            "ExtHandler ExtHandler",
+            "Current Agent 2.14.0.1 completed all update checks, exiting current process to upgrade to the new Agent version 2.15.0.1",
+        )
         w.legacy("INFO", "Daemon Determined Agent WALinuxAgent-2.15.0.1 to be the latest agent")
         w.iso("INFO", "ExtHandler ExtHandler", "Azure Linux Agent (Goal State Agent version 2.15.0.1)")
     elif kind == "extension-upgrade":

@@ -68,15 +68,19 @@ def main() -> int:
     mbps = mb / ours["seconds"]
     rss_ratio = ours["peak_rss"] / size
     print(f"input            {mb:,.0f} MB, {ours['lines']:,} lines -> {ours['rows']:,} records")
-    print(f"loglens parse    {mbps:,.0f} MB/s ({ours['seconds']:.2f} s), peak RSS {ours['peak_rss'] / 1e6:,.0f} MB "
-          f"= {rss_ratio:.2f}x input")
+    print(
+        f"loglens parse    {mbps:,.0f} MB/s ({ours['seconds']:.2f} s), peak RSS {ours['peak_rss'] / 1e6:,.0f} MB "
+        f"= {rss_ratio:.2f}x input"
+    )
     checks = [("parse >= 300 MB/s", mbps >= TARGET_MBPS), ("peak RSS <= 2.5x input", rss_ratio <= TARGET_RSS_RATIO)]
     if not args.skip_baseline:
         base = measure(_BASELINE_CHILD, path)
         base_mbps = mb / base["seconds"]
         speedup = mbps / base_mbps
-        print(f"python baseline  {base_mbps:,.0f} MB/s ({base['seconds']:.2f} s), {base['rows']:,} records, "
-              f"peak RSS {base['peak_rss'] / 1e6:,.0f} MB")
+        print(
+            f"python baseline  {base_mbps:,.0f} MB/s ({base['seconds']:.2f} s), {base['rows']:,} records, "
+            f"peak RSS {base['peak_rss'] / 1e6:,.0f} MB"
+        )
         print(f"speed-up         {speedup:.1f}x")
         checks.append(("speed-up >= 5x", speedup >= TARGET_SPEEDUP))
     for name, ok in checks:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import polars as pl
 
-from loglens.engine import Analysis, analyze as run_rules
+from loglens.engine import Analysis
+from loglens.engine import analyze as run_rules
 from loglens.errors import InputError
 from loglens.redact import redact_frame
 from parsers import LoadResult, TimezoneError, VmTimezone, load_sources
@@ -75,7 +76,9 @@ def export_frames(result: LoadResult, out_dir: Path | str) -> list[Path]:
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"{out_dir}: exists and is not a directory; give a directory or a {'/'.join(EXPORT_SUFFIXES)} file")
+        raise InputError(
+            f"{out_dir}: exists and is not a directory; give a directory or a {'/'.join(EXPORT_SUFFIXES)} file"
+        )
     return [export_records(frame, out_dir / f"{name}.parquet") for name, frame in result.frames.items()]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -20,7 +20,9 @@ from loglens.errors import LoglensError
 from loglens.reports import terminal
 from parsers import LoadResult
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Diagnose Azure Linux VM extension and agent failures.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Diagnose Azure Linux VM extension and agent failures."
+)
 # Wide when piped so file paths are not cut; a terminal keeps its own width.
 _out = Console(highlight=False, width=None if Console().is_terminal else 200)
 
@@ -40,7 +42,9 @@ def parse(
     out: Annotated[
         Path,
         typer.Option(
-            "--out", "-o", help="A directory (one Parquet file per frame), or a .parquet/.csv/.ndjson/.jsonl file (waagent records)."
+            "--out",
+            "-o",
+            help="A directory (one Parquet file per frame), or a .parquet/.csv/.ndjson/.jsonl file (waagent records).",
         ),
     ],
     tz: Annotated[
@@ -66,9 +70,13 @@ def parse(
     if not quiet:
         _out.print(_accounting_table(result))
         if result.ignored:
-            shown = ", ".join(result.ignored[:_IGNORED_SHOWN]) + (", ..." if len(result.ignored) > _IGNORED_SHOWN else "")
+            shown = ", ".join(result.ignored[:_IGNORED_SHOWN]) + (
+                ", ..." if len(result.ignored) > _IGNORED_SHOWN else ""
+            )
             _out.print(f"{len(result.ignored)} file(s) not read (not a source loglens knows): {shown}", markup=False)
-        rows = sum(result.frames[p.stem].height for p in written) if len(written) > 1 else result.frames["waagent"].height
+        rows = (
+            sum(result.frames[p.stem].height for p in written) if len(written) > 1 else result.frames["waagent"].height
+        )
         target = out if len(written) > 1 else written[0]
         _out.print(f"{rows} rows written to {target}", markup=False)
 
@@ -85,7 +93,7 @@ class FailOn(str, Enum):
 def analyze(
     paths: Annotated[list[Path], typer.Argument(help="Files, VM directory trees, or .zip/.tar.gz bundles.")],
     json_out: Annotated[
-        Optional[str], typer.Option("--json", help="Write the report document as JSON to this file ('-' for stdout).")
+        str | None, typer.Option("--json", help="Write the report document as JSON to this file ('-' for stdout).")
     ] = None,
     fail_on: Annotated[FailOn, typer.Option(help="Exit 1 when a finding has at least this severity.")] = FailOn.never,
     tz: Annotated[
@@ -122,7 +130,7 @@ def analyze(
 
 @app.command()
 def rules(
-    rule_id: Annotated[Optional[str], typer.Argument(metavar="ID", help="Print this rule's full documentation.")] = None,
+    rule_id: Annotated[str | None, typer.Argument(metavar="ID", help="Print this rule's full documentation.")] = None,
 ) -> None:
     """List the rules, or print one rule's documentation.
 

@@ -22,10 +22,18 @@ MAX_OTHER_ERRORS = 25
 
 @dataclass
 class Context:
-    """What a rule's `detect` sees: the named frames and the unified record view."""
+    """What a rule's `detect` sees.
+
+    Attributes:
+        frames: the named frames of the load.
+        records: the unified record view, narrowed to records some rule's triggers match, errors
+            and warnings, and every status and instance-view row.
+        log_ends: per source path, the timestamp of its last record (from all records).
+    """
 
     frames: dict[str, pl.DataFrame]
     records: pl.DataFrame
+    log_ends: pl.DataFrame
 
     def search(self, pattern: str, *, kinds: tuple[str, ...] | None = None, case: bool = True) -> pl.DataFrame:
         """Records whose message matches ``pattern`` (Rust regex), optionally from some kinds only."""
@@ -66,15 +74,29 @@ def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> An
     """
     from loglens.rules import REGISTRY  # the registry imports every rule module
 
-    context = Context(frames=load.frames, records=record_view(load.frames))
+    modules = rules if rules is not None else REGISTRY
+    context = _context(load.frames, modules)
     findings = []
-    for module in rules if rules is not None else REGISTRY:
+    for module in modules:
         for hit in module.detect(context):
             findings.append(finding_from_hit(module.RULE, module, hit))
     _link(findings)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (order[f.severity], f.category, f.first_seen is None, f.first_seen or 0, f.rule))
     return Analysis(load=load, findings=findings, other_errors=_other_errors(context.records, findings))
+
+
+def _context(frames: dict[str, pl.DataFrame], modules: tuple[ModuleType, ...]) -> Context:
+    """Build the rules' view: one pass of every trigger over all records (a DFA), then the narrowed set."""
+    records = record_view(frames)
+    triggers = "|".join(f"(?:{m.RULE.triggers})" for m in modules)
+    keep = (
+        pl.col("message").str.contains(triggers)
+        | pl.col("level").is_in(["ERROR", "WARNING", "CRITICAL"])
+        | pl.col("kind").is_in(["status", "instance_view"])
+    )
+    log_ends = records.group_by("source_path").agg(log_end=pl.col("timestamp").max())
+    return Context(frames=frames, records=records.filter(keep.fill_null(False)), log_ends=log_ends)
 
 
 def _link(findings: list[Finding]) -> None:
@@ -100,11 +122,22 @@ def _other_errors(records: pl.DataFrame, findings: list[Finding]) -> list[OtherE
     grouped = (
         unexplained.with_columns(template=template(pl.col("message")))
         .group_by("template")
-        .agg(count=pl.len(), path=pl.col("source_path").first(), line=pl.col("line_first").first(), text=pl.col("message").first())
+        .agg(
+            count=pl.len(),
+            path=pl.col("source_path").first(),
+            line=pl.col("line_first").first(),
+            text=pl.col("message").first(),
+        )
         .sort(["count", "template"], descending=[True, False])
         .head(MAX_OTHER_ERRORS)
     )
     return [
-        OtherError(template=redact_text(r["template"]), count=r["count"], path=r["path"], line=r["line"], text=redact_text(r["text"]))
+        OtherError(
+            template=redact_text(r["template"]),
+            count=r["count"],
+            path=r["path"],
+            line=r["line"],
+            text=redact_text(r["text"]),
+        )
         for r in grouped.iter_rows(named=True)
     ]

@@ -42,12 +42,19 @@ _URL = regex.compile(r"https?://\S+")
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule's metadata. The explanation, remediation and docs link come from its module docstring."""
+    """A rule's metadata. The explanation, remediation and docs link come from its module docstring.
+
+    ``triggers`` is a regex every record the rule looks at matches. The engine runs the
+    rules' triggers as one pass over all records and hands rules only the records that matched
+    (plus errors, warnings, status and instance-view rows). A rule's own patterns then run over
+    a small set.
+    """
 
     id: str
     category: str
     severity: str
     title: str
+    triggers: str
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):

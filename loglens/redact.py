@@ -24,7 +24,7 @@ PATTERNS: tuple[tuple[str, str, str], ...] = (
     (
         "json-secret",
         r'(?i)("(?:password|pwd|secret|token|storageAccountKey|commandToExecute|protectedSettings|accessKey|clientSecret)"\s*:\s*)"(?:[^"\\]|\\.)*"',
-        "${1}\"" + MARKER + "\"",
+        '${1}"' + MARKER + '"',
     ),
     # key=value secrets on command lines and in logfmt.
     ("kv-secret", r"(?i)\b((?:password|passwd|pwd|secret|token|api[_-]?key)\s*[=:]\s*)[^\s,;&\"']+", "${1}" + MARKER),

@@ -8,7 +8,7 @@ import polars as pl
 import regex
 
 from parsers import schema
-from parsers.documents import rows_to_frame, read_document
+from parsers.documents import read_document, rows_to_frame
 from parsers.reader import Source, SourceAccount
 
 #: `Key=Value`, spaces allowed around `=`; keys are dotted words (AutoUpdate.Enabled, HttpProxy.Host).
@@ -45,7 +45,9 @@ def read_waagent_conf(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[Sou
             account.warn(f"{account.unparsed} line(s) are not `Key=Value` settings (first at line {first})")
         # Lines that are not settings stay visible: key null, the raw text as the value.
         kept = lines.filter(~pl.col("ignorable")).with_columns(value=pl.coalesce("value", "text"))
-        frames.append(kept.select(source_path=pl.lit(source.name), line=pl.col("line").cast(pl.UInt32), key="key", value="value"))
+        frames.append(
+            kept.select(source_path=pl.lit(source.name), line=pl.col("line").cast(pl.UInt32), key="key", value="value")
+        )
     frame = pl.concat(frames) if frames else schema.empty_frame(schema.CONFIG_COLUMNS)
     return schema.conform(frame, schema.CONFIG_COLUMNS), accounts
 

@@ -24,7 +24,6 @@ import polars as pl
 import regex
 
 from parsers import schema
-from parsers.collect import HANDLER_DIR
 from parsers.reader import Damage, Source, SourceAccount, decode_chunk, iter_raw_chunks
 from parsers.timezones import VmTimezone
 
@@ -99,10 +98,14 @@ def read_extension_logs(sources: Iterable[Source], *, tz: VmTimezone) -> tuple[p
 def _classify(lines: pl.DataFrame) -> pl.DataFrame:
     text = pl.col("text")
     form = (
-        pl.when(text.str.contains(SLOG)).then(pl.lit(2))
-        .when(text.str.contains(LOGFMT)).then(pl.lit(1))
-        .when(text.str.contains(PYTHON)).then(pl.lit(3))
-        .when(text.str.contains(PLATFORM)).then(pl.lit(4))
+        pl.when(text.str.contains(SLOG))
+        .then(pl.lit(2))
+        .when(text.str.contains(LOGFMT))
+        .then(pl.lit(1))
+        .when(text.str.contains(PYTHON))
+        .then(pl.lit(3))
+        .when(text.str.contains(PLATFORM))
+        .then(pl.lit(4))
         .otherwise(pl.lit(0))
     )
     return lines.with_columns(form=form.cast(pl.UInt8))
@@ -140,19 +143,23 @@ def _records(lines: pl.DataFrame, dominant: str, damaged: bool) -> tuple[pl.Data
             .group_by("owner", maintain_order=True)
             .agg(tail=pl.col("text").str.join("\n"), last=pl.col("line_no").max())
         )
-        tail = pl.repeat(None, starts_frame.height, dtype=pl.String, eager=True).scatter(folded["owner"], folded["tail"])
+        tail = pl.repeat(None, starts_frame.height, dtype=pl.String, eager=True).scatter(
+            folded["owner"], folded["tail"]
+        )
         starts_frame = starts_frame.with_columns(
             text=pl.concat_str([pl.col("text"), tail], separator="\n", ignore_nulls=True),
             line_last=starts_frame["line_no"].scatter(folded["owner"], folded["last"]),
         )
-    unparsed = unparsed.with_columns(line_first=pl.col("line_no"), line_last=pl.col("line_no"), form=pl.lit(255, pl.UInt8))
+    unparsed = unparsed.with_columns(
+        line_first=pl.col("line_no"), line_last=pl.col("line_no"), form=pl.lit(255, pl.UInt8)
+    )
     records = pl.concat([starts_frame, unparsed], how="diagonal_relaxed").sort("line_first")
     return records.with_columns(dominant=pl.lit(dominant)), (starts_frame.height, continuations.height, unparsed.height)
 
 
 def _logfmt_value(key: str) -> pl.Expr:
     """A logfmt value: bare, or double-quoted with JSON-style escapes (decoded here)."""
-    raw = pl.col("text").str.extract(r'(?:^| )' + key + r'=("(?:[^"\\]|\\.)*"|[^\s"]*)', 1)
+    raw = pl.col("text").str.extract(r"(?:^| )" + key + r'=("(?:[^"\\]|\\.)*"|[^\s"]*)', 1)
     quoted = raw.str.starts_with('"')
     # JSON-style escapes; a doubled backslash is parked on NUL so `\\n` stays a backslash and an n.
     unquoted = (
@@ -186,9 +193,12 @@ def _finish(
     go, python, platform, other = (form == 1) | (form == 2), form == 3, form == 4, form == 0
     records = records.with_columns(
         py=pl.when(python).then(text).str.extract_groups(PYTHON_HEAD),
-        message=pl.when(python).then(text.str.replace(PYTHON_HEAD, ""))
-        .when(platform).then(text.str.replace(_PLATFORM_HEAD, ""))
-        .when(go).then(text.str.replace(_GO_HEAD, ""))
+        message=pl.when(python)
+        .then(text.str.replace(PYTHON_HEAD, ""))
+        .when(platform)
+        .then(text.str.replace(_PLATFORM_HEAD, ""))
+        .when(go)
+        .then(text.str.replace(_GO_HEAD, ""))
         .otherwise(text),
         go_time=pl.when(go).then(text.str.extract(r"^time=(\S+)", 1)),
         go_level=pl.when(form == 2).then(text.str.extract(r" level=(\w+)", 1)),
@@ -208,10 +218,22 @@ def _finish(
     records = records.with_columns(
         timestamp=pl.coalesce(
             pl.col("go_time").str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", time_zone="UTC", time_unit="us", strict=False),
-            pl.col("platform_time").str.to_datetime("%Y/%m/%d %H:%M:%S", time_unit="us", strict=False).dt.replace_time_zone("UTC"),
-            tz.to_utc(pl.when(python).then(text.str.slice(0, 19)).str.to_datetime("%Y/%m/%d %H:%M:%S", time_unit="us", strict=False)),
-            pl.when(sniffed_zoned).then(sniffed).str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", time_zone="UTC", time_unit="us", strict=False),
-            tz.to_utc(pl.when(~sniffed_zoned).then(sniffed).str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False)),
+            pl.col("platform_time")
+            .str.to_datetime("%Y/%m/%d %H:%M:%S", time_unit="us", strict=False)
+            .dt.replace_time_zone("UTC"),
+            tz.to_utc(
+                pl.when(python)
+                .then(text.str.slice(0, 19))
+                .str.to_datetime("%Y/%m/%d %H:%M:%S", time_unit="us", strict=False)
+            ),
+            pl.when(sniffed_zoned)
+            .then(sniffed)
+            .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", time_zone="UTC", time_unit="us", strict=False),
+            tz.to_utc(
+                pl.when(~sniffed_zoned)
+                .then(sniffed)
+                .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False)
+            ),
         ),
         # Python extensions and zone-less sniffed stamps write the VM's local time.
         timestamp_local_assumed=(python | (other & pl.col("sniffed").is_not_null() & ~sniffed_zoned)).fill_null(False),
@@ -231,19 +253,27 @@ def _finish(
             pl.when(pl.col("py_colon") == "").then(pl.col("py_ver")), "go_version", pl.lit(version, pl.String)
         ),
         operation=pl.coalesce(
-            "echo_operation", "go_operation", pl.when(platform).then(message.str.extract(r"^Running operation (\w+)", 1))
+            "echo_operation",
+            "go_operation",
+            pl.when(platform).then(message.str.extract(r"^Running operation (\w+)", 1)),
         ),
         sequence=pl.coalesce(
             pl.col("go_sequence"), pl.when(platform).then(message.str.extract(r"for seqNo (\d+)", 1))
         ).cast(pl.Int64, strict=False),
         status=pl.col("echo_status"),
         status_code=pl.col("echo_code").cast(pl.Int64, strict=False),
-        log_format=pl.when(form == 255).then(pl.lit("unparsed"))
-        .when(form == 1).then(pl.lit("go-logfmt"))
-        .when(form == 2).then(pl.lit("go-slog"))
-        .when(form == 3).then(pl.lit("python"))
-        .when(form == 4).then(pl.lit("platform"))
-        .when(pl.col("dominant").str.starts_with("go-")).then(pl.lit("shim"))
+        log_format=pl.when(form == 255)
+        .then(pl.lit("unparsed"))
+        .when(form == 1)
+        .then(pl.lit("go-logfmt"))
+        .when(form == 2)
+        .then(pl.lit("go-slog"))
+        .when(form == 3)
+        .then(pl.lit("python"))
+        .when(form == 4)
+        .then(pl.lit("platform"))
+        .when(pl.col("dominant").str.starts_with("go-"))
+        .then(pl.lit("shim"))
         .otherwise(pl.lit("text")),
         source_path=pl.lit(source_path),
     )

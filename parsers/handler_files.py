@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from parsers import schema
-from parsers.collect import HANDLER_STATE_FILE, SETTINGS_FILE, STATUS_FILE, HANDLER_DIR
+from parsers.collect import HANDLER_DIR, HANDLER_STATE_FILE, SETTINGS_FILE, STATUS_FILE
 from parsers.documents import formatted_message, int_of, parse_json, read_document, rows_to_frame, text_of
 from parsers.reader import Source, SourceAccount
 

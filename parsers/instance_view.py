@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from parsers import schema
-from parsers.documents import rows_to_frame, parse_json, read_document, text_of
+from parsers.documents import parse_json, read_document, rows_to_frame, text_of
 from parsers.reader import Source, SourceAccount
 
 _LEVELS = {"info": "INFO", "warning": "WARNING", "error": "ERROR"}

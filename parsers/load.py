@@ -18,6 +18,7 @@ from parsers.reader import DEFAULT_CHUNK_BYTES, SourceAccount
 from parsers.timezones import VmTimezone
 from parsers.waagent import read_waagent
 
+
 @dataclass
 class LoadResult:
     """Named frames (every name in ``schema.FRAME_SCHEMAS``, empty when nothing fed it).
@@ -66,7 +67,9 @@ def load_sources(
         waagent = read_waagent(sources["waagent"], tz=zone, chunk_bytes=chunk_bytes)
         frames["waagent"] = waagent.frame
         accounts += waagent.accounts
-        executions = read_waagent(sources["command_execution"], tz=zone, chunk_bytes=chunk_bytes, kind="command_execution")
+        executions = read_waagent(
+            sources["command_execution"], tz=zone, chunk_bytes=chunk_bytes, kind="command_execution"
+        )
         frames["command_execution"] = executions.frame
         accounts += executions.accounts
         frames["extension_logs"], read = read_extension_logs(sources["extension_log"], tz=zone)

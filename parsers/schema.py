@@ -39,7 +39,9 @@ class Column:
 COMMON_COLUMNS: tuple[Column, ...] = (
     Column("source_path", pl.String(), "File the record came from (archive members as `archive!member`)."),
     Column("line_first", pl.UInt32(), "1-based physical line number of the record's first line."),
-    Column("line_last", pl.UInt32(), "1-based physical line number of the record's last line (continuations folded in)."),
+    Column(
+        "line_last", pl.UInt32(), "1-based physical line number of the record's last line (continuations folded in)."
+    ),
     Column("timestamp", UTC_TIMESTAMP, "When the record was written, in UTC; null for unparsed lines."),
     Column(
         "timestamp_local_assumed",
@@ -144,8 +146,14 @@ SETTINGS_COLUMNS: tuple[Column, ...] = (
     Column("sequence", pl.Int64(), "Sequence number from the file name."),
     Column("config_name", pl.String(), "Multi-config extension name, if any."),
     Column("empty", pl.Boolean(), "True when the file is empty (cleared after use, or an extension without settings)."),
-    Column("has_protected_settings", pl.Boolean(), "True when protected settings are present (their content is never read)."),
-    Column("protected_settings_thumbprint", pl.String(), "Certificate thumbprint the protected settings are encrypted for."),
+    Column(
+        "has_protected_settings",
+        pl.Boolean(),
+        "True when protected settings are present (their content is never read).",
+    ),
+    Column(
+        "protected_settings_thumbprint", pl.String(), "Certificate thumbprint the protected settings are encrypted for."
+    ),
     Column("public_setting_keys", pl.List(pl.String()), "Names of the public settings (values are not kept)."),
 )
 
@@ -218,10 +226,7 @@ def polars_schema(columns: tuple[Column, ...]) -> pl.Schema:
 
 def conform(frame: pl.DataFrame, columns: tuple[Column, ...]) -> pl.DataFrame:
     """Select, order and cast ``frame`` to ``columns``; missing columns become nulls."""
-    exprs = [
-        (pl.col(c.name) if c.name in frame.columns else pl.lit(None)).cast(c.dtype).alias(c.name)
-        for c in columns
-    ]
+    exprs = [(pl.col(c.name) if c.name in frame.columns else pl.lit(None)).cast(c.dtype).alias(c.name) for c in columns]
     return frame.select(exprs)
 
 

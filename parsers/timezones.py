@@ -59,8 +59,8 @@ class VmTimezone:
         """Expression converting naive local datetimes to UTC-aware ones."""
         if self.zone is not None:
             # Ambiguous wall times (DST fall-back) resolve to the earlier instant; skipped ones become null.
-            return local.dt.replace_time_zone(self.zone, ambiguous="earliest", non_existent="null").dt.convert_time_zone(
-                "UTC"
-            )
+            return local.dt.replace_time_zone(
+                self.zone, ambiguous="earliest", non_existent="null"
+            ).dt.convert_time_zone("UTC")
         shifted = local - pl.duration(minutes=self.offset_minutes) if self.offset_minutes else local
         return shifted.dt.replace_time_zone("UTC")

@@ -110,13 +110,24 @@ FILE_NAME = regex.compile(r"^waagent\.log(?:\.(?P<n>\d+)|-(?P<date>\d{4}-?\d\d-?
 SAMPLE_LINES: tuple[tuple[str, dict[str, object]], ...] = (
     (
         "2025-03-02T11:05:41.220183Z INFO ExtHandler ExtHandler Self-update discovered new Regular upgrade",
-        {"line_format": "agent-iso", "level": "INFO", "thread": "ExtHandler", "process": "ExtHandler",
-         "message": "Self-update discovered new Regular upgrade"},
+        {
+            "line_format": "agent-iso",
+            "level": "INFO",
+            "thread": "ExtHandler",
+            "process": "ExtHandler",
+            "message": "Self-update discovered new Regular upgrade",
+        },
     ),
     (
         "2025-04-03T09:12:44.101233Z INFO ExtHandler [Contoso.Ops.LinuxBootstrap-1.4.0] Install extension [bin/setup.sh install]",
-        {"line_format": "agent-iso", "thread": "ExtHandler", "process": "ExtHandler", "extension": "Contoso.Ops.LinuxBootstrap",
-         "extension_version": "1.4.0", "message": "Install extension [bin/setup.sh install]"},
+        {
+            "line_format": "agent-iso",
+            "thread": "ExtHandler",
+            "process": "ExtHandler",
+            "extension": "Contoso.Ops.LinuxBootstrap",
+            "extension_version": "1.4.0",
+            "message": "Install extension [bin/setup.sh install]",
+        },
     ),
     (
         "2019/12/01 10:00:00.000001Z INFO [Microsoft.Azure.Extensions.CustomScript-2.1.3] not iso",
@@ -124,12 +135,21 @@ SAMPLE_LINES: tuple[tuple[str, dict[str, object]], ...] = (
     ),
     (
         "2020-01-15T08:00:01.123456Z INFO [Microsoft.OSTCExtensions.VMAccessForLinux-1.5.2] Target handler state: enabled",
-        {"line_format": "agent-iso", "thread": None, "extension": "Microsoft.OSTCExtensions.VMAccessForLinux",
-         "extension_version": "1.5.2"},
+        {
+            "line_format": "agent-iso",
+            "thread": None,
+            "extension": "Microsoft.OSTCExtensions.VMAccessForLinux",
+            "extension_version": "1.5.2",
+        },
     ),
     (
         "2025-05-20T04:31:40.118833Z WARNING MonitorHandler ExtHandler Error in SendHostPluginHeartbeat: x",
-        {"level": "WARNING", "thread": "MonitorHandler", "process": "ExtHandler", "message": "Error in SendHostPluginHeartbeat: x"},
+        {
+            "level": "WARNING",
+            "thread": "MonitorHandler",
+            "process": "ExtHandler",
+            "message": "Error in SendHostPluginHeartbeat: x",
+        },
     ),
     (
         "2025-01-22T07:15:40.126390Z INFO ExtHandler ExtHandler [CGI] Started extension in unit 'install_9b2e.scope'",
@@ -145,8 +165,13 @@ SAMPLE_LINES: tuple[tuple[str, dict[str, object]], ...] = (
     ),
     (
         "2019/06/18 09:14:10.882417 INFO Determined Agent WALinuxAgent-2.2.38 to be the latest agent",
-        {"line_format": "agent-legacy", "level": "INFO", "thread": None, "process": None,
-         "message": "Determined Agent WALinuxAgent-2.2.38 to be the latest agent"},
+        {
+            "line_format": "agent-legacy",
+            "level": "INFO",
+            "thread": None,
+            "process": None,
+            "message": "Determined Agent WALinuxAgent-2.2.38 to be the latest agent",
+        },
     ),
     (
         "2019/06/18 09:14:11.104558 INFO ExtHandler Agent WALinuxAgent-2.2.38 is running as the goal state agent",
@@ -154,8 +179,12 @@ SAMPLE_LINES: tuple[tuple[str, dict[str, object]], ...] = (
     ),
     (
         "2019/06/20 02:31:05.963540 INFO [Microsoft.OSTCExtensions.VMAccessForLinux-1.5.1] Disable extension [vmaccess.py -disable]",
-        {"line_format": "agent-legacy", "extension": "Microsoft.OSTCExtensions.VMAccessForLinux",
-         "extension_version": "1.5.1", "message": "Disable extension [vmaccess.py -disable]"},
+        {
+            "line_format": "agent-legacy",
+            "extension": "Microsoft.OSTCExtensions.VMAccessForLinux",
+            "extension_version": "1.5.1",
+            "message": "Disable extension [vmaccess.py -disable]",
+        },
     ),
     (
         "2017/09/12 16:40:33 OmsAgentForLinux started to handle.",
@@ -163,8 +192,13 @@ SAMPLE_LINES: tuple[tuple[str, dict[str, object]], ...] = (
     ),
     (
         "2025/01/22 07:21:09 ERROR:[Microsoft.Azure.Monitor.AzureMonitorLinuxAgent-1.33.2] Unsupported operating system: flatcar 4152.2.0",
-        {"line_format": "extension", "level": "ERROR", "extension": "Microsoft.Azure.Monitor.AzureMonitorLinuxAgent",
-         "extension_version": "1.33.2", "message": "Unsupported operating system: flatcar 4152.2.0"},
+        {
+            "line_format": "extension",
+            "level": "ERROR",
+            "extension": "Microsoft.Azure.Monitor.AzureMonitorLinuxAgent",
+            "extension_version": "1.33.2",
+            "message": "Unsupported operating system: flatcar 4152.2.0",
+        },
     ),
     (
         "2017/08/14 20:21:57.25 LinuxAzureDiagnostic started to handle.",
@@ -173,14 +207,24 @@ SAMPLE_LINES: tuple[tuple[str, dict[str, object]], ...] = (
     (
         "2017/09/12 16:40:34.882630 ERROR Event: name=Microsoft.EnterpriseCloud.Monitoring.OmsAgentForLinux, op=Install, "
         "message=[000003] Non-zero exit code: 51, omsagent_shim.sh -install",
-        {"level": "ERROR", "event_name": "Microsoft.EnterpriseCloud.Monitoring.OmsAgentForLinux", "operation": "Install",
-         "extension": "Microsoft.EnterpriseCloud.Monitoring.OmsAgentForLinux",
-         "event_message": "[000003] Non-zero exit code: 51, omsagent_shim.sh -install", "event_duration_ms": None},
+        {
+            "level": "ERROR",
+            "event_name": "Microsoft.EnterpriseCloud.Monitoring.OmsAgentForLinux",
+            "operation": "Install",
+            "extension": "Microsoft.EnterpriseCloud.Monitoring.OmsAgentForLinux",
+            "event_message": "[000003] Non-zero exit code: 51, omsagent_shim.sh -install",
+            "event_duration_ms": None,
+        },
     ),
     (
         "2018/03/05 11:20:45.118273 INFO Event: name=WALinuxAgent, op=ProcessGoalState, message=Incarnation 12, duration=1834",
-        {"event_name": "WALinuxAgent", "operation": "ProcessGoalState", "extension": None,
-         "event_message": "Incarnation 12", "event_duration_ms": 1834},
+        {
+            "event_name": "WALinuxAgent",
+            "operation": "ProcessGoalState",
+            "extension": None,
+            "event_message": "Incarnation 12",
+            "event_duration_ms": 1834,
+        },
     ),
 )
 
@@ -419,10 +463,7 @@ def _mark_records(lines: pl.DataFrame, damaged: bool) -> pl.DataFrame:
     mark_base = pl.when(agent).then(marks).forward_fill().fill_null(0)
     tail_base = pl.when(agent).then(tails).forward_fill().fill_null(0)
     in_block = (
-        (agent.cum_sum() > 0)
-        & ~agent
-        & (marks - mark_base > 0)
-        & (tails - pl.col("duration_tail") - tail_base == 0)
+        (agent.cum_sum() > 0) & ~agent & (marks - mark_base > 0) & (tails - pl.col("duration_tail") - tail_base == 0)
     )
     is_start = agent | ((form == _EXTENSION).fill_null(False) & ~in_block)
     lines = lines.with_columns(in_block=in_block, is_start=is_start)
@@ -459,7 +500,9 @@ def _finish_records(records: pl.DataFrame, table: pl.DataFrame, source_path: str
     records = records.with_columns(
         timestamp=pl.when(iso).then(wall_clock.dt.replace_time_zone("UTC")).otherwise(zone.to_utc(wall_clock)),
         timestamp_local_assumed=~iso,
-        ev=pl.when(pl.col("message").str.starts_with("Event: ")).then(pl.col("message")).str.extract_groups(EVENT_PATTERN),
+        ev=pl.when(pl.col("message").str.starts_with("Event: "))
+        .then(pl.col("message"))
+        .str.extract_groups(EVENT_PATTERN),
     ).unnest("ev")
     is_agent_event = pl.col("event_name") == "WALinuxAgent"
     records = records.with_columns(

@@ -104,11 +104,24 @@ def test_parse_to_directory_writes_one_parquet_per_frame(tmp_path):
     assert run.returncode == 0, run.stderr
     names = sorted(p.stem for p in out.glob("*.parquet"))
     assert names == sorted(
-        ["waagent", "command_execution", "extension_logs", "status", "substatus", "handler_state", "settings",
-         "instance_view", "vm_extensions", "config", "agent_version"]
+        [
+            "waagent",
+            "command_execution",
+            "extension_logs",
+            "status",
+            "substatus",
+            "handler_state",
+            "settings",
+            "instance_view",
+            "vm_extensions",
+            "config",
+            "agent_version",
+        ]
     )
     status = pl.read_parquet(out / "status.parquet")
-    assert {"Contoso.Compliance.LinuxAudit", "Microsoft.EnterpriseCloud.Monitoring.OmsAgentForLinux"} <= set(status["extension"])
+    assert {"Contoso.Compliance.LinuxAudit", "Microsoft.EnterpriseCloud.Monitoring.OmsAgentForLinux"} <= set(
+        status["extension"]
+    )
     settings = (out / "settings.parquet").read_bytes()
     assert b"MIIB" not in settings  # no protected-settings ciphertext in any output
 
@@ -129,8 +142,21 @@ def test_analyze_json_document_shape_on_stdout():
     assert set(document["inputs"][0]) == {"path", "kind", "lines", "records", "unparsed"}
     finding = document["findings"][0]
     assert set(finding) == {
-        "rule", "category", "severity", "title", "summary", "extension", "version", "first_seen", "last_seen",
-        "count", "evidence", "explanation", "remediation", "docs", "related",
+        "rule",
+        "category",
+        "severity",
+        "title",
+        "summary",
+        "extension",
+        "version",
+        "first_seen",
+        "last_seen",
+        "count",
+        "evidence",
+        "explanation",
+        "remediation",
+        "docs",
+        "related",
     }
     assert finding["first_seen"].endswith("Z") and set(finding["evidence"][0]) == {"path", "line", "text"}
     assert document["summary"] == {
@@ -168,6 +194,13 @@ def test_rules_lists_and_documents_rules():
     assert "wireserver-unreachable" in listing.stdout and "lock-contention" in listing.stdout
     one = loglens("rules", "unsupported-os")
     assert one.returncode == 0
-    for section in ("What it detects:", "Why it matters:", "Example:", "Known benign causes:", "Remediation:", "References:"):
+    for section in (
+        "What it detects:",
+        "Why it matters:",
+        "Example:",
+        "Known benign causes:",
+        "Remediation:",
+        "References:",
+    ):
         assert section in one.stdout
     assert loglens("rules", "no-such-rule").returncode == 2

@@ -24,7 +24,7 @@ def upgrade_kind(old: str, new: str) -> str:
     a, b = version_key(old), version_key(new)
     if b < a:
         return "downgrade"
-    for index, (x, y) in enumerate(zip(a, b)):
+    for index, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
             return ("major", "minor")[index] if index < 2 else "hotfix"
     return "hotfix"

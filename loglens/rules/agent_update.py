@@ -35,8 +35,6 @@ from loglens.engine import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS
 
-RULE = Rule(id="agent-update", category="upgrade", severity="info", title="Guest agent updated itself")
-
 #: `(current, target)` from the hand-over messages of each agent generation.
 HANDOVER = (
     r"Agent WALinuxAgent-(?P<a_from>\S+) discovered update WALinuxAgent-(?P<a_to>\S+) -- exiting"
@@ -52,23 +50,42 @@ RUNNING = (
 )
 
 
+RULE = Rule(
+    id="agent-update",
+    category="upgrade",
+    severity="info",
+    title="Guest agent updated itself",
+    triggers=HANDOVER + "|" + RUNNING,
+)
+
+
 def detect(context: Context) -> list[Hit]:
     agent = context.records.filter(pl.col("kind") == "waagent")
-    handovers = agent.filter(pl.col("message").str.contains(HANDOVER)).with_columns(
-        h=pl.col("message").str.extract_groups(HANDOVER)
-    ).unnest("h").with_columns(
-        current=pl.coalesce("a_from", "b_from", "d_from"),
-        target=pl.coalesce("a_to", "b_to", "c_to", "d_to", "e_to"),
+    handovers = (
+        agent.filter(pl.col("message").str.contains(HANDOVER))
+        .with_columns(h=pl.col("message").str.extract_groups(HANDOVER))
+        .unnest("h")
+        .with_columns(
+            current=pl.coalesce("a_from", "b_from", "d_from"),
+            target=pl.coalesce("a_to", "b_to", "c_to", "d_to", "e_to"),
+        )
     )
-    running = agent.filter(pl.col("message").str.contains(RUNNING)).with_columns(
-        r=pl.col("message").str.extract_groups(RUNNING)
-    ).unnest("r").with_columns(version=pl.coalesce("r1", "r2", "r3"))
+    running = (
+        agent.filter(pl.col("message").str.contains(RUNNING))
+        .with_columns(r=pl.col("message").str.extract_groups(RUNNING))
+        .unnest("r")
+        .with_columns(version=pl.coalesce("r1", "r2", "r3"))
+    )
     hits = []
     for row in handovers.unique("target", keep="first", maintain_order=True).iter_rows(named=True):
-        started = running.filter((pl.col("version") == row["target"]) & (pl.col("timestamp") >= row["timestamp"])).head(1)
+        started = running.filter((pl.col("version") == row["target"]) & (pl.col("timestamp") >= row["timestamp"])).head(
+            1
+        )
         if started.height == 0:
             continue  # an update that never ran is reported by agent-update-failed
-        rows = pl.concat([handovers.filter(pl.col("record") == row["record"]).select(HIT_COLUMNS), started.select(HIT_COLUMNS)])
+        rows = pl.concat(
+            [handovers.filter(pl.col("record") == row["record"]).select(HIT_COLUMNS), started.select(HIT_COLUMNS)]
+        )
         source = f" from {row['current']}" if row["current"] else ""
         summary = f"Agent self-updated{source} to {row['target']} at {started['timestamp'][0]:%Y-%m-%d %H:%M} UTC"
         hits.append(Hit(summary, rows, extension="WALinuxAgent", version=row["target"]))

@@ -40,8 +40,6 @@ from loglens.engine import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, span_text
 
-RULE = Rule(id="agent-update-failed", category="upgrade", severity="error", title="Guest agent update failed or rolled back")
-
 #: Launch failures, blocking and rollback, download and retry failures.
 FAILURE = (
     r"Agent WALinuxAgent-\S+ launched with command .* (?:failed with return code|returned code|failed with exception)"
@@ -54,15 +52,25 @@ _VERSION = r"WALinuxAgent-(\d+(?:\.\d+)+)|agent (\d+(?:\.\d+)+)|version: (\d+(?:
 _ROLLBACK_TO = r"Determined Agent WALinuxAgent-(\S+) to be the latest agent|Installed Agent WALinuxAgent-(\S+) is the most current agent"
 
 
+RULE = Rule(
+    id="agent-update-failed",
+    category="upgrade",
+    severity="error",
+    title="Guest agent update failed or rolled back",
+    triggers=FAILURE + "|" + _ROLLBACK_TO,
+)
+
+
 def detect(context: Context) -> list[Hit]:
     agent = context.records.filter(pl.col("kind") == "waagent")
     failures = agent.filter(pl.col("message").str.contains(FAILURE))
     if failures.height == 0:
         return []
     failures = failures.with_columns(
-        agent_version=pl.col("message").str.extract(_VERSION, 1).fill_null(pl.col("message").str.extract(_VERSION, 2)).fill_null(
-            pl.col("message").str.extract(_VERSION, 3)
-        )
+        agent_version=pl.col("message")
+        .str.extract(_VERSION, 1)
+        .fill_null(pl.col("message").str.extract(_VERSION, 2))
+        .fill_null(pl.col("message").str.extract(_VERSION, 3))
     )
     hits = []
     for (version,), rows in failures.group_by(["agent_version"], maintain_order=True):

@@ -33,11 +33,18 @@ from loglens.engine import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, version_key
 
-RULE = Rule(id="agent-version-outdated", category="agent-health", severity="warning", title="Very old guest agent")
-
 #: Oldest goal-state agent loglens does not flag.
 MINIMUM = "2.2.53"
 RUNNING = r"Agent WALinuxAgent-(\d+(?:\.\d+)+) is running as the (?:goal state|current) agent|Goal State Agent version (\d+(?:\.\d+)+)"
+
+
+RULE = Rule(
+    id="agent-version-outdated",
+    category="agent-health",
+    severity="warning",
+    title="Very old guest agent",
+    triggers=RUNNING,
+)
 
 
 def detect(context: Context) -> list[Hit]:
@@ -45,7 +52,9 @@ def detect(context: Context) -> list[Hit]:
         agent=pl.coalesce(pl.col("message").str.extract(RUNNING, 1), pl.col("message").str.extract(RUNNING, 2))
     )
     versions = [(v, "log") for v in seen["agent"].to_list()]
-    versions += [(v, "waagent --version") for v in context.frames["agent_version"]["goal_state_agent"].drop_nulls().to_list()]
+    versions += [
+        (v, "waagent --version") for v in context.frames["agent_version"]["goal_state_agent"].drop_nulls().to_list()
+    ]
     view = context.frames["instance_view"].filter(pl.col("scope") == "vm-agent")
     versions += [(v, "instance view") for v in view["extension_version"].drop_nulls().to_list()]
     if not versions:

@@ -33,21 +33,37 @@ from loglens.engine import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, config_rows
 
-RULE = Rule(id="auto-update-disabled", category="upgrade", severity="warning", title="Agent auto-update disabled")
-
 #: The agent's notice when a disabled setting skips the update.
 NOTICE = r"AutoUpdate\.(?:Enabled|UpdateToLatestVersion) is set to False"
 _OFF = ("n", "no", "false", "0", "off")
 
 
+RULE = Rule(
+    id="auto-update-disabled",
+    category="upgrade",
+    severity="warning",
+    title="Agent auto-update disabled",
+    triggers=NOTICE,
+)
+
+
 def detect(context: Context) -> list[Hit]:
     config = pl.concat(
-        [config_rows(context, "AutoUpdate.Enabled", _OFF), config_rows(context, "AutoUpdate.UpdateToLatestVersion", _OFF)]
+        [
+            config_rows(context, "AutoUpdate.Enabled", _OFF),
+            config_rows(context, "AutoUpdate.UpdateToLatestVersion", _OFF),
+        ]
     )
     notices = context.search(NOTICE, kinds=("waagent",))
     rows = pl.concat([config, notices.select(HIT_COLUMNS)])
     if rows.height == 0:
         return []
-    where = "waagent.conf sets " + ", ".join(config["message"].to_list()) if config.height else "the agent reports auto-update is off"
-    summary = f"Agent auto-update is off ({where}); the extension handler stays at the installed version and gets no fixes"
+    where = (
+        "waagent.conf sets " + ", ".join(config["message"].to_list())
+        if config.height
+        else "the agent reports auto-update is off"
+    )
+    summary = (
+        f"Agent auto-update is off ({where}); the extension handler stays at the installed version and gets no fixes"
+    )
     return [Hit(summary, rows, extension="WALinuxAgent", count=max(rows.height, 1))]

@@ -29,9 +29,10 @@ from loglens.engine import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, span_text
 
-RULE = Rule(id="disk-full", category="disk-space", severity="error", title="Disk full")
-
 FULL = r"(?i)no space left on device|\[errno 28\]|failed due to low disk space|not enough (?:free )?(?:disk )?space|disk space is low"
+
+
+RULE = Rule(id="disk-full", category="disk-space", severity="error", title="Disk full", triggers=FULL)
 
 
 def detect(context: Context) -> list[Hit]:
@@ -39,5 +40,11 @@ def detect(context: Context) -> list[Hit]:
     hits = []
     for (extension,), group in rows.group_by(["extension"], maintain_order=True):
         who = extension or "The agent"
-        hits.append(Hit(f"{who} ran out of disk space {span_text(group)} ({group.height} line(s))", group.select(HIT_COLUMNS), extension=extension))
+        hits.append(
+            Hit(
+                f"{who} ran out of disk space {span_text(group)} ({group.height} line(s))",
+                group.select(HIT_COLUMNS),
+                extension=extension,
+            )
+        )
     return hits

@@ -41,8 +41,6 @@ from loglens.engine import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, stderr_tail, version_of
 
-RULE = Rule(id="extension-command-failed", category="command-failure", severity="error", title="Extension command failed")
-
 #: Agent and Go-handler wording of a non-zero exit, and RunCommand v2's JSON instance view.
 EXIT = (
     r"Non-zero exit code: (-?\d+),|command terminated with exit status=(-?\d+)"
@@ -63,12 +61,23 @@ MEANINGS = {
 }
 
 
+RULE = Rule(
+    id="extension-command-failed",
+    category="command-failure",
+    severity="error",
+    title="Extension command failed",
+    triggers=EXIT,
+)
+
+
 def meaning(code: int) -> str:
     """What an exit code usually means."""
     if code in MEANINGS:
         return MEANINGS[code]
     if 128 < code < 160:
-        return f"killed by signal {code - 128}" + (" (SIGKILL: out of memory or killed by a timeout)" if code == 137 else "")
+        return f"killed by signal {code - 128}" + (
+            " (SIGKILL: out of memory or killed by a timeout)" if code == 137 else ""
+        )
     return "extension-specific failure"
 
 

@@ -39,13 +39,20 @@ from loglens.engine import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, span_text, version_of
 
-RULE = Rule(id="extension-command-timeout", category="timeout", severity="error", title="Extension command killed at the agent's time limit")
-
 #: The agent's timeout text, optionally with cgroup CPU throttling.
 TIMEOUT = r"Timeout\((\d+)\)(?:;CPUThrottledTime\(([\d.]+)secs\))?: "
 #: The dependency wait (90 minutes by default).
 DEPENDENCY = r"did not reach a terminal state within the allowed timeout|failed or timed out, will skip processing the rest of the extensions"
 _COMMAND_LIMITS = {"enable": 300, "uninstall": 300, "install": 900, "update": 900, "disable": 900}
+
+
+RULE = Rule(
+    id="extension-command-timeout",
+    category="timeout",
+    severity="error",
+    title="Extension command killed at the agent's time limit",
+    triggers=TIMEOUT + "|" + DEPENDENCY,
+)
 
 
 def detect(context: Context) -> list[Hit]:
@@ -74,5 +81,7 @@ def detect(context: Context) -> list[Hit]:
 
 
 def _operation(text: str) -> str | None:
-    match = regex.search(r"\bop=(\w+)", text) or regex.search(r"\b(enable|install|update|disable|uninstall)\b[^\n]*$", text.split("\n", 1)[0], regex.I)
+    match = regex.search(r"\bop=(\w+)", text) or regex.search(
+        r"\b(enable|install|update|disable|uninstall)\b[^\n]*$", text.split("\n", 1)[0], regex.I
+    )
     return match.group(1).capitalize() if match else None

@@ -31,13 +31,31 @@ from loglens.engine import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, config_rows
 
-RULE = Rule(id="extension-handling-disabled", category="agent-health", severity="error", title="Extension handling disabled")
-
 NOTICE = r"Extension handling is disabled|Extensions\.Enabled is set to False"
 
 
+RULE = Rule(
+    id="extension-handling-disabled",
+    category="agent-health",
+    severity="error",
+    title="Extension handling disabled",
+    triggers=NOTICE,
+)
+
+
 def detect(context: Context) -> list[Hit]:
-    rows = pl.concat([config_rows(context, "Extensions.Enabled", ("n", "no", "false", "0", "off")), context.search(NOTICE).select(HIT_COLUMNS)])
+    rows = pl.concat(
+        [
+            config_rows(context, "Extensions.Enabled", ("n", "no", "false", "0", "off")),
+            context.search(NOTICE).select(HIT_COLUMNS),
+        ]
+    )
     if rows.height == 0:
         return []
-    return [Hit("The agent is configured not to run extensions (Extensions.Enabled=n); every extension will time out", rows, extension="WALinuxAgent")]
+    return [
+        Hit(
+            "The agent is configured not to run extensions (Extensions.Enabled=n); every extension will time out",
+            rows,
+            extension="WALinuxAgent",
+        )
+    ]

@@ -49,13 +49,6 @@ from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, duration_text
 from parsers.schema import Level
 
-RULE = Rule(
-    id="extension-provisioning-timeout",
-    category="timeout",
-    severity="error",
-    title="Extension provisioning time limit reached",
-)
-
 #: Public-docs limits: 20 minutes, 90 for CustomScript, Chef and DSC.
 DEFAULT_LIMIT = timedelta(minutes=20)
 LONG_LIMIT = timedelta(minutes=90)
@@ -87,6 +80,15 @@ PLATFORM_TIMEOUT = r"VMExtensionProvisioningTimeout|[Pp]rovisioning of VM extens
 NOT_CONVERGED = r"not all the extensions in the previous goal state have completed: .*'transitioning'"
 
 
+RULE = Rule(
+    id="extension-provisioning-timeout",
+    category="timeout",
+    severity="error",
+    title="Extension provisioning time limit reached",
+    triggers="|".join((START, END, GOAL_STATE_DONE, PLATFORM_TIMEOUT, NOT_CONVERGED)),
+)
+
+
 def detect(context: Context) -> list[Hit]:
     records = context.records.filter(pl.col("timestamp").is_not_null())
     hits = _measured(context, records)
@@ -109,17 +111,25 @@ def _measured(context: Context, records: pl.DataFrame) -> list[Hit]:
     if starts.height == 0:
         return []
     # An operation still open at the end of its log has run at least until that log's last line.
-    log_end = records.group_by("source_path").agg(log_end=pl.col("timestamp").max())
-    goal_states = records.filter(
-        pl.col("kind").is_in(["waagent", "command_execution"]) & pl.col("message").str.contains(GOAL_STATE_DONE)
-    ).select("source_path", "timestamp", goal_record="record", goal_time="timestamp").sort("timestamp")
+    goal_states = (
+        records.filter(
+            pl.col("kind").is_in(["waagent", "command_execution"]) & pl.col("message").str.contains(GOAL_STATE_DONE)
+        )
+        .select("source_path", "timestamp", goal_record="record", goal_time="timestamp")
+        .sort("timestamp")
+    )
     ends = pl.concat(
         [
             agent.filter(pl.col("message").str.contains(END)).select(
-                "extension", "timestamp", end_record="record", end_time="timestamp",
+                "extension",
+                "timestamp",
+                end_record="record",
+                end_time="timestamp",
                 end_failed=pl.col("message").str.starts_with("Event: "),
             ),
-            starts.select("extension", "timestamp", end_record="record", end_time="timestamp", end_failed=pl.lit(False)),
+            starts.select(
+                "extension", "timestamp", end_record="record", end_time="timestamp", end_failed=pl.lit(False)
+            ),
         ]
     ).sort("timestamp")
     # The next end marker (or next operation) of the same extension closes an operation.
@@ -127,17 +137,26 @@ def _measured(context: Context, records: pl.DataFrame) -> list[Hit]:
         ends, on="timestamp", by="extension", strategy="forward", allow_exact_matches=False, check_sortedness=False
     )
     measured = measured.join_asof(
-        goal_states, on="timestamp", by="source_path", strategy="forward", allow_exact_matches=False, check_sortedness=False
+        goal_states,
+        on="timestamp",
+        by="source_path",
+        strategy="forward",
+        allow_exact_matches=False,
+        check_sortedness=False,
     )
     terminal = _handler_terminal(context).sort("timestamp")
     measured = measured.join_asof(terminal, on="timestamp", by="extension", strategy="forward", check_sortedness=False)
-    measured = measured.join(log_end, on="source_path", how="left")
+    measured = measured.join(context.log_ends, on="source_path", how="left")
     background = pl.col("extension").is_in(BACKGROUND_ENABLE) & (pl.col("operation") == "Enable")
     agent_end = pl.min_horizontal("end_time", "goal_time")
     # A background enable ends in its handler log or status file, unless the agent reports it failed.
     background_end = pl.coalesce("handler_time", pl.when(pl.col("end_failed")).then(pl.col("end_time")))
     finished = pl.when(background).then(background_end).otherwise(agent_end)
-    limit = pl.when(pl.col("extension").is_in(LONG_LIMIT_EXTENSIONS)).then(pl.lit(LONG_LIMIT)).otherwise(pl.lit(DEFAULT_LIMIT))
+    limit = (
+        pl.when(pl.col("extension").is_in(LONG_LIMIT_EXTENSIONS))
+        .then(pl.lit(LONG_LIMIT))
+        .otherwise(pl.lit(DEFAULT_LIMIT))
+    )
     measured = measured.with_columns(
         ongoing=finished.is_null(),
         finished=pl.coalesce(finished, pl.col("log_end")),
@@ -161,10 +180,16 @@ def _measured(context: Context, records: pl.DataFrame) -> list[Hit]:
             evidence = pl.concat([evidence, _handler_row(row)], how="vertical_relaxed")
         took, limit_minutes = row["took"].total_seconds(), int(row["limit"].total_seconds() // 60)
         what = f"{row['operation']} of {row['extension']}{' ' + row['extension_version'] if row['extension_version'] else ''}"
-        how_long = f"has run at least {duration_text(took)} (still not finished at the end of the logs)" if row["ongoing"] else f"took {duration_text(took)}"
+        how_long = (
+            f"has run at least {duration_text(took)} (still not finished at the end of the logs)"
+            if row["ongoing"]
+            else f"took {duration_text(took)}"
+        )
         severity = "error" if row["took"] >= row["limit"] else "warning"
         summary = f"{what} {how_long}; the platform allows {limit_minutes} min for this extension"
-        hits.append(Hit(summary, evidence, severity=severity, extension=row["extension"], version=row["extension_version"]))
+        hits.append(
+            Hit(summary, evidence, severity=severity, extension=row["extension"], version=row["extension_version"])
+        )
     return hits
 
 
@@ -191,7 +216,12 @@ def _handler_row(row: dict) -> pl.DataFrame:
             "extension_version": [row["extension_version"]],
             "level": [None],
         },
-        schema_overrides={"record": pl.UInt32, "line_first": pl.UInt32, "timestamp": pl.Datetime("us", "UTC"), "level": Level},
+        schema_overrides={
+            "record": pl.UInt32,
+            "line_first": pl.UInt32,
+            "timestamp": pl.Datetime("us", "UTC"),
+            "level": Level,
+        },
     )
 
 

@@ -41,20 +41,31 @@ from loglens.engine import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, upgrade_kind
 
-RULE = Rule(id="extension-upgrade", category="upgrade", severity="info", title="Extension handler version changed")
-
 UPDATE = r"^Update extension:? \[|^Update extension\.$"
 DISABLE = r"^Disable extension:? \[|^Disable extension\.$"
 #: Failure signs inside an upgrade window.
-FAILED_STEP = r"op=(?:Disable|Update|UnInstall|Install), message=|; ContinueOnUpdate: |current handler state is: failedupgrade"
+FAILED_STEP = (
+    r"op=(?:Disable|Update|UnInstall|Install), message=|; ContinueOnUpdate: |current handler state is: failedupgrade"
+)
 #: How far around the update command an upgrade's other steps are looked for.
 WINDOW = timedelta(minutes=30)
 #: Attempts of the same upgrade that make a loop.
 LOOP = 3
 
 
+RULE = Rule(
+    id="extension-upgrade",
+    category="upgrade",
+    severity="info",
+    title="Extension handler version changed",
+    triggers="|".join((UPDATE, DISABLE, FAILED_STEP)),
+)
+
+
 def detect(context: Context) -> list[Hit]:
-    agent = context.records.filter(pl.col("kind").is_in(["waagent", "command_execution"]) & pl.col("extension").is_not_null())
+    agent = context.records.filter(
+        pl.col("kind").is_in(["waagent", "command_execution"]) & pl.col("extension").is_not_null()
+    )
     updates = agent.filter(pl.col("message").str.contains(UPDATE) & pl.col("extension_version").is_not_null())
     disables = agent.filter(pl.col("message").str.contains(DISABLE) & pl.col("extension_version").is_not_null())
     attempts = []
@@ -72,34 +83,38 @@ def detect(context: Context) -> list[Hit]:
             & pl.col("timestamp").is_between(before["timestamp"][0], update["timestamp"] + WINDOW)
         )
         failed = window.filter(
-            pl.col("message").str.contains(FAILED_STEP) & (pl.col("level").cast(pl.String).is_in(["ERROR", "WARNING"]) | pl.col("message").str.contains("failedupgrade"))
+            pl.col("message").str.contains(FAILED_STEP)
+            & (
+                pl.col("level").cast(pl.String).is_in(["ERROR", "WARNING"])
+                | pl.col("message").str.contains("failedupgrade")
+            )
         )
         attempts.append((update["extension"], old, new, before, update, failed))
+    # The same from -> to pair seen again is the same upgrade retried (a loop when it keeps coming).
+    by_upgrade: dict[tuple[str, str, str], list[tuple]] = {}
+    for attempt in attempts:
+        by_upgrade.setdefault(attempt[:3], []).append(attempt)
     hits = []
-    seen: dict[tuple, int] = {}
-    for extension, old, new, *_ in attempts:
-        seen[(extension, old, new)] = seen.get((extension, old, new), 0) + 1
-    reported = set()
-    for extension, old, new, before, update, failed in attempts:
-        key = (extension, old, new)
-        if key in reported:
-            continue
-        reported.add(key)
-        same = [a for a in attempts if (a[0], a[1], a[2]) == key]
-        rows = pl.concat([pl.concat([a[3].select(HIT_COLUMNS), _row(agent, a[4]), a[5].select(HIT_COLUMNS)]) for a in same]).unique("record", maintain_order=True)
-        kind = upgrade_kind(old, new)
-        name = extension.rsplit(".", 1)[-1]
-        tries = len(same)
-        any_failed = any(a[5].height for a in same)
-        if any_failed:
-            step = _failed_step(pl.concat([a[5] for a in same]))
-            summary = f"{name} {kind} upgrade {old} -> {new} failed at {step}" + (f"; attempted {tries} times" if tries > 1 else "")
+    for (extension, old, new), same in by_upgrade.items():
+        rows = pl.concat(
+            [
+                pl.concat([before.select(HIT_COLUMNS), _row(agent, update), failed.select(HIT_COLUMNS)])
+                for *_, before, update, failed in same
+            ]
+        ).unique("record", maintain_order=True)
+        kind, name, tries = upgrade_kind(old, new), extension.rsplit(".", 1)[-1], len(same)
+        failures = [failed for *_, failed in same if failed.height]
+        if failures:
+            step = _failed_step(pl.concat(failures))
+            summary = f"{name} {kind} upgrade {old} -> {new} failed at {step}" + (
+                f"; attempted {tries} times" if tries > 1 else ""
+            )
             severity = "error"
         elif tries >= LOOP:
             summary = f"{name} {kind} upgrade {old} -> {new} repeats: attempted {tries} times"
             severity = "warning"
         else:
-            summary = f"{name} {kind} upgrade {old} -> {new} at {update['timestamp']:%Y-%m-%d %H:%M} UTC"
+            summary = f"{name} {kind} upgrade {old} -> {new} at {same[0][4]['timestamp']:%Y-%m-%d %H:%M} UTC"
             severity = None
         hits.append(Hit(summary, rows, severity=severity, extension=extension, version=new, count=tries))
     return hits
@@ -111,7 +126,12 @@ def _row(agent: pl.DataFrame, row: dict) -> pl.DataFrame:
 
 def _failed_step(failed: pl.DataFrame) -> str:
     text = "\n".join(failed["message"].to_list())
-    for step, token in (("disable", "op=Disable"), ("update", "op=Update"), ("uninstall", "op=UnInstall"), ("install", "op=Install")):
+    for step, token in (
+        ("disable", "op=Disable"),
+        ("update", "op=Update"),
+        ("uninstall", "op=UnInstall"),
+        ("install", "op=Install"),
+    ):
         if token in text:
             return f"the {step} step"
     return "an upgrade step (handler state failedupgrade)"

@@ -31,12 +31,19 @@ from loglens.engine import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, span_text
 
-RULE = Rule(id="imds-unreachable", category="wireserver", severity="warning", title="Instance Metadata Service unreachable")
-
 #: IMDS failure messages of the agent, and extension errors on the IMDS address.
 FAILURE = (
     r"\[IMDS_CONNECTION_ERROR\]|Failed to get IMDS info|IMDS error in /metadata/|Error in SendImdsHeartbeat"
     r"|169\.254\.169\.254[^\n]*(?:i/o timeout|timed out|Connection refused|No route to host|Network is unreachable|IOError)"
+)
+
+
+RULE = Rule(
+    id="imds-unreachable",
+    category="wireserver",
+    severity="warning",
+    title="Instance Metadata Service unreachable",
+    triggers=FAILURE,
 )
 
 
@@ -46,6 +53,10 @@ def detect(context: Context) -> list[Hit]:
     for (extension,), group in rows.group_by(["extension"], maintain_order=True):
         who = extension or "The agent"
         hits.append(
-            Hit(f"{who} could not reach IMDS 169.254.169.254: {group.height} failure(s) {span_text(group)}", group.select(HIT_COLUMNS), extension=extension)
+            Hit(
+                f"{who} could not reach IMDS 169.254.169.254: {group.height} failure(s) {span_text(group)}",
+                group.select(HIT_COLUMNS),
+                extension=extension,
+            )
         )
     return hits

@@ -42,8 +42,6 @@ from loglens.engine import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, span_text, version_of
 
-RULE = Rule(id="package-manager-lock", category="lock-contention", severity="error", title="Package manager locked by another process")
-
 #: Lock messages of apt/dpkg, yum/dnf/rpm and zypper, and the extensions' own lock notices.
 LOCK = (
     r"(?i)could not get lock|unable to acquire the dpkg frontend lock|unable to lock the administration directory"
@@ -60,6 +58,15 @@ _HOLDER = (
 _LOCK_FILE = r"(/var/lib/dpkg/lock(?:-frontend)?|/var/lib/apt/lists/lock|/var/cache/apt/archives/lock|/var/run/yum\.pid|\S*\.rpm\.lock)"
 
 
+RULE = Rule(
+    id="package-manager-lock",
+    category="lock-contention",
+    severity="error",
+    title="Package manager locked by another process",
+    triggers=LOCK,
+)
+
+
 def detect(context: Context) -> list[Hit]:
     hits = []
     matched = context.search(LOCK)
@@ -71,11 +78,21 @@ def detect(context: Context) -> list[Hit]:
         failed = (rows["level"].cast(pl.String) == "ERROR").any() or bool(regex.search(r"(?i)exit code|failed", text))
         operation = _operation(text)
         what = f"{operation} of {extension}" if operation and extension else (extension or "A package operation")
-        held = f"{lock.group(1) if lock else manager + ' lock'} was held by {holder}" if holder else f"the {manager} lock was held"
+        held = (
+            f"{lock.group(1) if lock else manager + ' lock'} was held by {holder}"
+            if holder
+            else f"the {manager} lock was held"
+        )
         verb = "failed" if failed else "waited"
         summary = f"{what} {verb}: {held} ({span_text(rows)})"
         hits.append(
-            Hit(summary, rows.select(HIT_COLUMNS), severity=None if failed else "warning", extension=extension, version=version_of(rows))
+            Hit(
+                summary,
+                rows.select(HIT_COLUMNS),
+                severity=None if failed else "warning",
+                extension=extension,
+                version=version_of(rows),
+            )
         )
     return hits
 
@@ -101,5 +118,8 @@ def _manager(text: str) -> str:
 
 
 def _operation(text: str) -> str | None:
-    match = regex.search(r"\bop=(Install|Enable|Update|Disable|UnInstall)\b|\b(Install|Enable|Update|Disable|Uninstall),(?:failed|error)", text)
+    match = regex.search(
+        r"\bop=(Install|Enable|Update|Disable|UnInstall)\b|\b(Install|Enable|Update|Disable|Uninstall),(?:failed|error)",
+        text,
+    )
     return (match.group(1) or match.group(2)) if match else None

@@ -42,8 +42,6 @@ from loglens.engine import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, version_of
 
-RULE = Rule(id="unsupported-os", category="unsupported-os", severity="error", title="Extension does not support this OS")
-
 #: The agent's report of the exit code (the comma keeps 510 or 5100 out), and a HandlerUtil status echo with code 51.
 EXIT_51 = r"Non-zero exit code: 51,|^[A-Za-z][\w-]*,[A-Za-z]+,51,"
 #: Text extensions print when refusing the OS.
@@ -55,6 +53,15 @@ UNSUPPORTED_TEXT = (
 #: Text that means the 51 is about a package-manager lock (DSC), not the OS.
 LOCK_TEXT = r"(?i)dpkg[^\n]*lock|package manager[^\n]*locked|rpm[^\n]*lock"
 _LINE_PREFIX = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (?:ERROR:|WARNING:)? ?(?:\[[^\]]+\]:? )?"
+
+
+RULE = Rule(
+    id="unsupported-os",
+    category="unsupported-os",
+    severity="error",
+    title="Extension does not support this OS",
+    triggers=EXIT_51 + "|" + UNSUPPORTED_TEXT,
+)
 
 
 def detect(context: Context) -> list[Hit]:
@@ -79,7 +86,9 @@ def detect(context: Context) -> list[Hit]:
                 f"{name} exited with code 51, but its output points to a package-manager lock, not the OS "
                 "(some extensions, DSC among them, use 51 for both)"
             )
-            hits.append(Hit(summary, rows.select(HIT_COLUMNS), severity="warning", extension=extension, version=version))
+            hits.append(
+                Hit(summary, rows.select(HIT_COLUMNS), severity="warning", extension=extension, version=version)
+            )
             continue
         reason = _reason(rows)
         if says_os:

@@ -47,13 +47,13 @@ from loglens.engine import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, duration_text, span_text
 
-RULE = Rule(id="wireserver-unreachable", category="wireserver", severity="error", title="WireServer 168.63.129.16 unreachable")
-
 #: Failure tokens that must accompany the address.
 _FAILURE = r"IOError|timed out|Connection refused|No route to host|Network is unreachable|Connection reset|attempts made|\[HTTP Failed\]|\[HTTP Retry\]|Status Code|Timeout"
 #: Messages that are failures whatever address they show (the WireServer client and goal-state loop).
 FAILURE = (
-    r"168\.63\.129\.16[^\n]*(?:" + _FAILURE + r")|\[Wireserver Exception\]|\[Wireserver Failed\]|Calling wire server failed"
+    r"168\.63\.129\.16[^\n]*(?:"
+    + _FAILURE
+    + r")|\[Wireserver Exception\]|\[Wireserver Failed\]|Calling wire server failed"
     r"|\[ProtocolNotFoundError\]|No protocol found|WireServer is not responding|Protocol endpoint not found"
     r"|Retry detect protocols?: retry=|No route exists to 168\.63\.129\.16|Exception retrieving extension handlers"
     r"|An error occurred while retrieving the goal state|Attempts to retrieve the goal state are failing"
@@ -73,6 +73,15 @@ TRANSIENT_MAX = 5
 #: Failures further apart than this start a new streak. The agent repeats `still failing` only
 #: every 6 hours during a long outage, so the gap must be longer than that.
 STREAK_GAP = timedelta(hours=7)
+
+
+RULE = Rule(
+    id="wireserver-unreachable",
+    category="wireserver",
+    severity="error",
+    title="WireServer 168.63.129.16 unreachable",
+    triggers="|".join((FAILURE, RECOVERED, FIREWALL_FAILURE)),
+)
 
 
 def detect(context: Context) -> list[Hit]:

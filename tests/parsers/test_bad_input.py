@@ -23,7 +23,9 @@ def only_warning(result, path: Path) -> str:
 
 def test_invalid_utf8_is_replaced_and_reported(tmp_path):
     path = tmp_path / "waagent.log"
-    path.write_bytes(GOOD + b"2025-03-02T11:05:43.0Z INFO ExtHandler ExtHandler caf\xe9 \xff\xfe\n[stdout]\n\xc3\x28 broken output\n")
+    path.write_bytes(
+        GOOD + b"2025-03-02T11:05:43.0Z INFO ExtHandler ExtHandler caf\xe9 \xff\xfe\n[stdout]\n\xc3\x28 broken output\n"
+    )
     result = read_waagent([path])
     assert "not valid UTF-8" in only_warning(result, path)
     assert result.frame.height == 3

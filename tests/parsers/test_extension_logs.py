@@ -125,7 +125,11 @@ def test_unknown_format_is_read_line_by_line_with_sniffed_time(tmp_path):
         "2025-03-14 10:00:00,123 INFO starting\nno timestamp here\n2025-03-14T10:00:01+02:00 done\n",
     )
     assert frame["log_format"].to_list() == ["text", "text", "text"]
-    assert frame["timestamp"].to_list() == [datetime(2025, 3, 14, 10, 0, 0, 123000, tzinfo=timezone.utc), None, utc(2025, 3, 14, 8, 0, 1)]
+    assert frame["timestamp"].to_list() == [
+        datetime(2025, 3, 14, 10, 0, 0, 123000, tzinfo=timezone.utc),
+        None,
+        utc(2025, 3, 14, 8, 0, 1),
+    ]
     assert frame["message"][1] == "no timestamp here"
 
 

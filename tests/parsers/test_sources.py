@@ -55,7 +55,9 @@ def test_bundle_and_unpacked_tree_give_identical_frames():
         left = tree.frames[name].with_columns(pl.col("source_path").str.replace(f"^{TREE}/", ""))
         right = bundle.frames[name].with_columns(pl.col("source_path").str.replace(f"^{BUNDLE}!", ""))
         assert left.equals(right), name
-    assert [a.path.replace(f"{TREE}/", "") for a in tree.accounts] == [a.path.replace(f"{BUNDLE}!", "") for a in bundle.accounts]
+    assert [a.path.replace(f"{TREE}/", "") for a in tree.accounts] == [
+        a.path.replace(f"{BUNDLE}!", "") for a in bundle.accounts
+    ]
 
 
 def test_tar_gz_bundle_is_read_in_place(tmp_path):
@@ -82,7 +84,7 @@ def _hostile_zip(path: Path) -> Path:
         archive.writestr("../../etc/waagent.conf", "AutoUpdate.Enabled=n\n")
         archive.writestr("/etc/waagent.conf", "AutoUpdate.Enabled=n\n")
         link = zipfile.ZipInfo("var/log/azure/x/evil.log")
-        link.external_attr = (0o120777 << 16)  # a symbolic link entry
+        link.external_attr = 0o120777 << 16  # a symbolic link entry
         archive.writestr(link, "/etc/shadow")
     return path
 
@@ -121,7 +123,9 @@ def test_member_larger_than_declared_is_stopped(tmp_path):
     data[central + 24 : central + 28] = (100).to_bytes(4, "little")
     archive.write_bytes(bytes(data))
     result = load_sources([archive])
-    assert any("waagent.log" in w and ("larger than" in w or "read error" in w or "Bad" in w) for w in result.warnings), result.warnings
+    assert any(
+        "waagent.log" in w and ("larger than" in w or "read error" in w or "Bad" in w) for w in result.warnings
+    ), result.warnings
     assert info.file_size > 100
 
 
@@ -151,56 +155,110 @@ def test_status_files_read_like_the_agent(tmp_path):
     base = tmp_path / "var/lib/waagent/Microsoft.Azure.Monitor.AzureMonitorLinuxAgent-1.33.2/status"
     base.mkdir(parents=True)
     (base / "0.status").write_text(
-        json.dumps([{"version": "1.0", "timestampUTC": "2025-03-14T10:20:33Z", "status": {
-            "operation": "Install", "status": "failed", "code": "51",
-            "formattedMessage": {"lang": "en-US", "message": "Unsupported operating system: debian 9.13"},
-            "substatus": [{"name": "ErrorClarification", "status": "error", "code": 2}]}}])
+        json.dumps(
+            [
+                {
+                    "version": "1.0",
+                    "timestampUTC": "2025-03-14T10:20:33Z",
+                    "status": {
+                        "operation": "Install",
+                        "status": "failed",
+                        "code": "51",
+                        "formattedMessage": {"lang": "en-US", "message": "Unsupported operating system: debian 9.13"},
+                        "substatus": [{"name": "ErrorClarification", "status": "error", "code": 2}],
+                    },
+                }
+            ]
+        )
     )
     result = load_sources([tmp_path])
     row = result.frames["status"].row(0, named=True)
     assert (row["status"], row["status_reported"], row["code"], row["level"]) == ("error", "failed", 51, "ERROR")
     assert (row["extension"], row["extension_version"], row["sequence"]) == (
-        "Microsoft.Azure.Monitor.AzureMonitorLinuxAgent", "1.33.2", 0)
+        "Microsoft.Azure.Monitor.AzureMonitorLinuxAgent",
+        "1.33.2",
+        0,
+    )
     assert result.frames["substatus"].select("name", "code").row(0) == ("ErrorClarification", 2)
 
 
 def test_protected_settings_never_reach_a_frame(tmp_path):
     config = tmp_path / "var/lib/waagent/Foo.Bar-1.0/config"
     config.mkdir(parents=True)
-    (config / "4.settings").write_text(json.dumps({"runtimeSettings": [{"handlerSettings": {
-        "publicSettings": {"fileUris": ["https://x.blob.core.windows.net/c/s.sh?sig=SECRETSIG"]},
-        "protectedSettings": "MIIBsSECRETCIPHERTEXT==", "protectedSettingsCertThumbprint": "ABC123"}}]}))
+    (config / "4.settings").write_text(
+        json.dumps(
+            {
+                "runtimeSettings": [
+                    {
+                        "handlerSettings": {
+                            "publicSettings": {"fileUris": ["https://x.blob.core.windows.net/c/s.sh?sig=SECRETSIG"]},
+                            "protectedSettings": "MIIBsSECRETCIPHERTEXT==",
+                            "protectedSettingsCertThumbprint": "ABC123",
+                        }
+                    }
+                ]
+            }
+        )
+    )
     result = load_sources([tmp_path])
     for frame in result.frames.values():
         text = frame.write_csv() if not any(isinstance(t, pl.List) for t in frame.dtypes) else str(frame.to_dicts())
         assert "SECRETCIPHERTEXT" not in text and "SECRETSIG" not in text
     row = result.frames["settings"].row(0, named=True)
     assert (row["has_protected_settings"], row["protected_settings_thumbprint"], row["public_setting_keys"]) == (
-        True, "ABC123", ["fileUris"])
+        True,
+        "ABC123",
+        ["fileUris"],
+    )
 
 
 def test_instance_view_whole_and_extensions_only(tmp_path):
-    extensions = [{"name": "cse", "type": "Microsoft.Azure.Extensions.CustomScript", "typeHandlerVersion": "2.1",
-                   "statuses": [{"code": "ProvisioningState/failed/0", "displayStatus": "Provisioning failed", "level": "Error",
-                                 "message": "Enable failed: failed to execute command: command terminated with exit status=127\n[stdout]\n\n[stderr]\n/bin/sh: 1: ech: not found\n"}]}]
+    extensions = [
+        {
+            "name": "cse",
+            "type": "Microsoft.Azure.Extensions.CustomScript",
+            "typeHandlerVersion": "2.1",
+            "statuses": [
+                {
+                    "code": "ProvisioningState/failed/0",
+                    "displayStatus": "Provisioning failed",
+                    "level": "Error",
+                    "message": "Enable failed: failed to execute command: command terminated with exit status=127\n[stdout]\n\n[stderr]\n/bin/sh: 1: ech: not found\n",
+                }
+            ],
+        }
+    ]
     (tmp_path / "a.json").write_text(json.dumps(extensions))
     (tmp_path / "b.json").write_text(json.dumps({"name": "vm", "instanceView": {"extensions": extensions}}))
     frame = load_sources([tmp_path]).frames["instance_view"]
     assert frame.height == 2
     row = frame.row(0, named=True)
-    assert (row["code_kind"], row["code_state"], row["code_number"], row["level"]) == ("ProvisioningState", "failed", 0, "ERROR")
+    assert (row["code_kind"], row["code_state"], row["code_number"], row["level"]) == (
+        "ProvisioningState",
+        "failed",
+        0,
+        "ERROR",
+    )
     assert (row["operation"], row["stdout"], row["stderr"]) == ("Enable", "", "/bin/sh: 1: ech: not found\n")
 
 
 def test_vm_model_and_agent_config(tmp_path):
     result = load_sources([TREE])
     vm = result.frames["vm_extensions"].filter(pl.col("name") == "HealthExtension").row(0, named=True)
-    assert (vm["extension"], vm["type_handler_version"], vm["auto_upgrade_minor_version"], vm["enable_automatic_upgrade"]) == (
-        "Microsoft.ManagedServices.ApplicationHealthLinux", "2.0", True, True)
+    assert (
+        vm["extension"],
+        vm["type_handler_version"],
+        vm["auto_upgrade_minor_version"],
+        vm["enable_automatic_upgrade"],
+    ) == ("Microsoft.ManagedServices.ApplicationHealthLinux", "2.0", True, True)
     config = dict(result.frames["config"].select("key", "value").iter_rows())
     assert config["AutoUpdate.Enabled"] == "n"
     version = result.frames["agent_version"].row(0, named=True)
-    assert (version["package_version"], version["distro"], version["goal_state_agent"]) == ("2.2.49.2", "redhat 8.8", "2.2.49.2")
+    assert (version["package_version"], version["distro"], version["goal_state_agent"]) == (
+        "2.2.49.2",
+        "redhat 8.8",
+        "2.2.49.2",
+    )
 
 
 def test_symlinks_in_trees_are_skipped(tmp_path):

@@ -30,7 +30,9 @@ def test_frame_conforms_to_schema(parse_text):
 
 
 def test_iso_generation_is_utc_and_not_local(parse_text):
-    row = parse_text("2024-05-13T17:34:12.409342Z WARNING EnvHandler ExtHandler firewall check\n").frame.row(0, named=True)
+    row = parse_text("2024-05-13T17:34:12.409342Z WARNING EnvHandler ExtHandler firewall check\n").frame.row(
+        0, named=True
+    )
     assert row["timestamp"] == datetime(2024, 5, 13, 17, 34, 12, 409342, tzinfo=timezone.utc)
     assert row["timestamp_local_assumed"] is False
     assert row["line_format"] == "agent-iso"
@@ -55,7 +57,11 @@ def test_legacy_generation_without_thread(parse_text):
 def test_lines_without_microseconds_are_extension_lines(parse_text):
     row = parse_text("2017/08/14 20:21:57 LinuxAzureDiagnostic started to handle.\n").frame.row(0, named=True)
     assert row["timestamp"] == utc(2017, 8, 14, 20, 21, 57)
-    assert (row["line_format"], row["level"], row["message"]) == ("extension", "INFO", "LinuxAzureDiagnostic started to handle.")
+    assert (row["line_format"], row["level"], row["message"]) == (
+        "extension",
+        "INFO",
+        "LinuxAzureDiagnostic started to handle.",
+    )
 
 
 def test_odd_width_fractions_still_parse(parse_text):
@@ -137,7 +143,9 @@ def test_traceback_and_firewall_dump_are_continuations(parse_text):
 
 
 def test_blank_message_lines_keep_their_header(parse_text):
-    frame = parse_text("2025-03-02T11:05:41.220183Z INFO ExtHandler \n2025-03-02T11:05:41.220183Z INFO ExtHandler ExtHandler \n").frame
+    frame = parse_text(
+        "2025-03-02T11:05:41.220183Z INFO ExtHandler \n2025-03-02T11:05:41.220183Z INFO ExtHandler ExtHandler \n"
+    ).frame
     assert frame["message"].to_list() == ["", ""]
     assert frame["thread"].to_list() == ["ExtHandler", "ExtHandler"]
 
@@ -168,7 +176,9 @@ def test_iana_zone_handles_daylight_saving(parse_text):
 
 
 def test_orphan_lines_before_first_record_are_kept_unparsed(parse_text):
-    result = parse_text("tail of a record from the previous file\n\n2025-03-02T11:05:41.220183Z INFO ExtHandler ExtHandler first\n")
+    result = parse_text(
+        "tail of a record from the previous file\n\n2025-03-02T11:05:41.220183Z INFO ExtHandler ExtHandler first\n"
+    )
     frame = result.frame
     assert frame["line_format"].to_list() == ["unparsed", "unparsed", "agent-iso"]
     assert frame["timestamp"].null_count() == 2

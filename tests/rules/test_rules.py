@@ -39,7 +39,9 @@ def _findings(rule_id: str, case: Path):
 def test_rule_fires_on_its_positive_fixture(rule_id, case):
     expected = json.loads((FIXTURES / rule_id / "expected.json").read_text())["fires"][case.name]
     findings = _findings(rule_id, case)
-    matching = [f for f in findings if f.severity == expected["severity"] and all(s in f.summary for s in expected["summary"])]
+    matching = [
+        f for f in findings if f.severity == expected["severity"] and all(s in f.summary for s in expected["summary"])
+    ]
     assert matching, [(f.severity, f.summary) for f in findings]
     finding = matching[0]
     assert finding.evidence and all(e.path.startswith(str(case)) for e in finding.evidence)
@@ -69,7 +71,16 @@ def test_registry_lists_every_rule_module_sorted_documented_and_with_fixtures():
 
 def test_required_categories_are_covered():
     categories = {m.RULE.category for m in REGISTRY}
-    assert {"upgrade", "timeout", "unsupported-os", "wireserver", "lock-contention", "command-failure", "disk-space", "agent-health"} <= categories
+    assert {
+        "upgrade",
+        "timeout",
+        "unsupported-os",
+        "wireserver",
+        "lock-contention",
+        "command-failure",
+        "disk-space",
+        "agent-health",
+    } <= categories
 
 
 def test_healthy_vm_yields_no_error_or_warning_and_nothing_unexplained():
