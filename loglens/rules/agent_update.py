@@ -43,9 +43,9 @@ HANDOVER = (
     r"|Current Agent (?P<d_from>\S+) completed all update checks, exiting current process to (?:upgrade|downgrade) to the new Agent version (?P<d_to>\S+)"
     r"|Exiting current process to (?:upgrade|downgrade) to the request Agent version (?P<e_to>\S+)"
 )
-#: The new version running.
+#: The new version running (start banners; `[HEARTBEAT]` repeats are not needed).
 RUNNING = (
-    r"Agent WALinuxAgent-(?P<r1>\S+) is running as the (?:goal state|current) agent|Goal State Agent version (?P<r2>[\d.]+)"
+    r"^Agent WALinuxAgent-(?P<r1>\S+) is running as the (?:goal state|current) agent|^Azure Linux Agent \(Goal State Agent version (?P<r2>[\d.]+)"
     r"|Agent WALinuxAgent-(?P<r3>\S+) launched with command .* is successfully running"
 )
 
@@ -77,16 +77,14 @@ def detect(context: Context) -> list[Hit]:
         .with_columns(version=pl.coalesce("r1", "r2", "r3"))
     )
     hits = []
-    for row in handovers.unique("target", keep="first", maintain_order=True).iter_rows(named=True):
-        started = running.filter((pl.col("version") == row["target"]) & (pl.col("timestamp") >= row["timestamp"])).head(
-            1
-        )
+    for (target,), group in handovers.group_by(["target"], maintain_order=True):
+        row = group.row(0, named=True)
+        started = running.filter((pl.col("version") == target) & (pl.col("timestamp") >= row["timestamp"])).head(1)
         if started.height == 0:
             continue  # an update that never ran is reported by agent-update-failed
-        rows = pl.concat(
-            [handovers.filter(pl.col("record") == row["record"]).select(HIT_COLUMNS), started.select(HIT_COLUMNS)]
-        )
+        rows = pl.concat([group.select(HIT_COLUMNS), started.select(HIT_COLUMNS)])
         source = f" from {row['current']}" if row["current"] else ""
-        summary = f"Agent self-updated{source} to {row['target']} at {started['timestamp'][0]:%Y-%m-%d %H:%M} UTC"
-        hits.append(Hit(summary, rows, extension="WALinuxAgent", version=row["target"]))
+        times = f"; the hand-over to {target} was logged {group.height} times" if group.height > 1 else ""
+        summary = f"Agent self-updated{source} to {target} at {started['timestamp'][0]:%Y-%m-%d %H:%M} UTC{times}"
+        hits.append(Hit(summary, rows, extension="WALinuxAgent", version=target, count=group.height))
     return hits

@@ -35,7 +35,8 @@ from loglens.rules._common import HIT_COLUMNS, version_key
 
 #: Oldest goal-state agent loglens does not flag.
 MINIMUM = "2.2.53"
-RUNNING = r"Agent WALinuxAgent-(\d+(?:\.\d+)+) is running as the (?:goal state|current) agent|Goal State Agent version (\d+(?:\.\d+)+)"
+#: Start banners of the extension handler (heartbeat repeats are not needed).
+RUNNING = r"^Agent WALinuxAgent-(\d+(?:\.\d+)+) is running as the (?:goal state|current) agent|^Azure Linux Agent \(Goal State Agent version (\d+(?:\.\d+)+)"
 
 
 RULE = Rule(

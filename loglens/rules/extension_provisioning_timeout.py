@@ -78,6 +78,11 @@ HANDLER_END = r'\bevent=(?:end|enabled|"(?:failed to handle|enable failed|enable
 #: The platform's verdict and the agent's sign of a non-converged goal state.
 PLATFORM_TIMEOUT = r"VMExtensionProvisioningTimeout|[Pp]rovisioning of VM extension .* has timed out"
 NOT_CONVERGED = r"not all the extensions in the previous goal state have completed: .*'transitioning'"
+#: The agent's own reading of extension status files (2.5+): `Extension status: [('Name', 'success')]`.
+AGENT_STATUS = r"^Extension status: "
+_TERMINAL_ENTRY = r"\('([^']+)', '(?:success|error|warning)'\)"
+#: Every extension of the goal state finished (2.5+).
+ALL_DONE = r"^All extensions in the goal state have reached a terminal state"
 
 
 RULE = Rule(
@@ -85,7 +90,7 @@ RULE = Rule(
     category="timeout",
     severity="error",
     title="Extension provisioning time limit reached",
-    triggers="|".join((START, END, GOAL_STATE_DONE, PLATFORM_TIMEOUT, NOT_CONVERGED)),
+    triggers="|".join((START, END, GOAL_STATE_DONE, PLATFORM_TIMEOUT, NOT_CONVERGED, AGENT_STATUS, ALL_DONE)),
 )
 
 
@@ -144,13 +149,23 @@ def _measured(context: Context, records: pl.DataFrame) -> list[Hit]:
         allow_exact_matches=False,
         check_sortedness=False,
     )
-    terminal = _handler_terminal(context).sort("timestamp")
+    all_done = (
+        records.filter(pl.col("message").str.contains(ALL_DONE))
+        .select("source_path", "timestamp", all_done_time="timestamp")
+        .sort("timestamp")
+    )
+    measured = measured.join_asof(
+        all_done, on="timestamp", by="source_path", strategy="forward", check_sortedness=False
+    )
+    terminal = _handler_terminal(context, records).sort("timestamp")
     measured = measured.join_asof(terminal, on="timestamp", by="extension", strategy="forward", check_sortedness=False)
     measured = measured.join(context.log_ends, on="source_path", how="left")
     background = pl.col("extension").is_in(BACKGROUND_ENABLE) & (pl.col("operation") == "Enable")
     agent_end = pl.min_horizontal("end_time", "goal_time")
-    # A background enable ends in its handler log or status file, unless the agent reports it failed.
-    background_end = pl.coalesce("handler_time", pl.when(pl.col("end_failed")).then(pl.col("end_time")))
+    # A background enable ends when its handler log, status file or the agent's status summary says
+    # so, or when the agent reports it failed, whichever comes first.
+    failed_end = pl.when(pl.col("end_failed")).then(pl.col("end_time"))
+    background_end = pl.min_horizontal("handler_time", "all_done_time", failed_end)
     finished = pl.when(background).then(background_end).otherwise(agent_end)
     limit = (
         pl.when(pl.col("extension").is_in(LONG_LIMIT_EXTENSIONS))
@@ -164,41 +179,65 @@ def _measured(context: Context, records: pl.DataFrame) -> list[Hit]:
     ).with_columns(took=pl.col("finished") - pl.col("started"))
     long = measured.filter(pl.col("took") >= pl.col("limit") * WARN_SHARE)
     hits = []
-    for row in long.iter_rows(named=True):
-        closer = row["end_record"] if row["end_time"] == row["finished"] else row["goal_record"]
-        ids = [row["record"], closer] if not row["ongoing"] and closer is not None else [row["record"]]
-        evidence = records.filter(
-            pl.col("record").is_in(ids)
-            | (
-                (pl.col("source_path") == row["source_path"])
-                & (pl.col("timestamp") > row["started"])
-                & pl.col("message").str.contains(NOT_CONVERGED)
-                & pl.col("message").str.contains(row["extension"], literal=True)
-            )
-        ).select(HIT_COLUMNS)
-        if row["handler_source"] is not None and not row["ongoing"]:
-            evidence = pl.concat([evidence, _handler_row(row)], how="vertical_relaxed")
-        took, limit_minutes = row["took"].total_seconds(), int(row["limit"].total_seconds() // 60)
-        what = f"{row['operation']} of {row['extension']}{' ' + row['extension_version'] if row['extension_version'] else ''}"
-        how_long = (
-            f"has run at least {duration_text(took)} (still not finished at the end of the logs)"
-            if row["ongoing"]
-            else f"took {duration_text(took)}"
-        )
-        severity = "error" if row["took"] >= row["limit"] else "warning"
-        summary = f"{what} {how_long}; the platform allows {limit_minutes} min for this extension"
-        hits.append(
-            Hit(summary, evidence, severity=severity, extension=row["extension"], version=row["extension_version"])
-        )
+    # One finding per extension and operation, described by its longest run.
+    for (_extension, _operation), group in long.group_by(["extension", "operation"], maintain_order=True):
+        row = group.sort("took", descending=True).row(0, named=True)
+        hits.append(_hit(row, group, records))
     return hits
 
 
-def _handler_terminal(context: Context) -> pl.DataFrame:
-    """When background operations ended: handler log end events and final status files."""
+def _hit(row: dict, group: pl.DataFrame, records: pl.DataFrame) -> Hit:
+    closer = row["end_record"] if row["end_time"] == row["finished"] else row["goal_record"]
+    ids = [row["record"], closer] if not row["ongoing"] and closer is not None else [row["record"]]
+    evidence = records.filter(
+        pl.col("record").is_in(ids)
+        | (
+            (pl.col("source_path") == row["source_path"])
+            & (pl.col("timestamp") > row["started"])
+            & pl.col("message").str.contains(NOT_CONVERGED)
+            & pl.col("message").str.contains(row["extension"], literal=True)
+        )
+    ).select(HIT_COLUMNS)
+    if row["handler_source"] is not None and not row["ongoing"] and row["handler_time"] == row["finished"]:
+        evidence = pl.concat([evidence, _handler_row(row)], how="vertical_relaxed")
+    took, limit_minutes = row["took"].total_seconds(), int(row["limit"].total_seconds() // 60)
+    version = f" {row['extension_version']}" if row["extension_version"] else ""
+    what = f"{row['operation']} of {row['extension']}{version}"
+    how_long = (
+        f"has run at least {duration_text(took)} (still not finished at the end of the logs)"
+        if row["ongoing"]
+        else f"took {duration_text(took)}"
+    )
+    over = int((group["took"] >= group["limit"]).sum())
+    times = f"; {group.height} runs took 75% of the limit or more, {over} past it" if group.height > 1 else ""
+    severity = "error" if over else "warning"
+    summary = f"{what} {how_long}; the platform allows {limit_minutes} min for this extension{times}"
+    return Hit(
+        summary,
+        evidence,
+        severity=severity,
+        extension=row["extension"],
+        version=row["extension_version"],
+        count=group.height,
+    )
+
+
+def _handler_terminal(context: Context, records: pl.DataFrame) -> pl.DataFrame:
+    """When background operations ended: handler log end events, final status files, and the
+    agent's `Extension status:` summary naming the extension with a terminal status."""
     logs = context.frames["extension_logs"].filter(pl.col("message").str.contains(HANDLER_END))
     status = context.frames["status"].filter(pl.col("status").cast(pl.String).is_in(["success", "error", "warning"]))
+    summaries = (
+        records.filter(pl.col("message").str.contains(AGENT_STATUS))
+        .with_columns(extension=pl.col("message").str.extract_all(_TERMINAL_ENTRY))
+        .explode("extension")
+        .with_columns(pl.col("extension").str.extract(_TERMINAL_ENTRY, 1))
+        .filter(pl.col("extension").is_not_null())
+    )
     columns = ["extension", "timestamp", "source_path", "line_first", "message"]
-    both = pl.concat([logs.select(columns), status.select(columns)]).filter(pl.col("timestamp").is_not_null())
+    both = pl.concat([logs.select(columns), status.select(columns), summaries.select(columns)]).filter(
+        pl.col("timestamp").is_not_null()
+    )
     return both.with_columns(handler_time=pl.col("timestamp")).rename(
         {"source_path": "handler_source", "line_first": "handler_line", "message": "handler_message"}
     )
