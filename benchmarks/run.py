@@ -1,11 +1,13 @@
-"""One-command benchmark: parse throughput and peak RSS on a large generated waagent.log.
+"""One-command benchmark: parse and analyze throughput and peak RSS on a large generated waagent.log.
 
 Usage (from the repository root, after `pip install .`):
     python -m benchmarks.run                # 500 MB, generated once into benchmarks/data/
     python -m benchmarks.run --size-mb 100  # quicker
 
 Each measurement runs in its own process so its peak RSS is its own. Targets (2-core machine):
-parse >= 300 MB/s, >= 5x the plain-Python baseline, peak RSS <= 2.5x the input size.
+parse >= 300 MB/s, >= 5x the plain-Python baseline, peak RSS <= 2.5x the input size;
+`loglens analyze` end to end (load, every rule, JSON) >= 250 MB/s with peak RSS <= 2.5x, and
+every incident the generator injected found.
 """
 
 from __future__ import annotations
@@ -34,6 +36,32 @@ assert account.balanced, account
 print(json.dumps({"seconds": elapsed, "rows": result.frame.height, "lines": account.lines,
                   "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 """
+_ANALYZE_CHILD = """
+import json, resource, sys, time
+from collections import Counter
+from loglens import api
+start = time.perf_counter()
+analysis = api.analyze([sys.argv[1]])
+document = api.write_document(analysis, None)
+elapsed = time.perf_counter() - start
+counts, findings = Counter(), Counter()
+for f in analysis.findings:
+    counts[f.rule] += f.count
+    findings[f.rule] += 1
+print(json.dumps({"seconds": elapsed, "counts": counts, "findings": findings, "json_bytes": len(document),
+                  "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+"""
+#: How each injected incident kind shows up: (rule id, what to count).
+INCIDENT_CHECKS = {
+    "timeout": ("extension-command-timeout", "counts"),
+    "unsupported-os": ("unsupported-os", "counts"),
+    "wireserver": ("wireserver-unreachable", "findings"),
+    "lock-contention": ("package-manager-lock", "counts"),
+    "agent-upgrade": ("agent-update", "counts"),
+    "extension-upgrade": ("extension-upgrade", "counts"),
+}
+TARGET_ANALYZE_MBPS = 250.0
+
 _BASELINE_CHILD = """
 import json, resource, sys, time
 from benchmarks.baseline import parse
@@ -72,7 +100,27 @@ def main() -> int:
         f"loglens parse    {mbps:,.0f} MB/s ({ours['seconds']:.2f} s), peak RSS {ours['peak_rss'] / 1e6:,.0f} MB "
         f"= {rss_ratio:.2f}x input"
     )
-    checks = [("parse >= 300 MB/s", mbps >= TARGET_MBPS), ("peak RSS <= 2.5x input", rss_ratio <= TARGET_RSS_RATIO)]
+    checks = [
+        ("parse >= 300 MB/s", mbps >= TARGET_MBPS),
+        ("parse peak RSS <= 2.5x input", rss_ratio <= TARGET_RSS_RATIO),
+    ]
+    analyzed = measure(_ANALYZE_CHILD, path)
+    analyze_mbps = mb / analyzed["seconds"]
+    analyze_rss = analyzed["peak_rss"] / size
+    print(
+        f"loglens analyze  {analyze_mbps:,.0f} MB/s ({analyzed['seconds']:.2f} s), peak RSS "
+        f"{analyzed['peak_rss'] / 1e6:,.0f} MB = {analyze_rss:.2f}x input, JSON {analyzed['json_bytes']:,} bytes"
+    )
+    checks += [
+        ("analyze >= 250 MB/s", analyze_mbps >= TARGET_ANALYZE_MBPS),
+        ("analyze peak RSS <= 2.5x input", analyze_rss <= TARGET_RSS_RATIO),
+    ]
+    manifest = json.loads(Path(str(path) + ".manifest.json").read_text())
+    for kind, injected in manifest["incidents"].items():
+        rule, field = INCIDENT_CHECKS[kind]
+        found = analyzed[field].get(rule, 0)
+        print(f"incidents        {kind}: injected {injected}, found {found} ({rule}, {field})")
+        checks.append((f"every injected {kind} incident found", found == injected))
     if not args.skip_baseline:
         base = measure(_BASELINE_CHILD, path)
         base_mbps = mb / base["seconds"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import ModuleType
@@ -16,6 +17,8 @@ from parsers import LoadResult
 
 #: Findings about one extension whose time spans come this close are linked as related.
 LINK_WINDOW = timedelta(minutes=15)
+#: Rules run at once (the CI-class machine has two cores).
+_PARALLEL_RULES = 2
 #: Unexplained error templates listed.
 MAX_OTHER_ERRORS = 25
 
@@ -76,10 +79,10 @@ def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> An
 
     modules = rules if rules is not None else REGISTRY
     context = _context(load.frames, modules)
-    findings = []
-    for module in modules:
-        for hit in module.detect(context):
-            findings.append(finding_from_hit(module.RULE, module, hit))
+    # Rules are independent and spend their time in Polars (which releases the GIL): run two at once.
+    with ThreadPoolExecutor(max_workers=_PARALLEL_RULES) as pool:
+        results = list(pool.map(lambda module: (module, module.detect(context)), modules))
+    findings = [finding_from_hit(module.RULE, module, hit) for module, hits in results for hit in hits]
     _link(findings)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (order[f.severity], f.category, f.first_seen is None, f.first_seen or 0, f.rule))
