@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import timedelta
 from types import ModuleType
 
@@ -38,6 +39,13 @@ class Context:
     records: pl.DataFrame
     log_ends: pl.DataFrame
 
+    @cached_property
+    def operations(self) -> pl.DataFrame:
+        """Extension operations and their durations (`loglens.operations.measure`), computed once."""
+        from loglens import operations
+
+        return operations.measure(self.frames, self.records, self.log_ends)
+
     def search(self, pattern: str, *, kinds: tuple[str, ...] | None = None, case: bool = True) -> pl.DataFrame:
         """Records whose message matches ``pattern`` (Rust regex), optionally from some kinds only."""
         frame = self.records if kinds is None else self.records.filter(pl.col("kind").is_in(kinds))
@@ -62,6 +70,8 @@ class Analysis:
     load: LoadResult
     findings: list[Finding] = field(default_factory=list)
     other_errors: list[OtherError] = field(default_factory=list)
+    #: Extension operations and durations (see `loglens.operations`), for the timeline.
+    operations: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def counts(self) -> dict[str, int]:
         """Findings per severity."""
@@ -86,13 +96,21 @@ def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> An
     _link(findings)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (order[f.severity], f.category, f.first_seen is None, f.first_seen or 0, f.rule))
-    return Analysis(load=load, findings=findings, other_errors=_other_errors(context.records, findings))
+    return Analysis(
+        load=load,
+        findings=findings,
+        other_errors=_other_errors(context.records, findings),
+        operations=context.operations,
+    )
 
 
 def _context(frames: dict[str, pl.DataFrame], modules: tuple[ModuleType, ...]) -> Context:
     """Build the rules' view: one pass of every trigger over all records (a DFA), then the narrowed set."""
     records = record_view(frames)
-    triggers = "|".join(f"(?:{m.RULE.triggers})" for m in modules)
+    from loglens.operations import TRIGGERS as OPERATION_TRIGGERS
+
+    # The operation lines are always kept: the timeline reads them whatever rules run.
+    triggers = "|".join([f"(?:{m.RULE.triggers})" for m in modules] + [f"(?:{OPERATION_TRIGGERS})"])
     keep = (
         pl.col("message").str.contains(triggers)
         | pl.col("level").is_in(["ERROR", "WARNING", "CRITICAL"])

@@ -40,63 +40,39 @@ References:
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import polars as pl
 
+from loglens import operations
 from loglens.engine import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, duration_text
 from parsers.schema import Level
 
-#: Public-docs limits: 20 minutes, 90 for CustomScript, Chef and DSC.
-DEFAULT_LIMIT = timedelta(minutes=20)
-LONG_LIMIT = timedelta(minutes=90)
-LONG_LIMIT_EXTENSIONS = (
-    "Microsoft.Azure.Extensions.CustomScript",
-    "Microsoft.OSTCExtensions.CustomScriptForLinux",
-    "Chef.Bootstrap.WindowsAzure.LinuxChefClient",
-    "Microsoft.OSTCExtensions.DSCForLinux",
-)
 #: Operations above this share of their limit are a warning.
 WARN_SHARE = 0.75
-#: Extensions whose shim starts enable in the background (the agent sees it end at once).
-BACKGROUND_ENABLE = (
-    "Microsoft.Azure.Extensions.CustomScript",
-    "Microsoft.CPlat.Core.RunCommandLinux",
-    "Microsoft.CPlat.Core.RunCommandHandlerLinux",
-    "Microsoft.ManagedServices.ApplicationHealthLinux",
-)
-#: Agent lifecycle line starting an operation (all agent generations).
-START = r"^(Install|Enable|Update|Disable|Uninstall) extension(?::? \[|\.$)"
-#: Agent lines ending one: success output (2.3+) or the failure event.
-END = r"^Command: |^Event: name="
-#: The agent finishing a goal state ends whatever operation it ran (agents before 2.3 log no `Command:`).
-GOAL_STATE_DONE = r"^ProcessGoalState completed|^ProcessExtensionsGoalState (?:completed|failed)|^ProcessExtensionsInGoalState (?:completed|failed)|op=ProcessGoalState"
-#: A Go handler's last word on an operation.
-HANDLER_END = r'\bevent=(?:end|enabled|"(?:failed to handle|enable failed|enable script failed)")(?:\s|$)'
 #: The platform's verdict and the agent's sign of a non-converged goal state.
 PLATFORM_TIMEOUT = r"VMExtensionProvisioningTimeout|[Pp]rovisioning of VM extension .* has timed out"
 NOT_CONVERGED = r"not all the extensions in the previous goal state have completed: .*'transitioning'"
-#: The agent's own reading of extension status files (2.5+): `Extension status: [('Name', 'success')]`.
-AGENT_STATUS = r"^Extension status: "
-_TERMINAL_ENTRY = r"\('([^']+)', '(?:success|error|warning)'\)"
-#: Every extension of the goal state finished (2.5+).
-ALL_DONE = r"^All extensions in the goal state have reached a terminal state"
-
 
 RULE = Rule(
     id="extension-provisioning-timeout",
     category="timeout",
     severity="error",
     title="Extension provisioning time limit reached",
-    triggers="|".join((START, END, GOAL_STATE_DONE, PLATFORM_TIMEOUT, NOT_CONVERGED, AGENT_STATUS, ALL_DONE)),
+    triggers="|".join((operations.TRIGGERS, PLATFORM_TIMEOUT, NOT_CONVERGED)),
 )
 
 
 def detect(context: Context) -> list[Hit]:
     records = context.records.filter(pl.col("timestamp").is_not_null())
-    hits = _measured(context, records)
+    measured = context.operations
+    hits = []
+    if measured.height:
+        long = measured.filter(pl.col("took") >= pl.col("limit") * WARN_SHARE)
+        # One finding per extension and operation, described by its longest run.
+        for (_extension, _operation), group in long.group_by(["extension", "operation"], maintain_order=True):
+            row = group.sort("took", descending=True).row(0, named=True)
+            hits.append(_hit(row, group, records))
     platform = context.search(PLATFORM_TIMEOUT, kinds=("instance_view", "status", "extension_log", "waagent"))
     for row in platform.iter_rows(named=True):
         frame = platform.filter(pl.col("record") == row["record"]).select(HIT_COLUMNS)
@@ -105,84 +81,6 @@ def detect(context: Context) -> list[Hit]:
         who = f"{name} ({extension})" if name and extension else extension or name or "an extension"
         summary = f"Azure reports that provisioning of {who} timed out: {row['message'].splitlines()[0][:160]}"
         hits.append(Hit(summary, frame, extension=extension))
-    return hits
-
-
-def _measured(context: Context, records: pl.DataFrame) -> list[Hit]:
-    agent = records.filter(pl.col("kind").is_in(["waagent", "command_execution"]) & pl.col("extension").is_not_null())
-    starts = agent.filter(pl.col("message").str.contains(START)).with_columns(
-        operation=pl.col("message").str.extract(START, 1), started=pl.col("timestamp")
-    )
-    if starts.height == 0:
-        return []
-    # An operation still open at the end of its log has run at least until that log's last line.
-    goal_states = (
-        records.filter(
-            pl.col("kind").is_in(["waagent", "command_execution"]) & pl.col("message").str.contains(GOAL_STATE_DONE)
-        )
-        .select("source_path", "timestamp", goal_record="record", goal_time="timestamp")
-        .sort("timestamp")
-    )
-    ends = pl.concat(
-        [
-            agent.filter(pl.col("message").str.contains(END)).select(
-                "extension",
-                "timestamp",
-                end_record="record",
-                end_time="timestamp",
-                end_failed=pl.col("message").str.starts_with("Event: "),
-            ),
-            starts.select(
-                "extension", "timestamp", end_record="record", end_time="timestamp", end_failed=pl.lit(False)
-            ),
-        ]
-    ).sort("timestamp")
-    # The next end marker (or next operation) of the same extension closes an operation.
-    measured = starts.sort("timestamp").join_asof(
-        ends, on="timestamp", by="extension", strategy="forward", allow_exact_matches=False, check_sortedness=False
-    )
-    measured = measured.join_asof(
-        goal_states,
-        on="timestamp",
-        by="source_path",
-        strategy="forward",
-        allow_exact_matches=False,
-        check_sortedness=False,
-    )
-    all_done = (
-        records.filter(pl.col("message").str.contains(ALL_DONE))
-        .select("source_path", "timestamp", all_done_time="timestamp")
-        .sort("timestamp")
-    )
-    measured = measured.join_asof(
-        all_done, on="timestamp", by="source_path", strategy="forward", check_sortedness=False
-    )
-    terminal = _handler_terminal(context, records).sort("timestamp")
-    measured = measured.join_asof(terminal, on="timestamp", by="extension", strategy="forward", check_sortedness=False)
-    measured = measured.join(context.log_ends, on="source_path", how="left")
-    background = pl.col("extension").is_in(BACKGROUND_ENABLE) & (pl.col("operation") == "Enable")
-    agent_end = pl.min_horizontal("end_time", "goal_time")
-    # A background enable ends when its handler log, status file or the agent's status summary says
-    # so, or when the agent reports it failed, whichever comes first.
-    failed_end = pl.when(pl.col("end_failed")).then(pl.col("end_time"))
-    background_end = pl.min_horizontal("handler_time", "all_done_time", failed_end)
-    finished = pl.when(background).then(background_end).otherwise(agent_end)
-    limit = (
-        pl.when(pl.col("extension").is_in(LONG_LIMIT_EXTENSIONS))
-        .then(pl.lit(LONG_LIMIT))
-        .otherwise(pl.lit(DEFAULT_LIMIT))
-    )
-    measured = measured.with_columns(
-        ongoing=finished.is_null(),
-        finished=pl.coalesce(finished, pl.col("log_end")),
-        limit=limit,
-    ).with_columns(took=pl.col("finished") - pl.col("started"))
-    long = measured.filter(pl.col("took") >= pl.col("limit") * WARN_SHARE)
-    hits = []
-    # One finding per extension and operation, described by its longest run.
-    for (_extension, _operation), group in long.group_by(["extension", "operation"], maintain_order=True):
-        row = group.sort("took", descending=True).row(0, named=True)
-        hits.append(_hit(row, group, records))
     return hits
 
 
@@ -219,27 +117,6 @@ def _hit(row: dict, group: pl.DataFrame, records: pl.DataFrame) -> Hit:
         extension=row["extension"],
         version=row["extension_version"],
         count=group.height,
-    )
-
-
-def _handler_terminal(context: Context, records: pl.DataFrame) -> pl.DataFrame:
-    """When background operations ended: handler log end events, final status files, and the
-    agent's `Extension status:` summary naming the extension with a terminal status."""
-    logs = context.frames["extension_logs"].filter(pl.col("message").str.contains(HANDLER_END))
-    status = context.frames["status"].filter(pl.col("status").cast(pl.String).is_in(["success", "error", "warning"]))
-    summaries = (
-        records.filter(pl.col("message").str.contains(AGENT_STATUS))
-        .with_columns(extension=pl.col("message").str.extract_all(_TERMINAL_ENTRY))
-        .explode("extension")
-        .with_columns(pl.col("extension").str.extract(_TERMINAL_ENTRY, 1))
-        .filter(pl.col("extension").is_not_null())
-    )
-    columns = ["extension", "timestamp", "source_path", "line_first", "message"]
-    both = pl.concat([logs.select(columns), status.select(columns), summaries.select(columns)]).filter(
-        pl.col("timestamp").is_not_null()
-    )
-    return both.with_columns(handler_time=pl.col("timestamp")).rename(
-        {"source_path": "handler_source", "line_first": "handler_line", "message": "handler_message"}
     )
 
 
