@@ -128,3 +128,33 @@ def write_document(analysis: Analysis, out: Path | str | None) -> str:
         except OSError as exc:
             raise InputError(f"{out}: cannot write output: {exc.strerror or exc}") from exc
     return text
+
+
+def write_html(analysis: Analysis, out: Path | str) -> Path:
+    """Write the self-contained HTML report (charts included; opens offline).
+
+    Raises:
+        InputError: the file cannot be written.
+    """
+    from loglens import __version__
+    from loglens.reports import html
+
+    try:
+        return html.write(analysis, out, version=__version__)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write output: {exc.strerror or exc}") from exc
+
+
+def write_markdown(analysis: Analysis, out: Path | str) -> Path:
+    """Write the Markdown report (verdict, findings, inputs; no charts).
+
+    Raises:
+        InputError: the file cannot be written.
+    """
+    from loglens import __version__
+    from loglens.reports import markdown
+
+    try:
+        return markdown.write(analysis, out, version=__version__)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write output: {exc.strerror or exc}") from exc

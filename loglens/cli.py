@@ -95,6 +95,13 @@ def analyze(
     json_out: Annotated[
         str | None, typer.Option("--json", help="Write the report document as JSON to this file ('-' for stdout).")
     ] = None,
+    html_out: Annotated[
+        Optional[Path], typer.Option("--html", help="Write the self-contained HTML report (with charts) to this file.")
+    ] = None,
+    markdown_out: Annotated[
+        Optional[Path], typer.Option("--markdown", help="Write the report as Markdown (no charts) to this file.")
+    ] = None,
+    open_report: Annotated[bool, typer.Option("--open", help="Open the HTML report in the default browser.")] = False,
     fail_on: Annotated[FailOn, typer.Option(help="Exit 1 when a finding has at least this severity.")] = FailOn.never,
     tz: Annotated[
         str, typer.Option(help="The VM's UTC offset (+05:30) or IANA zone, for lines written in local time.")
@@ -105,7 +112,7 @@ def analyze(
 
     Exit codes: 0 done, 1 a finding at or above --fail-on, 2 usage or input error.
 
-    Example: loglens analyze sample_logs/vm-modern --json report.json
+    Example: loglens analyze sample_logs/vm-modern --html report.html --json report.json
     """
     analysis = None
     try:
@@ -113,6 +120,10 @@ def analyze(
         if not any(a.lines for a in analysis.load.accounts):
             raise LoglensError("no log lines could be read from the paths given (see warnings above)")
         document = api.write_document(analysis, json_out)
+        if html_out:
+            api.write_html(analysis, html_out)
+        if markdown_out:
+            api.write_markdown(analysis, markdown_out)
     except LoglensError as exc:
         _print_warnings(analysis.load.warnings if analysis else [])
         typer.echo(f"error: {exc}", err=True)
@@ -122,6 +133,11 @@ def analyze(
         typer.echo(document, nl=False)
     elif not quiet:
         terminal.print_summary(analysis, _out)
+    if html_out and open_report:
+        import webbrowser
+
+        if not webbrowser.open(html_out.resolve().as_uri()):
+            typer.echo(f"warning: no browser to open {html_out}", err=True)
     if fail_on != FailOn.never:
         levels = ("error",) if fail_on == FailOn.error else ("error", "warning")
         if any(f.severity in levels for f in analysis.findings):

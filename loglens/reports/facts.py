@@ -1,0 +1,73 @@
+"""What the logs say about the VM: agent versions, distro, auto-update, extensions, time span."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from loglens.engine import Analysis
+from loglens.records import records as record_view
+from loglens.rules._common import version_key
+
+_DAEMON = r"^Azure Linux Agent Version: ?(\d+(?:\.\d+)+)"
+_GOAL_STATE = r"^Agent WALinuxAgent-(\d+(?:\.\d+)+) is running as the|^Azure Linux Agent \(Goal State Agent version (\d+(?:\.\d+)+)"
+_OS = r"^(?:OS: |Distro info: |Distro: )(\S+[ -]\S+)"
+
+
+def vm_facts(analysis: Analysis) -> dict[str, Any]:
+    """Facts for the report header; a value is None when no source states it."""
+    frames = analysis.load.frames
+    records = record_view(frames)
+    agent_lines = records.filter(pl.col("kind") == "waagent")
+    version_file = frames["agent_version"]
+    daemon = _last(agent_lines, _DAEMON) or _first_value(version_file, "package_version")
+    goal = _last_of_groups(agent_lines, _GOAL_STATE) or _first_value(version_file, "goal_state_agent")
+    distro = _last(agent_lines, _OS) or _first_value(version_file, "distro")
+    config = dict(frames["config"].filter(pl.col("key").is_not_null()).select("key", "value").iter_rows())
+    stamps = records["timestamp"].drop_nulls()
+    return {
+        "agent_package": daemon,
+        "goal_state_agent": goal,
+        "distro": distro,
+        "auto_update": config.get("AutoUpdate.Enabled", "not configured (default: on)"),
+        "extensions_enabled": config.get("Extensions.Enabled", "not configured (default: on)"),
+        "extensions": _extensions(records, frames),
+        "first_seen": stamps.min().strftime("%Y-%m-%d %H:%M:%S UTC") if stamps.len() else None,
+        "last_seen": stamps.max().strftime("%Y-%m-%d %H:%M:%S UTC") if stamps.len() else None,
+    }
+
+
+def _last(frame: pl.DataFrame, pattern: str) -> str | None:
+    found = frame.select(pl.col("message").str.extract(pattern, 1)).to_series().drop_nulls()
+    return found[-1] if found.len() else None
+
+
+def _last_of_groups(frame: pl.DataFrame, pattern: str) -> str | None:
+    found = frame.select(
+        pl.coalesce(pl.col("message").str.extract(pattern, 1), pl.col("message").str.extract(pattern, 2))
+    ).to_series().drop_nulls()
+    return found[-1] if found.len() else None
+
+
+def _first_value(frame: pl.DataFrame, column: str) -> str | None:
+    values = frame[column].drop_nulls() if frame.height else pl.Series([])
+    return values[0] if values.len() else None
+
+
+def _extensions(records: pl.DataFrame, frames: dict[str, pl.DataFrame]) -> list[dict[str, Any]]:
+    """Each extension with the newest version seen and its last reported status."""
+    seen = records.filter(pl.col("extension").is_not_null() & (pl.col("extension") != "WALinuxAgent"))
+    status = frames["status"].sort("timestamp", nulls_last=True)
+    out = []
+    for (name,), rows in seen.group_by(["extension"], maintain_order=True):
+        versions = [v for v in rows["extension_version"].drop_nulls().unique().to_list()]
+        last = status.filter(pl.col("extension") == name).tail(1)
+        out.append(
+            {
+                "name": name,
+                "version": max(versions, key=version_key) if versions else None,
+                "status": str(last["status"][0]) if last.height and last["status"][0] is not None else None,
+            }
+        )
+    return sorted(out, key=lambda e: e["name"])

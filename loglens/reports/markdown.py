@@ -1,0 +1,101 @@
+"""The report as Markdown for tickets and chat: verdict, facts, findings with evidence, inputs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from loglens.engine import Analysis
+from loglens.reports.html import report_model
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any backtick run in ``text``, so log text cannot close it."""
+    longest = max((len(run) for run in text.split("\n") for run in _runs(run)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _runs(line: str) -> list[str]:
+    runs, current = [], ""
+    for char in line:
+        if char == "`":
+            current += char
+        elif current:
+            runs.append(current)
+            current = ""
+    return runs + ([current] if current else [])
+
+
+def _inline(text: str | None) -> str:
+    """Text safe in a Markdown paragraph or table cell: no HTML, pipes or line breaks."""
+    text = (text or "").replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    return " ".join(text.split())
+
+
+def render(analysis: Analysis, *, generated_at: datetime | None = None, version: str = "") -> str:
+    """The Markdown report."""
+    model = report_model(analysis, generated_at=generated_at, version=version)
+    facts, counts = model["facts"], model["counts"]
+    out = [
+        "# loglens report",
+        "",
+        f"Generated {model['generated_at']} by loglens {version}."
+        + (f" Logs cover {facts['first_seen']} to {facts['last_seen']}." if facts["first_seen"] else ""),
+        "",
+        "## Verdict",
+        "",
+        _inline(model["verdict"]),
+        "",
+        f"**{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info.**",
+        "",
+        "| fact | value |",
+        "|---|---|",
+        f"| Agent package (daemon) | {_inline(facts['agent_package']) or 'not in the logs'} |",
+        f"| Goal-state agent | {_inline(facts['goal_state_agent']) or 'not in the logs'} |",
+        f"| Distribution | {_inline(facts['distro']) or 'not in the logs'} |",
+        f"| AutoUpdate.Enabled | {_inline(facts['auto_update'])} |",
+        f"| Extensions | {'<br>'.join(_inline(f'{e['name']} {e['version'] or ''} {('(' + e['status'] + ')') if e['status'] else ''}') for e in facts['extensions']) or 'none seen'} |",
+        "",
+        "## Findings",
+        "",
+    ]
+    for group in model["severities"]:
+        for category in group["categories"]:
+            for f in category["findings"]:
+                out += [
+                    f"### {group['severity'].upper()} · {category['category']} · `{f['rule']}`",
+                    "",
+                    f"**{_inline(f['summary'])}**",
+                    "",
+                    f"{f['count']} occurrence(s)" + (f", {f['first_seen']} to {f['last_seen']}" if f["first_seen"] else "")
+                    + (f"; related: {', '.join(f['related'])}" if f["related"] else ""),
+                    "",
+                ]
+                for e in f["evidence"]:
+                    where = f"{e['path']}:{e['line']}" if e["line"] else e["path"]
+                    fence = _fence(e["text"])
+                    out += [f"Evidence `{_inline(where)}`:", "", fence, e["text"], fence, ""]
+                out += [f"What to do: {_inline(f['remediation'])}", ""]
+                if f["docs"]:
+                    out += [f"Docs: <{f['docs']}>", ""]
+    if not model["severities"]:
+        out += ["No findings.", ""]
+    if model["other_errors"]:
+        out += ["## Other errors and warnings", "", "| count | template | example |", "|---|---|---|"]
+        out += [f"| {o['count']} | {_inline(o['template'])} | {_inline(o['path'])}:{o['line']} |" for o in model["other_errors"]]
+        out.append("")
+    out += ["## Inputs", "", "| file | kind | lines | records | continuations | unparsed | skipped |", "|---|---|---|---|---|---|---|"]
+    out += [
+        f"| {_inline(i['path'])} | {i['kind']} | {i['lines']} | {i['records']} | {i['continuations']} | {i['unparsed']} | {i['skipped']} |"
+        for i in model["inputs"]
+    ]
+    if model["warnings"]:
+        out += ["", "Warnings about the input:", ""] + [f"- {_inline(w)}" for w in model["warnings"]]
+    return "\n".join(out) + "\n"
+
+
+def write(analysis: Analysis, out: Path | str, **kwargs) -> Path:
+    """Write the Markdown report to ``out``."""
+    out = Path(out)
+    out.write_text(render(analysis, **kwargs), encoding="utf-8")
+    return out
