@@ -96,10 +96,10 @@ def analyze(
         str | None, typer.Option("--json", help="Write the report document as JSON to this file ('-' for stdout).")
     ] = None,
     html_out: Annotated[
-        Optional[Path], typer.Option("--html", help="Write the self-contained HTML report (with charts) to this file.")
+        Path | None, typer.Option("--html", help="Write the self-contained HTML report (with charts) to this file.")
     ] = None,
     markdown_out: Annotated[
-        Optional[Path], typer.Option("--markdown", help="Write the report as Markdown (no charts) to this file.")
+        Path | None, typer.Option("--markdown", help="Write the report as Markdown (no charts) to this file.")
     ] = None,
     open_report: Annotated[bool, typer.Option("--open", help="Open the HTML report in the default browser.")] = False,
     fail_on: Annotated[FailOn, typer.Option(help="Exit 1 when a finding has at least this severity.")] = FailOn.never,
