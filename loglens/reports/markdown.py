@@ -32,6 +32,11 @@ def _inline(text: str | None) -> str:
     return " ".join(text.split())
 
 
+def _extension(entry: dict) -> str:
+    status = f" ({entry['status']})" if entry["status"] else ""
+    return _inline(f"{entry['name']} {entry['version'] or ''}{status}")
+
+
 def render(analysis: Analysis, *, generated_at: datetime | None = None, version: str = "") -> str:
     """The Markdown report."""
     model = report_model(analysis, generated_at=generated_at, version=version)
@@ -54,7 +59,7 @@ def render(analysis: Analysis, *, generated_at: datetime | None = None, version:
         f"| Goal-state agent | {_inline(facts['goal_state_agent']) or 'not in the logs'} |",
         f"| Distribution | {_inline(facts['distro']) or 'not in the logs'} |",
         f"| AutoUpdate.Enabled | {_inline(facts['auto_update'])} |",
-        f"| Extensions | {'<br>'.join(_inline(f'{e['name']} {e['version'] or ''} {('(' + e['status'] + ')') if e['status'] else ''}') for e in facts['extensions']) or 'none seen'} |",
+        f"| Extensions | {'<br>'.join(_extension(e) for e in facts['extensions']) or 'none seen'} |",
         "",
         "## Findings",
         "",
