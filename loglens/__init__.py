@@ -2,12 +2,25 @@
 
 Example:
     >>> import loglens
-    >>> result = loglens.load(["sample_logs/vm-modern"])  # doctest: +SKIP
-    >>> result.frames["waagent"].head()  # doctest: +SKIP
+    >>> lens = loglens.load("sample_logs/vm-modern")  # doctest: +SKIP
+    >>> lens.analyze()  # doctest: +SKIP
+    >>> lens.timeline()  # doctest: +SKIP
 """
 
 from loglens.api import analyze, export, export_frames, export_records, load
 from loglens.errors import InputError, LoglensError
+from loglens.lens import Findings, Lens
 
 __version__ = "0.1.0"
-__all__ = ["InputError", "LoglensError", "__version__", "analyze", "export", "export_frames", "export_records", "load"]
+__all__ = [
+    "Findings",
+    "InputError",
+    "Lens",
+    "LoglensError",
+    "__version__",
+    "analyze",
+    "export",
+    "export_frames",
+    "export_records",
+    "load",
+]

@@ -10,6 +10,7 @@ import polars as pl
 from loglens.engine import Analysis
 from loglens.engine import analyze as run_rules
 from loglens.errors import InputError
+from loglens.lens import Lens
 from loglens.redact import redact_frame
 from parsers import LoadResult, TimezoneError, VmTimezone, load_sources
 
@@ -17,30 +18,34 @@ from parsers import LoadResult, TimezoneError, VmTimezone, load_sources
 EXPORT_SUFFIXES = (".parquet", ".csv", ".ndjson", ".jsonl")
 
 
-def load(paths: Iterable[Path | str], *, tz: str | None = None) -> LoadResult:
+def load(paths: Iterable[Path | str] | Path | str, *, tz: str | None = None) -> Lens:
     """Load every source under ``paths`` (files, VM trees, log-collector zips, tar/zip bundles).
 
     Args:
-        paths: files, directories or archives.
+        paths: a file, directory or archive, or several.
         tz: the VM's UTC offset (``+05:30``) or IANA zone, applied to sources written in local
             time (old agents, Python extensions). Default UTC.
 
     Returns:
-        The named frames (``waagent``, ``extension_logs``, ``status``, ``instance_view``,
-        ``config``, ...; see docs/schema.md) and per-source accounting and warnings.
+        A `Lens`: the named frames (``waagent``, ``extension_logs``, ``status``,
+        ``instance_view``, ``config``, ...; see docs/schema.md), per-source accounting and
+        warnings, findings, charts and reports.
 
     Raises:
         InputError: ``tz`` is not a valid offset or zone.
 
     Example:
-        >>> result = load(["sample_logs/vm-modern"])  # doctest: +SKIP
-        >>> result.frames["waagent"].filter(pl.col("level") == "ERROR")  # doctest: +SKIP
+        >>> lens = load("sample_logs/vm-modern")  # doctest: +SKIP
+        >>> lens.waagent.filter(pl.col("level") == "ERROR")  # doctest: +SKIP
     """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
     try:
         zone = VmTimezone.parse(tz)
     except TimezoneError as exc:
         raise InputError(str(exc)) from exc
-    return load_sources(paths, tz=zone)
+    paths = list(paths)
+    return Lens(load_sources(paths, tz=zone), description=", ".join(str(p) for p in paths))
 
 
 def export_records(frame: pl.DataFrame, out: Path | str) -> Path:
@@ -68,7 +73,7 @@ def export_records(frame: pl.DataFrame, out: Path | str) -> Path:
     return out
 
 
-def export_frames(result: LoadResult, out_dir: Path | str) -> list[Path]:
+def export_frames(result: LoadResult | Lens, out_dir: Path | str) -> list[Path]:
     """Write every frame as ``<out_dir>/<name>.parquet`` (empty frames too), secrets redacted.
 
     Raises:
@@ -82,7 +87,7 @@ def export_frames(result: LoadResult, out_dir: Path | str) -> list[Path]:
     return [export_records(frame, out_dir / f"{name}.parquet") for name, frame in result.frames.items()]
 
 
-def export(result: LoadResult, out: Path | str) -> list[Path]:
+def export(result: LoadResult | Lens, out: Path | str) -> list[Path]:
     """Write a load result: a ``.parquet``/``.csv``/``.ndjson``/``.jsonl`` file gets the waagent
     records; a directory (existing, or a new path without a suffix) gets one Parquet file per frame.
 

@@ -12,7 +12,8 @@ from loglens.rules._common import version_key
 
 _DAEMON = r"^Azure Linux Agent Version: ?(\d+(?:\.\d+)+)"
 _GOAL_STATE = r"^Agent WALinuxAgent-(\d+(?:\.\d+)+) is running as the|^Azure Linux Agent \(Goal State Agent version (\d+(?:\.\d+)+)"
-_OS = r"^(?:OS: |Distro info: |Distro: )(\S+[ -]\S+)"
+#: `OS: ubuntu 22.04` (banners), `Distro info: redhat 8.8, ...` (2.2.44-2.2.52), `Distro: ubuntu-22.04; ...` (2.2.53+).
+_OS = r"^OS: (\S+ [^\s,;]+)|^Distro info: ([^,]+),|^Distro: ([^;]+);"
 
 
 def vm_facts(analysis: Analysis) -> dict[str, Any]:
@@ -23,7 +24,7 @@ def vm_facts(analysis: Analysis) -> dict[str, Any]:
     version_file = frames["agent_version"]
     daemon = _last(agent_lines, _DAEMON) or _first_value(version_file, "package_version")
     goal = _last_of_groups(agent_lines, _GOAL_STATE) or _first_value(version_file, "goal_state_agent")
-    distro = _last(agent_lines, _OS) or _first_value(version_file, "distro")
+    distro = _last_of_groups(agent_lines, _OS, groups=3) or _first_value(version_file, "distro")
     config = dict(frames["config"].filter(pl.col("key").is_not_null()).select("key", "value").iter_rows())
     stamps = records["timestamp"].drop_nulls()
     return {
@@ -43,10 +44,9 @@ def _last(frame: pl.DataFrame, pattern: str) -> str | None:
     return found[-1] if found.len() else None
 
 
-def _last_of_groups(frame: pl.DataFrame, pattern: str) -> str | None:
-    found = frame.select(
-        pl.coalesce(pl.col("message").str.extract(pattern, 1), pl.col("message").str.extract(pattern, 2))
-    ).to_series().drop_nulls()
+def _last_of_groups(frame: pl.DataFrame, pattern: str, groups: int = 2) -> str | None:
+    extracted = [pl.col("message").str.extract(pattern, g) for g in range(1, groups + 1)]
+    found = frame.select(pl.coalesce(extracted)).to_series().drop_nulls()
     return found[-1] if found.len() else None
 
 

@@ -97,7 +97,9 @@ def timeline(analysis: Analysis) -> go.Figure:
     ops = analysis.operations
     figure = go.Figure()
     if ops.height:
-        ops = ops.with_columns(row=pl.col("extension").fill_null("?").str.strip_prefix("Microsoft.").str.strip_prefix("Azure."))
+        ops = ops.with_columns(
+            row=pl.col("extension").fill_null("?").str.strip_prefix("Microsoft.").str.strip_prefix("Azure.")
+        )
         for outcome, (colour, pattern) in OUTCOME_STYLE.items():
             part = ops.filter(pl.col("outcome") == outcome)
             if part.height == 0:
@@ -110,14 +112,21 @@ def timeline(analysis: Analysis) -> go.Figure:
                     y=part["row"].to_list(),
                     name=f"{outcome}",
                     marker={"color": colour, "pattern": {"shape": pattern}, "line": {"width": 1, "color": "black"}},
-                    text=[f"{o} {v or ''}".strip() for o, v in zip(part["operation"], part["extension_version"], strict=True)],
+                    text=[
+                        f"{o} {v or ''}".strip()
+                        for o, v in zip(part["operation"], part["extension_version"], strict=True)
+                    ],
                     customdata=[str(t).split(".")[0] for t in part["took"].to_list()],
-                    hovertemplate="%{y}: %{text}<br>started %{base}<br>took %{customdata}<extra>" + outcome + "</extra>",
+                    hovertemplate="%{y}: %{text}<br>started %{base}<br>took %{customdata}<extra>"
+                    + outcome
+                    + "</extra>",
                 )
             )
         limits = ops.with_columns(
             limit_at=pl.col("started")
-            + pl.when(pl.col("extension").is_in(LONG_LIMIT_EXTENSIONS)).then(pl.lit(LONG_LIMIT)).otherwise(pl.lit(DEFAULT_LIMIT))
+            + pl.when(pl.col("extension").is_in(LONG_LIMIT_EXTENSIONS))
+            .then(pl.lit(LONG_LIMIT))
+            .otherwise(pl.lit(DEFAULT_LIMIT))
         )
         figure.add_trace(
             go.Scatter(
@@ -131,7 +140,13 @@ def timeline(analysis: Analysis) -> go.Figure:
         )
     _finding_markers(figure, analysis, lambda f: _short(f.extension) if f.extension else _short(None))
     figure.update_xaxes(type="date")
-    return _layout(figure, "Extension operations (bars) and findings", "time (UTC)", "extension", height=max(360, 60 * ops["extension"].n_unique() + 200) if ops.height else 360)
+    return _layout(
+        figure,
+        "Extension operations (bars) and findings",
+        "time (UTC)",
+        "extension",
+        height=max(360, 60 * ops["extension"].n_unique() + 200) if ops.height else 360,
+    )
 
 
 def events_over_time(analysis: Analysis) -> go.Figure:
@@ -199,7 +214,9 @@ def versions(analysis: Analysis) -> go.Figure:
     figure = go.Figure()
     if spans.height:
         rows = [_short(e) for e in spans["extension"].to_list()]
-        widths = [max((b - a).total_seconds() * 1000, 60_000) for a, b in zip(spans["first"], spans["last"], strict=True)]
+        widths = [
+            max((b - a).total_seconds() * 1000, 60_000) for a, b in zip(spans["first"], spans["last"], strict=True)
+        ]
         figure.add_trace(
             go.Bar(
                 orientation="h",
@@ -223,7 +240,10 @@ def versions(analysis: Analysis) -> go.Figure:
             figure.add_trace(
                 go.Scatter(
                     x=[f.first_seen for f in chosen],
-                    y=[_short(f.extension) if f.extension != "WALinuxAgent" else "WALinuxAgent (extension handler)" for f in chosen],
+                    y=[
+                        _short(f.extension) if f.extension != "WALinuxAgent" else "WALinuxAgent (extension handler)"
+                        for f in chosen
+                    ],
                     mode="markers",
                     name=label,
                     marker={"symbol": symbol, "size": 14, "color": "black" if label == "upgrade" else "#b71c1c"},

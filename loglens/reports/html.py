@@ -106,7 +106,8 @@ def verdict(analysis: Analysis) -> str:
         return "No errors or warnings found: the logs show the agent and its extensions working normally."
     worst = [f for f in analysis.findings if f.severity in ("error", "warning")][:3]
     lead = f"{counts['error']} error(s) and {counts['warning']} warning(s) found."
-    most = " ".join(f"{f.summary.rstrip('.')}." for f in worst)
+    # The stderr tail belongs in the finding, not in the one-paragraph verdict.
+    most = " ".join(f"{f.summary.split('; stderr:')[0].rstrip('.')}." for f in worst)
     return f"{lead} Most severe: {most}"
 
 
@@ -114,7 +115,11 @@ class _ContextLines:
     """Neighbouring records of an evidence line, from the parsed text frames."""
 
     def __init__(self, frames: dict[str, pl.DataFrame]) -> None:
-        self._frames = [frames[n].select("source_path", "line_first", "timestamp", "level", "message") for n in _TEXT_FRAMES if n in frames]
+        self._frames = [
+            frames[n].select("source_path", "line_first", "timestamp", "level", "message")
+            for n in _TEXT_FRAMES
+            if n in frames
+        ]
 
     def around(self, path: str, line: int | None) -> list[dict[str, Any]]:
         if line is None:
@@ -122,7 +127,8 @@ class _ContextLines:
         rows = []
         for frame in self._frames:
             near = frame.filter(
-                (pl.col("source_path") == path) & pl.col("line_first").is_between(line - CONTEXT_LINES, line + CONTEXT_LINES)
+                (pl.col("source_path") == path)
+                & pl.col("line_first").is_between(line - CONTEXT_LINES, line + CONTEXT_LINES)
             )
             rows += near.sort("line_first").iter_rows(named=True)
         return [
@@ -155,7 +161,9 @@ def _figure_json(figure) -> str:
 
 def render(analysis: Analysis, *, generated_at: datetime | None = None, version: str = "") -> str:
     """The report as one HTML string."""
-    environment = Environment(loader=PackageLoader("loglens.reports", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    environment = Environment(
+        loader=PackageLoader("loglens.reports", "templates"), autoescape=select_autoescape(["html", "j2"])
+    )
     model = report_model(analysis, generated_at=generated_at, version=version)
     charts = [{"id": f"chart-{name}", "json": _figure_json(build(analysis))} for name, build in figures.FIGURES.items()]
     template = environment.get_template("report.html.j2")

@@ -72,7 +72,8 @@ def render(analysis: Analysis, *, generated_at: datetime | None = None, version:
                     "",
                     f"**{_inline(f['summary'])}**",
                     "",
-                    f"{f['count']} occurrence(s)" + (f", {f['first_seen']} to {f['last_seen']}" if f["first_seen"] else "")
+                    f"{f['count']} occurrence(s)"
+                    + (f", {f['first_seen']} to {f['last_seen']}" if f["first_seen"] else "")
                     + (f"; related: {', '.join(f['related'])}" if f["related"] else ""),
                     "",
                 ]
@@ -87,9 +88,17 @@ def render(analysis: Analysis, *, generated_at: datetime | None = None, version:
         out += ["No findings.", ""]
     if model["other_errors"]:
         out += ["## Other errors and warnings", "", "| count | template | example |", "|---|---|---|"]
-        out += [f"| {o['count']} | {_inline(o['template'])} | {_inline(o['path'])}:{o['line']} |" for o in model["other_errors"]]
+        out += [
+            f"| {o['count']} | {_inline(o['template'])} | {_inline(o['path'])}:{o['line']} |"
+            for o in model["other_errors"]
+        ]
         out.append("")
-    out += ["## Inputs", "", "| file | kind | lines | records | continuations | unparsed | skipped |", "|---|---|---|---|---|---|---|"]
+    out += [
+        "## Inputs",
+        "",
+        "| file | kind | lines | records | continuations | unparsed | skipped |",
+        "|---|---|---|---|---|---|---|",
+    ]
     out += [
         f"| {_inline(i['path'])} | {i['kind']} | {i['lines']} | {i['records']} | {i['continuations']} | {i['unparsed']} | {i['skipped']} |"
         for i in model["inputs"]

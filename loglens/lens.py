@@ -1,0 +1,311 @@
+"""The notebook API: a `Lens` over everything loaded from a VM.
+
+Example:
+    >>> import loglens
+    >>> lens = loglens.load("sample_logs/vm-modern")          # doctest: +SKIP
+    >>> lens.waagent.filter(pl.col("level") == "ERROR")        # doctest: +SKIP
+    >>> findings = lens.analyze()                              # doctest: +SKIP
+    >>> findings.frame.select("severity", "rule", "summary")   # doctest: +SKIP
+    >>> lens.extension("CustomScript").timeline()              # doctest: +SKIP
+    >>> lens.window("2025-06-11 03:00", "2025-06-11 07:00").report("window.html")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+
+import plotly.graph_objects as go
+import polars as pl
+
+from loglens.engine import Analysis, analyze
+from loglens.findings import Finding
+from loglens.reports import figures
+from parsers import LoadResult, SourceAccount
+
+
+class Lens:
+    """Frames, accounting, findings and charts for one set of collected VM logs.
+
+    Every frame named in docs/schema.md is an attribute (``lens.waagent``, ``lens.status``,
+    ``lens.instance_view``, ...) and an entry of ``lens.frames``; ``lens.lazy`` has the same
+    as LazyFrames. Narrowing (``window``, ``extension``) returns a new Lens and leaves this one as it is.
+    """
+
+    def __init__(self, result: LoadResult, *, description: str = "") -> None:
+        self._result = result
+        self.description = description
+
+    # -- data -------------------------------------------------------------------------------
+
+    @property
+    def frames(self) -> dict[str, pl.DataFrame]:
+        """Frame name -> Polars DataFrame (schemas in docs/schema.md)."""
+        return self._result.frames
+
+    @property
+    def lazy(self) -> dict[str, pl.LazyFrame]:
+        """The frames as LazyFrames, for queries Polars should plan and stream.
+
+        Example:
+            >>> lens.lazy["waagent"].filter(pl.col("level") == "ERROR").group_by("extension").len().collect()  # doctest: +SKIP
+        """
+        return {name: frame.lazy() for name, frame in self.frames.items()}
+
+    def __getattr__(self, name: str) -> pl.DataFrame:
+        frames = self.__dict__.get("_result").frames if "_result" in self.__dict__ else {}
+        if name in frames:
+            return frames[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r} (frames: {', '.join(frames)})")
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self.frames))
+
+    @property
+    def accounts(self) -> list[SourceAccount]:
+        """Per-source line accounting and warnings."""
+        return self._result.accounts
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every warning about the input."""
+        return self._result.warnings
+
+    @property
+    def notes(self) -> list[str]:
+        return self._result.notes
+
+    @property
+    def ignored(self) -> list[str]:
+        """Files found but not read (not a source loglens knows)."""
+        return self._result.ignored
+
+    def accounting(self) -> pl.DataFrame:
+        """The per-source accounting as a frame: lines = records + continuations + unparsed + skipped."""
+        return pl.DataFrame(
+            [
+                {
+                    "path": a.path,
+                    "kind": a.kind,
+                    "lines": a.lines,
+                    "records": a.records,
+                    "continuations": a.continuations,
+                    "unparsed": a.unparsed,
+                    "skipped": a.skipped,
+                    "adds_up": a.balanced,
+                    "warnings": len(a.warnings),
+                }
+                for a in self.accounts
+            ],
+            schema={
+                "path": pl.String,
+                "kind": pl.String,
+                "lines": pl.Int64,
+                "records": pl.Int64,
+                "continuations": pl.Int64,
+                "unparsed": pl.Int64,
+                "skipped": pl.Int64,
+                "adds_up": pl.Boolean,
+                "warnings": pl.Int64,
+            },
+        )
+
+    # -- analysis and charts ----------------------------------------------------------------
+
+    @cached_property
+    def _analysis(self) -> Analysis:
+        return analyze(self._result)
+
+    def analyze(self) -> Findings:
+        """Run every rule (once; the result is kept) and return the findings.
+
+        Example:
+            >>> lens.analyze().frame.filter(pl.col("severity") == "error")  # doctest: +SKIP
+        """
+        return Findings(self._analysis)
+
+    def timeline(self) -> go.Figure:
+        """Extension operations per extension, coloured and patterned by outcome, with limits and findings."""
+        return figures.timeline(self._analysis)
+
+    def events_over_time(self) -> go.Figure:
+        """Records per time bucket by level, with findings marked by category."""
+        return figures.events_over_time(self._analysis)
+
+    def versions(self) -> go.Figure:
+        """Which agent and extension versions ran when; upgrades and rollbacks marked."""
+        return figures.versions(self._analysis)
+
+    def other_errors_chart(self) -> go.Figure:
+        """The most frequent errors and warnings no rule explains."""
+        return figures.other_errors(self._analysis)
+
+    def report(self, path: Path | str) -> Path:
+        """Write the HTML report (the same as `loglens analyze --html`).
+
+        Example:
+            >>> lens.report("triage.html")  # doctest: +SKIP
+        """
+        from loglens import __version__
+        from loglens.reports import html as html_report
+
+        return html_report.write(self._analysis, path, version=__version__)
+
+    # -- narrowing --------------------------------------------------------------------------
+
+    def window(self, start: datetime | str | None = None, end: datetime | str | None = None) -> Lens:
+        """A lens with only timestamped rows in ``[start, end)`` (UTC); frames without time are kept whole.
+
+        Example:
+            >>> lens.window("2025-06-11 03:00", "2025-06-11 07:00")  # doctest: +SKIP
+        """
+        low, high = _utc(start), _utc(end)
+        frames = {}
+        for name, frame in self.frames.items():
+            if "timestamp" not in frame.columns:
+                frames[name] = frame
+                continue
+            keep = pl.lit(True)
+            if low is not None:
+                keep &= pl.col("timestamp") >= low
+            if high is not None:
+                keep &= pl.col("timestamp") < high
+            frames[name] = frame.filter(keep.fill_null(False))
+        return self._narrowed(frames, f"{low or '...'} to {high or '...'}")
+
+    def extension(self, name: str) -> Lens:
+        """A lens with only rows about extensions whose name contains ``name`` (case-insensitive).
+
+        Frames without an extension column (config, agent version) are kept whole.
+
+        Example:
+            >>> lens.extension("CustomScript").waagent  # doctest: +SKIP
+        """
+        frames = {}
+        for frame_name, frame in self.frames.items():
+            if "extension" not in frame.columns:
+                frames[frame_name] = frame
+                continue
+            keep = pl.col("extension").str.contains(name, literal=True) | pl.col(
+                "extension"
+            ).str.to_lowercase().str.contains(name.lower(), literal=True)
+            frames[frame_name] = frame.filter(keep.fill_null(False))
+        return self._narrowed(frames, f"extension {name}")
+
+    def _narrowed(self, frames: dict[str, pl.DataFrame], what: str) -> Lens:
+        result = LoadResult(frames=frames, accounts=self.accounts, notes=self.notes, ignored=self.ignored)
+        return Lens(result, description=" · ".join(p for p in (self.description, what) if p))
+
+    # -- display ----------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        rows = {name: frame.height for name, frame in self.frames.items() if frame.height}
+        return f"Lens({self.description or 'all'}: {len(self.accounts)} source(s), rows {rows})"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(name)}</td><td style='text-align:right'>{frame.height:,}</td></tr>"
+            for name, frame in self.frames.items()
+        )
+        warnings = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
+        return (
+            f"<div><strong>loglens Lens</strong> {html.escape(self.description)}"
+            f"<p>{len(self.accounts)} source(s), {sum(a.lines for a in self.accounts):,} lines; "
+            f"every source adds up: {all(a.balanced for a in self.accounts)}</p>"
+            f"{self.accounting()._repr_html_()}"
+            f"<table><tr><th>frame</th><th>rows</th></tr>{rows}</table>"
+            + (f"<p>Warnings:</p><ul>{warnings}</ul>" if warnings else "")
+            + "</div>"
+        )
+
+
+class Findings(Sequence[Finding]):
+    """The findings of a lens: a sequence of `Finding` objects, and the same as a DataFrame."""
+
+    def __init__(self, analysis: Analysis) -> None:
+        self.analysis = analysis
+
+    def __getitem__(self, index):
+        return self.analysis.findings[index]
+
+    def __len__(self) -> int:
+        return len(self.analysis.findings)
+
+    def __iter__(self) -> Iterator[Finding]:
+        return iter(self.analysis.findings)
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """One row per finding (evidence as a list of `path:line` strings)."""
+        return pl.DataFrame(
+            [
+                {
+                    "severity": f.severity,
+                    "category": f.category,
+                    "rule": f.rule,
+                    "summary": f.summary,
+                    "extension": f.extension,
+                    "version": f.version,
+                    "first_seen": f.first_seen,
+                    "last_seen": f.last_seen,
+                    "count": f.count,
+                    "evidence": [f"{e.path}:{e.line}" if e.line else e.path for e in f.evidence],
+                    "related": list(f.related),
+                    "docs": f.docs,
+                }
+                for f in self
+            ],
+            schema={
+                "severity": pl.String,
+                "category": pl.String,
+                "rule": pl.String,
+                "summary": pl.String,
+                "extension": pl.String,
+                "version": pl.String,
+                "first_seen": pl.Datetime("us", "UTC"),
+                "last_seen": pl.Datetime("us", "UTC"),
+                "count": pl.Int64,
+                "evidence": pl.List(pl.String),
+                "related": pl.List(pl.String),
+                "docs": pl.String,
+            },
+        )
+
+    @property
+    def other_errors(self) -> pl.DataFrame:
+        """Errors and warnings no rule explains, grouped by template."""
+        return pl.DataFrame(
+            [
+                {"template": o.template, "count": o.count, "path": o.path, "line": o.line}
+                for o in self.analysis.other_errors
+            ],
+            schema={"template": pl.String, "count": pl.Int64, "path": pl.String, "line": pl.Int64},
+        )
+
+    def __repr__(self) -> str:
+        counts = self.analysis.counts()
+        return f"Findings({counts['error']} error, {counts['warning']} warning, {counts['info']} info)"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            "<tr>"
+            f"<td>{html.escape(f.severity)}</td><td>{html.escape(f.rule)}</td><td>{html.escape(f.summary)}</td>"
+            f"<td>{html.escape(', '.join(f'{e.path}:{e.line}' for e in f.evidence[:3]))}</td>"
+            "</tr>"
+            for f in self
+        )
+        return (
+            f"<div><strong>{html.escape(repr(self))}</strong><table>"
+            f"<tr><th>severity</th><th>rule</th><th>summary</th><th>evidence</th></tr>{rows}</table></div>"
+        )
+
+
+def _utc(moment: datetime | str | None) -> datetime | None:
+    if moment is None:
+        return None
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
