@@ -1,0 +1,38 @@
+"""The worked triage notebook runs top to bottom in a real kernel."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_triage_notebook_executes(tmp_path):
+    notebook_dir = tmp_path / "notebooks"
+    notebook_dir.mkdir()
+    shutil.copy(REPO / "notebooks" / "triage.ipynb", notebook_dir)
+    (tmp_path / "sample_logs").symlink_to(REPO / "sample_logs")
+    notebook = nbformat.read(notebook_dir / "triage.ipynb", as_version=4)
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), "commit it with outputs cleared"
+    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(notebook_dir)}}).execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    html_reprs = [o["data"]["text/html"] for o in outputs if o.output_type == "execute_result" and "text/html" in o.get("data", {})]
+    assert any("loglens Lens" in h for h in html_reprs) and any("Findings(" in h for h in html_reprs)
+    figures = [o for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
+    assert len(figures) == 3  # timeline, events over time, versions render inline
+    assert (notebook_dir / "triage-report.html").stat().st_size > 100_000
+
+
+def test_public_names_have_docstrings_with_examples():
+    import loglens
+
+    for name in ("load", "analyze", "Lens"):
+        doc = getattr(loglens, name).__doc__ or ""
+        assert doc.strip(), name
+    for method in ("analyze", "report", "window", "extension", "lazy"):
+        assert "Example" in (getattr(loglens.Lens, method).__doc__ or ""), method
