@@ -44,11 +44,16 @@ start = time.perf_counter()
 analysis = api.analyze([sys.argv[1]])
 document = api.write_document(analysis, None)
 elapsed = time.perf_counter() - start
+from loglens.reports import html
+report_start = time.perf_counter()
+report = html.render(analysis)
+report_seconds = time.perf_counter() - report_start
 counts, findings = Counter(), Counter()
 for f in analysis.findings:
     counts[f.rule] += f.count
     findings[f.rule] += 1
 print(json.dumps({"seconds": elapsed, "counts": counts, "findings": findings, "json_bytes": len(document),
+                  "report_seconds": report_seconds, "report_bytes": len(report.encode()),
                   "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 """
 #: How each injected incident kind shows up: (rule id, what to count).
@@ -114,6 +119,11 @@ def main() -> int:
     checks += [
         ("analyze >= 250 MB/s", analyze_mbps >= TARGET_ANALYZE_MBPS),
         ("analyze peak RSS <= 2.5x input", analyze_rss <= TARGET_RSS_RATIO),
+    ]
+    print(f"HTML report      +{analyzed['report_seconds']:.2f} s, {analyzed['report_bytes'] / 1e6:.1f} MB")
+    checks += [
+        ("report adds < 2 s", analyzed["report_seconds"] < 2.0),
+        ("report HTML < 10 MB", analyzed["report_bytes"] < 10_000_000),
     ]
     manifest = json.loads(Path(str(path) + ".manifest.json").read_text())
     for kind, injected in manifest["incidents"].items():

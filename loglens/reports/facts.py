@@ -20,7 +20,9 @@ def vm_facts(analysis: Analysis) -> dict[str, Any]:
     """Facts for the report header; a value is None when no source states it."""
     frames = analysis.load.frames
     records = record_view(frames)
-    agent_lines = records.filter(pl.col("kind") == "waagent")
+    # Only banner lines can state versions and the distro: narrow before running the patterns.
+    banner = pl.col("message").str.contains(r"^(?:Azure Linux Agent|Agent WALinuxAgent-|OS: |Distro)")
+    agent_lines = records.filter((pl.col("kind") == "waagent") & banner)
     version_file = frames["agent_version"]
     daemon = _last(agent_lines, _DAEMON) or _first_value(version_file, "package_version")
     goal = _last_of_groups(agent_lines, _GOAL_STATE) or _first_value(version_file, "goal_state_agent")

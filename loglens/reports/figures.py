@@ -48,6 +48,8 @@ _BUCKETS = ("1m", "5m", "15m", "1h", "3h", "6h", "1d", "7d")
 _BUCKET_SPAN = {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "3h": 180, "6h": 360, "1d": 1440, "7d": 10080}
 #: Other-error templates charted.
 TOP_TEMPLATES = 10
+#: Operations drawn on the timeline: every failed or running one and the longest others, up to this many.
+MAX_TIMELINE_BARS = 400
 
 
 def _short(extension: str | None) -> str:
@@ -96,6 +98,13 @@ def timeline(analysis: Analysis) -> go.Figure:
     """Extension operations as bars per extension, by outcome, with the platform limits and findings."""
     ops = analysis.operations
     figure = go.Figure()
+    shown_note = ""
+    if ops.height > MAX_TIMELINE_BARS:
+        # Routine quick successes would bury the story: keep what failed or ran long.
+        notable = (pl.col("outcome") != "succeeded").cast(pl.Int8)
+        kept = ops.sort([notable, pl.col("took")], descending=[True, True]).head(MAX_TIMELINE_BARS)
+        shown_note = f" ({kept.height:,} of {ops.height:,} operations: all failed or running, then the longest)"
+        ops = kept.sort("started")
     if ops.height:
         ops = ops.with_columns(
             row=pl.col("extension").fill_null("?").str.strip_prefix("Microsoft.").str.strip_prefix("Azure.")
@@ -142,7 +151,7 @@ def timeline(analysis: Analysis) -> go.Figure:
     figure.update_xaxes(type="date")
     return _layout(
         figure,
-        "Extension operations (bars) and findings",
+        "Extension operations (bars) and findings" + shown_note,
         "time (UTC)",
         "extension",
         height=max(360, 60 * ops["extension"].n_unique() + 200) if ops.height else 360,
@@ -191,7 +200,13 @@ def versions(analysis: Analysis) -> go.Figure:
         "extension", "extension_version", "timestamp"
     )
     agent = (
-        records.filter(pl.col("kind") == "waagent")
+        records.filter(
+            (pl.col("kind") == "waagent")
+            & (
+                pl.col("message").str.starts_with("Agent WALinuxAgent-")
+                | pl.col("message").str.starts_with("Azure Linux Agent")
+            )
+        )
         .with_columns(
             extension_version=pl.coalesce(
                 pl.col("message").str.extract(r"^Agent WALinuxAgent-(\d+(?:\.\d+)+) is running as the", 1),

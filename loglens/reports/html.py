@@ -36,7 +36,7 @@ def report_model(analysis: Analysis, *, generated_at: datetime | None = None, ve
     """Everything the report shows, as plain data (the template only lays it out)."""
     counts = analysis.counts()
     findings = sorted(analysis.findings, key=lambda f: (SEVERITIES.index(f.severity), f.category))
-    context = _ContextLines(analysis.load.frames)
+    context = _ContextLines(analysis.load.frames, findings)
     grouped = []
     for severity in SEVERITIES:
         of_severity = [f for f in findings if f.severity == severity]
@@ -112,25 +112,38 @@ def verdict(analysis: Analysis) -> str:
 
 
 class _ContextLines:
-    """Neighbouring records of an evidence line, from the parsed text frames."""
+    """Neighbouring records of evidence lines, from the parsed text frames, fetched in one join."""
 
-    def __init__(self, frames: dict[str, pl.DataFrame]) -> None:
-        self._frames = [
-            frames[n].select("source_path", "line_first", "timestamp", "level", "message")
-            for n in _TEXT_FRAMES
-            if n in frames
-        ]
+    def __init__(self, frames: dict[str, pl.DataFrame], findings) -> None:
+        wanted = {(e.path, e.line) for f in findings for e in f.evidence[:MAX_EVIDENCE_SHOWN] if e.line is not None}
+        self._rows: dict[tuple[str, int], dict] = {}
+        if not wanted:
+            return
+        around = pl.DataFrame(
+            [
+                (path, line + offset)
+                for path, line in wanted
+                for offset in range(-CONTEXT_LINES, CONTEXT_LINES + 1)
+                if line + offset >= 1
+            ],
+            schema={"source_path": pl.String, "line_first": pl.UInt32},
+            orient="row",
+        ).unique()
+        for name in _TEXT_FRAMES:
+            if name in frames and frames[name].height:
+                near = (
+                    frames[name]
+                    .select("source_path", "line_first", "timestamp", "level", "message")
+                    .join(around, on=["source_path", "line_first"], how="semi")
+                )
+                for row in near.iter_rows(named=True):
+                    self._rows[(row["source_path"], row["line_first"])] = row
 
     def around(self, path: str, line: int | None) -> list[dict[str, Any]]:
         if line is None:
             return []
-        rows = []
-        for frame in self._frames:
-            near = frame.filter(
-                (pl.col("source_path") == path)
-                & pl.col("line_first").is_between(line - CONTEXT_LINES, line + CONTEXT_LINES)
-            )
-            rows += near.sort("line_first").iter_rows(named=True)
+        lines = range(line - CONTEXT_LINES, line + CONTEXT_LINES + 1)
+        rows = [self._rows[(path, n)] for n in lines if (path, n) in self._rows]
         return [
             {
                 "line": r["line_first"],
