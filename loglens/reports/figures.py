@@ -53,7 +53,7 @@ MAX_TIMELINE_BARS = 400
 
 
 def _short(extension: str | None) -> str:
-    return (extension or "?").removeprefix("Microsoft.").removeprefix("Azure.")
+    return (extension or "agent / VM").removeprefix("Microsoft.").removeprefix("Azure.")
 
 
 def _layout(figure: go.Figure, title: str, x_title: str, y_title: str, height: int = 420) -> go.Figure:
@@ -147,7 +147,7 @@ def timeline(analysis: Analysis) -> go.Figure:
                 hovertemplate="limit reached at %{x}<extra></extra>",
             )
         )
-    _finding_markers(figure, analysis, lambda f: _short(f.extension) if f.extension else _short(None))
+    _finding_markers(figure, analysis, lambda f: _short(f.extension) if f.extension else "agent / VM")
     figure.update_xaxes(type="date")
     return _layout(
         figure,
