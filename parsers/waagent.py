@@ -26,6 +26,7 @@ import polars as pl
 import regex
 
 from parsers import schema
+from parsers.folding import fold
 from parsers.reader import (
     DEFAULT_CHUNK_BYTES,
     Damage,
@@ -354,7 +355,7 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
     starts = lines.filter(is_start).select("line_no", "text", "message", "ts_len", "header")
     continuations = lines.filter(~is_start & ~is_unparsed).select("line_no", "text")
     unparsed = lines.filter(is_unparsed).select("line_no", "text")
-    records = _finish_records(_fold(starts, continuations), table, source_path, zone)
+    records = _finish_records(fold(starts, continuations, "message"), table, source_path, zone)
     if unparsed.height:
         rows = unparsed.select(
             source_path=pl.lit(source_path),
@@ -470,26 +471,6 @@ def _mark_records(lines: pl.DataFrame, damaged: bool) -> pl.DataFrame:
     bad = pl.col("damaged") if damaged else pl.lit(False)
     orphan = pl.col("is_start").cum_sum() == 0
     return lines.with_columns(is_unparsed=~pl.col("is_start") & (orphan | (bad & ~pl.col("in_block"))))
-
-
-def _fold(starts: pl.DataFrame, continuations: pl.DataFrame) -> pl.DataFrame:
-    """Append each record's continuation lines to its message (records are mostly one line)."""
-    starts = starts.with_columns(line_first=pl.col("line_no"), line_last=pl.col("line_no"))
-    if continuations.height == 0:
-        return starts
-    # Each continuation belongs to the last record start at or before it.
-    owner = starts["line_no"].search_sorted(continuations["line_no"], side="right") - 1
-    folded = (
-        continuations.with_columns(owner=owner)
-        .group_by("owner", maintain_order=True)
-        .agg(tail=pl.col("text").str.join("\n"), last=pl.col("line_no").max())
-    )
-    tail = pl.repeat(None, starts.height, dtype=pl.String, eager=True).scatter(folded["owner"], folded["tail"])
-    last = starts["line_no"].scatter(folded["owner"], folded["last"])
-    return starts.with_columns(
-        message=pl.concat_str([pl.col("message"), tail], separator="\n", ignore_nulls=True),
-        line_last=last,
-    )
 
 
 def _finish_records(records: pl.DataFrame, table: pl.DataFrame, source_path: str, zone: VmTimezone) -> pl.DataFrame:
