@@ -24,6 +24,7 @@ import polars as pl
 import regex
 
 from parsers import schema
+from parsers.folding import fold
 from parsers.reader import Damage, Source, SourceAccount, decode_chunk, iter_raw_chunks
 from parsers.timezones import VmTimezone
 
@@ -135,21 +136,7 @@ def _records(lines: pl.DataFrame, dominant: str, damaged: bool) -> tuple[pl.Data
     starts_frame = lines.filter(pl.col("is_start"))
     continuations = lines.filter(~pl.col("is_start") & ~pl.col("is_unparsed"))
     unparsed = lines.filter(pl.col("is_unparsed"))
-    starts_frame = starts_frame.with_columns(line_first=pl.col("line_no"), line_last=pl.col("line_no"))
-    if continuations.height:
-        owner = starts_frame["line_no"].search_sorted(continuations["line_no"], side="right") - 1
-        folded = (
-            continuations.with_columns(owner=owner)
-            .group_by("owner", maintain_order=True)
-            .agg(tail=pl.col("text").str.join("\n"), last=pl.col("line_no").max())
-        )
-        tail = pl.repeat(None, starts_frame.height, dtype=pl.String, eager=True).scatter(
-            folded["owner"], folded["tail"]
-        )
-        starts_frame = starts_frame.with_columns(
-            text=pl.concat_str([pl.col("text"), tail], separator="\n", ignore_nulls=True),
-            line_last=starts_frame["line_no"].scatter(folded["owner"], folded["last"]),
-        )
+    starts_frame = fold(starts_frame, continuations, "text")
     unparsed = unparsed.with_columns(
         line_first=pl.col("line_no"), line_last=pl.col("line_no"), form=pl.lit(255, pl.UInt8)
     )
