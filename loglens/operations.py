@@ -3,8 +3,8 @@
 An operation starts at the agent's `Enable extension: [...]` (`Install`, `Update`, `Disable`,
 `Uninstall`; all agent generations) and ends at its `Command:` line, its error `Event:`, or the
 end of the goal state. CustomScript, RunCommand and ApplicationHealth start enable in the
-background: for them the end is the handler log's last word, a final status file, the agent's
-`Extension status:` summary, or an `All extensions ... terminal state` line. An operation with no
+background: for them the end is the handler log's last word, a final status file, or the agent's
+`All extensions in the goal state have reached a terminal state` line. An operation with no
 end is still running at the end of its log. The provisioning-timeout rule and the timeline chart
 both read this one table.
 """
@@ -44,13 +44,10 @@ HANDLER_END = r'\bevent=(?:end|enabled|"(?:failed to handle|enable failed|enable
 #: The platform's verdict and the agent's sign of a non-converged goal state.
 PLATFORM_TIMEOUT = r"VMExtensionProvisioningTimeout|[Pp]rovisioning of VM extension .* has timed out"
 NOT_CONVERGED = r"not all the extensions in the previous goal state have completed: .*'transitioning'"
-#: The agent's own reading of extension status files (2.5+): `Extension status: [('Name', 'success')]`.
-AGENT_STATUS = r"^Extension status: "
-_TERMINAL_ENTRY = r"\('([^']+)', '(?:success|error|warning)'\)"
 #: Every extension of the goal state finished (2.5+).
 ALL_DONE = r"^All extensions in the goal state have reached a terminal state"
 #: Every line the measurement reads (the engine keeps them in the narrowed record view).
-TRIGGERS = "|".join((START, END, GOAL_STATE_DONE, AGENT_STATUS, ALL_DONE))
+TRIGGERS = "|".join((START, END, GOAL_STATE_DONE, ALL_DONE))
 
 
 def measure(frames: dict[str, pl.DataFrame], records: pl.DataFrame, log_ends: pl.DataFrame) -> pl.DataFrame:
@@ -110,7 +107,7 @@ def measure(frames: dict[str, pl.DataFrame], records: pl.DataFrame, log_ends: pl
     measured = measured.join_asof(
         all_done, on="timestamp", by="source_path", strategy="forward", check_sortedness=False
     )
-    terminal = _handler_terminal(frames, records).sort("timestamp")
+    terminal = _handler_terminal(frames).sort("timestamp")
     measured = measured.join_asof(terminal, on="timestamp", by="extension", strategy="forward", check_sortedness=False)
     measured = measured.join(log_ends, on="source_path", how="left")
     background = pl.col("extension").is_in(BACKGROUND_ENABLE) & (pl.col("operation") == "Enable")
@@ -144,22 +141,12 @@ def measure(frames: dict[str, pl.DataFrame], records: pl.DataFrame, log_ends: pl
     return measured.with_columns(outcome=outcome)
 
 
-def _handler_terminal(frames: dict[str, pl.DataFrame], records: pl.DataFrame) -> pl.DataFrame:
-    """When background operations ended: handler log end events, final status files, and the
-    agent's `Extension status:` summary naming the extension with a terminal status."""
+def _handler_terminal(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """When background operations ended: handler log end events and final status files."""
     logs = frames["extension_logs"].filter(pl.col("message").str.contains(HANDLER_END))
     status = frames["status"].filter(pl.col("status").cast(pl.String).is_in(["success", "error", "warning"]))
-    summaries = (
-        records.filter(pl.col("message").str.contains(AGENT_STATUS))
-        .with_columns(extension=pl.col("message").str.extract_all(_TERMINAL_ENTRY))
-        .explode("extension")
-        .with_columns(pl.col("extension").str.extract(_TERMINAL_ENTRY, 1))
-        .filter(pl.col("extension").is_not_null())
-    )
     columns = ["extension", "timestamp", "source_path", "line_first", "message"]
-    both = pl.concat([logs.select(columns), status.select(columns), summaries.select(columns)]).filter(
-        pl.col("timestamp").is_not_null()
-    )
+    both = pl.concat([logs.select(columns), status.select(columns)]).filter(pl.col("timestamp").is_not_null())
     return both.with_columns(handler_time=pl.col("timestamp")).rename(
         {"source_path": "handler_source", "line_first": "handler_line", "message": "handler_message"}
     )
