@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from loglens.rules import (
+    agent_not_processing,
     agent_update,
     agent_update_failed,
     agent_version_outdated,
@@ -21,6 +22,7 @@ from loglens.rules import (
 
 #: Rule modules in the order they run, sorted by module name.
 REGISTRY = (
+    agent_not_processing,
     agent_update,
     agent_update_failed,
     agent_version_outdated,

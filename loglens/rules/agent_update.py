@@ -1,7 +1,9 @@
 """The guest agent updated itself to a new version.
 
 What it detects:
-    The extension-handling agent discovering a newer version and exiting to hand over:
+    Agent 2.7 and later first announce the update (`Self-update discovered new Regular upgrade
+    WALinuxAgent-2.15.0.1; Will upgrade on or after ...`), and an update announced but not applied
+    in the logs is reported too. Then the extension-handling agent exits to hand over:
     `Agent WALinuxAgent-2.2.38 discovered update WALinuxAgent-2.2.40 -- exiting` (2.2.x),
     `Agent upgrade discovered, updating to ...` (2.7-2.9), `Current Agent 2.14.0.1 completed all
     update checks, exiting current process to upgrade to the new Agent version 2.15.0.1`
@@ -43,6 +45,8 @@ HANDOVER = (
     r"|Current Agent (?P<d_from>\S+) completed all update checks, exiting current process to (?:upgrade|downgrade) to the new Agent version (?P<d_to>\S+)"
     r"|Exiting current process to (?:upgrade|downgrade) to the request Agent version (?P<e_to>\S+)"
 )
+#: An update found but scheduled for later (2.7+): `... upgrade WALinuxAgent-2.15.0.1; Will upgrade on or after <time>`.
+DISCOVERED = r"[Dd]iscovered new (?:Hotfix |Normal |Regular )?upgrade (?:WALinuxAgent-)?(?P<version>\d+(?:\.\d+)+); Will upgrade on or after (?P<when>\S+)"
 #: The new version running (start banners; `[HEARTBEAT]` repeats are not needed).
 RUNNING = (
     r"^Agent WALinuxAgent-(?P<r1>\S+) is running as the (?:goal state|current) agent|^Azure Linux Agent \(Goal State Agent version (?P<r2>[\d.]+)"
@@ -55,7 +59,7 @@ RULE = Rule(
     category="upgrade",
     severity="info",
     title="Guest agent updated itself",
-    triggers=HANDOVER + "|" + RUNNING,
+    triggers="|".join((HANDOVER, RUNNING, DISCOVERED)),
 )
 
 
@@ -87,4 +91,17 @@ def detect(context: Context) -> list[Hit]:
         times = f"; the hand-over to {target} was logged {group.height} times" if group.height > 1 else ""
         summary = f"Agent self-updated{source} to {target} at {started['timestamp'][0]:%Y-%m-%d %H:%M} UTC{times}"
         hits.append(Hit(summary, rows, extension="WALinuxAgent", version=target, count=group.height))
+    # Updates announced but not applied before the logs end: the agent waits for its update window.
+    applied = set(handovers["target"].drop_nulls().to_list())
+    discovered = (
+        agent.filter(pl.col("message").str.contains(DISCOVERED))
+        .with_columns(d=pl.col("message").str.extract_groups(DISCOVERED))
+        .unnest("d")
+    )
+    for (version,), group in discovered.group_by(["version"], maintain_order=True):
+        if version in applied:
+            continue
+        when = group["when"][-1]
+        summary = f"Agent discovered update {version}, scheduled on or after {when}; not applied in these logs"
+        hits.append(Hit(summary, group.select(HIT_COLUMNS), extension="WALinuxAgent", version=version))
     return hits
