@@ -175,6 +175,14 @@ SAMPLE_LINES: tuple[tuple[str, dict[str, object]], ...] = (
         },
     ),
     (
+        "2019/05/02 04:01:17.118230 WARNING Daemon ended with exception -- Sleep 15 seconds and restart daemon",
+        {
+            "line_format": "agent-legacy",
+            "process": None,
+            "message": "Daemon ended with exception -- Sleep 15 seconds and restart daemon",
+        },
+    ),
+    (
         "2019/06/18 09:14:11.104558 INFO ExtHandler Agent WALinuxAgent-2.2.38 is running as the goal state agent",
         {"line_format": "agent-legacy", "thread": None, "process": "ExtHandler"},
     ),
@@ -476,6 +484,15 @@ def _mark_records(lines: pl.DataFrame, damaged: bool) -> pl.DataFrame:
 def _finish_records(records: pl.DataFrame, table: pl.DataFrame, source_path: str, zone: VmTimezone) -> pl.DataFrame:
     """Derive the schema columns from the header table and the folded message."""
     records = records.with_columns(table.drop("key").select(pl.all().gather(records["header"])))
+    # G1 agents had no process prefix, so `Daemon ended with exception` or `Daemon is already
+    # running` reads like a G2 `Daemon` prefix. A G2 message starts with a capital; a lower-case
+    # word after `Daemon` means the word was the message's own first word.
+    own_word = (pl.col("form") == _LEGACY) & (pl.col("process") == "Daemon") & pl.col("message").str.contains(r"^[a-z]")
+    if records.select(own_word.any()).item():
+        records = records.with_columns(
+            message=pl.when(own_word).then(pl.concat_str([pl.lit("Daemon "), pl.col("message")])).otherwise("message"),
+            process=pl.when(own_word).then(None).otherwise("process"),
+        )
     iso = pl.col("form") == _ISO
     wall_clock = _stamp(iso, records)
     records = records.with_columns(

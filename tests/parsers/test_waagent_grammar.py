@@ -69,7 +69,7 @@ def test_odd_width_fractions_still_parse(parse_text):
         """
         2024-05-13T17:34:12Z INFO ExtHandler ExtHandler no fraction
         2024-05-13T17:34:12.5Z ERROR ExtHandler [Foo.Bar-1.2] short fraction
-        2019/06/18 09:14:03.5519 INFO Daemon four digits
+        2019/06/18 09:14:03.5519 INFO Daemon Run daemon
         """
     ).frame
     assert frame["line_format"].to_list() == ["agent-iso", "agent-iso", "agent-legacy"]
@@ -78,7 +78,7 @@ def test_odd_width_fractions_still_parse(parse_text):
         datetime(2024, 5, 13, 17, 34, 12, 500000, tzinfo=timezone.utc),
         datetime(2019, 6, 18, 9, 14, 3, 551900, tzinfo=timezone.utc),
     ]
-    assert frame["message"].to_list() == ["no fraction", "short fraction", "four digits"]
+    assert frame["message"].to_list() == ["no fraction", "short fraction", "Run daemon"]
     assert frame["extension"].to_list() == [None, "Foo.Bar", None]
     assert frame["process"].to_list() == ["ExtHandler", "ExtHandler", "Daemon"]
 
