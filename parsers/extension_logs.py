@@ -49,8 +49,6 @@ PYTHON = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?: |$)"
 PLATFORM = r"^(?:Info|Warning|Error) \d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?: |$)"
 #: Timestamps sniffed in logs of unknown format: ISO-like, or `date`'s default output.
 _SNIFFED_ISO = r"^\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)"
-#: A status echo written on every HandlerUtil status write: `Operation,status,code,message`.
-STATUS_ECHO = r"^([A-Za-z][\w-]*),([A-Za-z]+),(-?\d*),"
 #: Where the next record may start, for cutting big files into chunks.
 RECORD_START = regex.compile(rb"time=|\d{4}/\d\d/\d\d |(?:Info|Warning|Error) |\+ ")
 
@@ -169,6 +167,7 @@ PYTHON_HEAD = (
 #: The fixed keys at the start of a Go handler line; the message is what follows them.
 _GO_HEAD = r"^time=\S+ (?:level=\S+ )?version=\S* (?:pid=\S+ )?(?:operation=\S+ ?)?(?:seq=\d+ ?)?"
 _PLATFORM_HEAD = r"^(?:Info|Warning|Error) \d{4}/\d\d/\d\d \d\d:\d\d:\d\d ?"
+#: A status echo HandlerUtil writes on every status write: `Operation,status,code,message`.
 _ECHO = r"^(?P<echo_operation>[A-Za-z][\w-]*),(?P<echo_status>[A-Za-z]+),(?P<echo_code>-?\d*),"
 
 
