@@ -44,6 +44,7 @@ start = time.perf_counter()
 analysis = api.analyze([sys.argv[1]])
 document = api.write_document(analysis, None)
 elapsed = time.perf_counter() - start
+analyze_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 from loglens.reports import html
 report_start = time.perf_counter()
 report = html.render(analysis)
@@ -53,7 +54,7 @@ for f in analysis.findings:
     counts[f.rule] += f.count
     findings[f.rule] += 1
 print(json.dumps({"seconds": elapsed, "counts": counts, "findings": findings, "json_bytes": len(document),
-                  "report_seconds": report_seconds, "report_bytes": len(report.encode()),
+                  "report_seconds": report_seconds, "report_bytes": len(report.encode()), "analyze_rss": analyze_rss,
                   "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 """
 #: How each injected incident kind shows up: (rule id, what to count).
@@ -111,16 +112,19 @@ def main() -> int:
     ]
     analyzed = measure(_ANALYZE_CHILD, path)
     analyze_mbps = mb / analyzed["seconds"]
-    analyze_rss = analyzed["peak_rss"] / size
+    analyze_rss = analyzed["analyze_rss"] / size
     print(
         f"loglens analyze  {analyze_mbps:,.0f} MB/s ({analyzed['seconds']:.2f} s), peak RSS "
-        f"{analyzed['peak_rss'] / 1e6:,.0f} MB = {analyze_rss:.2f}x input, JSON {analyzed['json_bytes']:,} bytes"
+        f"{analyzed['analyze_rss'] / 1e6:,.0f} MB = {analyze_rss:.2f}x input, JSON {analyzed['json_bytes']:,} bytes"
     )
     checks += [
         ("analyze >= 250 MB/s", analyze_mbps >= TARGET_ANALYZE_MBPS),
         ("analyze peak RSS <= 2.5x input", analyze_rss <= TARGET_RSS_RATIO),
     ]
-    print(f"HTML report      +{analyzed['report_seconds']:.2f} s, {analyzed['report_bytes'] / 1e6:.1f} MB")
+    print(
+        f"HTML report      +{analyzed['report_seconds']:.2f} s, {analyzed['report_bytes'] / 1e6:.1f} MB, "
+        f"peak RSS with the report {analyzed['peak_rss'] / 1e6:,.0f} MB = {analyzed['peak_rss'] / size:.2f}x input"
+    )
     checks += [
         ("report adds < 2 s", analyzed["report_seconds"] < 2.0),
         ("report HTML < 10 MB", analyzed["report_bytes"] < 10_000_000),

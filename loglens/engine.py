@@ -88,7 +88,7 @@ def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> An
     from loglens.rules import REGISTRY  # the registry imports every rule module
 
     modules = rules if rules is not None else REGISTRY
-    context = _context(load.frames, modules)
+    context = _context(load.frames, modules, load.accounts)
     # Rules are independent and spend their time in Polars (which releases the GIL): run two at once.
     with ThreadPoolExecutor(max_workers=_PARALLEL_RULES) as pool:
         results = list(pool.map(lambda module: (module, module.detect(context)), modules))
@@ -104,7 +104,16 @@ def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> An
     )
 
 
-def _context(frames: dict[str, pl.DataFrame], modules: tuple[ModuleType, ...]) -> Context:
+def _log_ends(accounts) -> pl.DataFrame:
+    """Per source path, its last record time, from the parsers' accounting (no pass over records)."""
+    return pl.DataFrame(
+        [(a.path, a.last_time) for a in accounts if a.last_time is not None],
+        schema={"source_path": pl.String, "log_end": pl.Datetime("us", "UTC")},
+        orient="row",
+    )
+
+
+def _context(frames: dict[str, pl.DataFrame], modules: tuple[ModuleType, ...], accounts=()) -> Context:
     """Build the rules' view: one pass of every trigger over all records (a DFA), then the narrowed set."""
     records = record_view(frames)
     from loglens.operations import TRIGGERS as OPERATION_TRIGGERS
@@ -116,8 +125,7 @@ def _context(frames: dict[str, pl.DataFrame], modules: tuple[ModuleType, ...]) -
         | pl.col("level").is_in(["ERROR", "WARNING", "CRITICAL"])
         | pl.col("kind").is_in(["status", "instance_view"])
     )
-    log_ends = records.group_by("source_path").agg(log_end=pl.col("timestamp").max())
-    return Context(frames=frames, records=records.filter(keep.fill_null(False)), log_ends=log_ends)
+    return Context(frames=frames, records=records.filter(keep.fill_null(False)), log_ends=_log_ends(accounts))
 
 
 def _link(findings: list[Finding]) -> None:

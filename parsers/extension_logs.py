@@ -89,6 +89,7 @@ def read_extension_logs(sources: Iterable[Source], *, tz: VmTimezone) -> tuple[p
             account.continuations += counts[1]
             account.unparsed += counts[2]
             frames.append(_finish(records, source.name, extension, version, tz))
+            account.saw_times(frames[-1]["timestamp"])
         damage.report(account)
     frame = pl.concat(frames) if frames else schema.empty_frame(schema.EXTENSION_LOG_COLUMNS)
     return frame, accounts

@@ -19,6 +19,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -55,6 +56,7 @@ class SourceAccount:
         unparsed: lines no grammar matched and no record could take; kept as flagged rows.
         skipped: lines understood but carrying nothing (comments and blank lines of a config).
         bytes_read: decompressed bytes read.
+        first_time, last_time: earliest and latest record timestamp (UTC), for timed sources.
         warnings: one-line messages about bad input, each naming the file.
     """
 
@@ -66,12 +68,22 @@ class SourceAccount:
     unparsed: int = 0
     skipped: int = 0
     bytes_read: int = 0
+    first_time: datetime | None = None
+    last_time: datetime | None = None
     warnings: list[str] = field(default_factory=list)
 
     @property
     def balanced(self) -> bool:
         """True when lines == records + continuations + unparsed + skipped."""
         return self.lines == self.records + self.continuations + self.unparsed + self.skipped
+
+    def saw_times(self, timestamps: pl.Series) -> None:
+        """Widen the account's time span with a column of record timestamps."""
+        if timestamps.null_count() == timestamps.len():
+            return
+        low, high = timestamps.min(), timestamps.max()
+        self.first_time = low if self.first_time is None else min(self.first_time, low)
+        self.last_time = high if self.last_time is None else max(self.last_time, high)
 
     def warn(self, message: str) -> None:
         """Record a one-line warning about this input; the path is prefixed here."""

@@ -309,6 +309,7 @@ def read_waagent(
         for records, counts, chunk_damage in _parse_in_parallel(chunks, account.path, zone):
             # Chunks number their lines from 1; shift them to file line numbers.
             frames.append(records.with_columns(pl.col("line_first", "line_last") + account.lines))
+            account.saw_times(records["timestamp"])
             account.lines += counts[0]
             account.records += counts[1]
             account.continuations += counts[2]

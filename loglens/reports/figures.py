@@ -166,9 +166,10 @@ def events_over_time(analysis: Analysis) -> go.Figure:
         span = (records["timestamp"].max() - records["timestamp"].min()) or timedelta(minutes=1)
         bucket = next((b for b in _BUCKETS if span / timedelta(minutes=_BUCKET_SPAN[b]) <= 200), "7d")
         counts = (
-            records.with_columns(bucket=pl.col("timestamp").dt.truncate(bucket), level=pl.col("level").cast(pl.String))
+            records.select(bucket=pl.col("timestamp").dt.truncate(bucket), level=pl.col("level"))
             .group_by("bucket", "level")
             .agg(count=pl.len())
+            .with_columns(pl.col("level").cast(pl.String))
             .sort("bucket")
         )
         for level, (colour, pattern) in LEVEL_STYLE.items():

@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from loglens.engine import Analysis
 from loglens.findings import SEVERITIES
+from loglens.records import columns
 from loglens.redact import redact_text
 from loglens.reports import figures
 from loglens.reports.facts import vm_facts
@@ -131,11 +132,8 @@ class _ContextLines:
         ).unique()
         for name in _TEXT_FRAMES:
             if name in frames and frames[name].height:
-                near = (
-                    frames[name]
-                    .select("source_path", "line_first", "timestamp", "level", "message")
-                    .join(around, on=["source_path", "line_first"], how="semi")
-                )
+                wanted_columns = ["source_path", "line_first", "timestamp", "level", "message"]
+                near = columns(frames[name], wanted_columns).join(around, on=["source_path", "line_first"], how="semi")
                 for row in near.iter_rows(named=True):
                     self._rows[(row["source_path"], row["line_first"])] = row
 
