@@ -66,47 +66,50 @@ def detect(context: Context) -> list[Hit]:
     agent = context.records.filter(
         pl.col("kind").is_in(["waagent", "command_execution"]) & pl.col("extension").is_not_null()
     )
-    updates = agent.filter(pl.col("message").str.contains(UPDATE) & pl.col("extension_version").is_not_null())
-    disables = agent.filter(pl.col("message").str.contains(DISABLE) & pl.col("extension_version").is_not_null())
-    attempts = []
-    for update in updates.iter_rows(named=True):
-        before = disables.filter(
-            (pl.col("extension") == update["extension"])
-            & (pl.col("extension_version") != update["extension_version"])
-            & pl.col("timestamp").is_between(update["timestamp"] - WINDOW, update["timestamp"])
-        ).tail(1)
-        if before.height == 0:
-            continue  # an update command without a version change (reinstall) is not an upgrade
-        old, new = before["extension_version"][0], update["extension_version"]
-        window = agent.filter(
-            (pl.col("extension") == update["extension"])
-            & pl.col("timestamp").is_between(before["timestamp"][0], update["timestamp"] + WINDOW)
+    versioned = agent.filter(pl.col("extension_version").is_not_null())
+    updates = versioned.filter(pl.col("message").str.contains(UPDATE)).sort("timestamp")
+    disables = versioned.filter(pl.col("message").str.contains(DISABLE)).sort("timestamp")
+    if updates.height == 0 or disables.height == 0:
+        return []
+    # Each update command pairs with the last disable of the same extension before it; a version
+    # change makes it an upgrade (the same version is a reinstall).
+    attempts = (
+        updates.select("extension", "timestamp", new="extension_version", update_record="record")
+        .join_asof(
+            disables.select(
+                "extension", "timestamp", old="extension_version", disable_record="record", started="timestamp"
+            ),
+            on="timestamp",
+            by="extension",
+            strategy="backward",
+            tolerance=WINDOW,
+            check_sortedness=False,
         )
-        failed = window.filter(
-            pl.col("message").str.contains(FAILED_STEP)
-            & (
-                pl.col("level").cast(pl.String).is_in(["ERROR", "WARNING"])
-                | pl.col("message").str.contains("failedupgrade")
-            )
+        .filter(pl.col("old").is_not_null() & (pl.col("old") != pl.col("new")))
+        .with_row_index("attempt")
+    )
+    if attempts.height == 0:
+        return []
+    # A failure sign belongs to the latest attempt of its extension started before it, within the window.
+    failed = agent.filter(
+        pl.col("message").str.contains(FAILED_STEP)
+        & (
+            pl.col("level").cast(pl.String).is_in(["ERROR", "WARNING"])
+            | pl.col("message").str.contains("failedupgrade")
         )
-        attempts.append((update["extension"], old, new, before, update, failed))
-    # The same from -> to pair seen again is the same upgrade retried (a loop when it keeps coming).
-    by_upgrade: dict[tuple[str, str, str], list[tuple]] = {}
-    for attempt in attempts:
-        by_upgrade.setdefault(attempt[:3], []).append(attempt)
+    ).sort("timestamp")
+    failed = _assign_failures(failed, attempts)
     hits = []
-    for (extension, old, new), same in by_upgrade.items():
-        rows = pl.concat(
-            [
-                pl.concat([before.select(HIT_COLUMNS), _row(agent, update), failed.select(HIT_COLUMNS)])
-                for *_, before, update, failed in same
-            ]
-        ).unique("record", maintain_order=True)
-        kind, name, tries = upgrade_kind(old, new), extension.rsplit(".", 1)[-1], len(same)
-        failures = [failed for *_, failed in same if failed.height]
-        if failures:
-            step = _failed_step(pl.concat(failures))
-            summary = f"{name} {kind} upgrade {old} -> {new} failed at {step}" + (
+    for (extension, old, new), group in attempts.group_by(["extension", "old", "new"], maintain_order=True):
+        ids = group["attempt"]
+        mine = failed.filter(pl.col("attempt").is_in(ids.implode()))
+        keep = pl.col("record").is_in(pl.concat([group["disable_record"], group["update_record"]]).implode())
+        rows = pl.concat([agent.filter(keep).select(HIT_COLUMNS), mine.select(HIT_COLUMNS)]).unique(
+            "record", maintain_order=True
+        )
+        kind, name, tries = upgrade_kind(old, new), extension.rsplit(".", 1)[-1], group.height
+        if mine.height:
+            summary = f"{name} {kind} upgrade {old} -> {new} failed at {_failed_step(mine)}" + (
                 f"; attempted {tries} times" if tries > 1 else ""
             )
             severity = "error"
@@ -114,14 +117,19 @@ def detect(context: Context) -> list[Hit]:
             summary = f"{name} {kind} upgrade {old} -> {new} repeats: attempted {tries} times"
             severity = "warning"
         else:
-            summary = f"{name} {kind} upgrade {old} -> {new} at {same[0][4]['timestamp']:%Y-%m-%d %H:%M} UTC"
+            summary = f"{name} {kind} upgrade {old} -> {new} at {group['timestamp'][0]:%Y-%m-%d %H:%M} UTC"
             severity = None
         hits.append(Hit(summary, rows, severity=severity, extension=extension, version=new, count=tries))
     return hits
 
 
-def _row(agent: pl.DataFrame, row: dict) -> pl.DataFrame:
-    return agent.filter(pl.col("record") == row["record"]).select(HIT_COLUMNS)
+def _assign_failures(failed: pl.DataFrame, attempts: pl.DataFrame) -> pl.DataFrame:
+    """Each failure sign with the attempt (disable .. update + WINDOW) of its extension it falls in."""
+    spans = attempts.select("extension", "attempt", "started", until=pl.col("timestamp") + WINDOW).sort("started")
+    joined = failed.join_asof(
+        spans, left_on="timestamp", right_on="started", by="extension", strategy="backward", check_sortedness=False
+    )
+    return joined.filter(pl.col("attempt").is_not_null() & (pl.col("timestamp") <= pl.col("until")))
 
 
 def _failed_step(failed: pl.DataFrame) -> str:
