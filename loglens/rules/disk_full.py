@@ -36,7 +36,7 @@ RULE = Rule(id="disk-full", category="disk-space", severity="error", title="Disk
 
 
 def detect(context: Context) -> list[Hit]:
-    rows = context.search(FULL)
+    rows = context.search(FULL, words=("space", "errno 28"))
     hits = []
     for (extension,), group in rows.group_by(["extension"], maintain_order=True):
         who = extension or "The agent"

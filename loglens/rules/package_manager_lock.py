@@ -50,6 +50,8 @@ LOCK = (
     r"|waiting for process with pid \d+ to finish|transaction lock on \S*\.rpm\.lock|system management is locked by the application"
     r"|package manager (?:on the vm )?is (?:currently )?locked"
 )
+#: Every LOCK match contains one of these words (a cheap first pass).
+LOCK_WORDS = ("lock", "waiting for process")
 #: `It is held by process 3121 (unattended-upgr)`, zypper's `with pid 1450 (zypper)`, dpkg's `locked by X process with pid N`.
 _HOLDER = (
     r"(?:held by process|application with pid|another copy is running as pid) (\d+)(?: \(([^)]+)\))?"
@@ -69,7 +71,7 @@ RULE = Rule(
 
 def detect(context: Context) -> list[Hit]:
     hits = []
-    matched = context.search(LOCK)
+    matched = context.search(LOCK, words=LOCK_WORDS)
     for (extension,), rows in matched.group_by(["extension"], maintain_order=True):
         text = "\n".join(m for m in rows["message"].to_list() if m)
         holder = _holder(text)

@@ -50,6 +50,8 @@ UNSUPPORTED_TEXT = (
     r"|neither rpm nor dpkg|unexpected linux distribution|(?:os|distro|distribution|version)\b[^\n]{0,60}\bis not supported"
     r"|\bis not supported by this version|the os is not supported"
 )
+#: Every UNSUPPORTED_TEXT match contains one of these words (a cheap first pass).
+UNSUPPORTED_WORDS = ("supported", "indeterminate", "neither rpm", "unexpected linux")
 #: Text that means the 51 is about a package-manager lock (DSC), not the OS.
 LOCK_TEXT = r"(?i)dpkg[^\n]*lock|package manager[^\n]*locked|rpm[^\n]*lock"
 _LINE_PREFIX = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (?:ERROR:|WARNING:)? ?(?:\[[^\]]+\]:? )?"
@@ -66,13 +68,19 @@ RULE = Rule(
 
 def detect(context: Context) -> list[Hit]:
     records = context.records
-    message = pl.col("message")
-    exit_51 = message.str.contains(EXIT_51)
-    status_51 = _status_or_view_51(context)
-    candidates = records.filter(
-        exit_51
-        | (message.str.contains(UNSUPPORTED_TEXT) & ~message.str.contains(r"Failing GS .* Unsupported features"))
-        | pl.col("record").is_in(status_51.implode())
+    stated = context.search(UNSUPPORTED_TEXT, words=UNSUPPORTED_WORDS).filter(
+        ~pl.col("message").str.contains(r"Failing GS .* Unsupported features")
+    )
+    candidates = (
+        pl.concat(
+            [
+                context.search(EXIT_51, words=("51,",)),
+                stated,
+                records.filter(pl.col("record").is_in(_status_or_view_51(context).implode())),
+            ]
+        )
+        .unique("record", maintain_order=True)
+        .sort("record")
     )
     hits = []
     for (extension,), rows in candidates.group_by(["extension"], maintain_order=True):
