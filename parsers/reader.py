@@ -200,6 +200,8 @@ class Damage:
 
     def report(self, account: SourceAccount) -> None:
         """Turn the repairs into one warning line each on ``account``."""
+        if account.lines and (self.nul_lines + self.invalid_utf8_lines) * 2 > account.lines:
+            account.warn("looks like a binary file, not a text log; its lines are kept as unparsed text")
         for error in self.read_errors:
             account.warn(f"read error: {error}; the other parts of the file were kept")
         if self.nul_lines:

@@ -128,3 +128,12 @@ def test_line_longer_than_a_chunk(tmp_path):
     assert result.frame.height == 5
     assert result.frame["message"][2] == huge.decode()
     assert result.accounts[0].balanced
+
+
+def test_binary_file_is_called_out_and_kept_as_unparsed(tmp_path):
+    path = tmp_path / "waagent.log"
+    path.write_bytes(bytes(range(256)) * 400 + b"\n" + bytes(range(255, -1, -1)) * 400)
+    result = read_waagent([path])
+    account = result.accounts[0]
+    assert any("looks like a binary file" in w for w in account.warnings)
+    assert account.balanced and account.records == 0 and account.unparsed == account.lines
