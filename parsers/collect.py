@@ -133,7 +133,9 @@ def _is_archive(path: Path) -> bool:
 def _add(source: Source, found: Collection, *, explicit: bool = False) -> None:
     kind = kind_of_path(source.logical_path) or _sniff(source, found)
     if kind is None and explicit:
-        kind = "waagent"  # a file the user named: read it with the agent grammar, report coverage
+        # A file the user named is read even when unrecognised: JSON as an instance view (whose
+        # reader says what is wrong with it), anything else with the agent grammar, reporting coverage.
+        kind = "instance_view" if source.logical_path.name.lower().endswith(".json") else "waagent"
     if kind is None:
         found.ignored.append(source.name)
     else:

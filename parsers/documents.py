@@ -59,12 +59,23 @@ def parse_json(document: Document) -> Any | None:
     try:
         value = json.loads(document.text)
     except json.JSONDecodeError as exc:
-        account.warn(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); kept as unparsed text")
+        account.warn(
+            f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+            f"its {account.lines} line(s) counted as unparsed"
+        )
         account.unparsed = account.lines
         return None
     account.records = 1
     account.continuations = account.lines - 1
     return value
+
+
+def reject(document: Document, reason: str) -> None:
+    """Valid JSON of the wrong shape: warn, and count its lines as unparsed rather than as a record."""
+    account = document.account
+    account.warn(f"{reason}; its {account.lines} line(s) counted as unparsed")
+    account.records = account.continuations = 0
+    account.unparsed = account.lines
 
 
 def text_of(value: Any) -> str | None:

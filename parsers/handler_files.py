@@ -19,7 +19,16 @@ import polars as pl
 
 from parsers import schema
 from parsers.collect import HANDLER_DIR, HANDLER_STATE_FILE, SETTINGS_FILE, STATUS_FILE
-from parsers.documents import formatted_message, int_of, parse_json, read_document, rows_to_frame, text_of
+from parsers.documents import (
+    Document,
+    formatted_message,
+    int_of,
+    parse_json,
+    read_document,
+    reject,
+    rows_to_frame,
+    text_of,
+)
 from parsers.reader import Source, SourceAccount
 
 _LEVEL_OF_STATUS = {"error": "ERROR", "warning": "WARNING", "success": "INFO", "transitioning": "INFO"}
@@ -53,7 +62,7 @@ def read_status_files(sources: Iterable[Source]) -> tuple[pl.DataFrame, pl.DataF
                 # Kept visible the way the agent reports it: the start of the unparsable text.
                 rows.append({**base, **span, "message": document.text[:2000], "level": "ERROR"})
             continue
-        entry = _first_status(value, document.account)
+        entry = _first_status(value, document)
         if entry is None:
             continue
         status = entry.get("status") if isinstance(entry.get("status"), dict) else {}
@@ -91,13 +100,13 @@ def read_status_files(sources: Iterable[Source]) -> tuple[pl.DataFrame, pl.DataF
     return frame, rows_to_frame(subrows, schema.SUBSTATUS_COLUMNS), accounts
 
 
-def _first_status(value: Any, account: SourceAccount) -> dict | None:
+def _first_status(value: Any, document: Document) -> dict | None:
     if isinstance(value, list) and value and isinstance(value[0], dict):
         return value[0]
     if isinstance(value, dict):
-        account.warn("status is a JSON object, not the array the agent expects; read anyway")
+        document.account.warn("status is a JSON object, not the array the agent expects; read anyway")
         return value
-    account.warn("JSON is not a status document (expected an array of status objects)")
+    reject(document, "JSON is not a status document (expected an array of status objects)")
     return None
 
 
@@ -135,6 +144,8 @@ def read_handler_state(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[So
                         "message": formatted_message(value),
                     }
                 )
+            elif value is not None:
+                reject(document, "JSON is not a HandlerStatus document (expected a status object)")
         accounts.append(document.account)
     return rows_to_frame(rows, schema.HANDLER_STATE_COLUMNS), accounts
 
@@ -164,7 +175,7 @@ def read_settings(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[SourceA
         handler = _handler_settings(value)
         if handler is None:
             if value is not None:
-                document.account.warn("JSON is not a settings document (no runtimeSettings[0].handlerSettings)")
+                reject(document, "JSON is not a settings document (no runtimeSettings[0].handlerSettings)")
             continue
         protected = handler.get("protectedSettings")
         thumbprint = text_of(handler.get("protectedSettingsCertThumbprint"))

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from parsers import schema
-from parsers.documents import parse_json, read_document, rows_to_frame, text_of
+from parsers.documents import parse_json, read_document, reject, rows_to_frame, text_of
 from parsers.reader import Source, SourceAccount
 
 _LEVELS = {"info": "INFO", "warning": "WARNING", "error": "ERROR"}
@@ -37,7 +37,7 @@ def read_instance_views(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[S
         view = value.get("instanceView", value) if isinstance(value, dict) else value
         extensions = view.get("extensions") if isinstance(view, dict) else view
         if not isinstance(extensions, list) and not (isinstance(view, dict) and "vmAgent" in view):
-            document.account.warn("JSON has no instanceView.extensions list; nothing read")
+            reject(document, "JSON has no instanceView.extensions list")
             continue
         base = {"source_path": source.name, "line_first": 1, "line_last": max(document.lines, 1)}
         for extension in extensions or []:
@@ -112,7 +112,7 @@ def read_vm_models(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[Source
         value = parse_json(document)
         if not isinstance(value, dict):
             if value is not None:
-                document.account.warn("JSON is not an `az vm show` object; nothing read")
+                reject(document, "JSON is not an `az vm show` object")
             continue
         for resource in _list(value.get("resources")):
             # `az` renames the extension's own `type` to `typePropertiesType` (ARM keeps both names).

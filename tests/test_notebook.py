@@ -17,11 +17,19 @@ def test_triage_notebook_executes(tmp_path):
     shutil.copy(REPO / "notebooks" / "triage.ipynb", notebook_dir)
     (tmp_path / "sample_logs").symlink_to(REPO / "sample_logs")
     notebook = nbformat.read(notebook_dir / "triage.ipynb", as_version=4)
-    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), "commit it with outputs cleared"
-    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(notebook_dir)}}).execute()
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), (
+        "commit it with outputs cleared"
+    )
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(notebook_dir)}}
+    ).execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    html_reprs = [o["data"]["text/html"] for o in outputs if o.output_type == "execute_result" and "text/html" in o.get("data", {})]
+    html_reprs = [
+        o["data"]["text/html"]
+        for o in outputs
+        if o.output_type == "execute_result" and "text/html" in o.get("data", {})
+    ]
     assert any("loglens Lens" in h for h in html_reprs) and any("Findings(" in h for h in html_reprs)
     figures = [o for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
     assert len(figures) == 3  # timeline, events over time, versions render inline

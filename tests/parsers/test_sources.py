@@ -267,3 +267,34 @@ def test_symlinks_in_trees_are_skipped(tmp_path):
     with collect([tmp_path]) as found:
         assert found.sources["waagent"] == []
         assert any("symbolic link skipped" in w for w in found.warnings)
+
+
+def test_named_json_file_is_read_as_an_instance_view_and_its_problem_named(tmp_path):
+    broken, other = tmp_path / "instanceview.json", tmp_path / "notes.json"
+    broken.write_text('{"instanceView": {"extensions": [\n')
+    other.write_text('{"a": 1,\n "b": 2}\n')
+    result = load_sources([broken, other])
+    assert [a.kind for a in result.accounts] == ["instance_view", "instance_view"]
+    assert any(w.startswith(f"{broken}: not valid JSON") for w in result.warnings)
+    assert any(w.startswith(f"{other}: JSON has no instanceView.extensions list") for w in result.warnings)
+    for account in result.accounts:
+        assert account.lines > 0
+        assert (account.records, account.continuations, account.unparsed) == (0, 0, account.lines)
+
+
+@pytest.mark.parametrize(
+    ("relative", "text", "reason"),
+    [
+        ("var/lib/waagent/Foo.Bar-1.0/status/0.status", '"just a string"', "JSON is not a status document"),
+        ("var/lib/waagent/Foo.Bar-1.0/config/0.settings", '{"runtimeSettings": []}', "JSON is not a settings document"),
+        ("var/lib/waagent/Foo.Bar-1.0/config/HandlerStatus", "[1, 2]", "JSON is not a HandlerStatus document"),
+    ],
+)
+def test_json_of_the_wrong_shape_counts_as_unparsed(tmp_path, relative, text, reason):
+    path = tmp_path / relative
+    path.parent.mkdir(parents=True)
+    path.write_text(text + "\n")
+    result = load_sources([tmp_path])
+    (account,) = result.accounts
+    assert (account.lines, account.records, account.unparsed) == (1, 0, 1)
+    assert any(w.startswith(f"{path}: {reason}") for w in result.warnings)

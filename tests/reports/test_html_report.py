@@ -74,7 +74,8 @@ def test_report_structure_golden(modern):
     assert timeline["layout"]["xaxis"]["title"]["text"] == "time (UTC)"
     events = json.loads(structure.json_scripts["chart-events-data"])
     assert sum(sum(t["y"]) for t in events["data"] if t["type"] == "bar") == sum(
-        frame.filter(frame["timestamp"].is_not_null()).height for name, frame in analysis.load.frames.items()
+        frame.filter(frame["timestamp"].is_not_null()).height
+        for name, frame in analysis.load.frames.items()
         if name in ("waagent", "extension_logs", "status", "instance_view")
     )
     assert structure.external == []  # nothing loaded from the network
@@ -104,7 +105,7 @@ def test_hostile_log_text_executes_nothing(tmp_path, chromium):
     analysis = api.analyze([HOSTILE])
     page = html.render(analysis, version="test")
     assert "<script>window.__pwned" not in page
-    assert '<img src=x onerror' not in page and "<svg onload" not in page
+    assert "<img src=x onerror" not in page and "<svg onload" not in page
     assert "&lt;script&gt;window.__pwned" in page  # shown as text
     report = tmp_path / "hostile.html"
     report.write_text(page, encoding="utf-8")
@@ -149,8 +150,22 @@ def test_cli_writes_html_and_markdown(tmp_path):
 
     out, md = tmp_path / "r.html", tmp_path / "r.md"
     run = subprocess.run(
-        [sys.executable, "-m", "loglens", "analyze", "sample_logs/vm-rhel-logcollector.zip", "--html", str(out), "--markdown", str(md), "-q"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "loglens",
+            "analyze",
+            "sample_logs/vm-rhel-logcollector.zip",
+            "--html",
+            str(out),
+            "--markdown",
+            str(md),
+            "-q",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr
     assert out.read_text().startswith("<!DOCTYPE html>") and "package-manager-lock" in md.read_text()
@@ -168,7 +183,9 @@ def _open(report: Path, chromium: str, screenshot: Path, *, count_svgs: bool = F
         page.wait_for_load_state("load")
         charts = page.locator("div.chart")
         if count_svgs:
-            page.wait_for_function("document.querySelectorAll('div.chart svg.main-svg').length >= document.querySelectorAll('div.chart').length")
+            page.wait_for_function(
+                "document.querySelectorAll('div.chart svg.main-svg').length >= document.querySelectorAll('div.chart').length"
+            )
             for index in range(charts.count()):
                 assert charts.nth(index).locator("svg.main-svg").count() >= 1
         if check_pwned:
