@@ -15,6 +15,7 @@ from loglens.records import records as record_view
 from loglens.redact import redact_text
 from loglens.templates import template
 from parsers import LoadResult
+from parsers.collect import collection_of
 
 #: Findings about one extension whose time spans come this close are linked as related.
 LINK_WINDOW = timedelta(minutes=15)
@@ -89,6 +90,9 @@ class Analysis:
 def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> Analysis:
     """Run ``rules`` (default: the registry) over a load result.
 
+    Several VMs loaded at once (trees or archives side by side) are analysed one collection at a
+    time (`parsers.collect.collection_of`), so no finding pairs lines of different VMs.
+
     Example:
         >>> analysis = analyze(load_sources(["sample_logs"]))  # doctest: +SKIP
         >>> [f.summary for f in analysis.findings if f.severity == "error"]  # doctest: +SKIP
@@ -96,20 +100,44 @@ def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> An
     from loglens.rules import REGISTRY  # the registry imports every rule module
 
     modules = rules if rules is not None else REGISTRY
-    context = _context(load.frames, modules, load.accounts)
+    contexts = [_context(frames, records, modules, accounts) for frames, records, accounts in _collections(load)]
     # Rules are independent and spend their time in Polars (which releases the GIL): run two at once.
+    work = [(context, module) for context in contexts for module in modules]
     with ThreadPoolExecutor(max_workers=_PARALLEL_RULES) as pool:
-        results = list(pool.map(lambda module: (module, module.detect(context)), modules))
-    findings = [finding_from_hit(module.RULE, module, hit) for module, hits in results for hit in hits]
-    _link(findings)
+        results = list(pool.map(lambda job: (job[0], job[1], job[1].detect(job[0])), work))
+    findings = []
+    for context in contexts:
+        mine = [finding_from_hit(m.RULE, m, hit) for c, m, hits in results if c is context for hit in hits]
+        _link(mine)
+        findings += mine
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (order[f.severity], f.category, f.first_seen is None, f.first_seen or 0, f.rule))
     return Analysis(
         load=load,
         findings=findings,
-        other_errors=_other_errors(context.records, findings),
-        operations=context.operations,
+        other_errors=_other_errors(pl.concat([c.records for c in contexts]), findings),
+        operations=pl.concat([c.operations for c in contexts]),
     )
+
+
+def _collections(load: LoadResult) -> list[tuple[dict[str, pl.DataFrame], pl.DataFrame, list]]:
+    """The load split by collection: frames, record view and accounts of each.
+
+    The record view is built once for the whole load, so `record` numbers stay unique.
+    """
+    records = record_view(load.frames)
+    members: dict[str, list[str]] = {}
+    for account in load.accounts:
+        members.setdefault(collection_of(account.path), []).append(account.path)
+    if len(members) <= 1:
+        return [(load.frames, records, list(load.accounts))]
+    split = []
+    for paths in members.values():
+        mine = pl.col("source_path").is_in(paths)
+        frames = {name: f.filter(mine) if "source_path" in f.columns else f for name, f in load.frames.items()}
+        accounts = [a for a in load.accounts if a.path in set(paths)]
+        split.append((frames, records.filter(mine), accounts))
+    return split
 
 
 def _log_ends(accounts) -> pl.DataFrame:
@@ -121,9 +149,10 @@ def _log_ends(accounts) -> pl.DataFrame:
     )
 
 
-def _context(frames: dict[str, pl.DataFrame], modules: tuple[ModuleType, ...], accounts=()) -> Context:
+def _context(
+    frames: dict[str, pl.DataFrame], records: pl.DataFrame, modules: tuple[ModuleType, ...], accounts=()
+) -> Context:
     """Build the rules' view: one pass of every trigger over all records (a DFA), then the narrowed set."""
-    records = record_view(frames)
     from loglens.operations import TRIGGERS as OPERATION_TRIGGERS
 
     # The operation lines are always kept: the timeline reads them whatever rules run.

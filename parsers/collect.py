@@ -163,6 +163,26 @@ def kind_of_path(path: PurePosixPath) -> str | None:
     return None
 
 
+def collection_of(source_path: str) -> str:
+    """The collection (one VM's files) a source belongs to, from its path.
+
+    An archive is one collection. In a tree, it is the directory holding `var/` (or the `azure/`
+    log directory, or `waagent.conf`'s `etc/`); a loose file belongs to its own directory. Files
+    of one VM therefore share a collection, and several VMs loaded at once stay apart.
+    """
+    if "!" in source_path:
+        return source_path.split("!", 1)[0]
+    path = PurePosixPath(source_path)
+    parts = path.parts[:-1]
+    for i, part in enumerate(parts):
+        below = parts[i + 1] if i + 1 < len(parts) else None
+        if (part == "var" and below in ("log", "lib")) or (part == "etc" and path.name == "waagent.conf"):
+            return str(PurePosixPath(*parts[:i])) if i else "."
+        if part == "azure":
+            return str(PurePosixPath(*parts[:i])) if i else "."
+    return str(path.parent)
+
+
 def kind_of_content(head: bytes) -> str | None:
     """What a file is, judged by its first bytes (instance view, `az vm show`, `waagent --version`)."""
     text = head.lstrip()

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from parsers import load_sources
-from parsers.collect import collect, kind_of_path
+from parsers.collect import collect, collection_of, kind_of_path
 from parsers.schema import FRAME_SCHEMAS, polars_schema
 
 REPO = Path(__file__).resolve().parents[2]
@@ -298,3 +298,22 @@ def test_json_of_the_wrong_shape_counts_as_unparsed(tmp_path, relative, text, re
     (account,) = result.accounts
     assert (account.lines, account.records, account.unparsed) == (1, 0, 1)
     assert any(w.startswith(f"{path}: {reason}") for w in result.warnings)
+
+
+@pytest.mark.parametrize(
+    ("path", "collection"),
+    [
+        ("cases/vm1/var/log/waagent.log", "cases/vm1"),
+        ("cases/vm1/var/lib/waagent/Foo.Bar-1.0/status/0.status", "cases/vm1"),
+        ("cases/vm1/etc/waagent.conf", "cases/vm1"),
+        ("cases/vm1/instance-view.json", "cases/vm1"),
+        ("/tmp/case/azure/custom-script/handler.log", "/tmp/case"),
+        ("/var/log/waagent.log", "/"),
+        ("/etc/waagent.conf", "/"),
+        ("bundle.zip!var/log/waagent.log", "bundle.zip"),
+        ("bundle.zip!az/instance-view.json", "bundle.zip"),
+        ("waagent.log", "."),
+    ],
+)
+def test_collection_of(path, collection):
+    assert collection_of(path) == collection
