@@ -100,7 +100,7 @@ def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> An
     from loglens.rules import REGISTRY  # the registry imports every rule module
 
     modules = rules if rules is not None else REGISTRY
-    contexts = [_context(frames, records, modules, accounts) for frames, records, accounts in _collections(load)]
+    contexts = [_context(c.frames, c.records, modules, c.accounts) for c in collections(load)]
     # Rules are independent and spend their time in Polars (which releases the GIL): run two at once.
     work = [(context, module) for context in contexts for module in modules]
     with ThreadPoolExecutor(max_workers=_PARALLEL_RULES) as pool:
@@ -120,8 +120,18 @@ def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> An
     )
 
 
-def _collections(load: LoadResult) -> list[tuple[dict[str, pl.DataFrame], pl.DataFrame, list]]:
-    """The load split by collection: frames, record view and accounts of each.
+@dataclass
+class CollectionView:
+    """One collection (one VM's files) of a load: its frames, record view and accounts."""
+
+    name: str
+    frames: dict[str, pl.DataFrame]
+    records: pl.DataFrame
+    accounts: list
+
+
+def collections(load: LoadResult) -> list[CollectionView]:
+    """The load split by collection (`parsers.collect.collection_of`), in load order.
 
     The record view is built once for the whole load, so `record` numbers stay unique.
     """
@@ -130,13 +140,14 @@ def _collections(load: LoadResult) -> list[tuple[dict[str, pl.DataFrame], pl.Dat
     for account in load.accounts:
         members.setdefault(collection_of(account.path), []).append(account.path)
     if len(members) <= 1:
-        return [(load.frames, records, list(load.accounts))]
+        name = next(iter(members), ".")
+        return [CollectionView(name, load.frames, records, list(load.accounts))]
     split = []
-    for paths in members.values():
+    for name, paths in members.items():
         mine = pl.col("source_path").is_in(paths)
-        frames = {name: f.filter(mine) if "source_path" in f.columns else f for name, f in load.frames.items()}
+        frames = {key: f.filter(mine) if "source_path" in f.columns else f for key, f in load.frames.items()}
         accounts = [a for a in load.accounts if a.path in set(paths)]
-        split.append((frames, records.filter(mine), accounts))
+        split.append(CollectionView(name, frames, records.filter(mine), accounts))
     return split
 
 

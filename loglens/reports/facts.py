@@ -6,8 +6,7 @@ from typing import Any
 
 import polars as pl
 
-from loglens.engine import Analysis
-from loglens.records import records as record_view
+from loglens.engine import Analysis, collections
 from loglens.rules._common import version_key
 
 _DAEMON = r"^Azure Linux Agent Version: ?(\d+(?:\.\d+)+)"
@@ -16,10 +15,24 @@ _GOAL_STATE = r"^Agent WALinuxAgent-(\d+(?:\.\d+)+) is running as the|^Azure Lin
 _OS = r"^OS: (\S+ [^\s,;]+)|^Distro info: ([^,]+),|^Distro: ([^;]+);"
 
 
-def vm_facts(analysis: Analysis) -> dict[str, Any]:
-    """Facts for the report header; a value is None when no source states it."""
-    frames = analysis.load.frames
-    records = record_view(frames)
+def vm_facts(analysis: Analysis) -> list[dict[str, Any]]:
+    """Facts for the report header, one entry per collection (VM) loaded.
+
+    A value is None when no source states it; `collection` names the VM's files (its directory
+    or archive), so several VMs loaded at once are never blended into one.
+    """
+    return [_facts(c.name, c.frames, c.records) for c in collections(analysis.load)]
+
+
+def time_span(analysis: Analysis) -> tuple[str | None, str | None]:
+    """First and last record time over everything loaded, as report text."""
+    stamps = pl.concat([c.records["timestamp"] for c in collections(analysis.load)]).drop_nulls()
+    if not stamps.len():
+        return None, None
+    return stamps.min().strftime("%Y-%m-%d %H:%M:%S UTC"), stamps.max().strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _facts(name: str, frames: dict[str, pl.DataFrame], records: pl.DataFrame) -> dict[str, Any]:
     # Only banner lines can state versions and the distro: narrow before running the patterns.
     banner = pl.col("message").str.contains(r"^(?:Azure Linux Agent|Agent WALinuxAgent-|OS: |Distro)")
     agent_lines = records.filter((pl.col("kind") == "waagent") & banner)
@@ -30,6 +43,7 @@ def vm_facts(analysis: Analysis) -> dict[str, Any]:
     config = dict(frames["config"].filter(pl.col("key").is_not_null()).select("key", "value").iter_rows())
     stamps = records["timestamp"].drop_nulls()
     return {
+        "collection": name,
         "agent_package": daemon,
         "goal_state_agent": goal,
         "distro": distro,

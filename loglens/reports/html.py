@@ -22,7 +22,7 @@ from loglens.findings import SEVERITIES
 from loglens.records import columns
 from loglens.redact import redact_text
 from loglens.reports import figures
-from loglens.reports.facts import vm_facts
+from loglens.reports.facts import time_span, vm_facts
 
 #: Lines shown before and after each evidence line.
 CONTEXT_LINES = 3
@@ -71,12 +71,15 @@ def report_model(analysis: Analysis, *, generated_at: datetime | None = None, ve
             categories.append({"category": category, "findings": items})
         grouped.append({"severity": severity, "categories": categories})
     load = analysis.load
+    first_seen, last_seen = time_span(analysis)
     return {
         "version": version,
         "generated_at": _fmt(generated_at or datetime.now(UTC)),
         "counts": counts,
         "verdict": verdict(analysis),
         "facts": vm_facts(analysis),
+        "first_seen": first_seen,
+        "last_seen": last_seen,
         "severities": grouped,
         "other_errors": [
             {"template": o.template, "count": o.count, "path": o.path, "line": o.line, "text": o.text}

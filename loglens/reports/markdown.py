@@ -37,6 +37,31 @@ def _extension(entry: dict) -> str:
     return _inline(f"{entry['name']} {entry['version'] or ''}{status}")
 
 
+def _facts_table(facts: list[dict]) -> list[str]:
+    """Facts as rows, one column per VM collection."""
+
+    def row(label: str, values: list[str]) -> str:
+        return f"| {label} | " + " | ".join(values) + " |"
+
+    def span(vm: dict) -> str:
+        return f"{vm['first_seen']} to {vm['last_seen']}" if vm["first_seen"] else "no timestamps"
+
+    def extensions(vm: dict) -> str:
+        return "<br>".join(_extension(e) for e in vm["extensions"]) or "none seen"
+
+    return [
+        row("VM files", [_inline(vm["collection"]) for vm in facts]),
+        "|---|" + "---|" * len(facts),
+        row("Logs cover", [span(vm) for vm in facts]),
+        row("Agent package (daemon)", [_inline(vm["agent_package"]) or "not in the logs" for vm in facts]),
+        row("Goal-state agent", [_inline(vm["goal_state_agent"]) or "not in the logs" for vm in facts]),
+        row("Distribution", [_inline(vm["distro"]) or "not in the logs" for vm in facts]),
+        row("AutoUpdate.Enabled", [_inline(vm["auto_update"]) for vm in facts]),
+        row("Extensions.Enabled", [_inline(vm["extensions_enabled"]) for vm in facts]),
+        row("Extensions", [extensions(vm) for vm in facts]),
+    ]
+
+
 def render(analysis: Analysis, *, generated_at: datetime | None = None, version: str = "") -> str:
     """The Markdown report."""
     model = report_model(analysis, generated_at=generated_at, version=version)
@@ -45,7 +70,7 @@ def render(analysis: Analysis, *, generated_at: datetime | None = None, version:
         "# loglens report",
         "",
         f"Generated {model['generated_at']} by loglens {version}."
-        + (f" Logs cover {facts['first_seen']} to {facts['last_seen']}." if facts["first_seen"] else ""),
+        + (f" Logs cover {model['first_seen']} to {model['last_seen']}." if model["first_seen"] else ""),
         "",
         "## Verdict",
         "",
@@ -53,13 +78,7 @@ def render(analysis: Analysis, *, generated_at: datetime | None = None, version:
         "",
         f"**{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info.**",
         "",
-        "| fact | value |",
-        "|---|---|",
-        f"| Agent package (daemon) | {_inline(facts['agent_package']) or 'not in the logs'} |",
-        f"| Goal-state agent | {_inline(facts['goal_state_agent']) or 'not in the logs'} |",
-        f"| Distribution | {_inline(facts['distro']) or 'not in the logs'} |",
-        f"| AutoUpdate.Enabled | {_inline(facts['auto_update'])} |",
-        f"| Extensions | {'<br>'.join(_extension(e) for e in facts['extensions']) or 'none seen'} |",
+        *_facts_table(facts),
         "",
         "## Findings",
         "",

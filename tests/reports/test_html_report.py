@@ -193,3 +193,17 @@ def _open(report: Path, chromium: str, screenshot: Path, *, count_svgs: bool = F
         page.screenshot(path=str(screenshot), full_page=True)
         browser.close()
     return console, requests
+
+
+def test_facts_keep_each_vm_apart():
+    vms = [REPO / "sample_logs" / "vm-legacy", REPO / "sample_logs" / "vm-modern"]
+    analysis = api.analyze(vms)
+    facts = html.report_model(analysis, version="test")["facts"]
+    assert [(f["collection"], f["goal_state_agent"], f["distro"]) for f in facts] == [
+        (str(vms[0]), "2.2.38", "ubuntu 16.04"),
+        (str(vms[1]), "2.15.0.1", "ubuntu-22.04"),
+    ]
+    page = html.render(analysis, version="test")
+    assert page.count('<th class="vm">') == 2
+    header = next(line for line in markdown.render(analysis).splitlines() if line.startswith("| VM files |"))
+    assert header == f"| VM files | {vms[0]} | {vms[1]} |"
