@@ -33,6 +33,12 @@ BACKGROUND_ENABLE = (
     "Microsoft.CPlat.Core.RunCommandHandlerLinux",
     "Microsoft.ManagedServices.ApplicationHealthLinux",
 )
+#: A handler log's end event that reports failure.
+_HANDLER_FAILED = r'\bevent="(?:failed to handle|enable failed|enable script failed)"'
+#: Multi-config handlers: the agent names each of their extensions `Handler.Name` in its prefix.
+MULTI_CONFIG_HANDLERS = ("Microsoft.CPlat.Core.RunCommandHandlerLinux",)
+#: `extensionName=RC0001` in a multi-config handler's own log.
+_CONFIG_IN_HANDLER_LOG = r"\bextensionName=([^\s\"]+)"
 #: Agent lifecycle line starting an operation (all agent generations).
 START = r"^(Install|Enable|Update|Disable|Uninstall) extension(?::? \[|\.$)"
 #: Agent lines ending one: success output (2.3+) or the failure event.
@@ -110,18 +116,15 @@ def measure(frames: dict[str, pl.DataFrame], records: pl.DataFrame, log_ends: pl
     terminal = _handler_terminal(frames).sort("timestamp")
     measured = measured.join_asof(terminal, on="timestamp", by="extension", strategy="forward", check_sortedness=False)
     measured = measured.join(log_ends, on="source_path", how="left")
-    background = pl.col("extension").is_in(BACKGROUND_ENABLE) & (pl.col("operation") == "Enable")
+    handler = handler_of(pl.col("extension"))
+    background = handler.is_in(BACKGROUND_ENABLE) & (pl.col("operation") == "Enable")
     agent_end = pl.min_horizontal("end_time", "goal_time")
     # A background enable ends when its handler log, status file or the agent's status summary says
     # so, or when the agent reports it failed, whichever comes first.
     failed_end = pl.when(pl.col("end_failed")).then(pl.col("end_time"))
     background_end = pl.min_horizontal("handler_time", "all_done_time", failed_end)
     finished = pl.when(background).then(background_end).otherwise(agent_end)
-    limit = (
-        pl.when(pl.col("extension").is_in(LONG_LIMIT_EXTENSIONS))
-        .then(pl.lit(LONG_LIMIT))
-        .otherwise(pl.lit(DEFAULT_LIMIT))
-    )
+    limit = pl.when(handler.is_in(LONG_LIMIT_EXTENSIONS)).then(pl.lit(LONG_LIMIT)).otherwise(pl.lit(DEFAULT_LIMIT))
     measured = measured.with_columns(
         ongoing=finished.is_null(),
         finished=pl.coalesce(finished, pl.col("log_end")),
@@ -132,7 +135,10 @@ def measure(frames: dict[str, pl.DataFrame], records: pl.DataFrame, log_ends: pl
         .then(pl.lit("still running"))
         .when(
             pl.when(background)
-            .then(failed_end == pl.col("finished"))
+            .then(
+                (failed_end == pl.col("finished"))
+                | (pl.col("handler_failed") & (pl.col("handler_time") == pl.col("finished"))).fill_null(False)
+            )
             .otherwise(pl.col("end_failed") & (pl.col("end_time") == pl.col("finished")))
         )
         .then(pl.lit("failed"))
@@ -141,11 +147,29 @@ def measure(frames: dict[str, pl.DataFrame], records: pl.DataFrame, log_ends: pl
     return measured.with_columns(outcome=outcome)
 
 
+def handler_of(extension: pl.Expr) -> pl.Expr:
+    """The handler of an extension name: `Handler.Name` of a multi-config handler becomes `Handler`."""
+    handlers = "|".join(h.replace(".", r"\.") for h in MULTI_CONFIG_HANDLERS)
+    return extension.str.replace(rf"^({handlers})\.[^.]+$", "$1")
+
+
+def _as_agent_names(frame: pl.DataFrame, config: pl.Expr) -> pl.DataFrame:
+    """Name a multi-config handler's records `Handler.Name`, as the agent's prefix does."""
+    multi = pl.col("extension").is_in(MULTI_CONFIG_HANDLERS) & config.is_not_null()
+    return frame.with_columns(
+        extension=pl.when(multi).then(pl.concat_str("extension", pl.lit("."), config)).otherwise("extension")
+    )
+
+
 def _handler_terminal(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """When background operations ended: handler log end events and final status files."""
     logs = frames["extension_logs"].filter(pl.col("message").str.contains(HANDLER_END))
+    logs = _as_agent_names(logs, pl.col("message").str.extract(_CONFIG_IN_HANDLER_LOG, 1))
     status = frames["status"].filter(pl.col("status").cast(pl.String).is_in(["success", "error", "warning"]))
-    columns = ["extension", "timestamp", "source_path", "line_first", "message"]
+    status = _as_agent_names(status, pl.col("config_name"))
+    columns = ["extension", "timestamp", "source_path", "line_first", "message", "handler_failed"]
+    logs = logs.with_columns(handler_failed=pl.col("message").str.contains(_HANDLER_FAILED))
+    status = status.with_columns(handler_failed=pl.col("status").cast(pl.String) == "error")
     both = pl.concat([logs.select(columns), status.select(columns)]).filter(pl.col("timestamp").is_not_null())
     return both.with_columns(handler_time=pl.col("timestamp")).rename(
         {"source_path": "handler_source", "line_first": "handler_line", "message": "handler_message"}

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from loglens.engine import Analysis
-from loglens.operations import DEFAULT_LIMIT, LONG_LIMIT, LONG_LIMIT_EXTENSIONS
+from loglens.operations import DEFAULT_LIMIT, LONG_LIMIT, LONG_LIMIT_EXTENSIONS, handler_of
 from loglens.records import records as record_view
 
 #: Outcome -> (colour, bar pattern) for the operation timeline.
@@ -133,7 +133,7 @@ def timeline(analysis: Analysis) -> go.Figure:
             )
         limits = ops.with_columns(
             limit_at=pl.col("started")
-            + pl.when(pl.col("extension").is_in(LONG_LIMIT_EXTENSIONS))
+            + pl.when(handler_of(pl.col("extension")).is_in(LONG_LIMIT_EXTENSIONS))
             .then(pl.lit(LONG_LIMIT))
             .otherwise(pl.lit(DEFAULT_LIMIT))
         )
