@@ -35,6 +35,9 @@ DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
 _READ_BLOCK = 1024 * 1024
 #: Bytes read at a time when looking for the record start that ends a chunk.
 _PROBE_BYTES = 64 * 1024
+#: Lines longer than this are cut: no log line this long helps a diagnosis, and Polars' string
+#: kernels need several times a line's size while working on it.
+MAX_LINE_BYTES = 1024 * 1024
 #: Room left after a newline for the record-start pattern to match (longer than any header start).
 _MATCH_ROOM = 64
 #: A chunk that finds no record start within this many chunk sizes is cut at a newline anyway.
@@ -189,6 +192,7 @@ class Damage:
     crlf: bool = False
     nul_lines: int = 0
     invalid_utf8_lines: int = 0
+    long_lines: int = 0
     read_errors: list[str] = field(default_factory=list)
 
     def add(self, other: Damage) -> None:
@@ -196,6 +200,7 @@ class Damage:
         self.crlf = self.crlf or other.crlf
         self.nul_lines += other.nul_lines
         self.invalid_utf8_lines += other.invalid_utf8_lines
+        self.long_lines += other.long_lines
         self.read_errors += other.read_errors
 
     def report(self, account: SourceAccount) -> None:
@@ -208,6 +213,10 @@ class Damage:
             account.warn(f"{self.nul_lines} line(s) contained NUL bytes (removed; often left by copytruncate rotation)")
         if self.invalid_utf8_lines:
             account.warn(f"{self.invalid_utf8_lines} line(s) are not valid UTF-8 (bad bytes shown as U+FFFD)")
+        if self.long_lines:
+            account.warn(
+                f"{self.long_lines} line(s) longer than {MAX_LINE_BYTES // 1024} KiB were cut to that length (marked in the text)"
+            )
         if self.crlf:
             account.warn("CRLF line endings (file passed through Windows?); carriage returns removed")
 
@@ -383,6 +392,16 @@ def _last_record_start(buf: bytes, record_start: regex.Pattern[bytes]) -> int | 
     return None
 
 
+def _cut_long_lines(lines: pl.DataFrame, damage: Damage) -> pl.DataFrame:
+    size = pl.col("text").str.len_bytes()
+    long = lines.select(size > MAX_LINE_BYTES).to_series()
+    damage.long_lines = int(long.sum())
+    if not damage.long_lines:
+        return lines
+    cut = pl.format("{} [... line cut by loglens: {} bytes long]", pl.col("text").str.head(MAX_LINE_BYTES), size)
+    return lines.with_columns(text=pl.when(long).then(cut).otherwise(pl.col("text")))
+
+
 def decode_chunk(data: bytes) -> LineChunk:
     """Split bytes into lines; repair NUL bytes, CR and invalid UTF-8, marking damaged lines."""
     damage = Damage()
@@ -396,6 +415,8 @@ def decode_chunk(data: bytes) -> LineChunk:
     if b"\r" in data:
         damage.crlf = b"\r\n" in data
         lines = lines.with_columns(pl.col("text").str.strip_suffix("\r"))
+    if len(data) > MAX_LINE_BYTES:  # only a chunk this big can hold such a line
+        lines = _cut_long_lines(lines, damage)
     if not (has_nul or invalid):
         return LineChunk(lines, damaged=False, damage=damage)
     text = pl.col("text")

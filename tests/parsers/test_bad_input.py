@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from parsers import read_waagent
+from parsers.reader import MAX_LINE_BYTES
 
 GOOD = b"2025-03-02T11:05:41.220183Z INFO ExtHandler ExtHandler first\n2025-03-02T11:05:42.220183Z INFO ExtHandler ExtHandler second\n"
 
@@ -128,6 +129,21 @@ def test_line_longer_than_a_chunk(tmp_path):
     assert result.frame.height == 5
     assert result.frame["message"][2] == huge.decode()
     assert result.accounts[0].balanced
+
+
+def test_absurdly_long_line_is_cut_with_a_warning(tmp_path):
+    path = tmp_path / "waagent.log"
+    huge = b"y" * (MAX_LINE_BYTES * 3)
+    path.write_bytes(GOOD + b"2025-03-02T11:05:43.0Z ERROR ExtHandler ExtHandler " + huge + b"\n" + GOOD)
+    result = read_waagent([path])
+    assert "1 line(s) longer than 1024 KiB were cut" in only_warning(result, path)
+    assert result.frame.height == 5 and result.accounts[0].balanced
+    cut = result.frame.row(2, named=True)
+    assert cut["level"] == "ERROR" and cut["line_first"] == 3
+    assert cut["message"].startswith("yyyy") and cut["message"].endswith(
+        f"line cut by loglens: {len(huge) + 51} bytes long]"
+    )
+    assert len(cut["message"]) < MAX_LINE_BYTES + 100
 
 
 def test_binary_file_is_called_out_and_kept_as_unparsed(tmp_path):
