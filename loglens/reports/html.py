@@ -23,6 +23,7 @@ from loglens.records import columns
 from loglens.redact import redact_text
 from loglens.reports import figures
 from loglens.reports.facts import time_span, vm_facts
+from parsers.collect import collection_of
 
 #: Lines shown before and after each evidence line.
 CONTEXT_LINES = 3
@@ -108,11 +109,20 @@ def verdict(analysis: Analysis) -> str:
     counts = analysis.counts()
     if not counts["error"] and not counts["warning"]:
         return "No errors or warnings found: the logs show the agent and its extensions working normally."
-    worst = [f for f in analysis.findings if f.severity in ("error", "warning")][:3]
+    problems = [f for f in analysis.findings if f.severity in ("error", "warning")]
     lead = f"{counts['error']} error(s) and {counts['warning']} warning(s) found."
-    # The stderr tail belongs in the finding, not in the one-paragraph verdict.
-    most = " ".join(f"{f.summary.split('; stderr:')[0].rstrip('.')}." for f in worst)
-    return f"{lead} Most severe: {most}"
+    loaded = {collection_of(a.path) for a in analysis.load.accounts}
+    several = len(loaded) > 1
+    if several:
+        hit = {collection_of(f.evidence[0].path) for f in problems if f.evidence}
+        lead = f"{lead[:-1]} in {len(hit)} of the {len(loaded)} VM collections loaded."
+
+    def said(f) -> str:
+        # The stderr tail belongs in the finding, not in the one-paragraph verdict.
+        text = f"{f.summary.split('; stderr:')[0].rstrip('.')}."
+        return f"{collection_of(f.evidence[0].path)}: {text}" if several and f.evidence else text
+
+    return f"{lead} Most severe: {' '.join(said(f) for f in problems[:3])}"
 
 
 class _ContextLines:

@@ -207,3 +207,11 @@ def test_facts_keep_each_vm_apart():
     assert page.count('<th class="vm">') == 2
     header = next(line for line in markdown.render(analysis).splitlines() if line.startswith("| VM files |"))
     assert header == f"| VM files | {vms[0]} | {vms[1]} |"
+
+
+def test_verdict_over_several_vms_names_each_problem_vm():
+    healthy, modern = REPO / "sample_logs" / "vm-healthy", REPO / "sample_logs" / "vm-modern"
+    text = html.verdict(api.analyze([healthy, modern]))
+    assert "found in 1 of the 2 VM collections loaded. Most severe: " in text
+    worst = text.split("Most severe: ", 1)[1]
+    assert worst.startswith(f"{modern}: ") and worst.count(f"{modern}: ") == 3 and str(healthy) not in worst
