@@ -15,7 +15,6 @@ from loglens.records import records as record_view
 from loglens.redact import redact_text
 from loglens.templates import template
 from parsers import LoadResult
-from parsers.collect import collection_of
 
 #: Findings about one extension whose time spans come this close are linked as related.
 LINK_WINDOW = timedelta(minutes=15)
@@ -131,24 +130,24 @@ class CollectionView:
 
 
 def collections(load: LoadResult) -> list[CollectionView]:
-    """The load split by collection (`parsers.collect.collection_of`), in load order.
+    """The load split by collection (`LoadResult.by_collection`), in load order.
 
     The record view is built once for the whole load, so `record` numbers stay unique.
     """
     records = record_view(load.frames)
-    members: dict[str, list[str]] = {}
-    for account in load.accounts:
-        members.setdefault(collection_of(account.path), []).append(account.path)
-    if len(members) <= 1:
-        name = next(iter(members), ".")
-        return [CollectionView(name, load.frames, records, list(load.accounts))]
-    split = []
-    for name, paths in members.items():
-        mine = pl.col("source_path").is_in(paths)
-        frames = {key: f.filter(mine) if "source_path" in f.columns else f for key, f in load.frames.items()}
-        accounts = [a for a in load.accounts if a.path in set(paths)]
-        split.append(CollectionView(name, frames, records.filter(mine), accounts))
-    return split
+    parts = load.by_collection()
+    if len(parts) == 1:
+        ((name, part),) = parts.items()
+        return [CollectionView(name, part.frames, records, list(part.accounts))]
+    return [
+        CollectionView(
+            name,
+            part.frames,
+            records.filter(pl.col("source_path").is_in([a.path for a in part.accounts])),
+            part.accounts,
+        )
+        for name, part in parts.items()
+    ]
 
 
 def _log_ends(accounts) -> pl.DataFrame:

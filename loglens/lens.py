@@ -25,6 +25,7 @@ from loglens.engine import Analysis, analyze
 from loglens.findings import Finding
 from loglens.reports import figures
 from parsers import LoadResult, SourceAccount
+from parsers.collect import collection_of
 
 
 class Lens:
@@ -194,6 +195,30 @@ class Lens:
             ).str.to_lowercase().str.contains(name.lower(), literal=True)
             frames[frame_name] = frame.filter(keep.fill_null(False))
         return self._narrowed(frames, f"extension {name}")
+
+    @property
+    def collections(self) -> list[str]:
+        """The VM collections loaded (an archive, or the directory holding a VM's `var/`), in load order.
+
+        Example:
+            >>> loglens.load("sample_logs").collections  # doctest: +SKIP
+            ['sample_logs/vm-healthy', 'sample_logs/vm-legacy', ...]
+        """
+        return list(dict.fromkeys(collection_of(a.path) for a in self.accounts))
+
+    def vm(self, collection: str) -> Lens:
+        """A lens over one VM collection's sources only (a name from ``collections``).
+
+        Raises:
+            KeyError: no collection has that name.
+
+        Example:
+            >>> loglens.load("sample_logs").vm("sample_logs/vm-modern").analyze()  # doctest: +SKIP
+        """
+        parts = self._result.by_collection()
+        if collection not in parts:
+            raise KeyError(f"no collection {collection!r}; loaded: {', '.join(parts)}")
+        return Lens(parts[collection], description=" · ".join(p for p in (self.description, f"VM {collection}") if p))
 
     def _narrowed(self, frames: dict[str, pl.DataFrame], what: str) -> Lens:
         result = LoadResult(frames=frames, accounts=self.accounts, notes=self.notes, ignored=self.ignored)

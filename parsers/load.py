@@ -10,7 +10,7 @@ import polars as pl
 
 from parsers import schema
 from parsers.agent_config import read_agent_versions, read_waagent_conf
-from parsers.collect import collect
+from parsers.collect import collect, collection_of
 from parsers.extension_logs import read_extension_logs
 from parsers.handler_files import read_handler_state, read_settings, read_status_files
 from parsers.instance_view import read_instance_views, read_vm_models
@@ -39,6 +39,25 @@ class LoadResult:
     def warnings(self) -> list[str]:
         """Every warning: notes first, then per source in reading order."""
         return self.notes + [w for a in self.accounts for w in a.warnings]
+
+    def by_collection(self) -> dict[str, LoadResult]:
+        """The load split by collection (`parsers.collect.collection_of`), in reading order.
+
+        Each part has only its sources' rows and accounts; the notes and ignored files stay with
+        every part. One collection gives this load itself.
+        """
+        members: dict[str, list[str]] = {}
+        for account in self.accounts:
+            members.setdefault(collection_of(account.path), []).append(account.path)
+        if len(members) <= 1:
+            return {name: self for name in members} or {".": self}
+        parts = {}
+        for name, paths in members.items():
+            mine, wanted = pl.col("source_path").is_in(paths), set(paths)
+            frames = {key: f.filter(mine) if "source_path" in f.columns else f for key, f in self.frames.items()}
+            accounts = [a for a in self.accounts if a.path in wanted]
+            parts[name] = LoadResult(frames=frames, accounts=accounts, notes=self.notes, ignored=self.ignored)
+        return parts
 
 
 def load_sources(
