@@ -8,7 +8,6 @@ from pathlib import Path
 import polars as pl
 
 from loglens.engine import Analysis
-from loglens.engine import analyze as run_rules
 from loglens.errors import InputError
 from loglens.lens import Lens
 from loglens.redact import redact_frame
@@ -112,7 +111,7 @@ def analyze(paths: Iterable[Path | str], *, tz: str | None = None) -> Analysis:
         >>> analysis = analyze(["sample_logs/vm-modern"])  # doctest: +SKIP
         >>> [f.summary for f in analysis.findings if f.severity == "error"]  # doctest: +SKIP
     """
-    return run_rules(load(paths, tz=tz))
+    return load(paths, tz=tz)._analysis
 
 
 def write_document(analysis: Analysis, out: Path | str | None) -> str:
