@@ -10,6 +10,7 @@ small report.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import PurePosixPath
 
 import plotly.graph_objects as go
 import polars as pl
@@ -17,6 +18,7 @@ import polars as pl
 from loglens.engine import Analysis
 from loglens.operations import DEFAULT_LIMIT, LONG_LIMIT, LONG_LIMIT_EXTENSIONS, handler_of
 from loglens.records import records as record_view
+from parsers.collect import collection_of
 
 #: Outcome -> (colour, bar pattern) for the operation timeline.
 OUTCOME_STYLE = {
@@ -54,6 +56,28 @@ MAX_TIMELINE_BARS = 400
 
 def _short(extension: str | None) -> str:
     return (extension or "agent / VM").removeprefix("Microsoft.").removeprefix("Azure.")
+
+
+def _vm_names(analysis: Analysis) -> dict[str, str] | None:
+    """Per source path, a short name of its VM collection; None when only one VM is loaded."""
+    paths = [a.path for a in analysis.load.accounts]
+    if len({collection_of(p) for p in paths}) <= 1:
+        return None
+    return {p: PurePosixPath(collection_of(p)).name or collection_of(p) for p in paths}
+
+
+def _with_vm_rows(frame: pl.DataFrame, names: dict[str, str] | None) -> pl.DataFrame:
+    """Prefix `row` with the VM's name when several VMs are loaded, so their rows stay apart."""
+    if names is None:
+        return frame
+    vm = pl.col("source_path").replace_strict(names, default="?", return_dtype=pl.String)
+    return frame.with_columns(row=pl.concat_str(vm, pl.lit(" · "), pl.col("row")))
+
+
+def _vm_row(names: dict[str, str] | None, finding, row: str) -> str:
+    if names is None or not finding.evidence:
+        return row
+    return f"{names.get(finding.evidence[0].path, '?')} · {row}"
 
 
 def _layout(figure: go.Figure, title: str, x_title: str, y_title: str, height: int = 420) -> go.Figure:
@@ -97,6 +121,7 @@ def _finding_markers(figure: go.Figure, analysis: Analysis, y_of) -> None:
 def timeline(analysis: Analysis) -> go.Figure:
     """Extension operations as bars per extension, by outcome, with the platform limits and findings."""
     ops = analysis.operations
+    names = _vm_names(analysis)
     figure = go.Figure()
     shown_note = ""
     if ops.height > MAX_TIMELINE_BARS:
@@ -109,6 +134,7 @@ def timeline(analysis: Analysis) -> go.Figure:
         ops = ops.with_columns(
             row=pl.col("extension").fill_null("?").str.strip_prefix("Microsoft.").str.strip_prefix("Azure.")
         )
+        ops = _with_vm_rows(ops, names)
         for outcome, (colour, pattern) in OUTCOME_STYLE.items():
             part = ops.filter(pl.col("outcome") == outcome)
             if part.height == 0:
@@ -147,14 +173,15 @@ def timeline(analysis: Analysis) -> go.Figure:
                 hovertemplate="limit reached at %{x}<extra></extra>",
             )
         )
-    _finding_markers(figure, analysis, lambda f: _short(f.extension) if f.extension else "agent / VM")
+    _finding_markers(figure, analysis, lambda f: _vm_row(names, f, _short(f.extension)))
     figure.update_xaxes(type="date")
+    figure.update_yaxes(categoryorder="category descending")  # top to bottom alphabetical: a VM's rows together
     return _layout(
         figure,
         "Extension operations (bars) and findings" + shown_note,
         "time (UTC)",
         "extension",
-        height=max(360, 60 * ops["extension"].n_unique() + 200) if ops.height else 360,
+        height=max(360, 60 * ops["row"].n_unique() + 200) if ops.height else 360,
     )
 
 
@@ -197,8 +224,9 @@ def events_over_time(analysis: Analysis) -> go.Figure:
 def versions(analysis: Analysis) -> go.Figure:
     """Which agent and extension version ran when; upgrades and rollbacks marked."""
     records = record_view(analysis.load.frames).filter(pl.col("timestamp").is_not_null())
+    names = _vm_names(analysis)
     running = records.filter(pl.col("extension_version").is_not_null() & pl.col("extension").is_not_null()).select(
-        "extension", "extension_version", "timestamp"
+        "extension", "extension_version", "timestamp", "source_path"
     )
     agent = (
         records.filter(
@@ -219,17 +247,20 @@ def versions(analysis: Analysis) -> go.Figure:
             .otherwise(pl.lit("WALinuxAgent (extension handler)")),
         )
         .filter(pl.col("extension_version").is_not_null())
-        .select("extension", "extension_version", "timestamp")
+        .select("extension", "extension_version", "timestamp", "source_path")
+    )
+    seen = pl.concat([agent, running]).with_columns(
+        row=pl.col("extension").str.strip_prefix("Microsoft.").str.strip_prefix("Azure.")
     )
     spans = (
-        pl.concat([agent, running])
-        .group_by("extension", "extension_version")
+        _with_vm_rows(seen, names)
+        .group_by("row", "extension_version")
         .agg(first=pl.col("timestamp").min(), last=pl.col("timestamp").max())
-        .sort("extension", "first")
+        .sort("row", "first")
     )
     figure = go.Figure()
     if spans.height:
-        rows = [_short(e) for e in spans["extension"].to_list()]
+        rows = spans["row"].to_list()
         widths = [
             max((b - a).total_seconds() * 1000, 60_000) for a, b in zip(spans["first"], spans["last"], strict=True)
         ]
@@ -257,7 +288,13 @@ def versions(analysis: Analysis) -> go.Figure:
                 go.Scatter(
                     x=[f.first_seen for f in chosen],
                     y=[
-                        _short(f.extension) if f.extension != "WALinuxAgent" else "WALinuxAgent (extension handler)"
+                        _vm_row(
+                            names,
+                            f,
+                            _short(f.extension)
+                            if f.extension != "WALinuxAgent"
+                            else "WALinuxAgent (extension handler)",
+                        )
                         for f in chosen
                     ],
                     mode="markers",
@@ -268,7 +305,7 @@ def versions(analysis: Analysis) -> go.Figure:
                 )
             )
     figure.update_xaxes(type="date")
-    height = max(320, 45 * spans["extension"].n_unique() + 200) if spans.height else 320
+    height = max(320, 45 * spans["row"].n_unique() + 200) if spans.height else 320
     return _layout(figure, "Agent and extension versions over time", "time (UTC)", "component", height=height)
 
 

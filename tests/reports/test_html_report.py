@@ -215,3 +215,14 @@ def test_verdict_over_several_vms_names_each_problem_vm():
     assert "found in 1 of the 2 VM collections loaded. Most severe: " in text
     worst = text.split("Most severe: ", 1)[1]
     assert worst.startswith(f"{modern}: ") and worst.count(f"{modern}: ") == 3 and str(healthy) not in worst
+
+
+def test_chart_rows_name_their_vm_when_several_are_loaded():
+    legacy, modern = REPO / "sample_logs" / "vm-legacy", REPO / "sample_logs" / "vm-modern"
+    both = api.analyze([legacy, modern])
+    for figure in (figures.timeline(both), figures.versions(both)):
+        rows = {y for trace in figure.data for y in trace.y}
+        assert rows and all(r.startswith(("vm-legacy · ", "vm-modern · ")) for r in rows), rows
+        assert any(r.startswith("vm-legacy · ") for r in rows) and any(r.startswith("vm-modern · ") for r in rows)
+    alone = api.analyze([modern])
+    assert not any("·" in y for trace in figures.timeline(alone).data for y in trace.y)
