@@ -134,6 +134,16 @@ def test_analyze_prints_findings_with_evidence_locations():
     assert "related: extension-command-failed, extension-provisioning-timeout" in run.stdout
 
 
+def test_analyze_of_several_vms_names_the_vm_of_each_finding():
+    run = loglens("analyze", "sample_logs/vm-legacy", "sample_logs/vm-modern")
+    assert run.returncode == 0, run.stderr
+    heads = [line for line in run.stdout.splitlines() if line.startswith(("ERROR ", "WARNING ", "INFO "))]
+    vms = [line.split("  ", 1)[1].split("]", 1)[0].split("[", 1)[1] for line in heads]
+    assert set(vms) == {"sample_logs/vm-legacy", "sample_logs/vm-modern"} and len(vms) == len(heads)
+    alone = loglens("analyze", "sample_logs/vm-modern")
+    assert "[sample_logs/vm-modern]" not in alone.stdout
+
+
 def test_analyze_json_document_shape_on_stdout():
     run = loglens("analyze", "sample_logs/vm-modern", "--json", "-")
     assert run.returncode == 0, run.stderr

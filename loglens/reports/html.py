@@ -114,13 +114,13 @@ def verdict(analysis: Analysis) -> str:
     loaded = {collection_of(a.path) for a in analysis.load.accounts}
     several = len(loaded) > 1
     if several:
-        hit = {collection_of(f.evidence[0].path) for f in problems if f.evidence}
+        hit = {f.collection for f in problems if f.collection}
         lead = f"{lead[:-1]} in {len(hit)} of the {len(loaded)} VM collections loaded."
 
     def said(f) -> str:
         # The stderr tail belongs in the finding, not in the one-paragraph verdict.
         text = f"{f.summary.split('; stderr:')[0].rstrip('.')}."
-        return f"{collection_of(f.evidence[0].path)}: {text}" if several and f.evidence else text
+        return f"{f.collection}: {text}" if several and f.collection else text
 
     return f"{lead} Most severe: {' '.join(said(f) for f in problems[:3])}"
 

@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from loglens.engine import Analysis
+from parsers.collect import collection_of
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 #: Evidence locations listed per finding on the terminal (the JSON has all kept evidence).
@@ -27,9 +28,15 @@ def render(analysis: Analysis) -> Group:
             f", {counts['info']} info; {len(load.accounts)} source(s), {lines:,} lines",
         )
     ]
+    several = len({collection_of(a.path) for a in load.accounts}) > 1
     for finding in analysis.findings:
+        # With several VMs loaded, say whose finding it is before what it is.
+        vm = f"[{finding.collection}] " if several and finding.collection else ""
         head = Text.assemble(
-            (f"{finding.severity.upper():8}", _STYLE[finding.severity]), (f"{finding.rule}  ", "bold"), finding.summary
+            (f"{finding.severity.upper():8}", _STYLE[finding.severity]),
+            (f"{finding.rule}  ", "bold"),
+            (vm, "bold"),
+            finding.summary,
         )
         where = ", ".join(f"{e.path}:{e.line}" if e.line else e.path for e in finding.evidence[:_LOCATIONS])
         more = f" (+{finding.count - _LOCATIONS} more)" if finding.count > _LOCATIONS else ""
