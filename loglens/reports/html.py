@@ -39,6 +39,7 @@ def report_model(analysis: Analysis, *, generated_at: datetime | None = None, ve
     counts = analysis.counts()
     findings = sorted(analysis.findings, key=lambda f: (SEVERITIES.index(f.severity), f.category))
     context = _ContextLines(analysis.load.frames, findings)
+    several = len({collection_of(a.path) for a in analysis.load.accounts}) > 1
     grouped = []
     for severity in SEVERITIES:
         of_severity = [f for f in findings if f.severity == severity]
@@ -52,6 +53,7 @@ def report_model(analysis: Analysis, *, generated_at: datetime | None = None, ve
                     {
                         "anchor": f"finding-{severity}-{category}-{index}",
                         "rule": f.rule,
+                        "vm": f.collection if several else None,
                         "title": f.title,
                         "summary": f.summary,
                         "extension": f.extension,

@@ -87,7 +87,8 @@ def render(analysis: Analysis, *, generated_at: datetime | None = None, version:
         for category in group["categories"]:
             for f in category["findings"]:
                 out += [
-                    f"### {group['severity'].upper()} · {category['category']} · `{f['rule']}`",
+                    f"### {group['severity'].upper()} · {category['category']} · `{f['rule']}`"
+                    + (f" · {_inline(f['vm'])}" if f["vm"] else ""),
                     "",
                     f"**{_inline(f['summary'])}**",
                     "",
