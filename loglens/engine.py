@@ -90,7 +90,7 @@ def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> An
     """Run ``rules`` (default: the registry) over a load result.
 
     Several VMs loaded at once (trees or archives side by side) are analysed one collection at a
-    time (`parsers.collect.collection_of`), so no finding pairs lines of different VMs.
+    time (`LoadResult.collections`), so no finding pairs lines of different VMs.
 
     Example:
         >>> analysis = analyze(load_sources(["sample_logs"]))  # doctest: +SKIP
@@ -99,14 +99,17 @@ def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> An
     from loglens.rules import REGISTRY  # the registry imports every rule module
 
     modules = rules if rules is not None else REGISTRY
-    contexts = [_context(c.frames, c.records, modules, c.accounts) for c in collections(load)]
+    views = collections(load)
+    contexts = [_context(v.frames, v.records, modules, v.accounts) for v in views]
     # Rules are independent and spend their time in Polars (which releases the GIL): run two at once.
     work = [(context, module) for context in contexts for module in modules]
     with ThreadPoolExecutor(max_workers=_PARALLEL_RULES) as pool:
         results = list(pool.map(lambda job: (job[0], job[1], job[1].detect(job[0])), work))
     findings = []
-    for context in contexts:
+    for view, context in zip(views, contexts, strict=True):
         mine = [finding_from_hit(m.RULE, m, hit) for c, m, hits in results if c is context for hit in hits]
+        for finding in mine:
+            finding.collection = view.name
         _link(mine)
         findings += mine
     order = {s: i for i, s in enumerate(SEVERITIES)}

@@ -19,7 +19,6 @@ import polars as pl
 import regex
 
 from loglens.redact import redact_text
-from parsers.collect import collection_of
 
 SEVERITIES = ("error", "warning", "info")
 CATEGORIES = (
@@ -117,11 +116,8 @@ class Finding:
     related: list[str] = field(default_factory=list)
     #: Unified-record ids the finding explains (not shown; used to find unexplained errors).
     records: frozenset[int] = frozenset()
-
-    @property
-    def collection(self) -> str | None:
-        """The VM collection the finding is about (`parsers.collect.collection_of` of its evidence)."""
-        return collection_of(self.evidence[0].path) if self.evidence else None
+    #: The VM collection the finding is about (`LoadResult.collections`); set by the engine.
+    collection: str | None = None
 
 
 def doc_sections(module: ModuleType) -> dict[str, str]:

@@ -25,7 +25,6 @@ from loglens.engine import Analysis, analyze
 from loglens.findings import Finding
 from loglens.reports import figures
 from parsers import LoadResult, SourceAccount
-from parsers.collect import collection_of
 
 
 class Lens:
@@ -204,7 +203,7 @@ class Lens:
             >>> loglens.load("sample_logs").collections  # doctest: +SKIP
             ['sample_logs/vm-healthy', 'sample_logs/vm-legacy', ...]
         """
-        return list(dict.fromkeys(collection_of(a.path) for a in self.accounts))
+        return list(dict.fromkeys(self._result.collections().values()))
 
     def vm(self, collection: str) -> Lens:
         """A lens over one VM collection's sources only (a name from ``collections``).

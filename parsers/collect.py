@@ -163,12 +163,12 @@ def kind_of_path(path: PurePosixPath) -> str | None:
     return None
 
 
-def collection_of(source_path: str) -> str:
-    """The collection (one VM's files) a source belongs to, from its path.
+def collection_of(source_path: str) -> str | None:
+    """The collection a source's own path places it in; None for a loose file.
 
-    An archive is one collection. In a tree, it is the directory holding `var/` (or the `azure/`
-    log directory, or `waagent.conf`'s `etc/`); a loose file belongs to its own directory. Files
-    of one VM therefore share a collection, and several VMs loaded at once stay apart.
+    An archive is one collection; in a tree, it is the directory holding `var/` (or the `azure/`
+    log directory, or `waagent.conf`'s `etc/`). A file outside such a layout is loose: which
+    collection it joins depends on the other sources (`assign_collections`).
     """
     if "!" in source_path:
         return source_path.split("!", 1)[0]
@@ -176,11 +176,38 @@ def collection_of(source_path: str) -> str:
     parts = path.parts[:-1]
     for i, part in enumerate(parts):
         below = parts[i + 1] if i + 1 < len(parts) else None
-        if (part == "var" and below in ("log", "lib")) or (part == "etc" and path.name == "waagent.conf"):
+        if (
+            (part == "var" and below in ("log", "lib"))
+            or (part == "etc" and path.name == "waagent.conf")
+            or part == "azure"
+        ):
             return str(PurePosixPath(*parts[:i])) if i else "."
-        if part == "azure":
-            return str(PurePosixPath(*parts[:i])) if i else "."
-    return str(path.parent)
+    return None
+
+
+def assign_collections(source_paths: Iterable[str]) -> dict[str, str]:
+    """Per source path, the collection (one VM's files) it belongs to.
+
+    Files of one VM share a collection, and several VMs loaded at once stay apart. A loose file
+    (e.g. an instance-view JSON beside the tree, or files downloaded one by one) joins the tree
+    whose root is its directory; otherwise the only tree loaded; with no tree at all, the loose
+    files are one VM's together; only among several trees does it stand alone.
+    """
+    paths = list(dict.fromkeys(source_paths))
+    roots = {p: collection_of(p) for p in paths}
+    trees = {r for r in roots.values() if r is not None}
+    loose = [p for p in paths if roots[p] is None]
+    parents = {p: str(PurePosixPath(p).parent) for p in loose}
+    if not trees and loose:
+        try:
+            shared = os.path.commonpath(list(parents.values())) or "."
+        except ValueError:  # absolute and relative paths mixed
+            shared = "."
+        return dict.fromkeys(paths, shared)
+    for p in loose:
+        parent = parents[p]
+        roots[p] = parent if parent in trees or len(trees) != 1 else next(iter(trees))
+    return roots
 
 
 def kind_of_content(head: bytes) -> str | None:

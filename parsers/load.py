@@ -10,7 +10,7 @@ import polars as pl
 
 from parsers import schema
 from parsers.agent_config import read_agent_versions, read_waagent_conf
-from parsers.collect import collect, collection_of
+from parsers.collect import assign_collections, collect
 from parsers.extension_logs import read_extension_logs
 from parsers.handler_files import read_handler_state, read_settings, read_status_files
 from parsers.instance_view import read_instance_views, read_vm_models
@@ -40,15 +40,19 @@ class LoadResult:
         """Every warning: notes first, then per source in reading order."""
         return self.notes + [w for a in self.accounts for w in a.warnings]
 
+    def collections(self) -> dict[str, str]:
+        """Per source path, the collection (one VM's files) it belongs to (`assign_collections`)."""
+        return assign_collections(a.path for a in self.accounts)
+
     def by_collection(self) -> dict[str, LoadResult]:
-        """The load split by collection (`parsers.collect.collection_of`), in reading order.
+        """The load split by collection (`collections`), in reading order.
 
         Each part has only its sources' rows and accounts; the notes and ignored files stay with
         every part. One collection gives this load itself.
         """
         members: dict[str, list[str]] = {}
-        for account in self.accounts:
-            members.setdefault(collection_of(account.path), []).append(account.path)
+        for path, name in self.collections().items():
+            members.setdefault(name, []).append(path)
         if len(members) <= 1:
             return {name: self for name in members} or {".": self}
         parts = {}

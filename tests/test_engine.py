@@ -6,7 +6,6 @@ from pathlib import Path
 
 from loglens.engine import analyze
 from parsers import load_sources
-from parsers.collect import collection_of
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_logs"
 VMS = sorted(p for p in SAMPLES.iterdir() if p.is_dir() or p.suffix == ".zip")
@@ -18,9 +17,10 @@ def _described(analysis) -> set[tuple]:
 
 def test_every_finding_cites_one_collection():
     analysis = analyze(load_sources([SAMPLES]))
-    assert len({collection_of(a.path) for a in analysis.load.accounts}) == len(VMS)
+    collections = analysis.load.collections()
+    assert set(collections.values()) == {str(vm) for vm in VMS}
     for finding in analysis.findings:
-        assert len({collection_of(e.path) for e in finding.evidence}) == 1, finding.summary
+        assert {collections[e.path] for e in finding.evidence} == {finding.collection}, finding.summary
 
 
 def test_loading_vms_together_finds_what_each_alone_finds():
@@ -34,7 +34,19 @@ def test_related_links_stay_within_a_collection():
     analysis = analyze(load_sources([SAMPLES]))
     by_collection: dict[str, set[str]] = {}
     for finding in analysis.findings:
-        by_collection.setdefault(collection_of(finding.evidence[0].path), set()).add(finding.rule)
+        by_collection.setdefault(finding.collection, set()).add(finding.rule)
     for finding in analysis.findings:
-        mine = by_collection[collection_of(finding.evidence[0].path)]
-        assert set(finding.related) <= mine
+        assert set(finding.related) <= by_collection[finding.collection]
+
+
+def test_loose_files_from_different_folders_are_one_vm(tmp_path):
+    # Files downloaded one by one land in different folders; with no VM tree loaded they are one VM.
+    modern = SAMPLES / "vm-modern"
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "downloads").mkdir()
+    (tmp_path / "logs" / "waagent.log").write_bytes((modern / "var/log/waagent.log").read_bytes())
+    (tmp_path / "downloads" / "instance-view.json").write_bytes((modern / "instance-view.json").read_bytes())
+    analysis = analyze(load_sources([tmp_path / "logs" / "waagent.log", tmp_path / "downloads" / "instance-view.json"]))
+    assert set(analysis.load.collections().values()) == {str(tmp_path)}
+    failed = next(f for f in analysis.findings if f.rule == "extension-command-failed")
+    assert {e.path.rsplit("/", 1)[1] for e in failed.evidence} == {"waagent.log", "instance-view.json"}

@@ -18,7 +18,6 @@ import polars as pl
 from loglens.engine import Analysis
 from loglens.operations import DEFAULT_LIMIT, LONG_LIMIT, LONG_LIMIT_EXTENSIONS, handler_of
 from loglens.records import records as record_view
-from parsers.collect import collection_of
 
 #: Outcome -> (colour, bar pattern) for the operation timeline.
 OUTCOME_STYLE = {
@@ -60,10 +59,14 @@ def _short(extension: str | None) -> str:
 
 def _vm_names(analysis: Analysis) -> dict[str, str] | None:
     """Per source path, a short name of its VM collection; None when only one VM is loaded."""
-    paths = [a.path for a in analysis.load.accounts]
-    if len({collection_of(p) for p in paths}) <= 1:
+    collections = analysis.load.collections()
+    if len(set(collections.values())) <= 1:
         return None
-    return {p: PurePosixPath(collection_of(p)).name or collection_of(p) for p in paths}
+    return {path: _vm_short(name) for path, name in collections.items()}
+
+
+def _vm_short(collection: str) -> str:
+    return PurePosixPath(collection).name or collection
 
 
 def _with_vm_rows(frame: pl.DataFrame, names: dict[str, str] | None) -> pl.DataFrame:
@@ -75,9 +78,9 @@ def _with_vm_rows(frame: pl.DataFrame, names: dict[str, str] | None) -> pl.DataF
 
 
 def _vm_row(names: dict[str, str] | None, finding, row: str) -> str:
-    if names is None or not finding.evidence:
+    if names is None or finding.collection is None:
         return row
-    return f"{names.get(finding.evidence[0].path, '?')} · {row}"
+    return f"{_vm_short(finding.collection)} · {row}"
 
 
 def _layout(figure: go.Figure, title: str, x_title: str, y_title: str, height: int = 420) -> go.Figure:

@@ -23,7 +23,6 @@ from loglens.records import columns
 from loglens.redact import redact_text
 from loglens.reports import figures
 from loglens.reports.facts import time_span, vm_facts
-from parsers.collect import collection_of
 
 #: Lines shown before and after each evidence line.
 CONTEXT_LINES = 3
@@ -39,7 +38,7 @@ def report_model(analysis: Analysis, *, generated_at: datetime | None = None, ve
     counts = analysis.counts()
     findings = sorted(analysis.findings, key=lambda f: (SEVERITIES.index(f.severity), f.category))
     context = _ContextLines(analysis.load.frames, findings)
-    several = len({collection_of(a.path) for a in analysis.load.accounts}) > 1
+    several = len(set(analysis.load.collections().values())) > 1
     grouped = []
     for severity in SEVERITIES:
         of_severity = [f for f in findings if f.severity == severity]
@@ -113,7 +112,7 @@ def verdict(analysis: Analysis) -> str:
         return "No errors or warnings found: the logs show the agent and its extensions working normally."
     problems = [f for f in analysis.findings if f.severity in ("error", "warning")]
     lead = f"{counts['error']} error(s) and {counts['warning']} warning(s) found."
-    loaded = {collection_of(a.path) for a in analysis.load.accounts}
+    loaded = set(analysis.load.collections().values())
     several = len(loaded) > 1
     if several:
         hit = {f.collection for f in problems if f.collection}

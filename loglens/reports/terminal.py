@@ -7,7 +7,6 @@ from rich.table import Table
 from rich.text import Text
 
 from loglens.engine import Analysis
-from parsers.collect import collection_of
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 #: Evidence locations listed per finding on the terminal (the JSON has all kept evidence).
@@ -28,7 +27,7 @@ def render(analysis: Analysis) -> Group:
             f", {counts['info']} info; {len(load.accounts)} source(s), {lines:,} lines",
         )
     ]
-    several = len({collection_of(a.path) for a in load.accounts}) > 1
+    several = len(set(load.collections().values())) > 1
     for finding in analysis.findings:
         # With several VMs loaded, say whose finding it is before what it is.
         vm = f"[{finding.collection}] " if several and finding.collection else ""

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from parsers import load_sources
-from parsers.collect import collect, collection_of, kind_of_path
+from parsers.collect import assign_collections, collect, collection_of, kind_of_path
 from parsers.schema import FRAME_SCHEMAS, polars_schema
 
 REPO = Path(__file__).resolve().parents[2]
@@ -306,14 +306,29 @@ def test_json_of_the_wrong_shape_counts_as_unparsed(tmp_path, relative, text, re
         ("cases/vm1/var/log/waagent.log", "cases/vm1"),
         ("cases/vm1/var/lib/waagent/Foo.Bar-1.0/status/0.status", "cases/vm1"),
         ("cases/vm1/etc/waagent.conf", "cases/vm1"),
-        ("cases/vm1/instance-view.json", "cases/vm1"),
+        ("cases/vm1/instance-view.json", None),
         ("/tmp/case/azure/custom-script/handler.log", "/tmp/case"),
         ("/var/log/waagent.log", "/"),
         ("/etc/waagent.conf", "/"),
         ("bundle.zip!var/log/waagent.log", "bundle.zip"),
         ("bundle.zip!az/instance-view.json", "bundle.zip"),
-        ("waagent.log", "."),
+        ("waagent.log", None),
     ],
 )
 def test_collection_of(path, collection):
     assert collection_of(path) == collection
+
+
+def test_assign_collections_places_loose_files():
+    trees = ["cases/vm1/var/log/waagent.log", "cases/vm2/var/log/waagent.log", "b.zip!var/log/waagent.log"]
+    assert assign_collections([*trees, "cases/vm1/instance-view.json", "elsewhere/iv.json"]) == {
+        trees[0]: "cases/vm1",
+        trees[1]: "cases/vm2",
+        trees[2]: "b.zip",
+        "cases/vm1/instance-view.json": "cases/vm1",  # beside its VM's tree
+        "elsewhere/iv.json": "elsewhere",  # several trees: it cannot be placed, so it stands alone
+    }
+    # One tree: every loose file belongs to it.
+    assert set(assign_collections([trees[0], "downloads/iv.json"]).values()) == {"cases/vm1"}
+    # No tree: the loose files are one VM's, named by their common folder.
+    assert set(assign_collections(["case/a/waagent.log", "case/b/iv.json"]).values()) == {"case"}
