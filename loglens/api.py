@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -58,7 +59,7 @@ def export_records(frame: pl.DataFrame, out: Path | str) -> Path:
     if suffix not in EXPORT_SUFFIXES:
         raise InputError(f"{out}: unknown output type {suffix or '(none)'}; use one of {', '.join(EXPORT_SUFFIXES)}")
     frame = redact_frame(frame)
-    try:
+    with _writing(out):
         out.parent.mkdir(parents=True, exist_ok=True)
         if suffix == ".parquet":
             frame.write_parquet(out)
@@ -67,8 +68,6 @@ def export_records(frame: pl.DataFrame, out: Path | str) -> Path:
             frame.with_columns(pl.col(pl.List(pl.String)).list.join(",")).write_csv(out)
         else:
             frame.write_ndjson(out)
-    except OSError as exc:
-        raise InputError(f"{out}: cannot write output: {exc.strerror or exc}") from exc
     return out
 
 
@@ -127,10 +126,8 @@ def write_document(analysis: Analysis, out: Path | str | None) -> str:
 
     text = json.dumps(build(analysis, __version__), indent=2, ensure_ascii=False) + "\n"
     if out is not None and str(out) != "-":
-        try:
+        with _writing(out):
             Path(out).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"{out}: cannot write output: {exc.strerror or exc}") from exc
     return text
 
 
@@ -143,10 +140,8 @@ def write_html(analysis: Analysis, out: Path | str) -> Path:
     from loglens import __version__
     from loglens.reports import html
 
-    try:
+    with _writing(out):
         return html.write(analysis, out, version=__version__)
-    except OSError as exc:
-        raise InputError(f"{out}: cannot write output: {exc.strerror or exc}") from exc
 
 
 def write_markdown(analysis: Analysis, out: Path | str) -> Path:
@@ -158,7 +153,14 @@ def write_markdown(analysis: Analysis, out: Path | str) -> Path:
     from loglens import __version__
     from loglens.reports import markdown
 
-    try:
+    with _writing(out):
         return markdown.write(analysis, out, version=__version__)
+
+
+@contextmanager
+def _writing(out: Path | str) -> Iterator[None]:
+    """Turn a failed write of ``out`` into an InputError naming it."""
+    try:
+        yield
     except OSError as exc:
         raise InputError(f"{out}: cannot write output: {exc.strerror or exc}") from exc

@@ -80,6 +80,13 @@ class Analysis:
     other_errors: list[OtherError] = field(default_factory=list)
     #: Extension operations and durations (see `loglens.operations`), for the timeline.
     operations: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: The VM collections analysed (`LoadResult.collections`), in load order.
+    collections: list[str] = field(default_factory=list)
+
+    @property
+    def several_vms(self) -> bool:
+        """True when more than one VM was loaded; outputs then say which VM each finding is about."""
+        return len(self.collections) > 1
 
     def counts(self) -> dict[str, int]:
         """Findings per severity."""
@@ -119,6 +126,7 @@ def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> An
         findings=findings,
         other_errors=_other_errors(pl.concat([c.records for c in contexts]), findings),
         operations=pl.concat([c.operations for c in contexts]),
+        collections=[v.name for v in views],
     )
 
 

@@ -86,20 +86,7 @@ class Lens:
     def accounting(self) -> pl.DataFrame:
         """The per-source accounting as a frame: lines = records + continuations + unparsed + skipped."""
         return pl.DataFrame(
-            [
-                {
-                    "path": a.path,
-                    "kind": a.kind,
-                    "lines": a.lines,
-                    "records": a.records,
-                    "continuations": a.continuations,
-                    "unparsed": a.unparsed,
-                    "skipped": a.skipped,
-                    "adds_up": a.balanced,
-                    "warnings": len(a.warnings),
-                }
-                for a in self.accounts
-            ],
+            [{**a.row(), "warnings": len(a.warnings)} for a in self.accounts],
             schema={
                 "path": pl.String,
                 "kind": pl.String,
@@ -108,10 +95,10 @@ class Lens:
                 "continuations": pl.Int64,
                 "unparsed": pl.Int64,
                 "skipped": pl.Int64,
-                "adds_up": pl.Boolean,
+                "balanced": pl.Boolean,
                 "warnings": pl.Int64,
             },
-        )
+        ).rename({"balanced": "adds_up"})
 
     # -- analysis and charts ----------------------------------------------------------------
 

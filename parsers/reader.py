@@ -80,6 +80,19 @@ class SourceAccount:
         """True when lines == records + continuations + unparsed + skipped."""
         return self.lines == self.records + self.continuations + self.unparsed + self.skipped
 
+    def row(self) -> dict:
+        """The accounting as one table row: path, kind, the line counts and whether they add up."""
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "lines": self.lines,
+            "records": self.records,
+            "continuations": self.continuations,
+            "unparsed": self.unparsed,
+            "skipped": self.skipped,
+            "balanced": self.balanced,
+        }
+
     def saw_times(self, timestamps: pl.Series) -> None:
         """Widen the account's time span with a column of record timestamps."""
         if timestamps.null_count() == timestamps.len():

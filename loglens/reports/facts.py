@@ -24,14 +24,6 @@ def vm_facts(analysis: Analysis) -> list[dict[str, Any]]:
     return [_facts(c.name, c.frames, c.records) for c in collections(analysis.load)]
 
 
-def time_span(analysis: Analysis) -> tuple[str | None, str | None]:
-    """First and last record time over everything loaded, as report text."""
-    stamps = pl.concat([c.records["timestamp"] for c in collections(analysis.load)]).drop_nulls()
-    if not stamps.len():
-        return None, None
-    return stamps.min().strftime("%Y-%m-%d %H:%M:%S UTC"), stamps.max().strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def _facts(name: str, frames: dict[str, pl.DataFrame], records: pl.DataFrame) -> dict[str, Any]:
     # Only banner lines can state versions and the distro: narrow before running the patterns.
     banner = pl.col("message").str.contains(r"^(?:Azure Linux Agent|Agent WALinuxAgent-|OS: |Distro)")

@@ -59,10 +59,9 @@ def _short(extension: str | None) -> str:
 
 def _vm_names(analysis: Analysis) -> dict[str, str] | None:
     """Per source path, a short name of its VM collection; None when only one VM is loaded."""
-    collections = analysis.load.collections()
-    if len(set(collections.values())) <= 1:
+    if not analysis.several_vms:
         return None
-    return {path: _vm_short(name) for path, name in collections.items()}
+    return {path: _vm_short(name) for path, name in analysis.load.collections().items()}
 
 
 def _vm_short(collection: str) -> str:

@@ -22,7 +22,7 @@ from loglens.findings import SEVERITIES
 from loglens.records import columns
 from loglens.redact import redact_text
 from loglens.reports import figures
-from loglens.reports.facts import time_span, vm_facts
+from loglens.reports.facts import vm_facts
 
 #: Lines shown before and after each evidence line.
 CONTEXT_LINES = 3
@@ -38,7 +38,6 @@ def report_model(analysis: Analysis, *, generated_at: datetime | None = None, ve
     counts = analysis.counts()
     findings = sorted(analysis.findings, key=lambda f: (SEVERITIES.index(f.severity), f.category))
     context = _ContextLines(analysis.load.frames, findings)
-    several = len(set(analysis.load.collections().values())) > 1
     grouped = []
     for severity in SEVERITIES:
         of_severity = [f for f in findings if f.severity == severity]
@@ -52,7 +51,7 @@ def report_model(analysis: Analysis, *, generated_at: datetime | None = None, ve
                     {
                         "anchor": f"finding-{severity}-{category}-{index}",
                         "rule": f.rule,
-                        "vm": f.collection if several else None,
+                        "vm": f.collection if analysis.several_vms else None,
                         "title": f.title,
                         "summary": f.summary,
                         "extension": f.extension,
@@ -73,13 +72,16 @@ def report_model(analysis: Analysis, *, generated_at: datetime | None = None, ve
             categories.append({"category": category, "findings": items})
         grouped.append({"severity": severity, "categories": categories})
     load = analysis.load
-    first_seen, last_seen = time_span(analysis)
+    facts = vm_facts(analysis)
+    # Report text times sort as they read, so the overall span comes from the per-VM spans.
+    first_seen = min((vm["first_seen"] for vm in facts if vm["first_seen"]), default=None)
+    last_seen = max((vm["last_seen"] for vm in facts if vm["last_seen"]), default=None)
     return {
         "version": version,
         "generated_at": _fmt(generated_at or datetime.now(UTC)),
         "counts": counts,
         "verdict": verdict(analysis),
-        "facts": vm_facts(analysis),
+        "facts": facts,
         "first_seen": first_seen,
         "last_seen": last_seen,
         "severities": grouped,
@@ -87,19 +89,7 @@ def report_model(analysis: Analysis, *, generated_at: datetime | None = None, ve
             {"template": o.template, "count": o.count, "path": o.path, "line": o.line, "text": o.text}
             for o in analysis.other_errors
         ],
-        "inputs": [
-            {
-                "path": a.path,
-                "kind": a.kind,
-                "lines": a.lines,
-                "records": a.records,
-                "continuations": a.continuations,
-                "unparsed": a.unparsed,
-                "skipped": a.skipped,
-                "balanced": a.balanced,
-            }
-            for a in load.accounts
-        ],
+        "inputs": [a.row() for a in load.accounts],
         "warnings": [redact_text(w) for w in load.warnings],
         "ignored": list(getattr(load, "ignored", [])),
     }
@@ -112,11 +102,10 @@ def verdict(analysis: Analysis) -> str:
         return "No errors or warnings found: the logs show the agent and its extensions working normally."
     problems = [f for f in analysis.findings if f.severity in ("error", "warning")]
     lead = f"{counts['error']} error(s) and {counts['warning']} warning(s) found."
-    loaded = set(analysis.load.collections().values())
-    several = len(loaded) > 1
+    several = analysis.several_vms
     if several:
         hit = {f.collection for f in problems if f.collection}
-        lead = f"{lead[:-1]} in {len(hit)} of the {len(loaded)} VM collections loaded."
+        lead = f"{lead[:-1]} in {len(hit)} of the {len(analysis.collections)} VM collections loaded."
 
     def said(f) -> str:
         # The stderr tail belongs in the finding, not in the one-paragraph verdict.

@@ -27,10 +27,9 @@ def render(analysis: Analysis) -> Group:
             f", {counts['info']} info; {len(load.accounts)} source(s), {lines:,} lines",
         )
     ]
-    several = len(set(load.collections().values())) > 1
     for finding in analysis.findings:
         # With several VMs loaded, say whose finding it is before what it is.
-        vm = f"[{finding.collection}] " if several and finding.collection else ""
+        vm = f"[{finding.collection}] " if analysis.several_vms and finding.collection else ""
         head = Text.assemble(
             (f"{finding.severity.upper():8}", _STYLE[finding.severity]),
             (f"{finding.rule}  ", "bold"),
