@@ -251,13 +251,17 @@ def versions(analysis: Analysis) -> go.Figure:
         .filter(pl.col("extension_version").is_not_null())
         .select("extension", "extension_version", "timestamp", "source_path")
     )
-    seen = pl.concat([agent, running]).with_columns(
-        row=pl.col("extension").str.strip_prefix("Microsoft.").str.strip_prefix("Azure.")
+    # Reduce to spans per source first: the row labels are then made on a handful of rows.
+    per_source = (
+        pl.concat([agent, running])
+        .group_by("extension", "extension_version", "source_path")
+        .agg(first=pl.col("timestamp").min(), last=pl.col("timestamp").max())
+        .with_columns(row=pl.col("extension").str.strip_prefix("Microsoft.").str.strip_prefix("Azure."))
     )
     spans = (
-        _with_vm_rows(seen, names)
+        _with_vm_rows(per_source, names)
         .group_by("row", "extension_version")
-        .agg(first=pl.col("timestamp").min(), last=pl.col("timestamp").max())
+        .agg(pl.col("first").min(), pl.col("last").max())
         .sort("row", "first")
     )
     figure = go.Figure()
