@@ -15,19 +15,27 @@ def fold(starts: pl.DataFrame, continuations: pl.DataFrame, column: str) -> pl.D
 
     Returns:
         ``starts`` with ``column`` extended (lines joined with `\\n`) and `line_first`/`line_last` set.
-        Records are mostly one line, so only the few with continuations are touched.
+        Records are mostly one line, so only the few with continuations are rebuilt.
     """
     starts = starts.with_columns(line_first=pl.col("line_no"), line_last=pl.col("line_no"))
     if continuations.height == 0:
         return starts
-    owner = starts["line_no"].search_sorted(continuations["line_no"], side="right") - 1
+    # Continuations follow their owner, so owners are sorted; joining lists is far cheaper
+    # than a per-group string aggregation.
+    owner = (starts["line_no"].search_sorted(continuations["line_no"], side="right") - 1).set_sorted()
     folded = (
         continuations.with_columns(owner=owner)
         .group_by("owner", maintain_order=True)
-        .agg(tail=pl.col("text").str.join("\n"), last=pl.col("line_no").max())
+        .agg(tail=pl.col("text"), last=pl.col("line_no").last())
     )
-    tail = pl.repeat(None, starts.height, dtype=pl.String, eager=True).scatter(folded["owner"], folded["tail"])
+    owners = folded["owner"]
+    grown = folded.select(
+        pl.concat_str(
+            [starts[column].gather(owners), pl.col("tail").list.join("\n")], separator="\n", ignore_nulls=True
+        )
+    ).to_series()
+    # Only records with continuations change; scatter them into copies of the columns.
     return starts.with_columns(
-        pl.concat_str([pl.col(column), tail], separator="\n", ignore_nulls=True).alias(column),
-        line_last=starts["line_no"].scatter(folded["owner"], folded["last"]),
+        starts[column].clone().scatter(owners, grown).alias(column),
+        line_last=starts["line_no"].clone().scatter(owners, folded["last"]),
     )

@@ -361,7 +361,9 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
     lines, table = _recognise_headers(chunk.lines.with_row_index("line_no", offset=1))
     lines = _mark_records(lines, chunk.damaged)
     is_start, is_unparsed = pl.col("is_start"), pl.col("is_unparsed")
-    starts = lines.filter(is_start).select("line_no", "text", "message", "ts_len", "header")
+    starts = lines.filter(is_start).select(
+        "line_no", "text", "ts_len", "header", message=pl.col("text").str.slice(pl.col("head_len"))
+    )
     continuations = lines.filter(~is_start & ~is_unparsed).select("line_no", "text")
     unparsed = lines.filter(is_unparsed).select("line_no", "text")
     records = _finish_records(fold(starts, continuations, "message"), table, source_path, zone)
@@ -381,32 +383,32 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
 def _recognise_headers(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Find each line's header with one capture-free pass and describe it via its distinct tails.
 
-    Removing ``HEADER_PATTERN`` leaves the message; the byte-length difference is the header.
-    What follows the timestamp (level, thread, prefix) takes few distinct values in a log, so
-    each distinct tail is parsed once (``header_table``) and referenced by row index (``header``);
-    ``ts_len`` is the length of the date and time (without an ISO "Z").
+    ``HEADER_PATTERN`` matched from the line start gives the header (null when the line has
+    none); the message is the rest of the line. What follows the timestamp (level, thread,
+    prefix) takes few distinct values in a log, so each distinct tail ("key") is parsed once
+    (``header_table``) and referenced by row index (``header``); ``ts_len`` is the length of the
+    date and time (without an ISO "Z") and ``head_len`` the header's.
     """
-    text = pl.col("text")
-    lines = lines.with_columns(message=text.str.replace(HEADER_PATTERN, ""))
-    head_len = text.str.len_bytes() - pl.col("message").str.len_bytes()
-
-    # The key is the header minus its date and time: every form has the date and time in its
-    # first 19 characters, then (usually six digits of) fraction. An ISO key keeps its "Z", which
-    # keeps the same words after an ISO and a local stamp apart. Headers are ASCII (the pattern
-    # admits nothing else), so byte lengths are character counts.
-    skip = pl.when(text.str.slice(19, 1) == ".").then(pl.lit(26, pl.Int64)).otherwise(pl.lit(19, pl.Int64))
-    lines = lines.with_columns(head_len=head_len.cast(pl.Int64), skip=skip)
-    head_len, skip, key = pl.col("head_len"), pl.col("skip"), pl.col("key")
-    lines = lines.with_columns(key=pl.when(head_len > 0).then(text.str.slice(skip, (head_len - skip).clip(0))))
-    standard = (head_len >= skip) & ((key == "") | key.str.starts_with(" ") | key.str.starts_with("Z"))
-    if not lines.select((head_len == 0) | standard).to_series().all():
+    header = pl.col("text").str.extract(HEADER_PATTERN, 0)
+    lines = lines.with_columns(head=header)
+    head = pl.col("head")
+    # Every form has the date and time in its first 19 characters, then (usually six digits
+    # of) fraction. An ISO key keeps its "Z", which keeps the same words after an ISO and a
+    # local stamp apart. Headers are ASCII (the pattern admits nothing else), so character
+    # offsets are byte offsets.
+    skip = pl.when(head.str.slice(19, 1) == ".").then(pl.lit(26, pl.Int64)).otherwise(pl.lit(19, pl.Int64))
+    lines = lines.with_columns(head_len=head.str.len_bytes(), key=head.str.slice(skip))
+    key = pl.col("key")
+    keys = lines["key"].drop_nulls().unique()
+    if not all(k[:1] in ("", " ", "Z") for k in keys.to_list()):
         # A fraction that is not six digits: cut after the seconds and strip whatever digits remain.
-        after_seconds = text.str.slice(19, head_len - 19).str.strip_chars_start(".0123456789")
-        lines = lines.with_columns(key=pl.when(head_len > 0).then(after_seconds))
-    lines = lines.with_columns(ts_len=(head_len - key.str.len_bytes()).cast(pl.Int32))
-    table = header_table(lines["key"].drop_nulls().unique())
-    index = {key: i for i, key in enumerate(table["key"].to_list())}
-    lines = lines.with_columns(header=pl.col("key").replace_strict(index, default=None, return_dtype=pl.UInt32))
+        lines = lines.with_columns(key=head.str.slice(19).str.strip_chars_start(".0123456789"))
+        keys = lines["key"].drop_nulls().unique()
+    lines = lines.with_columns(ts_len=(pl.col("head_len") - key.str.len_bytes()).cast(pl.Int32))
+    table = header_table(keys)
+    # An Enum over the distinct keys numbers each line's key with one hash pass.
+    index = key.cast(pl.Enum(table["key"])).to_physical().cast(pl.UInt32)
+    lines = lines.with_columns(header=index).drop("head", "key")
     return lines.with_columns(form=pl.lit(table["form"]).gather(pl.col("header"))), table
 
 
@@ -459,24 +461,31 @@ _HEADER_TABLE_SCHEMA = {
 def _mark_records(lines: pl.DataFrame, damaged: bool) -> pl.DataFrame:
     """Decide per line: starts a record, continues the one before, or is unparsed."""
     text, form = pl.col("text"), pl.col("form")
-    is_agent = (form == _ISO) | (form == _LEGACY)
     lines = lines.with_columns(
-        is_agent=is_agent.fill_null(False),
+        is_agent=((form == _ISO) | (form == _LEGACY)).fill_null(False),
+        is_extension=(form == _EXTENSION).fill_null(False),
         stdout_mark=(text == "[stdout]").cast(pl.UInt32),
-        duration_tail=text.str.contains(_DURATION_TAIL).cast(pl.UInt32),
     )
-    # An agent record's output block opens at an exact "[stdout]" line and closes at a
-    # ", duration=N" tail or the next agent header; extension-shaped lines inside it are output.
-    # Counts are cumulative and rebased at each agent header (no per-record window needed).
     agent = pl.col("is_agent")
-    marks, tails = pl.col("stdout_mark").cum_sum(), pl.col("duration_tail").cum_sum()
-    mark_base = pl.when(agent).then(marks).forward_fill().fill_null(0)
-    tail_base = pl.when(agent).then(tails).forward_fill().fill_null(0)
-    in_block = (
-        (agent.cum_sum() > 0) & ~agent & (marks - mark_base > 0) & (tails - pl.col("duration_tail") - tail_base == 0)
-    )
-    is_start = agent | ((form == _EXTENSION).fill_null(False) & ~in_block)
-    lines = lines.with_columns(in_block=in_block, is_start=is_start)
+    if lines["stdout_mark"].sum():
+        # An agent record's output block opens at an exact "[stdout]" line and closes at a
+        # ", duration=N" tail or the next agent header; extension-shaped lines inside it are
+        # output. Counts are cumulative and rebased at each agent header (no per-record window).
+        lines = lines.with_columns(duration_tail=text.str.contains(_DURATION_TAIL).cast(pl.UInt32))
+        marks, tails = pl.col("stdout_mark").cum_sum(), pl.col("duration_tail").cum_sum()
+        mark_base = pl.when(agent).then(marks).forward_fill().fill_null(0)
+        tail_base = pl.when(agent).then(tails).forward_fill().fill_null(0)
+        in_block = (
+            (agent.cum_sum() > 0)
+            & ~agent
+            & (marks - mark_base > 0)
+            & (tails - pl.col("duration_tail") - tail_base == 0)
+        )
+    else:
+        in_block = pl.lit(False)
+    lines = lines.with_columns(in_block=in_block)
+    is_start = agent | (pl.col("is_extension") & ~pl.col("in_block"))
+    lines = lines.with_columns(is_start=is_start)
     bad = pl.col("damaged") if damaged else pl.lit(False)
     orphan = pl.col("is_start").cum_sum() == 0
     return lines.with_columns(is_unparsed=~pl.col("is_start") & (orphan | (bad & ~pl.col("in_block"))))
@@ -485,24 +494,15 @@ def _mark_records(lines: pl.DataFrame, damaged: bool) -> pl.DataFrame:
 def _finish_records(records: pl.DataFrame, table: pl.DataFrame, source_path: str, zone: VmTimezone) -> pl.DataFrame:
     """Derive the schema columns from the header table and the folded message."""
     records = records.with_columns(table.drop("key").select(pl.all().gather(records["header"])))
-    # G1 agents had no process prefix, so `Daemon ended with exception` or `Daemon is already
-    # running` reads like a G2 `Daemon` prefix. A G2 message starts with a capital; a lower-case
-    # word after `Daemon` means the word was the message's own first word.
-    own_word = (pl.col("form") == _LEGACY) & (pl.col("process") == "Daemon") & pl.col("message").str.contains(r"^[a-z]")
-    if records.select(own_word.any()).item():
-        records = records.with_columns(
-            message=pl.when(own_word).then(pl.concat_str([pl.lit("Daemon "), pl.col("message")])).otherwise("message"),
-            process=pl.when(own_word).then(None).otherwise("process"),
-        )
+    records = _own_daemon_word(records, table)
     iso = pl.col("form") == _ISO
-    wall_clock = _stamp(iso, records)
+    records = records.with_columns(wall_clock=_stamp(records))
+    wall_clock = pl.col("wall_clock")
     records = records.with_columns(
         timestamp=pl.when(iso).then(wall_clock.dt.replace_time_zone("UTC")).otherwise(zone.to_utc(wall_clock)),
         timestamp_local_assumed=~iso,
-        ev=pl.when(pl.col("message").str.starts_with("Event: "))
-        .then(pl.col("message"))
-        .str.extract_groups(EVENT_PATTERN),
-    ).unnest("ev")
+    )
+    records = records.with_columns(_event_fields(records))
     is_agent_event = pl.col("event_name") == "WALinuxAgent"
     records = records.with_columns(
         source_path=pl.lit(source_path),
@@ -515,23 +515,78 @@ def _finish_records(records: pl.DataFrame, table: pl.DataFrame, source_path: str
     return schema.conform(records, schema.WAAGENT_COLUMNS)
 
 
-def _stamp(iso: pl.Expr, records: pl.DataFrame) -> pl.Expr:
-    """Naive datetimes from the fixed 19-character date and time, plus the fraction.
+def _event_fields(records: pl.DataFrame) -> list[pl.Series]:
+    """The `Event:` fields of each record (null elsewhere), parsed on the event rows only."""
+    is_event = records.select(pl.col("message").str.starts_with("Event: ")).to_series()
+    fields = [pl.repeat(None, records.height, dtype=pl.String, eager=True).alias(name) for name in _EVENT_FIELDS]
+    if not is_event.any():
+        return fields
+    rows = is_event.arg_true()
+    parsed = records["message"].filter(is_event).str.extract_groups(EVENT_PATTERN).struct.unnest()
+    return [field.scatter(rows, parsed[field.name]) for field in fields]
 
-    Formats without ``%.f`` take Polars' fast path (about 4x faster than a fractional format);
-    each of the two formats is parsed only on its own rows.
+
+_EVENT_FIELDS = ("event_name", "event_op", "event_message", "event_duration_ms")
+
+
+def _own_daemon_word(records: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """Give a G1 message back the `Daemon` its header parse took as a process prefix.
+
+    G1 agents had no process prefix, so `Daemon ended with exception` or `Daemon is already
+    running` reads like a G2 `Daemon` prefix. A G2 message starts with a capital; a lower-case
+    word after `Daemon` means the word was the message's own first word.
     """
-    text, ts_len = pl.col("text"), pl.col("ts_len")
-    seconds = text.str.slice(0, 19)
-    parsed = pl.coalesce(
-        pl.when(iso).then(seconds).str.to_datetime("%Y-%m-%dT%H:%M:%S", time_unit="us", strict=False, cache=False),
-        pl.when(~iso).then(seconds).str.to_datetime("%Y/%m/%d %H:%M:%S", time_unit="us", strict=False, cache=False),
+    daemon_keys = table.with_row_index("header").filter((pl.col("form") == _LEGACY) & (pl.col("process") == "Daemon"))
+    if not daemon_keys.height:
+        return records
+    lower_start = pl.col("message").str.contains(r"^[a-z]")
+    candidates = pl.col("header").is_in(daemon_keys["header"].to_list())
+    if not records.select(lower_start.filter(candidates).any()).item():
+        return records
+    own_word = candidates & lower_start
+    return records.with_columns(
+        message=pl.when(own_word).then(pl.concat_str([pl.lit("Daemon "), pl.col("message")])).otherwise("message"),
+        process=pl.when(own_word).then(None).otherwise("process"),
     )
-    if ((records["ts_len"] != 19) & (records["ts_len"] != 26)).any():
-        # Fractions other than six digits: right-pad or cut to microseconds.
-        digits = text.str.slice(20, ts_len - 20).str.pad_end(6, "0").str.slice(0, 6)
-        micros = pl.when(ts_len > 20).then(digits.cast(pl.Int64, strict=False)).otherwise(0)
-    else:
-        micros = pl.when(ts_len == 26).then(text.str.slice(20, 6).cast(pl.Int64, strict=False)).otherwise(0)
+
+
+#: Timestamp formats by form and stamp length; six-digit fractions take Polars' fast path too.
+_STAMP_FORMATS = {
+    (True, 19): "%Y-%m-%dT%H:%M:%S",
+    (True, 26): "%Y-%m-%dT%H:%M:%S.%6f",
+    (False, 19): "%Y/%m/%d %H:%M:%S",
+    (False, 26): "%Y/%m/%d %H:%M:%S.%6f",
+}
+
+
+def _stamp(records: pl.DataFrame) -> pl.Series:
+    """Naive datetimes from each record's date and time (``ts_len`` characters).
+
+    Each kind of stamp (form and length) is parsed with its own fixed format: the commonest on
+    every row, each other kind only on its own rows, overwriting. Fractions other than six
+    digits are parsed to the second and their digits right-padded or cut to microseconds.
+    """
+    kinds = records.select((pl.col("form") == _ISO).cast(pl.Int32) * 100 + pl.col("ts_len")).to_series()
+    counts = kinds.drop_nulls().value_counts(sort=True)
+    if counts.height == 0:
+        return pl.repeat(None, records.height, dtype=pl.Datetime("us"), eager=True).alias("wall_clock")
+    text = records["text"]
+    kind_list = counts[kinds.name].to_list()
+    stamps = _parse_stamps(text, *divmod(kind_list[0], 100))
+    for kind in kind_list[1:]:
+        rows = kinds == kind
+        stamps = stamps.scatter(rows.arg_true(), _parse_stamps(text.filter(rows), *divmod(kind, 100)))
+    return stamps.alias("wall_clock")
+
+
+def _parse_stamps(text: pl.Series, iso: int, ts_len: int) -> pl.Series:
+    """Parse one kind of stamp from the start of each text."""
+    fmt = _STAMP_FORMATS.get((bool(iso), ts_len))
+    if fmt is not None:
+        return text.str.slice(0, ts_len).str.to_datetime(fmt, time_unit="us", strict=False, cache=False)
+    seconds = text.str.slice(0, 19).str.to_datetime(
+        _STAMP_FORMATS[(bool(iso), 19)], time_unit="us", strict=False, cache=False
+    )
+    digits = text.str.slice(20, ts_len - 20).str.pad_end(6, "0").str.slice(0, 6).cast(pl.Int64, strict=False)
     # Adding on the integer representation avoids a duration column.
-    return (parsed.cast(pl.Int64) + micros).cast(pl.Datetime("us"))
+    return (seconds.cast(pl.Int64) + digits.fill_null(0)).cast(pl.Datetime("us"))

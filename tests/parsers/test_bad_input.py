@@ -7,6 +7,7 @@ import gzip
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from parsers import read_waagent
 from parsers.reader import MAX_LINE_BYTES
@@ -144,6 +145,29 @@ def test_absurdly_long_line_is_cut_with_a_warning(tmp_path):
         f"line cut by loglens: {len(huge) + 51} bytes long]"
     )
     assert len(cut["message"]) < MAX_LINE_BYTES + 100
+
+
+@pytest.mark.parametrize("lead", [0, 1, 7000, MAX_LINE_BYTES // 2 - 1, MAX_LINE_BYTES // 2 + 3])
+def test_line_just_over_the_limit_is_cut_wherever_it_starts(tmp_path, lead):
+    path = tmp_path / "waagent.log"
+    filler = b"" if lead == 0 else b"z" * (lead - 1) + b"\n"
+    header = b"2025-03-02T11:05:43.0Z ERROR ExtHandler ExtHandler "
+    line = header + b"w" * (MAX_LINE_BYTES + 1 - len(header))
+    path.write_bytes(filler + line + b"\n" + GOOD)
+    result = read_waagent([path])
+    assert "1 line(s) longer than 1024 KiB were cut" in only_warning(result, path)
+    assert result.accounts[0].balanced
+
+
+def test_line_at_the_limit_is_kept_whole(tmp_path):
+    path = tmp_path / "waagent.log"
+    header = b"2025-03-02T11:05:43.0Z ERROR ExtHandler ExtHandler "
+    path.write_bytes(b"z" * 1000 + b"\n" + header + b"w" * (MAX_LINE_BYTES - len(header)) + b"\n" + GOOD)
+    result = read_waagent([path])
+    assert not result.warnings
+    assert result.frame.filter(pl.col("level") == "ERROR")["message"].str.len_bytes().item() == MAX_LINE_BYTES - len(
+        header
+    )
 
 
 def test_binary_file_is_called_out_and_kept_as_unparsed(tmp_path):
