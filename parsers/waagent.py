@@ -361,11 +361,14 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
     lines, table = _recognise_headers(chunk.lines.with_row_index("line_no", offset=1))
     lines = _mark_records(lines, chunk.damaged)
     is_start, is_unparsed = pl.col("is_start"), pl.col("is_unparsed")
-    starts = lines.filter(is_start).select(
-        "line_no", "text", "ts_len", "header", message=pl.col("text").str.slice(pl.col("head_len"))
+    starts = (
+        lines.lazy()
+        .filter(is_start)
+        .select("line_no", "text", "ts_len", "header", message=pl.col("text").str.slice(pl.col("head_len")))
+        .collect()
     )
-    continuations = lines.filter(~is_start & ~is_unparsed).select("line_no", "text")
-    unparsed = lines.filter(is_unparsed).select("line_no", "text")
+    continuations = lines.lazy().filter(~is_start & ~is_unparsed).select("line_no", "text").collect()
+    unparsed = lines.lazy().filter(is_unparsed).select("line_no", "text").collect()
     records = _finish_records(fold(starts, continuations, "message"), table, source_path, zone)
     if unparsed.height:
         rows = unparsed.select(
@@ -502,28 +505,33 @@ def _finish_records(records: pl.DataFrame, table: pl.DataFrame, source_path: str
         timestamp=pl.when(iso).then(wall_clock.dt.replace_time_zone("UTC")).otherwise(zone.to_utc(wall_clock)),
         timestamp_local_assumed=~iso,
     )
-    records = records.with_columns(_event_fields(records))
-    is_agent_event = pl.col("event_name") == "WALinuxAgent"
-    records = records.with_columns(
-        source_path=pl.lit(source_path),
-        extension=pl.coalesce(
-            "prefix_ext", pl.when(~is_agent_event & (pl.col("event_name") != "")).then(pl.col("event_name"))
-        ),
-        operation=pl.when(pl.col("event_op") != "").then(pl.col("event_op")),
-        event_duration_ms=pl.col("event_duration_ms").cast(pl.Int64),
-    )
+    records = records.with_columns(source_path=pl.lit(source_path), **_event_columns(records))
     return schema.conform(records, schema.WAAGENT_COLUMNS)
 
 
-def _event_fields(records: pl.DataFrame) -> list[pl.Series]:
-    """The `Event:` fields of each record (null elsewhere), parsed on the event rows only."""
+def _event_columns(records: pl.DataFrame) -> dict[str, pl.Expr | pl.Series]:
+    """The `Event:` fields of each record and what they name, parsed on the event rows only.
+
+    A chunk without events gets constant null columns, which Polars keeps unmaterialised.
+    """
     is_event = records.select(pl.col("message").str.starts_with("Event: ")).to_series()
-    fields = [pl.repeat(None, records.height, dtype=pl.String, eager=True).alias(name) for name in _EVENT_FIELDS]
     if not is_event.any():
-        return fields
+        return {
+            "extension": pl.col("prefix_ext"),
+            "operation": pl.lit(None, pl.String),
+            "event_duration_ms": pl.lit(None, pl.Int64),
+        } | {name: pl.lit(None, pl.String) for name in ("event_name", "event_message")}
     rows = is_event.arg_true()
     parsed = records["message"].filter(is_event).str.extract_groups(EVENT_PATTERN).struct.unnest()
-    return [field.scatter(rows, parsed[field.name]) for field in fields]
+    empty = pl.repeat(None, records.height, dtype=pl.String, eager=True)
+    fields = {name: empty.clone().scatter(rows, parsed[name]).alias(name) for name in _EVENT_FIELDS}
+    name, op = fields["event_name"], fields["event_op"]
+    return fields | {
+        # An agent's own events (name WALinuxAgent) are about no extension.
+        "extension": pl.coalesce("prefix_ext", pl.when((name != "WALinuxAgent") & (name != "")).then(name)),
+        "operation": pl.when(op != "").then(op),
+        "event_duration_ms": fields["event_duration_ms"].cast(pl.Int64),
+    }
 
 
 _EVENT_FIELDS = ("event_name", "event_op", "event_message", "event_duration_ms")
@@ -539,11 +547,10 @@ def _own_daemon_word(records: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame
     daemon_keys = table.with_row_index("header").filter((pl.col("form") == _LEGACY) & (pl.col("process") == "Daemon"))
     if not daemon_keys.height:
         return records
-    lower_start = pl.col("message").str.contains(r"^[a-z]")
     candidates = pl.col("header").is_in(daemon_keys["header"].to_list())
-    if not records.select(lower_start.filter(candidates).any()).item():
+    if not records.select(pl.col("message").filter(candidates).str.contains(r"^[a-z]").any()).item():
         return records
-    own_word = candidates & lower_start
+    own_word = candidates & pl.col("message").str.contains(r"^[a-z]")
     return records.with_columns(
         message=pl.when(own_word).then(pl.concat_str([pl.lit("Daemon "), pl.col("message")])).otherwise("message"),
         process=pl.when(own_word).then(None).otherwise("process"),
