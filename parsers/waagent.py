@@ -463,35 +463,47 @@ _HEADER_TABLE_SCHEMA = {
 
 def _mark_records(lines: pl.DataFrame, damaged: bool) -> pl.DataFrame:
     """Decide per line: starts a record, continues the one before, or is unparsed."""
-    text, form = pl.col("text"), pl.col("form")
+    form = pl.col("form")
     lines = lines.with_columns(
         is_agent=((form == _ISO) | (form == _LEGACY)).fill_null(False),
         is_extension=(form == _EXTENSION).fill_null(False),
-        stdout_mark=(text == "[stdout]").cast(pl.UInt32),
     )
-    agent = pl.col("is_agent")
-    if lines["stdout_mark"].sum():
-        # An agent record's output block opens at an exact "[stdout]" line and closes at a
-        # ", duration=N" tail or the next agent header; extension-shaped lines inside it are
-        # output. Counts are cumulative and rebased at each agent header (no per-record window).
-        lines = lines.with_columns(duration_tail=text.str.contains(_DURATION_TAIL).cast(pl.UInt32))
-        marks, tails = pl.col("stdout_mark").cum_sum(), pl.col("duration_tail").cum_sum()
-        mark_base = pl.when(agent).then(marks).forward_fill().fill_null(0)
-        tail_base = pl.when(agent).then(tails).forward_fill().fill_null(0)
-        in_block = (
-            (agent.cum_sum() > 0)
-            & ~agent
-            & (marks - mark_base > 0)
-            & (tails - pl.col("duration_tail") - tail_base == 0)
-        )
-    else:
-        in_block = pl.lit(False)
-    lines = lines.with_columns(in_block=in_block)
-    is_start = agent | (pl.col("is_extension") & ~pl.col("in_block"))
-    lines = lines.with_columns(is_start=is_start)
+    lines = lines.with_columns(in_block=_in_output_block(lines, damaged))
+    agent, in_block = pl.col("is_agent"), pl.col("in_block")
+    lines = lines.with_columns(is_start=agent | (pl.col("is_extension") & ~in_block))
     bad = pl.col("damaged") if damaged else pl.lit(False)
     orphan = pl.col("is_start").cum_sum() == 0
-    return lines.with_columns(is_unparsed=~pl.col("is_start") & (orphan | (bad & ~pl.col("in_block"))))
+    return lines.with_columns(is_unparsed=~pl.col("is_start") & (orphan | (bad & ~in_block)))
+
+
+def _in_output_block(lines: pl.DataFrame, damaged: bool) -> pl.Series:
+    """Whether each line sits inside an agent record's command output block.
+
+    A block opens at an exact "[stdout]" line and closes at a ", duration=N" tail or the next
+    agent header; extension-shaped (and damaged) lines inside it are output, not records or
+    unparsed lines. Only those lines need the answer, and they are few, so it is found for
+    them alone by binary search over the agent header, "[stdout]" and tail positions.
+    """
+    in_block = pl.repeat(False, lines.height, eager=True).alias("in_block")
+    need = lines.select(pl.col("is_extension") | pl.col("damaged") if damaged else pl.col("is_extension")).to_series()
+    marks = lines.select(pl.col("text") == "[stdout]").to_series().arg_true()
+    if marks.len() == 0 or not need.any():
+        return in_block
+    at = need.arg_true().cast(pl.Int64)
+    is_agent = lines["is_agent"]
+    others = (~is_agent).arg_true()
+    tails = others.filter(lines["text"].filter(~is_agent).str.contains(_DURATION_TAIL))
+    agent = _last_before(is_agent.arg_true(), at, inclusive=False)
+    mark = _last_before(marks, at, inclusive=True)
+    tail = _last_before(tails, at, inclusive=False)
+    inside = (agent >= 0) & (mark > agent) & (tail <= agent)
+    return in_block.scatter(at, inside)
+
+
+def _last_before(points: pl.Series, at: pl.Series, *, inclusive: bool) -> pl.Series:
+    """For each position in ``at``, the last of the sorted ``points`` before it (or at it), or -1."""
+    index = points.search_sorted(at.cast(points.dtype), side="right" if inclusive else "left")
+    return pl.concat([pl.Series([-1], dtype=pl.Int64), points.cast(pl.Int64)]).gather(index)
 
 
 def _finish_records(records: pl.DataFrame, table: pl.DataFrame, source_path: str, zone: VmTimezone) -> pl.DataFrame:

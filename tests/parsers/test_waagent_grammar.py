@@ -236,3 +236,49 @@ def test_accounting_adds_up_on_every_sample_file(path):
     covered = (result.frame["line_last"] - result.frame["line_first"] + 1).sum()
     assert covered == account.lines - 0  # every line sits in exactly one row's span
     assert result.frame.filter(pl.col("line_format") == "unparsed").height == account.unparsed
+
+
+# Line kinds for the output-block check: (text, is a damaged line).
+_BLOCK_KINDS = {
+    "agent": b"2025-01-01T00:00:00.000000Z INFO ExtHandler ExtHandler msg",
+    "extension": b"2025/01/01 00:00:00 extension msg",
+    "mark": b"[stdout]",
+    "tail": b", duration=5",
+    "other": b"plain output",
+    "bad-extension": b"2025/01/01 00:00:00 bad \xff",
+    "bad-other": b"bad output \xff",
+}
+
+
+def _expected_lines(kinds: list[str]) -> list[tuple[int, bool]]:
+    """(line, unparsed) for each record a line-by-line reading of the block rules makes."""
+    seen_agent = mark = tail = any_start = False
+    rows = []
+    for number, kind in enumerate(kinds, start=1):
+        in_block = False
+        if kind == "agent":
+            start, seen_agent, mark, tail = True, True, False, False
+        else:
+            mark = mark or kind == "mark"
+            in_block = seen_agent and mark and not tail
+            start = kind in ("extension", "bad-extension") and not in_block
+            tail = tail or kind == "tail"
+        any_start = any_start or start
+        unparsed = not start and (not any_start or (kind.startswith("bad") and not in_block))
+        if start or unparsed:
+            rows.append((number, unparsed))
+    return rows
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_output_blocks_match_a_line_by_line_reading(tmp_path, seed):
+    import random
+
+    rng = random.Random(seed)
+    weights = {"agent": 5, "extension": 3, "mark": 2, "tail": 1, "other": 3, "bad-extension": 1, "bad-other": 1}
+    kinds = rng.choices(list(weights), weights=list(weights.values()), k=400)
+    path = tmp_path / "waagent.log"
+    path.write_bytes(b"\n".join(_BLOCK_KINDS[k] for k in kinds) + b"\n")
+    frame = read_waagent([path], chunk_bytes=2048).frame
+    got = list(zip(frame["line_first"].to_list(), (frame["line_format"] == "unparsed").to_list(), strict=True))
+    assert got == _expected_lines(kinds)
