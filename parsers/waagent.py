@@ -361,15 +361,12 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
     lines, table = _recognise_headers(chunk.lines.with_row_index("line_no", offset=1))
     lines = _mark_records(lines, chunk.damaged)
     is_start, is_unparsed = pl.col("is_start"), pl.col("is_unparsed")
-    starts = (
-        lines.lazy()
-        .filter(is_start)
-        .select("line_no", "text", "ts_len", "header", message=pl.col("text").str.slice(pl.col("head_len")))
-        .collect()
-    )
+    starts = lines.lazy().filter(is_start).select("line_no", "text", "ts_len", "header", "head_len").collect()
     continuations = lines.lazy().filter(~is_start & ~is_unparsed).select("line_no", "text").collect()
     unparsed = lines.lazy().filter(is_unparsed).select("line_no", "text").collect()
-    records = _finish_records(fold(starts, continuations, "message"), table, source_path, zone)
+    # Fold whole lines and cut the headers off after: one copy of each message, none left over.
+    records = fold(starts, continuations, "text").with_columns(message=pl.col("text").str.slice(pl.col("head_len")))
+    records = _finish_records(records, table, source_path, zone)
     if unparsed.height:
         rows = unparsed.select(
             source_path=pl.lit(source_path),
