@@ -363,11 +363,13 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
     is_start, is_unparsed = pl.col("is_start"), pl.col("is_unparsed")
     starts = lines.lazy().filter(is_start).select("line_no", "text", "ts_len", "header", "head_len").collect()
     continuations = lines.lazy().filter(~is_start & ~is_unparsed).select("line_no", "text").collect()
-    unparsed = lines.lazy().filter(is_unparsed).select("line_no", "text").collect()
+    unparsed = (
+        lines.lazy().filter(is_unparsed).select("line_no", "text").collect() if lines["is_unparsed"].any() else None
+    )
     # Fold whole lines and cut the headers off after: one copy of each message, none left over.
     records = fold(starts, continuations, "text").with_columns(message=pl.col("text").str.slice(pl.col("head_len")))
     records = _finish_records(records, table, source_path, zone)
-    if unparsed.height:
+    if unparsed is not None:
         rows = unparsed.select(
             source_path=pl.lit(source_path),
             line_first=pl.col("line_no"),
@@ -377,7 +379,7 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
             line_format=pl.lit("unparsed"),
         )
         records = pl.concat([records, schema.conform(rows, schema.WAAGENT_COLUMNS)]).sort("line_first")
-    return records, (starts.height, continuations.height, unparsed.height)
+    return records, (starts.height, continuations.height, 0 if unparsed is None else unparsed.height)
 
 
 def _recognise_headers(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -460,20 +462,18 @@ _HEADER_TABLE_SCHEMA = {
 
 def _mark_records(lines: pl.DataFrame, damaged: bool) -> pl.DataFrame:
     """Decide per line: starts a record, continues the one before, or is unparsed."""
-    form = pl.col("form")
-    lines = lines.with_columns(
-        is_agent=((form == _ISO) | (form == _LEGACY)).fill_null(False),
-        is_extension=(form == _EXTENSION).fill_null(False),
-    )
-    lines = lines.with_columns(in_block=_in_output_block(lines, damaged))
-    agent, in_block = pl.col("is_agent"), pl.col("in_block")
-    lines = lines.with_columns(is_start=agent | (pl.col("is_extension") & ~in_block))
-    bad = pl.col("damaged") if damaged else pl.lit(False)
-    orphan = pl.col("is_start").cum_sum() == 0
-    return lines.with_columns(is_unparsed=~pl.col("is_start") & (orphan | (bad & ~in_block)))
+    form = lines["form"]
+    is_agent = ((form == _ISO) | (form == _LEGACY)).fill_null(False)
+    is_extension = (form == _EXTENSION).fill_null(False)
+    bad = lines["damaged"] if damaged else None
+    in_block = _in_output_block(lines["text"], is_agent, is_extension, bad)
+    is_start = is_agent | (is_extension & ~in_block)
+    orphan = is_start.cum_sum() == 0
+    lost = orphan if bad is None else orphan | (bad & ~in_block)
+    return lines.with_columns(is_start=is_start, is_unparsed=~is_start & lost)
 
 
-def _in_output_block(lines: pl.DataFrame, damaged: bool) -> pl.Series:
+def _in_output_block(text: pl.Series, is_agent: pl.Series, is_extension: pl.Series, bad: pl.Series | None) -> pl.Series:
     """Whether each line sits inside an agent record's command output block.
 
     A block opens at an exact "[stdout]" line and closes at a ", duration=N" tail or the next
@@ -481,15 +481,14 @@ def _in_output_block(lines: pl.DataFrame, damaged: bool) -> pl.Series:
     unparsed lines. Only those lines need the answer, and they are few, so it is found for
     them alone by binary search over the agent header, "[stdout]" and tail positions.
     """
-    in_block = pl.repeat(False, lines.height, eager=True).alias("in_block")
-    need = lines.select(pl.col("is_extension") | pl.col("damaged") if damaged else pl.col("is_extension")).to_series()
-    marks = lines.select(pl.col("text") == "[stdout]").to_series().arg_true()
+    in_block = pl.repeat(False, text.len(), eager=True)
+    need = is_extension if bad is None else is_extension | bad
+    marks = (text == "[stdout]").arg_true()
     if marks.len() == 0 or not need.any():
         return in_block
     at = need.arg_true().cast(pl.Int64)
-    is_agent = lines["is_agent"]
     others = (~is_agent).arg_true()
-    tails = others.filter(lines["text"].filter(~is_agent).str.contains(_DURATION_TAIL))
+    tails = others.filter(text.filter(~is_agent).str.contains(_DURATION_TAIL))
     agent = _last_before(is_agent.arg_true(), at, inclusive=False)
     mark = _last_before(marks, at, inclusive=True)
     tail = _last_before(tails, at, inclusive=False)
@@ -553,10 +552,11 @@ def _own_daemon_word(records: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame
     running` reads like a G2 `Daemon` prefix. A G2 message starts with a capital; a lower-case
     word after `Daemon` means the word was the message's own first word.
     """
-    daemon_keys = table.with_row_index("header").filter((pl.col("form") == _LEGACY) & (pl.col("process") == "Daemon"))
-    if not daemon_keys.height:
+    forms, processes = table["form"].to_list(), table["process"].to_list()
+    daemon_keys = [i for i, (f, p) in enumerate(zip(forms, processes, strict=True)) if f == _LEGACY and p == "Daemon"]
+    if not daemon_keys:
         return records
-    candidates = pl.col("header").is_in(daemon_keys["header"].to_list())
+    candidates = pl.col("header").is_in(daemon_keys)
     if not records.select(pl.col("message").filter(candidates).str.contains(r"^[a-z]").any()).item():
         return records
     own_word = candidates & pl.col("message").str.contains(r"^[a-z]")
