@@ -10,7 +10,8 @@ def fold(starts: pl.DataFrame, continuations: pl.DataFrame, column: str) -> pl.D
 
     Args:
         starts: record-start lines with `line_no` (sorted) and ``column``.
-        continuations: continuation lines with `line_no` and `text`.
+        continuations: continuation lines with `line_no` and `text`, and optionally `owner`, the
+            row of ``starts`` each continues (found by binary search when absent).
         column: the text column of ``starts`` that grows (message or raw text).
 
     Returns:
@@ -22,9 +23,11 @@ def fold(starts: pl.DataFrame, continuations: pl.DataFrame, column: str) -> pl.D
         return starts
     # Continuations follow their owner, so owners are sorted; joining lists is far cheaper
     # than a per-group string aggregation.
-    owner = (starts["line_no"].search_sorted(continuations["line_no"], side="right") - 1).set_sorted()
+    if "owner" not in continuations.columns:
+        owner = starts["line_no"].search_sorted(continuations["line_no"], side="right") - 1
+        continuations = continuations.with_columns(owner=owner)
     folded = (
-        continuations.with_columns(owner=owner)
+        continuations.with_columns(pl.col("owner").set_sorted())
         .group_by("owner", maintain_order=True)
         .agg(tail=pl.col("text"), last=pl.col("line_no").last())
     )

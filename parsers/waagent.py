@@ -362,7 +362,15 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
     lines = _mark_records(lines, chunk.damaged)
     is_start, is_unparsed = pl.col("is_start"), pl.col("is_unparsed")
     starts = lines.lazy().filter(is_start).select("line_no", "text", "ts_len", "header", "head_len").collect()
-    continuations = lines.lazy().filter(~is_start & ~is_unparsed).select("line_no", "text").collect()
+    # The row of `starts` each continuation belongs to: starts counted so far, less one.
+    owner = (is_start.cum_sum() - 1).cast(pl.UInt32)
+    continuations = (
+        lines.lazy()
+        .with_columns(owner=owner)
+        .filter(~is_start & ~is_unparsed)
+        .select("line_no", "text", "owner")
+        .collect()
+    )
     unparsed = (
         lines.lazy().filter(is_unparsed).select("line_no", "text").collect() if lines["is_unparsed"].any() else None
     )
@@ -506,14 +514,17 @@ def _finish_records(records: pl.DataFrame, table: pl.DataFrame, source_path: str
     """Derive the schema columns from the header table and the folded message."""
     records = records.with_columns(table.drop("key").select(pl.all().gather(records["header"])))
     records = _own_daemon_word(records, table)
-    iso = pl.col("form") == _ISO
-    records = records.with_columns(wall_clock=_stamp(records))
-    wall_clock = pl.col("wall_clock")
+    iso = records["form"] == _ISO
+    wall_clock = _stamp(records)
+    utc = wall_clock.dt.replace_time_zone("UTC")
+    if not iso.all():
+        utc = pl.select(pl.when(iso).then(utc).otherwise(zone.to_utc(pl.lit(wall_clock)))).to_series()
     records = records.with_columns(
-        timestamp=pl.when(iso).then(wall_clock.dt.replace_time_zone("UTC")).otherwise(zone.to_utc(wall_clock)),
+        source_path=pl.lit(source_path),
+        timestamp=utc,
         timestamp_local_assumed=~iso,
+        **_event_columns(records),
     )
-    records = records.with_columns(source_path=pl.lit(source_path), **_event_columns(records))
     return schema.conform(records, schema.WAAGENT_COLUMNS)
 
 
