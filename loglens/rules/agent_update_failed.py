@@ -72,13 +72,14 @@ def detect(context: Context) -> list[Hit]:
         .fill_null(pl.col("message").str.extract(_VERSION, 2))
         .fill_null(pl.col("message").str.extract(_VERSION, 3))
     )
+    rollbacks = agent.filter(pl.col("message").str.contains(_ROLLBACK_TO))
     hits = []
     for (version,), rows in failures.group_by(["agent_version"], maintain_order=True):
         text = "\n".join(rows["message"].to_list())
         steps = [label for label, token in _STEPS if regex.search(token, text)]
         code = regex.search(r"(?:return|returned) code: (-?\d+)", text)
         last = rows["timestamp"].max()
-        after = agent.filter(pl.col("timestamp") > last).filter(pl.col("message").str.contains(_ROLLBACK_TO)).head(1)
+        after = rollbacks.filter(pl.col("timestamp") > last).head(1)
         back_to = None
         if after.height:
             match = regex.search(_ROLLBACK_TO, after["message"][0])

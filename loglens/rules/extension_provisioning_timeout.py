@@ -65,6 +65,7 @@ RULE = Rule(
 
 def detect(context: Context) -> list[Hit]:
     records = context.records.filter(pl.col("timestamp").is_not_null())
+    converging = records.filter(pl.col("message").str.contains(NOT_CONVERGED))
     measured = context.operations
     hits = []
     if measured.height:
@@ -72,7 +73,7 @@ def detect(context: Context) -> list[Hit]:
         # One finding per extension and operation, described by its longest run.
         for (_extension, _operation), group in long.group_by(["extension", "operation"], maintain_order=True):
             row = group.sort("took", descending=True).row(0, named=True)
-            hits.append(_hit(row, group, records))
+            hits.append(_hit(row, group, records, converging))
     platform = context.search(PLATFORM_TIMEOUT, kinds=("instance_view", "status", "extension_log", "waagent"))
     for row in platform.iter_rows(named=True):
         frame = platform.filter(pl.col("record") == row["record"]).select(HIT_COLUMNS)
@@ -84,18 +85,21 @@ def detect(context: Context) -> list[Hit]:
     return hits
 
 
-def _hit(row: dict, group: pl.DataFrame, records: pl.DataFrame) -> Hit:
+def _hit(row: dict, group: pl.DataFrame, records: pl.DataFrame, converging: pl.DataFrame) -> Hit:
+    """The finding for one extension operation; ``converging`` holds the NOT_CONVERGED records."""
     closer = row["end_record"] if row["end_time"] == row["finished"] else row["goal_record"]
     ids = [row["record"], closer] if not row["ongoing"] and closer is not None else [row["record"]]
-    evidence = records.filter(
-        pl.col("record").is_in(ids)
-        | (
-            (pl.col("source_path") == row["source_path"])
-            & (pl.col("timestamp") > row["started"])
-            & pl.col("message").str.contains(NOT_CONVERGED)
-            & pl.col("message").str.contains(row["extension"], literal=True)
-        )
-    ).select(HIT_COLUMNS)
+    waiting = converging.filter(
+        (pl.col("source_path") == row["source_path"])
+        & (pl.col("timestamp") > row["started"])
+        & pl.col("message").str.contains(row["extension"], literal=True)
+    )
+    evidence = (
+        pl.concat([records.filter(pl.col("record").is_in(ids)), waiting])
+        .unique("record", keep="first")
+        .sort("record")
+        .select(HIT_COLUMNS)
+    )
     if row["handler_source"] is not None and not row["ongoing"] and row["handler_time"] == row["finished"]:
         evidence = pl.concat([evidence, _handler_row(row)], how="vertical_relaxed")
     took, limit_minutes = row["took"].total_seconds(), int(row["limit"].total_seconds() // 60)

@@ -99,14 +99,15 @@ def detect(context: Context) -> list[Hit]:
         )
     ).sort("timestamp")
     failed = _assign_failures(failed, attempts)
+    # The disable and update lines of every attempt, picked out of the agent lines once.
+    steps = pl.concat([attempts["disable_record"], attempts["update_record"]]).implode()
+    step_rows = agent.filter(pl.col("record").is_in(steps)).select(HIT_COLUMNS)
     hits = []
     for (extension, old, new), group in attempts.group_by(["extension", "old", "new"], maintain_order=True):
         ids = group["attempt"]
         mine = failed.filter(pl.col("attempt").is_in(ids.implode()))
         keep = pl.col("record").is_in(pl.concat([group["disable_record"], group["update_record"]]).implode())
-        rows = pl.concat([agent.filter(keep).select(HIT_COLUMNS), mine.select(HIT_COLUMNS)]).unique(
-            "record", maintain_order=True
-        )
+        rows = pl.concat([step_rows.filter(keep), mine.select(HIT_COLUMNS)]).unique("record", maintain_order=True)
         kind, name, tries = upgrade_kind(old, new), extension.rsplit(".", 1)[-1], group.height
         if mine.height:
             summary = f"{name} {kind} upgrade {old} -> {new} failed at {_failed_step(mine)}" + (
