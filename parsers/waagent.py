@@ -360,20 +360,16 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
     """
     lines, table = _recognise_headers(chunk.lines.with_row_index("line_no", offset=1))
     lines = _mark_records(lines, chunk.damaged)
-    is_start, is_unparsed = pl.col("is_start"), pl.col("is_unparsed")
-    starts = lines.lazy().filter(is_start).select("line_no", "text", "ts_len", "header", "head_len").collect()
+    # Series filters: a frame-level filter costs a query plan per call, too much per chunk.
+    is_start, is_unparsed = lines["is_start"], lines["is_unparsed"]
+    starts = _rows(lines, is_start, ("line_no", "text", "ts_len", "header", "head_len"))
     # The row of `starts` each continuation belongs to: starts counted so far, less one.
-    owner = (is_start.cum_sum() - 1).cast(pl.UInt32)
-    continuations = (
-        lines.lazy()
-        .with_columns(owner=owner)
-        .filter(~is_start & ~is_unparsed)
-        .select("line_no", "text", "owner")
-        .collect()
+    owner = (is_start.cum_sum() - 1).cast(pl.UInt32).alias("owner")
+    follows = ~is_start & ~is_unparsed
+    continuations = pl.DataFrame(
+        [lines["line_no"].filter(follows), lines["text"].filter(follows), owner.filter(follows)]
     )
-    unparsed = (
-        lines.lazy().filter(is_unparsed).select("line_no", "text").collect() if lines["is_unparsed"].any() else None
-    )
+    unparsed = _rows(lines, is_unparsed, ("line_no", "text")) if is_unparsed.any() else None
     # Fold whole lines and cut the headers off after: one copy of each message, none left over.
     records = fold(starts, continuations, "text").with_columns(message=pl.col("text").str.slice(pl.col("head_len")))
     records = _finish_records(records, table, source_path, zone)
@@ -388,6 +384,11 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
         )
         records = pl.concat([records, schema.conform(rows, schema.WAAGENT_COLUMNS)]).sort("line_first")
     return records, (starts.height, continuations.height, 0 if unparsed is None else unparsed.height)
+
+
+def _rows(frame: pl.DataFrame, mask: pl.Series, columns: tuple[str, ...]) -> pl.DataFrame:
+    """Some columns of ``frame`` on the rows ``mask`` marks."""
+    return pl.DataFrame([frame.get_column(name).filter(mask) for name in columns])
 
 
 def _recognise_headers(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
