@@ -23,6 +23,10 @@ Level = pl.Enum(list(LEVELS))
 LINE_FORMATS = ("agent-iso", "agent-legacy", "extension", "unparsed")
 LineFormat = pl.Enum(list(LINE_FORMATS))
 
+#: Agent process prefixes (the waagent grammar's closed set).
+PROCESSES = ("Daemon", "ExtHandler", "LogCollector", "Firewall")
+Process = pl.Enum(list(PROCESSES))
+
 UTC_TIMESTAMP = pl.Datetime("us", "UTC")
 
 
@@ -68,8 +72,12 @@ WAAGENT_COLUMNS: tuple[Column, ...] = COMMON_COLUMNS + (
         "extension (lines extensions write in their own `YYYY/MM/DD HH:MM:SS` form, local time), "
         "or unparsed (kept visible, not dropped).",
     ),
-    Column("thread", pl.String(), "Agent thread name (agent 2.2.47+), e.g. ExtHandler, EnvHandler, MonitorHandler."),
-    Column("process", pl.String(), "Agent process prefix: Daemon, ExtHandler, LogCollector or Firewall, if given."),
+    Column(
+        "thread",
+        pl.Categorical(),
+        "Agent thread name (agent 2.2.47+), e.g. ExtHandler, EnvHandler, MonitorHandler.",
+    ),
+    Column("process", Process, "Agent process prefix: Daemon, ExtHandler, LogCollector or Firewall, if given."),
     Column("event_name", pl.String(), "`name=` field of an `Event:` record (extension name or WALinuxAgent)."),
     Column("event_message", pl.String(), "`message=` field of an `Event:` record, multi-line text included."),
     Column("event_duration_ms", pl.Int64(), "`duration=` field of an `Event:` record, milliseconds."),

@@ -58,7 +58,7 @@ THREAD_NAMES = (
     "Firewall",
 )
 #: Process prefixes the agent writes in place of an extension prefix.
-PROCESS_NAMES = ("Daemon", "ExtHandler", "LogCollector", "Firewall")
+PROCESS_NAMES = schema.PROCESSES
 
 _LEVEL = r"VERBOSE|INFO|WARNING|ERROR"
 _THREAD = "|".join(THREAD_NAMES) + r"|Thread-\d+(?: \([^)]*\))?|Dummy-\d+"
@@ -462,8 +462,8 @@ _HEADER_TABLE_SCHEMA = {
     "form": pl.UInt8,
     "line_format": schema.LineFormat,
     "level": schema.Level,
-    "thread": pl.String,
-    "process": pl.String,
+    "thread": pl.Categorical,
+    "process": schema.Process,
     "prefix_ext": pl.String,
     "extension_version": pl.String,
 }
