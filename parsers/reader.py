@@ -249,6 +249,8 @@ class LineChunk:
     lines: pl.DataFrame
     damaged: bool
     damage: Damage
+    #: False when no line holds a backslash (so no escape sequence needs decoding).
+    has_backslash: bool = True
 
 
 def iter_raw_chunks(
@@ -444,7 +446,7 @@ def decode_chunk(data: bytes) -> LineChunk:
     if _may_hold_long_line(data):
         lines = _cut_long_lines(lines, damage)
     if not (has_nul or invalid):
-        return LineChunk(lines, damaged=False, damage=damage)
+        return LineChunk(lines, damaged=False, damage=damage, has_backslash=b"\\" in data)
     text = pl.col("text")
     lines = lines.with_columns(
         nul=text.str.contains("\x00", literal=True) if has_nul else pl.lit(False),
@@ -456,4 +458,4 @@ def decode_chunk(data: bytes) -> LineChunk:
         text.str.replace_all("\x00", "", literal=True) if has_nul else text,
         damaged=pl.col("nul") | pl.col("bad"),
     )
-    return LineChunk(lines, damaged=True, damage=damage)
+    return LineChunk(lines, damaged=True, damage=damage, has_backslash=b"\\" in data)

@@ -372,6 +372,8 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
     unparsed = _rows(lines, is_unparsed, ("line_no", "text")) if is_unparsed.any() else None
     # Fold whole lines and cut the headers off after: one copy of each message, none left over.
     records = fold(starts, continuations, "text").with_columns(message=pl.col("text").str.slice(pl.col("head_len")))
+    if chunk.has_backslash:
+        records = _decode_agent_escapes(records, table)
     records = _finish_records(records, table, source_path, zone)
     if unparsed is not None:
         rows = unparsed.select(
@@ -555,6 +557,47 @@ def _event_columns(records: pl.DataFrame) -> dict[str, pl.Expr | pl.Series]:
 
 
 _EVENT_FIELDS = ("event_name", "event_op", "event_message", "event_duration_ms")
+
+
+#: The agent forces each line to ASCII with Python's `backslashreplace` (reference 1.1): a
+#: character above U+007F becomes `\xNN` (to U+00FF), `\uNNNN` or `\UNNNNNNNN`, in lower-case hex.
+AGENT_ESCAPE = r"\\(?:x[89a-f][0-9a-f]|u[0-9a-f]{4}|U[0-9a-f]{8})"
+_AGENT_ESCAPE = regex.compile(r"\\(?:x([89a-f][0-9a-f])|u([0-9a-f]{4})|U([0-9a-f]{8}))")
+
+
+def unescape_agent_text(text: str) -> str:
+    r"""Undo the agent's ASCII escapes; a sequence `backslashreplace` cannot write stays as it is.
+
+    Example:
+        >>> unescape_agent_text(r"caf\xe9 \u2019ok\u2019 \u00e9 C:\x41")
+        'café ’ok’ \\u00e9 C:\\x41'
+    """
+
+    def character(match: regex.Match) -> str:
+        latin, bmp, astral = match.groups()
+        code = int(latin or bmp or astral, 16)
+        if bmp and (code < 0x100 or 0xD800 <= code <= 0xDFFF):
+            return match[0]  # written as \xNN, or a lone surrogate: not the agent's doing
+        if astral and not 0x10000 <= code <= 0x10FFFF:
+            return match[0]
+        return chr(code)
+
+    return _AGENT_ESCAPE.sub(character, text)
+
+
+def _decode_agent_escapes(records: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """Decode the agent's escapes in agent records; extension-written lines are left as written.
+
+    Escaped records are rare, so only they are decoded (in Python) and put back.
+    """
+    agent_keys = [i for i, form in enumerate(table["form"].to_list()) if form in (_ISO, _LEGACY)]
+    escaped = records.select(
+        pl.col("header").is_in(agent_keys) & pl.col("message").str.contains(AGENT_ESCAPE)
+    ).to_series()
+    if not escaped.any():
+        return records
+    decoded = pl.Series([unescape_agent_text(t) for t in records["message"].filter(escaped).to_list()], dtype=pl.String)
+    return records.with_columns(records["message"].clone().scatter(escaped.arg_true(), decoded))
 
 
 def _own_daemon_word(records: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:

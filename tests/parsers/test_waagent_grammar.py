@@ -282,3 +282,24 @@ def test_output_blocks_match_a_line_by_line_reading(tmp_path, seed):
     frame = read_waagent([path], chunk_bytes=2048).frame
     got = list(zip(frame["line_first"].to_list(), (frame["line_format"] == "unparsed").to_list(), strict=True))
     assert got == _expected_lines(kinds)
+
+
+def test_agent_ascii_escapes_are_decoded(parse_text):
+    # The agent writes non-ASCII text as backslash escapes; extensions' own lines are left alone.
+    frame = parse_text(
+        r"""
+        2025-01-22T07:21:10.003327Z ERROR ExtHandler ExtHandler Event: name=Contoso.Audit, op=Install, message=[ExtensionOperationError] Non-zero exit code: 51, /var/lib/waagent/x/install.sh
+        [stdout]
+        Syst\xe8me non support\xe9 \u2019flatcar\u2019
+        , duration=0
+        2025-01-22T07:21:11.000001Z INFO ExtHandler ExtHandler path C:\x41 and \u00e9 stay as written
+        2025/01/22 07:21:12 [Contoso.Audit-1.0] extension wrote \u2019 itself
+        2019/06/18 09:14:10.882417 WARNING emoji \U0001f600 from a legacy agent
+        """
+    ).frame
+    event, literal, extension, legacy = frame.rows(named=True)
+    assert "Système non supporté ’flatcar’" in event["message"]
+    assert "Système non supporté ’flatcar’" in event["event_message"]
+    assert literal["message"] == r"path C:\x41 and \u00e9 stay as written"
+    assert extension["message"] == r"extension wrote \u2019 itself"
+    assert legacy["message"] == "emoji \U0001f600 from a legacy agent"
