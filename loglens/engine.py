@@ -193,10 +193,18 @@ def _context(
 
 
 def _link(findings: list[Finding]) -> None:
-    """Relate findings of different rules about the same extension that overlap in time."""
+    """Relate findings of different rules about the same extension that overlap in time.
+
+    A multi-config extension is one handler: the agent's `Handler.Name` and the handler's own
+    name link (a run command killed on timeout and the failure its handler log reports).
+    """
+    from loglens.operations import handler_name
+
     for i, a in enumerate(findings):
         for b in findings[i + 1 :]:
-            if a.rule == b.rule or not a.extension or a.extension != b.extension:
+            if a.rule == b.rule or not a.extension or not b.extension:
+                continue
+            if handler_name(a.extension) != handler_name(b.extension):
                 continue
             if None in (a.first_seen, a.last_seen, b.first_seen, b.last_seen):
                 continue

@@ -50,3 +50,26 @@ def test_loose_files_from_different_folders_are_one_vm(tmp_path):
     assert set(analysis.load.collections().values()) == {str(tmp_path)}
     failed = next(f for f in analysis.findings if f.rule == "extension-command-failed")
     assert {e.path.rsplit("/", 1)[1] for e in failed.evidence} == {"waagent.log", "instance-view.json"}
+
+
+def _finding(rule: str, extension: str, minute: int):
+    from datetime import datetime, timezone
+
+    from loglens.findings import Finding
+
+    when = datetime(2025, 8, 5, 9, minute, tzinfo=timezone.utc)
+    return Finding(rule, "timeout", "error", rule, rule, extension, None, when, when, 1, [], "", "", None)
+
+
+def test_a_run_command_config_links_with_its_handler():
+    from loglens.engine import _link
+
+    handler = "Microsoft.CPlat.Core.RunCommandHandlerLinux"
+    timeout = _finding("extension-command-timeout", f"{handler}.RC0001", 10)
+    failed = _finding("extension-command-failed", handler, 12)
+    other = _finding("package-manager-lock", "Microsoft.Azure.Extensions.CustomScript", 11)
+    lookalike = _finding("unsupported-os", f"{handler}.RC0001.extra", 11)
+    _link([timeout, failed, other, lookalike])
+    assert timeout.related == ["extension-command-failed"]
+    assert failed.related == ["extension-command-timeout"]
+    assert other.related == [] and lookalike.related == []
