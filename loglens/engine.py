@@ -198,13 +198,14 @@ def _link(findings: list[Finding]) -> None:
     A multi-config extension is one handler: the agent's `Handler.Name` and the handler's own
     name link (a run command killed on timeout and the failure its handler log reports).
     """
-    from loglens.operations import handler_name
+    from loglens.operations import handler_of
 
+    names = pl.Series("extension", [f.extension for f in findings], dtype=pl.String)
+    handlers = pl.select(handler_of(pl.lit(names))).to_series().to_list()
     for i, a in enumerate(findings):
-        for b in findings[i + 1 :]:
-            if a.rule == b.rule or not a.extension or not b.extension:
-                continue
-            if handler_name(a.extension) != handler_name(b.extension):
+        for j in range(i + 1, len(findings)):
+            b = findings[j]
+            if a.rule == b.rule or not handlers[i] or handlers[i] != handlers[j]:
                 continue
             if None in (a.first_seen, a.last_seen, b.first_seen, b.last_seen):
                 continue

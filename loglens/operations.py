@@ -147,14 +147,6 @@ def measure(frames: dict[str, pl.DataFrame], records: pl.DataFrame, log_ends: pl
     return measured.with_columns(outcome=outcome)
 
 
-def handler_name(extension: str) -> str:
-    """The handler of one extension name (`handler_of` for a single string)."""
-    for handler in MULTI_CONFIG_HANDLERS:
-        if extension.startswith(handler + ".") and "." not in extension[len(handler) + 1 :]:
-            return handler
-    return extension
-
-
 def handler_of(extension: pl.Expr) -> pl.Expr:
     """The handler of an extension name: `Handler.Name` of a multi-config handler becomes `Handler`."""
     handlers = "|".join(h.replace(".", r"\.") for h in MULTI_CONFIG_HANDLERS)

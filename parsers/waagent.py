@@ -590,14 +590,19 @@ def _decode_agent_escapes(records: pl.DataFrame, table: pl.DataFrame) -> pl.Data
 
     Escaped records are rare, so only they are decoded (in Python) and put back.
     """
-    agent_keys = [i for i, form in enumerate(table["form"].to_list()) if form in (_ISO, _LEGACY)]
     escaped = records.select(
-        pl.col("header").is_in(agent_keys) & pl.col("message").str.contains(AGENT_ESCAPE)
+        pl.col("header").is_in(_header_ids(table, (_ISO, _LEGACY))) & pl.col("message").str.contains(AGENT_ESCAPE)
     ).to_series()
     if not escaped.any():
         return records
     decoded = pl.Series([unescape_agent_text(t) for t in records["message"].filter(escaped).to_list()], dtype=pl.String)
     return records.with_columns(records["message"].clone().scatter(escaped.arg_true(), decoded))
+
+
+def _header_ids(table: pl.DataFrame, forms: tuple[int, ...], process: str | None = None) -> list[int]:
+    """Rows of the header table (the `header` values) of the given forms, and process if given."""
+    rows = zip(table["form"].to_list(), table["process"].to_list(), strict=True)
+    return [i for i, (form, prefix) in enumerate(rows) if form in forms and (process is None or prefix == process)]
 
 
 def _own_daemon_word(records: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
@@ -607,8 +612,7 @@ def _own_daemon_word(records: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame
     running` reads like a G2 `Daemon` prefix. A G2 message starts with a capital; a lower-case
     word after `Daemon` means the word was the message's own first word.
     """
-    forms, processes = table["form"].to_list(), table["process"].to_list()
-    daemon_keys = [i for i, (f, p) in enumerate(zip(forms, processes, strict=True)) if f == _LEGACY and p == "Daemon"]
+    daemon_keys = _header_ids(table, (_LEGACY,), process="Daemon")
     if not daemon_keys:
         return records
     candidates = pl.col("header").is_in(daemon_keys)
