@@ -16,6 +16,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import polars as pl
+import regex
 
 from parsers import schema
 from parsers.collect import HANDLER_DIR, HANDLER_STATE_FILE, SETTINGS_FILE, STATUS_FILE
@@ -46,15 +47,7 @@ def read_status_files(sources: Iterable[Source]) -> tuple[pl.DataFrame, pl.DataF
     for source in sources:
         document = read_document(source, "status")
         accounts.append(document.account)
-        extension, version = handler_of(source.logical_path)
-        name_match = STATUS_FILE.match(source.logical_path.name)
-        base = {
-            "source_path": source.name,
-            "extension": extension,
-            "extension_version": version,
-            "sequence": int(name_match["seq"]) if name_match else None,
-            "config_name": name_match["config"] if name_match else None,
-        }
+        base = _file_identity(source, STATUS_FILE.match(source.logical_path.name))
         value = parse_json(document)
         span = {"line_first": 1, "line_last": max(document.lines, 1)}
         if value is None:
@@ -110,18 +103,26 @@ def _first_status(value: Any, document: Document) -> dict | None:
     return None
 
 
+def _file_identity(source: Source, match: regex.Match | None, *, sequence: bool = True) -> dict:
+    """The columns that name a handler file.
+
+    Path, extension and version come from the handler directory; the sequence number and the
+    multi-config name from the file name's ``match``.
+    """
+    extension, version = handler_of(source.logical_path)
+    row = {"source_path": source.name, "extension": extension, "extension_version": version}
+    if sequence:
+        row["sequence"] = int(match["seq"]) if match else None
+    row["config_name"] = match["config"] if match else None
+    return row
+
+
 def read_handler_state(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[SourceAccount]]:
     """HandlerState and HandlerStatus files (schema ``HANDLER_STATE_COLUMNS``)."""
     rows, accounts = [], []
     for source in sources:
         match = HANDLER_STATE_FILE.match(source.logical_path.name)
-        extension, version = handler_of(source.logical_path)
-        row = {
-            "source_path": source.name,
-            "extension": extension,
-            "extension_version": version,
-            "config_name": match["config"] if match else None,
-        }
+        row = _file_identity(source, match, sequence=False)
         if match and match["which"] == "State":
             document = read_document(source, "handler_state")
             state = document.text.strip()
@@ -156,16 +157,8 @@ def read_settings(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[SourceA
     for source in sources:
         document = read_document(source, "settings")
         accounts.append(document.account)
-        match = SETTINGS_FILE.match(source.logical_path.name)
-        extension, version = handler_of(source.logical_path)
-        row = {
-            "source_path": source.name,
-            "extension": extension,
-            "extension_version": version,
-            "sequence": int(match["seq"]) if match else None,
-            "config_name": match["config"] if match else None,
-            "empty": not document.text.strip(),
-        }
+        row = _file_identity(source, SETTINGS_FILE.match(source.logical_path.name))
+        row["empty"] = not document.text.strip()
         if row["empty"]:
             # Cleared after use (CustomScript) or an extension without settings: expected, not a warning.
             document.account.skipped = document.lines

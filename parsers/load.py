@@ -95,22 +95,21 @@ def load_sources(
         )
         frames["command_execution"] = executions.frame
         accounts += executions.accounts
-        frames["extension_logs"], read = read_extension_logs(sources["extension_log"], tz=zone)
-        accounts += read
-        frames["status"], frames["substatus"], read = read_status_files(sources["status"])
-        accounts += read
-        frames["handler_state"], read = read_handler_state(sources["handler_state"])
-        accounts += read
-        frames["settings"], read = read_settings(sources["settings"])
-        accounts += read
-        frames["instance_view"], read = read_instance_views(sources["instance_view"])
-        accounts += read
-        frames["vm_extensions"], read = read_vm_models(sources["vm_show"])
-        accounts += read
-        frames["config"], read = read_waagent_conf(sources["waagent_conf"])
-        accounts += read
-        frames["agent_version"], read = read_agent_versions(sources["waagent_version"])
-        accounts += read
+        # The small-source readers: (frames they fill, reader, source kind), in load order.
+        readers = (
+            (("extension_logs",), lambda found: read_extension_logs(found, tz=zone), "extension_log"),
+            (("status", "substatus"), read_status_files, "status"),
+            (("handler_state",), read_handler_state, "handler_state"),
+            (("settings",), read_settings, "settings"),
+            (("instance_view",), read_instance_views, "instance_view"),
+            (("vm_extensions",), read_vm_models, "vm_show"),
+            (("config",), read_waagent_conf, "waagent_conf"),
+            (("agent_version",), read_agent_versions, "waagent_version"),
+        )
+        for names, reader, kind in readers:
+            *parts, read = reader(sources[kind])
+            frames.update(zip(names, parts, strict=True))
+            accounts += read
         notes, ignored = list(found.warnings), list(found.ignored)
     for name, columns in schema.FRAME_SCHEMAS.items():
         frames.setdefault(name, schema.empty_frame(columns))
