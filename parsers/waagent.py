@@ -518,7 +518,7 @@ def _finish_records(records: pl.DataFrame, table: pl.DataFrame, source_path: str
     records = records.with_columns(table.drop("key").select(pl.all().gather(records["header"])))
     records = _own_daemon_word(records, table)
     iso = records["form"] == _ISO
-    wall_clock = _stamp(records)
+    wall_clock = _stamp(records, iso)
     utc = wall_clock.dt.replace_time_zone("UTC")
     if not iso.all():
         utc = pl.select(pl.when(iso).then(utc).otherwise(zone.to_utc(pl.lit(wall_clock)))).to_series()
@@ -634,14 +634,14 @@ _STAMP_FORMATS = {
 }
 
 
-def _stamp(records: pl.DataFrame) -> pl.Series:
+def _stamp(records: pl.DataFrame, iso: pl.Series) -> pl.Series:
     """Naive datetimes from each record's date and time (``ts_len`` characters).
 
     Each kind of stamp (form and length) is parsed with its own fixed format: the commonest on
     every row, each other kind only on its own rows, overwriting. Fractions other than six
     digits are parsed to the second and their digits right-padded or cut to microseconds.
     """
-    kinds = records.select((pl.col("form") == _ISO).cast(pl.Int32) * 100 + pl.col("ts_len")).to_series()
+    kinds = iso.cast(pl.Int32) * 100 + records["ts_len"]
     counts = kinds.drop_nulls().value_counts(sort=True)
     if counts.height == 0:
         return pl.repeat(None, records.height, dtype=pl.Datetime("us"), eager=True).alias("wall_clock")
