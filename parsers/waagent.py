@@ -77,14 +77,14 @@ ISO_TAIL = (
 LEGACY_TAIL = r" (?P<level>" + _LEVEL + r")(?: |$)(?:(?:(?P<process>Daemon|ExtHandler)|" + _EXT_PREFIX + r")(?: |$))?"
 #: extension: an optional `ERROR:`/`WARNING:` marker glued to the message, optional prefix.
 EXTENSION_TAIL = r"(?: (?:(?P<level>ERROR|WARNING):)?(?:" + _EXT_PREFIX + r" )?|$)"
-_ISO_TS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z"
-_LOCAL_TS = r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d"
+_ISO_TS = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z"
+_LOCAL_TS = r"[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
 _UNNAMED = regex.compile(r"\?P<\w+>")
 #: The whole header of any form, without captures so Polars runs it as a DFA: ISO agent line;
 #: legacy agent line (fraction and level) or extension line with a fraction; extension line.
 HEADER_PATTERN = _UNNAMED.sub(
     "?:",
-    rf"^(?:{_ISO_TS}{ISO_TAIL}|{_LOCAL_TS}\.\d{{1,9}}(?:{LEGACY_TAIL}|{EXTENSION_TAIL})|{_LOCAL_TS}{EXTENSION_TAIL})",
+    rf"^(?:{_ISO_TS}{ISO_TAIL}|{_LOCAL_TS}\.[0-9]{{1,9}}(?:{LEGACY_TAIL}|{EXTENSION_TAIL})|{_LOCAL_TS}{EXTENSION_TAIL})",
 )
 _TAIL_GRAMMAR = {
     "agent-iso": regex.compile(ISO_TAIL),
@@ -198,6 +198,10 @@ SAMPLE_LINES: tuple[tuple[str, dict[str, object]], ...] = (
     (
         "2017/09/12 16:40:33 OmsAgentForLinux started to handle.",
         {"line_format": "extension", "level": "INFO", "message": "OmsAgentForLinux started to handle."},
+    ),
+    (
+        "2017/09/12 16:40:33",
+        {"line_format": "extension", "level": "INFO", "message": ""},
     ),
     (
         "2025/01/22 07:21:09 ERROR:[Microsoft.Azure.Monitor.AzureMonitorLinuxAgent-1.33.2] Unsupported operating system: flatcar 4152.2.0",
@@ -402,27 +406,39 @@ def _recognise_headers(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]
     (``header_table``) and referenced by row index (``header``); ``ts_len`` is the length of the
     date and time (without an ISO "Z") and ``head_len`` the header's.
     """
-    header = pl.col("text").str.extract(HEADER_PATTERN, 0)
-    lines = lines.with_columns(head=header)
-    head = pl.col("head")
-    # Every form has the date and time in its first 19 characters, then (usually six digits
-    # of) fraction. An ISO key keeps its "Z", which keeps the same words after an ISO and a
-    # local stamp apart. Headers are ASCII (the pattern admits nothing else), so character
-    # offsets are byte offsets.
-    skip = pl.when(head.str.slice(19, 1) == ".").then(pl.lit(26, pl.Int64)).otherwise(pl.lit(19, pl.Int64))
-    lines = lines.with_columns(head_len=head.str.len_bytes(), key=head.str.slice(skip))
-    key = pl.col("key")
-    keys = lines["key"].drop_nulls().unique()
-    if not all(k[:1] in ("", " ", "Z") for k in keys.to_list()):
-        # A fraction that is not six digits: cut after the seconds and strip whatever digits remain.
-        lines = lines.with_columns(key=head.str.slice(19).str.strip_chars_start(".0123456789"))
-        keys = lines["key"].drop_nulls().unique()
-    lines = lines.with_columns(ts_len=(pl.col("head_len") - key.str.len_bytes()).cast(pl.Int32))
-    table = header_table(keys)
-    # An Enum over the distinct keys numbers each line's key with one hash pass.
-    index = key.cast(pl.Enum(table["key"])).to_physical().cast(pl.UInt32)
-    lines = lines.with_columns(header=index).drop("head", "key")
-    return lines.with_columns(form=pl.lit(table["form"]).gather(pl.col("header"))), table
+    head = lines.select(pl.col("text").str.extract(HEADER_PATTERN, 0)).to_series()
+    # Most stamps carry a six-digit fraction, so the key follows character 26. Whether a
+    # line's does is read off its "probe", the header from character 25 on: the fraction's
+    # last digit, then the end, a space or an ISO "Z" (the pattern allows nothing else there
+    # after a six-digit fraction, and no shorter or longer fraction, nor a stamp without one,
+    # leaves a probe of that shape). Probes take few distinct values too, and a slice at one
+    # offset for all rows is a view where a per-row offset would copy every key. The
+    # pattern's digits are [0-9], so offsets up to 26 count bytes and characters alike.
+    probe = head.str.slice(25)
+    probes = probe.drop_nulls().unique().to_list()
+    probe_index = probe.cast(pl.Enum(probes)).to_physical()
+    six_digit = {i: p[1:] for i, p in enumerate(probes) if p[:1] in _DIGITS and p[1:2] in ("", " ", "Z")}
+    ts_len = pl.repeat(26, head.len(), dtype=pl.Int32, eager=True)
+    # Other stamps: cut after the seconds and strip the fraction, whatever its width.
+    other_rows = pl.Series([i not in six_digit for i in range(len(probes))], dtype=pl.Boolean)
+    other_rows = other_rows.gather(probe_index).arg_true()
+    other_head = head.gather(other_rows)
+    other_key = other_head.str.slice(19).str.strip_chars_start(".0123456789")
+    table = header_table(
+        pl.Series(sorted(set(six_digit.values()) | set(other_key.unique().to_list())), dtype=pl.String)
+    )
+    row_of = {key: row for row, key in enumerate(table["key"].to_list())}
+    header = pl.Series([row_of.get(six_digit.get(i)) for i in range(len(probes))], dtype=pl.UInt32).gather(probe_index)
+    if other_rows.len():
+        ts_len = ts_len.scatter(other_rows, other_head.str.len_bytes() - other_key.str.len_bytes())
+        header = header.scatter(other_rows, other_key.cast(pl.Enum(table["key"])).to_physical())
+    lines = lines.with_columns(
+        head_len=head.str.len_bytes(), ts_len=ts_len, header=header, form=table["form"].gather(header)
+    )
+    return lines, table
+
+
+_DIGITS = tuple("0123456789")
 
 
 def header_table(keys: pl.Series) -> pl.DataFrame:
@@ -532,9 +548,11 @@ def _finish_records(records: pl.DataFrame, table: pl.DataFrame, source_path: str
 
 
 def _event_columns(records: pl.DataFrame) -> dict[str, pl.Expr | pl.Series]:
-    """The `Event:` fields of each record and what they name, parsed on the event rows only.
+    """The `Event:` fields of each record and what they name, derived on the event rows only.
 
-    A chunk without events gets constant null columns, which Polars keeps unmaterialised.
+    A chunk without events gets constant null columns, which Polars keeps unmaterialised;
+    otherwise each column is filled by one scatter, as a per-row condition over every record
+    costs far more on string columns.
     """
     is_event = records.select(pl.col("message").str.starts_with("Event: ")).to_series()
     if not is_event.any():
@@ -544,19 +562,30 @@ def _event_columns(records: pl.DataFrame) -> dict[str, pl.Expr | pl.Series]:
             "event_duration_ms": pl.lit(None, pl.Int64),
         } | {name: pl.lit(None, pl.String) for name in ("event_name", "event_message")}
     rows = is_event.arg_true()
-    parsed = records["message"].filter(is_event).str.extract_groups(EVENT_PATTERN).struct.unnest()
+    events = (
+        records.select("message", "prefix_ext")
+        .filter(is_event)
+        .select(pl.col("message").str.extract_groups(EVENT_PATTERN).struct.unnest(), pl.col("prefix_ext").alias("own"))
+        .select(
+            "event_name",
+            "event_message",
+            # An agent's own events (name WALinuxAgent) are about no extension.
+            extension=pl.coalesce(
+                "own",
+                pl.when((pl.col("event_name") != "WALinuxAgent") & (pl.col("event_name") != "")).then("event_name"),
+            ),
+            operation=pl.when(pl.col("event_op") != "").then("event_op"),
+            event_duration_ms=pl.col("event_duration_ms").cast(pl.Int64),
+        )
+    )
     empty = pl.repeat(None, records.height, dtype=pl.String, eager=True)
-    fields = {name: empty.clone().scatter(rows, parsed[name]).alias(name) for name in _EVENT_FIELDS}
-    name, op = fields["event_name"], fields["event_op"]
-    return fields | {
-        # An agent's own events (name WALinuxAgent) are about no extension.
-        "extension": pl.coalesce("prefix_ext", pl.when((name != "WALinuxAgent") & (name != "")).then(name)),
-        "operation": pl.when(op != "").then(op),
-        "event_duration_ms": fields["event_duration_ms"].cast(pl.Int64),
+    columns = {name: empty.clone().scatter(rows, events[name]) for name in ("event_name", "event_message", "operation")}
+    return columns | {
+        "extension": records["prefix_ext"].clone().scatter(rows, events["extension"]),
+        "event_duration_ms": pl.repeat(None, records.height, dtype=pl.Int64, eager=True).scatter(
+            rows, events["event_duration_ms"]
+        ),
     }
-
-
-_EVENT_FIELDS = ("event_name", "event_op", "event_message", "event_duration_ms")
 
 
 #: The agent forces each line to ASCII with Python's `backslashreplace` (reference 1.1): a
@@ -588,15 +617,20 @@ def unescape_agent_text(text: str) -> str:
 def _decode_agent_escapes(records: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     """Decode the agent's escapes in agent records; extension-written lines are left as written.
 
-    Escaped records are rare, so only they are decoded (in Python) and put back.
+    Escaped records are rare, so only they are decoded (in Python) and put back; a plain
+    search for a backslash first narrows the rows the escape pattern runs on.
     """
-    escaped = records.select(
+    rows = records.select(pl.col("message").str.contains("\\", literal=True)).to_series().arg_true()
+    candidates = records.select("header", "message")[rows]
+    escaped = candidates.select(
         pl.col("header").is_in(_header_ids(table, (_ISO, _LEGACY))) & pl.col("message").str.contains(AGENT_ESCAPE)
     ).to_series()
     if not escaped.any():
         return records
-    decoded = pl.Series([unescape_agent_text(t) for t in records["message"].filter(escaped).to_list()], dtype=pl.String)
-    return records.with_columns(records["message"].clone().scatter(escaped.arg_true(), decoded))
+    decoded = [unescape_agent_text(t) for t in candidates["message"].filter(escaped).to_list()]
+    return records.with_columns(
+        records["message"].clone().scatter(rows.filter(escaped), pl.Series(decoded, dtype=pl.String))
+    )
 
 
 def _header_ids(table: pl.DataFrame, forms: tuple[int, ...], process: str | None = None) -> list[int]:

@@ -24,6 +24,26 @@ def test_sample_line_parses(parse_text, line, expected):
     assert {k: row[k] for k in expected} == expected
 
 
+@pytest.mark.parametrize(
+    ("line", "stamp", "message"),
+    [
+        ("2017/09/12 16:40:33", datetime(2017, 9, 12, 16, 40, 33), ""),
+        ("2017/09/12 16:40:33 ok", datetime(2017, 9, 12, 16, 40, 33), "ok"),
+        ("2017/09/12 16:40:33.5", datetime(2017, 9, 12, 16, 40, 33, 500000), ""),
+        ("2017/09/12 16:40:33.5 ok", datetime(2017, 9, 12, 16, 40, 33, 500000), "ok"),
+        ("2017/08/14 20:21:57.25 LAD started", datetime(2017, 8, 14, 20, 21, 57, 250000), "LAD started"),
+        ("2019/06/18 09:14:10.8 INFO Daemon Up", datetime(2019, 6, 18, 9, 14, 10, 800000), "Up"),
+        ("2025-03-02T11:05:41.1234567Z INFO go", datetime(2025, 3, 2, 11, 5, 41, 123456), "go"),
+        ("2025-03-02T11:05:41.12345Z INFO go", datetime(2025, 3, 2, 11, 5, 41, 123450), "go"),
+        ("2025-03-02T11:05:41Z INFO go", datetime(2025, 3, 2, 11, 5, 41), "go"),
+    ],
+)
+def test_short_stamps_keep_their_time(parse_text, line, stamp, message):
+    """Stamps without a six-digit fraction, down to a bare stamp, keep their time and message."""
+    row = parse_text(line + "\n").frame.row(0, named=True)
+    assert (row["timestamp"], row["message"]) == (stamp.replace(tzinfo=timezone.utc), message)
+
+
 def test_frame_conforms_to_schema(parse_text):
     frame = parse_text("2025-03-02T11:05:41.220183Z INFO ExtHandler ExtHandler hello\n").frame
     assert frame.schema == polars_schema(WAAGENT_COLUMNS)
