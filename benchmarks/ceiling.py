@@ -15,14 +15,12 @@ from __future__ import annotations
 import resource
 import sys
 import time
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
 
-from parsers.reader import RawChunk, Source, SourceAccount, iter_raw_chunks
-from parsers.waagent import _PARALLEL_CHUNKS, RECORD_START
+from parsers.reader import RawChunk, Source, SourceAccount, iter_raw_chunks, map_in_order
+from parsers.waagent import RECORD_START
 
 DEFAULT_FILE = Path("benchmarks/data/waagent-500mb.log")
 
@@ -64,13 +62,7 @@ def run(path: Path) -> dict:
     chunks = iter_raw_chunks(
         Source.file(path), SourceAccount(path=str(path), kind="waagent"), record_start=RECORD_START
     )
-    frames, pending = [], deque()
-    with ThreadPoolExecutor(max_workers=_PARALLEL_CHUNKS) as pool:
-        for chunk in chunks:
-            pending.append(pool.submit(slice_chunk, chunk))
-            if len(pending) >= _PARALLEL_CHUNKS:
-                frames.append(pending.popleft().result())
-        frames.extend(future.result() for future in pending)
+    frames = list(map_in_order(slice_chunk, chunks))
     records = pl.concat(frames).height
     return {
         "seconds": time.perf_counter() - start,

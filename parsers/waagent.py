@@ -16,10 +16,9 @@ output block, are kept as ``unparsed`` rows.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -36,12 +35,11 @@ from parsers.reader import (
     SourceAccount,
     decode_chunk,
     iter_raw_chunks,
+    map_in_order,
 )
 from parsers.timezones import VmTimezone
 
 KIND = "waagent"
-#: Chunks parsed at once: the CI-class machine has two cores.
-_PARALLEL_CHUNKS = 3
 
 #: Thread names the agent sets (2.2.47+), a whitelist so a prefix-less message's first word is
 #: not taken for a thread; Python >= 3.10 default names carry a " (target)" suffix.
@@ -310,7 +308,8 @@ def read_waagent(
         accounts.append(account)
         chunks = iter_raw_chunks(source, account, record_start=RECORD_START, chunk_bytes=chunk_bytes)
         damage = Damage()
-        for records, counts, chunk_damage in _parse_in_parallel(chunks, account.path, zone):
+        parse = partial(parse_raw_chunk, source_path=account.path, zone=zone)
+        for records, counts, chunk_damage in map_in_order(parse, chunks):
             # Chunks number their lines from 1; shift them to file line numbers.
             frames.append(records.with_columns(pl.col("line_first", "line_last") + account.lines))
             account.saw_times(records["timestamp"])
@@ -322,20 +321,6 @@ def read_waagent(
         damage.report(account)
     frame = pl.concat(frames, how="vertical") if frames else schema.empty_frame(schema.WAAGENT_COLUMNS)
     return ParseResult(frame=frame, accounts=accounts)
-
-
-def _parse_in_parallel(
-    chunks: Iterator[RawChunk], source_path: str, zone: VmTimezone
-) -> Iterator[tuple[pl.DataFrame, tuple[int, int, int, int], Damage]]:
-    """Decode and parse chunks two at a time (Polars releases the GIL), in file order, bounded memory."""
-    with ThreadPoolExecutor(max_workers=_PARALLEL_CHUNKS) as pool:
-        pending: deque[Future] = deque()
-        for chunk in chunks:
-            pending.append(pool.submit(parse_raw_chunk, chunk, source_path, zone))
-            if len(pending) >= _PARALLEL_CHUNKS:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
 
 
 def parse_raw_chunk(
@@ -418,19 +403,22 @@ def _recognise_headers(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]
     probes = probe.drop_nulls().unique().to_list()
     probe_index = probe.cast(pl.Enum(probes)).to_physical()
     six_digit = {i: p[1:] for i, p in enumerate(probes) if p[:1] in _DIGITS and p[1:2] in ("", " ", "Z")}
+    keys = set(six_digit.values())
+    key_of_probe = [six_digit.get(i) for i in range(len(probes))]  # None: not six digits
+    has_others = len(six_digit) < len(probes)
     ts_len = pl.repeat(26, head.len(), dtype=pl.Int32, eager=True)
-    # Other stamps: cut after the seconds and strip the fraction, whatever its width.
-    other_rows = pl.Series([i not in six_digit for i in range(len(probes))], dtype=pl.Boolean)
-    other_rows = other_rows.gather(probe_index).arg_true()
-    other_head = head.gather(other_rows)
-    other_key = other_head.str.slice(19).str.strip_chars_start(".0123456789")
-    table = header_table(
-        pl.Series(sorted(set(six_digit.values()) | set(other_key.unique().to_list())), dtype=pl.String)
-    )
-    row_of = {key: row for row, key in enumerate(table["key"].to_list())}
-    header = pl.Series([row_of.get(six_digit.get(i)) for i in range(len(probes))], dtype=pl.UInt32).gather(probe_index)
-    if other_rows.len():
+    if has_others:
+        # Other stamps: cut after the seconds and strip the fraction, whatever its width.
+        is_other = pl.Series([key is None for key in key_of_probe], dtype=pl.Boolean)
+        other_rows = is_other.gather(probe_index).arg_true()
+        other_head = head.gather(other_rows)
+        other_key = other_head.str.slice(19).str.strip_chars_start(".0123456789")
         ts_len = ts_len.scatter(other_rows, other_head.str.len_bytes() - other_key.str.len_bytes())
+        keys |= set(other_key.unique().to_list())
+    table = header_table(pl.Series(sorted(keys), dtype=pl.String))
+    row_of = {key: row for row, key in enumerate(table["key"].to_list())}
+    header = pl.Series([row_of.get(key) for key in key_of_probe], dtype=pl.UInt32).gather(probe_index)
+    if has_others:
         header = header.scatter(other_rows, other_key.cast(pl.Enum(table["key"])).to_physical())
     lines = lines.with_columns(
         head_len=head.str.len_bytes(), ts_len=ts_len, header=header, form=table["form"].gather(header)
@@ -563,7 +551,8 @@ def _event_columns(records: pl.DataFrame) -> dict[str, pl.Expr | pl.Series]:
         } | {name: pl.lit(None, pl.String) for name in ("event_name", "event_message")}
     rows = is_event.arg_true()
     events = (
-        records.select("message", "prefix_ext")
+        records.lazy()
+        .select("message", "prefix_ext")
         .filter(is_event)
         .select(pl.col("message").str.extract_groups(EVENT_PATTERN).struct.unnest(), pl.col("prefix_ext").alias("own"))
         .select(
@@ -577,6 +566,7 @@ def _event_columns(records: pl.DataFrame) -> dict[str, pl.Expr | pl.Series]:
             operation=pl.when(pl.col("event_op") != "").then("event_op"),
             event_duration_ms=pl.col("event_duration_ms").cast(pl.Int64),
         )
+        .collect()
     )
     empty = pl.repeat(None, records.height, dtype=pl.String, eager=True)
     columns = {name: empty.clone().scatter(rows, events[name]) for name in ("event_name", "event_message", "operation")}
