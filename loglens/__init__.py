@@ -7,11 +7,12 @@ Example:
     >>> lens.timeline()  # doctest: +SKIP
 """
 
-from loglens.api import analyze, export, export_frames, export_records, load
+from loglens.api import analyze, export, export_frames, export_records
 from loglens.errors import InputError, LoglensError
-from loglens.lens import Findings, Lens
+from loglens.findings import Findings
+from loglens.lens import Lens, load
+from loglens.version import __version__
 
-__version__ = "0.1.0"
 __all__ = [
     "Findings",
     "InputError",

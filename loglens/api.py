@@ -1,4 +1,8 @@
-"""The one surface the CLI and notebooks both call."""
+"""The one surface the CLI and notebooks both call: read, analyze, write.
+
+`loglens.lens.Lens` (the notebook object, made by `loglens.load`) is a facade over these
+functions; the CLI calls them and renders.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,19 @@ from pathlib import Path
 
 import polars as pl
 
+from loglens import engine
 from loglens.engine import Analysis
 from loglens.errors import InputError
-from loglens.lens import Lens
 from loglens.redact import redact_frame
+from loglens.version import __version__
 from parsers import LoadResult, TimezoneError, VmTimezone, load_sources
 
 #: File types `export_records` writes, by suffix; any other `--out` is a directory of Parquet files.
 EXPORT_SUFFIXES = (".parquet", ".csv", ".ndjson", ".jsonl")
 
 
-def load(paths: Iterable[Path | str] | Path | str, *, tz: str | None = None) -> Lens:
-    """Load every source under ``paths`` (files, VM trees, log-collector zips, tar/zip bundles).
+def read(paths: Iterable[Path | str] | Path | str, *, tz: str | None = None) -> LoadResult:
+    """Read every source under ``paths`` (files, VM trees, log-collector zips, tar/zip bundles).
 
     Args:
         paths: a file, directory or archive, or several.
@@ -27,16 +32,10 @@ def load(paths: Iterable[Path | str] | Path | str, *, tz: str | None = None) -> 
             time (old agents, Python extensions). Default UTC.
 
     Returns:
-        A `Lens`: the named frames (``waagent``, ``extension_logs``, ``status``,
-        ``instance_view``, ``config``, ...; see docs/schema.md), per-source accounting and
-        warnings, findings, charts and reports.
+        The parser frames, per-source accounting and warnings.
 
     Raises:
         InputError: ``tz`` is not a valid offset or zone.
-
-    Example:
-        >>> lens = load("sample_logs/vm-modern")  # doctest: +SKIP
-        >>> lens.waagent.filter(pl.col("level") == "ERROR")  # doctest: +SKIP
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -44,8 +43,17 @@ def load(paths: Iterable[Path | str] | Path | str, *, tz: str | None = None) -> 
         zone = VmTimezone.parse(tz)
     except TimezoneError as exc:
         raise InputError(str(exc)) from exc
-    paths = list(paths)
-    return Lens(load_sources(paths, tz=zone), description=", ".join(str(p) for p in paths))
+    return load_sources(list(paths), tz=zone)
+
+
+def require_lines(result: LoadResult) -> None:
+    """Raise when nothing at all could be read, carrying the load's warnings.
+
+    Raises:
+        InputError: no source had a single line.
+    """
+    if not any(a.lines for a in result.accounts):
+        raise InputError("no log lines could be read from the paths given", warnings=result.warnings)
 
 
 def export_records(frame: pl.DataFrame, out: Path | str) -> Path:
@@ -71,7 +79,7 @@ def export_records(frame: pl.DataFrame, out: Path | str) -> Path:
     return out
 
 
-def export_frames(result: LoadResult | Lens, out_dir: Path | str) -> list[Path]:
+def export_frames(result, out_dir: Path | str) -> list[Path]:
     """Write every frame as ``<out_dir>/<name>.parquet`` (empty frames too), secrets redacted.
 
     Raises:
@@ -85,7 +93,7 @@ def export_frames(result: LoadResult | Lens, out_dir: Path | str) -> list[Path]:
     return [export_records(frame, out_dir / f"{name}.parquet") for name, frame in result.frames.items()]
 
 
-def export(result: LoadResult | Lens, out: Path | str) -> list[Path]:
+def export(result, out: Path | str) -> list[Path]:
     """Write a load result: a ``.parquet``/``.csv``/``.ndjson``/``.jsonl`` file gets the waagent
     records; a directory (existing, or a new path without a suffix) gets one Parquet file per frame.
 
@@ -103,14 +111,24 @@ def export(result: LoadResult | Lens, out: Path | str) -> list[Path]:
     return export_frames(result, out)
 
 
-def analyze(paths: Iterable[Path | str], *, tz: str | None = None) -> Analysis:
-    """Load ``paths`` and run every rule: findings, unexplained errors and the load itself.
+def analyze(paths: Iterable[Path | str] | Path | str, *, tz: str | None = None) -> Analysis:
+    """Read ``paths`` and run every rule: findings, unexplained errors and the load itself.
+
+    Raises:
+        InputError: bad ``tz``, or no line could be read at all.
 
     Example:
         >>> analysis = analyze(["sample_logs/vm-modern"])  # doctest: +SKIP
-        >>> [f.summary for f in analysis.findings if f.severity == "error"]  # doctest: +SKIP
+        >>> analysis.findings.frame.filter(pl.col("severity") == "error")  # doctest: +SKIP
     """
-    return load(paths, tz=tz)._analysis
+    result = read(paths, tz=tz)
+    require_lines(result)
+    return analyze_load(result)
+
+
+def analyze_load(result: LoadResult) -> Analysis:
+    """Run every rule over what was read (no check that anything was)."""
+    return engine.analyze(result)
 
 
 def write_document(analysis: Analysis, out: Path | str | None) -> str:
@@ -121,10 +139,10 @@ def write_document(analysis: Analysis, out: Path | str | None) -> str:
     """
     import json
 
-    from loglens import __version__
-    from loglens.reports.document import build
+    from loglens.reports import document, model
 
-    text = json.dumps(build(analysis, __version__), indent=2, ensure_ascii=False) + "\n"
+    report = model.build(analysis, version=__version__)
+    text = json.dumps(document.build(report), indent=2, ensure_ascii=False) + "\n"
     if out is not None and str(out) != "-":
         with _writing(out):
             Path(out).write_text(text, encoding="utf-8")
@@ -137,7 +155,6 @@ def write_html(analysis: Analysis, out: Path | str) -> Path:
     Raises:
         InputError: the file cannot be written.
     """
-    from loglens import __version__
     from loglens.reports import html
 
     with _writing(out):
@@ -150,7 +167,6 @@ def write_markdown(analysis: Analysis, out: Path | str) -> Path:
     Raises:
         InputError: the file cannot be written.
     """
-    from loglens import __version__
     from loglens.reports import markdown
 
     with _writing(out):

@@ -7,6 +7,8 @@ Exit codes: 0 success; 1 (`analyze --fail-on`) a finding at or above the given s
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -56,16 +58,10 @@ def parse(
 
     Example: loglens parse sample_logs --out frames/
     """
-    result = None
-    try:
-        result = api.load(paths, tz=tz)
-        if not any(a.lines for a in result.accounts):
-            raise LoglensError("no log lines could be read from the paths given (see warnings above)")
+    with _input_errors():
+        result = api.read(paths, tz=tz)
+        api.require_lines(result)
         written = api.export(result, out)
-    except LoglensError as exc:
-        _print_warnings(result.warnings if result else [])
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_INPUT_ERROR) from None
     _print_warnings(result.warnings)
     if not quiet:
         _out.print(_accounting_table(result))
@@ -114,21 +110,14 @@ def analyze(
 
     Example: loglens analyze sample_logs/vm-modern --html report.html --json report.json
     """
-    analysis = None
-    try:
+    with _input_errors():
         analysis = api.analyze(paths, tz=tz)
-        if not any(a.lines for a in analysis.load.accounts):
-            raise LoglensError("no log lines could be read from the paths given (see warnings above)")
+        _print_warnings(analysis.load.warnings)
         document = api.write_document(analysis, json_out)
         if html_out:
             api.write_html(analysis, html_out)
         if markdown_out:
             api.write_markdown(analysis, markdown_out)
-    except LoglensError as exc:
-        _print_warnings(analysis.load.warnings if analysis else [])
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_INPUT_ERROR) from None
-    _print_warnings(analysis.load.warnings)
     if json_out == "-":
         typer.echo(document, nl=False)
     elif not quiet:
@@ -138,10 +127,8 @@ def analyze(
 
         if not webbrowser.open(html_out.resolve().as_uri()):
             typer.echo(f"warning: no browser to open {html_out}", err=True)
-    if fail_on != FailOn.never:
-        levels = ("error",) if fail_on == FailOn.error else ("error", "warning")
-        if any(f.severity in levels for f in analysis.findings):
-            raise typer.Exit(EXIT_FINDINGS)
+    if analysis.fails(fail_on.value):
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 @app.command()
@@ -170,6 +157,17 @@ def rules(
     rule = module.RULE
     typer.echo(f"{rule.id} ({rule.category}, {rule.severity}): {rule.title}\n")
     typer.echo(inspect.getdoc(module))
+
+
+@contextmanager
+def _input_errors() -> Iterator[None]:
+    """Turn a LoglensError into its warnings, one `error:` line and exit 2."""
+    try:
+        yield
+    except LoglensError as exc:
+        _print_warnings(getattr(exc, "warnings", []))
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
 
 
 def _print_warnings(warnings: list[str]) -> None:

@@ -1,18 +1,26 @@
-"""Run the rules over loaded frames: findings, links between them, and unexplained errors."""
+"""Run the rules over each VM collection's context: the findings frame, links, unexplained errors.
+
+`analyze(load)` is the whole pipeline after parsing: build the contexts (`loglens.context`), run
+every rule on each, turn the hits into the `findings` and `evidence` frames, link related
+findings, sort them into report order, and group the errors no finding explains. The result,
+`Analysis`, is what every output reads.
+"""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from functools import cached_property
 from types import ModuleType
 
 import polars as pl
 
-from loglens.findings import SEVERITIES, Finding, finding_from_hit
-from loglens.records import records as record_view
-from loglens.redact import redact_text
+from loglens.context import PROBLEM_LEVELS, Context, build_contexts
+from loglens.findings import Findings, findings_frames
+from loglens.knowledge import SEVERITIES, handler_of
+from loglens.redact import redact_expr
+from loglens.rules import REGISTRY
+from loglens.schema import OTHER_ERROR_COLUMNS, conform
 from loglens.templates import template
 from parsers import LoadResult
 
@@ -25,72 +33,58 @@ MAX_OTHER_ERRORS = 25
 
 
 @dataclass
-class Context:
-    """What a rule's `detect` sees.
+class Analysis:
+    """The result of analysing a load: the contexts, the findings and the unexplained errors.
 
     Attributes:
-        frames: the named frames of the load.
-        records: the unified record view, narrowed to records some rule's triggers match, errors
-            and warnings, and every status and instance-view row.
-        log_ends: per source path, the timestamp of its last record (from all records).
+        load: what the parsers read.
+        records: the load's record view (built once; `loglens.records`).
+        contexts: one per VM collection, in load order, with its derived frames.
+        findings: the `findings` and `evidence` frames, in report order.
+        other_errors: the `other_errors` frame.
     """
 
-    frames: dict[str, pl.DataFrame]
-    records: pl.DataFrame
-    log_ends: pl.DataFrame
-
-    @cached_property
-    def operations(self) -> pl.DataFrame:
-        """Extension operations and their durations (`loglens.operations.measure`), computed once."""
-        from loglens import operations
-
-        return operations.measure(self.frames, self.records, self.log_ends)
-
-    def search(
-        self, pattern: str, *, kinds: tuple[str, ...] | None = None, words: tuple[str, ...] = ()
-    ) -> pl.DataFrame:
-        """Records whose message matches ``pattern`` (Rust regex), optionally from some kinds only.
-
-        ``words``: literal words (ASCII case-insensitive) of which every match contains one. They
-        are found with one Aho-Corasick pass first, so an expensive pattern runs on few rows.
-        """
-        frame = self.records if kinds is None else self.records.filter(pl.col("kind").is_in(kinds))
-        if words:
-            frame = frame.filter(pl.col("message").str.contains_any(list(words), ascii_case_insensitive=True))
-        return frame.filter(pl.col("message").str.contains(pattern))
-
-
-@dataclass
-class OtherError:
-    """Error or warning records no rule explains, grouped by message template."""
-
-    template: str
-    count: int
-    path: str
-    line: int | None
-    text: str
-
-
-@dataclass
-class Analysis:
-    """The result of analysing a load: findings (sorted) and unexplained errors."""
-
     load: LoadResult
-    findings: list[Finding] = field(default_factory=list)
-    other_errors: list[OtherError] = field(default_factory=list)
-    #: Extension operations and durations (see `loglens.operations`), for the timeline.
-    operations: pl.DataFrame = field(default_factory=pl.DataFrame)
-    #: The VM collections analysed (`LoadResult.collections`), in load order.
-    collections: list[str] = field(default_factory=list)
+    records: pl.DataFrame
+    contexts: list[Context]
+    findings: Findings
+    other_errors: pl.DataFrame
+
+    @property
+    def collections(self) -> list[str]:
+        """The VM collections analysed, in load order."""
+        return [c.collection for c in self.contexts]
 
     @property
     def several_vms(self) -> bool:
         """True when more than one VM was loaded; outputs then say which VM each finding is about."""
-        return len(self.collections) > 1
+        return len(self.contexts) > 1
+
+    @property
+    def operations(self) -> pl.DataFrame:
+        """The `operations` frame of every collection."""
+        return pl.concat([c.operations for c in self.contexts])
+
+    @property
+    def versions(self) -> pl.DataFrame:
+        """The `versions` frame of every collection."""
+        return pl.concat([c.versions for c in self.contexts])
+
+    @property
+    def facts(self) -> pl.DataFrame:
+        """The `facts` frame: one row per collection."""
+        return pl.concat([c.facts for c in self.contexts])
 
     def counts(self) -> dict[str, int]:
         """Findings per severity."""
-        return {s: sum(f.severity == s for f in self.findings) for s in SEVERITIES}
+        return self.findings.counts()
+
+    def fails(self, fail_on: str) -> bool:
+        """True when a finding is at or above ``fail_on`` (`error`, `warning`; `never` never fails)."""
+        if fail_on == "never":
+            return False
+        levels = SEVERITIES[: SEVERITIES.index(fail_on) + 1]
+        return bool(self.findings.table["severity"].is_in(levels).any())
 
 
 def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> Analysis:
@@ -101,126 +95,73 @@ def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> An
 
     Example:
         >>> analysis = analyze(load_sources(["sample_logs"]))  # doctest: +SKIP
-        >>> [f.summary for f in analysis.findings if f.severity == "error"]  # doctest: +SKIP
+        >>> analysis.findings.frame.filter(pl.col("severity") == "error")  # doctest: +SKIP
     """
-    from loglens.rules import REGISTRY  # the registry imports every rule module
-
     modules = rules if rules is not None else REGISTRY
-    views = collections(load)
-    contexts = [_context(v.frames, v.records, modules, v.accounts) for v in views]
+    records, contexts = build_contexts(load, [m.RULE.triggers for m in modules])
     # Rules are independent and spend their time in Polars (which releases the GIL): run two at once.
     work = [(context, module) for context in contexts for module in modules]
     with ThreadPoolExecutor(max_workers=_PARALLEL_RULES) as pool:
-        results = list(pool.map(lambda job: (job[0], job[1], job[1].detect(job[0])), work))
-    findings = []
-    for view, context in zip(views, contexts, strict=True):
-        mine = [finding_from_hit(m.RULE, m, hit) for c, m, hits in results if c is context for hit in hits]
-        for finding in mine:
-            finding.collection = view.name
-        _link(mine)
-        findings += mine
-    order = {s: i for i, s in enumerate(SEVERITIES)}
-    findings.sort(key=lambda f: (order[f.severity], f.category, f.first_seen is None, f.first_seen or 0, f.rule))
+        results = list(pool.map(lambda job: [(job[0].collection, job[1], hit) for hit in job[1].detect(job[0])], work))
+    table, evidence = findings_frames([hit for hits in results for hit in hits])
+    table = _in_report_order(_linked(table))
+    order = table.select(old="finding", new=pl.int_range(pl.len(), dtype=pl.UInt32))
+    evidence = (
+        evidence.join(order, left_on="finding", right_on="old")
+        .with_columns(finding=pl.col("new"))
+        .drop("new")
+        .sort("finding", "rank")
+    )
+    table = table.with_columns(finding=order["new"])
+    narrowed = pl.concat([c.records for c in contexts])
     return Analysis(
         load=load,
-        findings=findings,
-        other_errors=_other_errors(pl.concat([c.records for c in contexts]), findings),
-        operations=pl.concat([c.operations for c in contexts]),
-        collections=[v.name for v in views],
+        records=records,
+        contexts=contexts,
+        findings=Findings(table, evidence),
+        other_errors=_other_errors(narrowed, table),
     )
 
 
-@dataclass
-class CollectionView:
-    """One collection (one VM's files) of a load: its frames, record view and accounts."""
-
-    name: str
-    frames: dict[str, pl.DataFrame]
-    records: pl.DataFrame
-    accounts: list
-
-
-def collections(load: LoadResult) -> list[CollectionView]:
-    """The load split by collection (`LoadResult.by_collection`), in load order.
-
-    The record view is built once for the whole load, so `record` numbers stay unique.
-    """
-    records = record_view(load.frames)
-    parts = load.by_collection()
-    if len(parts) == 1:
-        ((name, part),) = parts.items()
-        return [CollectionView(name, part.frames, records, list(part.accounts))]
-    return [
-        CollectionView(
-            name,
-            part.frames,
-            records.filter(pl.col("source_path").is_in([a.path for a in part.accounts])),
-            part.accounts,
-        )
-        for name, part in parts.items()
-    ]
-
-
-def _log_ends(accounts) -> pl.DataFrame:
-    """Per source path, its last record time, from the parsers' accounting (no pass over records)."""
-    return pl.DataFrame(
-        [(a.path, a.last_time) for a in accounts if a.last_time is not None],
-        schema={"source_path": pl.String, "log_end": pl.Datetime("us", "UTC")},
-        orient="row",
+def _in_report_order(table: pl.DataFrame) -> pl.DataFrame:
+    """Most severe first, then by category, time (untimed last) and rule."""
+    rank = pl.col("severity").replace_strict({s: i for i, s in enumerate(SEVERITIES)}, return_dtype=pl.UInt8)
+    return table.sort(
+        [rank, pl.col("category"), pl.col("first_seen"), pl.col("rule")], nulls_last=True, maintain_order=True
     )
 
 
-def _context(
-    frames: dict[str, pl.DataFrame], records: pl.DataFrame, modules: tuple[ModuleType, ...], accounts=()
-) -> Context:
-    """Build the rules' view: one pass of every trigger over all records (a DFA), then the narrowed set."""
-    from loglens.operations import TRIGGERS as OPERATION_TRIGGERS
-
-    # The operation lines are always kept: the timeline reads them whatever rules run.
-    triggers = "|".join([f"(?:{m.RULE.triggers})" for m in modules] + [f"(?:{OPERATION_TRIGGERS})"])
-    keep = (
-        pl.col("message").str.contains(triggers)
-        | pl.col("level").is_in(["ERROR", "WARNING", "CRITICAL"])
-        | pl.col("kind").is_in(["status", "instance_view"])
-    ).fill_null(False)
-    # A regex pass runs on one core; two halves in two threads use both (Polars releases the GIL).
-    half = (records.height + 1) // 2
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        masks = list(
-            pool.map(lambda part: part.select(keep).to_series(), (records.slice(0, half), records.slice(half)))
-        )
-    return Context(frames=frames, records=records.filter(pl.concat(masks)), log_ends=_log_ends(accounts))
-
-
-def _link(findings: list[Finding]) -> None:
-    """Relate findings of different rules about the same extension that overlap in time.
+def _linked(table: pl.DataFrame) -> pl.DataFrame:
+    """Relate findings of different rules about the same extension whose time spans overlap.
 
     A multi-config extension is one handler: the agent's `Handler.Name` and the handler's own
     name link (a run command killed on timeout and the failure its handler log reports).
     """
-    from loglens.operations import handler_of
-
-    names = pl.Series("extension", [f.extension for f in findings], dtype=pl.String)
-    handlers = pl.select(handler_of(pl.lit(names))).to_series().to_list()
-    for i, a in enumerate(findings):
-        for j in range(i + 1, len(findings)):
-            b = findings[j]
-            if a.rule == b.rule or not handlers[i] or handlers[i] != handlers[j]:
-                continue
-            if None in (a.first_seen, a.last_seen, b.first_seen, b.last_seen):
-                continue
-            if a.first_seen - LINK_WINDOW <= b.last_seen and b.first_seen - LINK_WINDOW <= a.last_seen:
-                a.related.append(b.rule) if b.rule not in a.related else None
-                b.related.append(a.rule) if a.rule not in b.related else None
-
-
-def _other_errors(records: pl.DataFrame, findings: list[Finding]) -> list[OtherError]:
-    explained = pl.Series("record", sorted({r for f in findings for r in f.records}), dtype=pl.UInt32)
-    unexplained = records.filter(
-        pl.col("level").is_in(["ERROR", "WARNING", "CRITICAL"]) & ~pl.col("record").is_in(explained.implode())
+    timed = table.filter(
+        pl.col("first_seen").is_not_null() & pl.col("last_seen").is_not_null() & pl.col("extension").is_not_null()
+    ).select("finding", "collection", "rule", "first_seen", "last_seen", handler=handler_of(pl.col("extension")))
+    timed = timed.filter(pl.col("handler") != "")
+    pairs = timed.join(timed, on=["collection", "handler"], suffix="_b").filter(
+        (pl.col("rule") != pl.col("rule_b"))
+        & (pl.col("first_seen") - LINK_WINDOW <= pl.col("last_seen_b"))
+        & (pl.col("first_seen_b") - LINK_WINDOW <= pl.col("last_seen"))
     )
-    if unexplained.height == 0:
-        return []
+    related = (
+        pairs.sort("finding", "finding_b")
+        .group_by("finding", maintain_order=True)
+        .agg(linked=pl.col("rule_b").unique(maintain_order=True))
+    )
+    return (
+        table.join(related, on="finding", how="left")
+        .with_columns(related=pl.col("linked").fill_null(pl.lit([], pl.List(pl.String))))
+        .drop("linked")
+    )
+
+
+def _other_errors(records: pl.DataFrame, findings: pl.DataFrame) -> pl.DataFrame:
+    """Error and warning records no finding explains, grouped by message template, most frequent first."""
+    explained = findings["records"].explode().drop_nulls().unique()
+    unexplained = records.filter(pl.col("level").is_in(PROBLEM_LEVELS) & ~pl.col("record").is_in(explained.implode()))
     grouped = (
         unexplained.with_columns(template=template(pl.col("message")))
         .group_by("template")
@@ -232,14 +173,6 @@ def _other_errors(records: pl.DataFrame, findings: list[Finding]) -> list[OtherE
         )
         .sort(["count", "template"], descending=[True, False])
         .head(MAX_OTHER_ERRORS)
+        .with_columns(redact_expr(pl.col("template")), redact_expr(pl.col("text")))
     )
-    return [
-        OtherError(
-            template=redact_text(r["template"]),
-            count=r["count"],
-            path=r["path"],
-            line=r["line"],
-            text=redact_text(r["text"]),
-        )
-        for r in grouped.iter_rows(named=True)
-    ]
+    return conform(grouped, OTHER_ERROR_COLUMNS)

@@ -1,36 +1,29 @@
-"""What rules are and what they return: `Rule`, `Hit` (a rule's raw result) and `Finding`.
+"""What rules are and what they return: `Rule`, `Hit` (a rule's raw result), and the findings frame.
 
 A rule module holds its user documentation in its docstring, in fixed sections (What it
 detects, Why it matters, Example, Known benign causes, Remediation, References), one `RULE`
-value with its metadata, and a pure `detect(context) -> list[Hit]` over frames. The engine
-turns hits into findings: it adds the metadata and the documentation, computes the time span
-and count, and takes redacted evidence lines.
+value with its metadata, and a pure `detect(context) -> list[Hit]` over frames. `findings_frames`
+turns the hits into the `findings` and `evidence` frames (`loglens.schema`): metadata and
+documentation added, time span and count computed, evidence redacted. Every output is a view of
+those two frames; `Findings` is the notebook's view, iterable as `Finding` rows.
 """
 
 from __future__ import annotations
 
 import inspect
 import textwrap
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, make_dataclass
 from types import ModuleType
 
 import polars as pl
 import regex
 
-from loglens.redact import redact_text
+from loglens.knowledge import CATEGORY_NAMES, SEVERITIES
+from loglens.redact import redact_expr
+from loglens.schema import EVIDENCE_COLUMNS, FINDING_COLUMNS, conform, empty_frame
+from parsers.schema import UTC_TIMESTAMP, Level
 
-SEVERITIES = ("error", "warning", "info")
-CATEGORIES = (
-    "upgrade",
-    "timeout",
-    "unsupported-os",
-    "wireserver",
-    "lock-contention",
-    "command-failure",
-    "disk-space",
-    "agent-health",
-)
 DOC_SECTIONS = ("What it detects", "Why it matters", "Example", "Known benign causes", "Remediation", "References")
 #: Evidence lines kept per finding (the representative few; the count says how many matched).
 MAX_EVIDENCE = 5
@@ -59,7 +52,7 @@ class Rule:
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
             raise ValueError(f"rule id must be kebab-case: {self.id!r}")
-        if self.category not in CATEGORIES:
+        if self.category not in CATEGORY_NAMES:
             raise ValueError(f"{self.id}: unknown category {self.category!r}")
         if self.severity not in SEVERITIES:
             raise ValueError(f"{self.id}: unknown severity {self.severity!r}")
@@ -86,40 +79,6 @@ class Hit:
     count: int | None = None
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """A log line that proves a finding: where it is and (redacted) what it says."""
-
-    path: str
-    line: int | None
-    text: str
-
-
-@dataclass
-class Finding:
-    """A rule's finding, ready for every output."""
-
-    rule: str
-    category: str
-    severity: str
-    title: str
-    summary: str
-    extension: str | None
-    version: str | None
-    first_seen: datetime | None
-    last_seen: datetime | None
-    count: int
-    evidence: list[Evidence]
-    explanation: str
-    remediation: str
-    docs: str | None
-    related: list[str] = field(default_factory=list)
-    #: Unified-record ids the finding explains (not shown; used to find unexplained errors).
-    records: frozenset[int] = frozenset()
-    #: The VM collection the finding is about (`LoadResult.collections`); set by the engine.
-    collection: str | None = None
-
-
 def doc_sections(module: ModuleType) -> dict[str, str]:
     """The fixed docstring sections of a rule module, by title."""
     text = inspect.getdoc(module) or ""
@@ -131,39 +90,168 @@ def doc_sections(module: ModuleType) -> dict[str, str]:
     return sections
 
 
-def finding_from_hit(rule: Rule, module: ModuleType, hit: Hit) -> Finding:
-    """Add metadata, documentation, time span and redacted evidence to a hit."""
+def rule_documentation(module: ModuleType) -> dict[str, str | None]:
+    """The explanation, remediation and docs link of a rule, from its docstring sections."""
     sections = doc_sections(module)
-    rows = hit.rows.sort("timestamp", nulls_last=True) if "timestamp" in hit.rows.columns else hit.rows
-    stamps = rows["timestamp"].drop_nulls() if "timestamp" in rows.columns else pl.Series([])
-    evidence = [
-        Evidence(path=r["source_path"], line=r.get("line_first"), text=_evidence_text(r.get("message")))
-        for r in rows.head(MAX_EVIDENCE).iter_rows(named=True)
-    ]
-    recorded = frozenset(rows["record"].drop_nulls().to_list()) if "record" in rows.columns else frozenset()
-    explanation = "\n\n".join(s for s in (sections.get("What it detects"), sections.get("Why it matters")) if s)
     docs = _URL.search(sections.get("References", ""))
-    return Finding(
-        rule=rule.id,
-        category=rule.category,
-        severity=hit.severity or rule.severity,
-        title=rule.title,
-        summary=redact_text(hit.summary),
-        extension=hit.extension,
-        version=hit.version,
-        first_seen=stamps.min() if stamps.len() else None,
-        last_seen=stamps.max() if stamps.len() else None,
-        count=hit.count if hit.count is not None else rows.height,
-        evidence=evidence,
-        explanation=explanation,
-        remediation=sections.get("Remediation", ""),
-        docs=docs.group(0).rstrip(").,") if docs else None,
-        records=recorded,
+    return {
+        "explanation": "\n\n".join(s for s in (sections.get("What it detects"), sections.get("Why it matters")) if s),
+        "remediation": sections.get("Remediation", ""),
+        "docs": docs.group(0).rstrip(").,") if docs else None,
+    }
+
+
+#: The columns of a hit's rows that findings read, and their types (a rule may leave some out).
+_ROW_TYPES = {
+    "record": pl.UInt32,
+    "source_path": pl.String,
+    "line_first": pl.UInt32,
+    "timestamp": UTC_TIMESTAMP,
+    "level": Level,
+    "message": pl.String,
+}
+
+
+def findings_frames(results: list[tuple[str, ModuleType, Hit]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The `findings` and `evidence` frames of rule hits, in hit order (`finding` numbers them).
+
+    Args:
+        results: (collection, rule module, hit) for every hit of every rule.
+    """
+    if not results:
+        return empty_frame(FINDING_COLUMNS), empty_frame(EVIDENCE_COLUMNS)
+    documentation = {}
+    meta = []
+    for index, (collection, module, hit) in enumerate(results):
+        rule = module.RULE
+        if rule.id not in documentation:
+            documentation[rule.id] = rule_documentation(module)
+        meta.append(
+            {
+                "finding": index,
+                "collection": collection,
+                **{k: getattr(rule, k) for k in ("category", "title")},
+                "rule": rule.id,
+                "severity": hit.severity or rule.severity,
+                "summary": hit.summary,
+                "extension": hit.extension,
+                "version": hit.version,
+                "count_given": hit.count,
+                **documentation[rule.id],
+            }
+        )
+    rows = pl.concat([_hit_rows(hit, index) for index, (_, _, hit) in enumerate(results)])
+    rows = rows.sort("finding", "timestamp", nulls_last=True, maintain_order=True)
+    spans = rows.group_by("finding").agg(
+        first_seen=pl.col("timestamp").min(),
+        last_seen=pl.col("timestamp").max(),
+        rows=pl.len(),
+        records=pl.col("record").drop_nulls().unique().sort(),
+    )
+    findings = (
+        pl.DataFrame(meta, schema_overrides={"finding": pl.UInt32, "count_given": pl.Int64})
+        .join(spans, on="finding", how="left")
+        .with_columns(
+            count=pl.coalesce("count_given", pl.col("rows").cast(pl.Int64), pl.lit(0, pl.Int64)),
+            summary=redact_expr(pl.col("summary")),
+            related=pl.lit([], pl.List(pl.String)),
+        )
+    )
+    return conform(findings, FINDING_COLUMNS), _evidence(rows)
+
+
+def _hit_rows(hit: Hit, index: int) -> pl.DataFrame:
+    frame = hit.rows
+    return frame.select(
+        pl.lit(index, pl.UInt32).alias("finding"),
+        *[
+            (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
+            for name, dtype in _ROW_TYPES.items()
+        ],
     )
 
 
-def _evidence_text(message: str | None) -> str:
-    text = message or ""
-    if len(text) > MAX_EVIDENCE_CHARS:
-        text = text[:MAX_EVIDENCE_CHARS] + " [...]"
-    return redact_text(text)
+def _evidence(rows: pl.DataFrame) -> pl.DataFrame:
+    """The first `MAX_EVIDENCE` rows of each finding (by time), text cut and redacted."""
+    kept = rows.group_by("finding", maintain_order=True).head(MAX_EVIDENCE)
+    long = pl.col("message").str.len_chars() > MAX_EVIDENCE_CHARS
+    text = pl.when(long).then(pl.col("message").str.slice(0, MAX_EVIDENCE_CHARS) + " [...]").otherwise("message")
+    evidence = kept.with_columns(
+        rank=pl.int_range(pl.len(), dtype=pl.UInt32).over("finding"),
+        path="source_path",
+        line="line_first",
+        text=redact_expr(text.fill_null("")),
+    )
+    return conform(evidence, EVIDENCE_COLUMNS)
+
+
+# -- the notebook's view ----------------------------------------------------------------------
+
+#: One finding as a Python object, with its evidence (`Evidence` rows): fields as declared in
+#: `loglens.schema`, so the shape is written down once.
+Evidence = make_dataclass(
+    "Evidence", [(c.name, object) for c in EVIDENCE_COLUMNS if c.name not in ("finding", "rank")], frozen=True
+)
+Finding = make_dataclass("Finding", [(c.name, object) for c in FINDING_COLUMNS] + [("evidence", list)], frozen=True)
+
+
+class Findings(Sequence):
+    """Findings as a sequence of `Finding` objects over the `findings` and `evidence` frames."""
+
+    def __init__(self, frame: pl.DataFrame, evidence: pl.DataFrame) -> None:
+        self.table = frame
+        self.evidence = evidence
+
+    @property
+    def _objects(self) -> list:
+        if "_cache" not in self.__dict__:
+            by_finding: dict[int, list] = {}
+            for row in self.evidence.iter_rows(named=True):
+                fields = {k: v for k, v in row.items() if k not in ("finding", "rank")}
+                by_finding.setdefault(row["finding"], []).append(Evidence(**fields))
+            self.__dict__["_cache"] = [
+                Finding(**row, evidence=by_finding.get(row["finding"], [])) for row in self.table.iter_rows(named=True)
+            ]
+        return self.__dict__["_cache"]
+
+    def __getitem__(self, index):
+        return self._objects[index]
+
+    def __len__(self) -> int:
+        return self.table.height
+
+    def __iter__(self) -> Iterator:
+        return iter(self._objects)
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """One row per finding, evidence as `path:line` strings (a view of the findings frame)."""
+        where = pl.when(pl.col("line").is_not_null()).then(pl.format("{}:{}", "path", "line")).otherwise("path")
+        locations = self.evidence.group_by("finding", maintain_order=True).agg(evidence=where)
+        return self.table.join(locations, on="finding", how="left").select(
+            "collection", "severity", "category", "rule", "summary", "extension", "version", "first_seen",
+            "last_seen", "count", pl.col("evidence").fill_null(pl.lit([], pl.List(pl.String))), "related", "docs",
+        )
+
+    def counts(self) -> dict[str, int]:
+        """Findings per severity."""
+        return {s: int((self.table["severity"] == s).sum()) for s in SEVERITIES}
+
+    def __repr__(self) -> str:
+        counts = self.counts()
+        return f"Findings({counts['error']} error, {counts['warning']} warning, {counts['info']} info)"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(
+            "<tr>"
+            f"<td>{html.escape(f.severity)}</td><td>{html.escape(f.rule)}</td><td>{html.escape(f.summary)}</td>"
+            f"<td>{html.escape(', '.join(f'{e.path}:{e.line}' for e in f.evidence[:3]))}</td>"
+            "</tr>"
+            for f in self
+        )
+        return (
+            f"<div><strong>{html.escape(repr(self))}</strong><table>"
+            f"<tr><th>severity</th><th>rule</th><th>summary</th><th>evidence</th></tr>{rows}</table></div>"
+        )

@@ -13,7 +13,7 @@ Example:
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -21,10 +21,35 @@ from pathlib import Path
 import plotly.graph_objects as go
 import polars as pl
 
-from loglens.engine import Analysis, analyze
-from loglens.findings import Finding
+from loglens import api
+from loglens.engine import Analysis
+from loglens.findings import Findings
 from loglens.reports import figures
 from parsers import LoadResult, SourceAccount
+
+
+def load(paths: Iterable[Path | str] | Path | str, *, tz: str | None = None) -> Lens:
+    """Load every source under ``paths`` (files, VM trees, log-collector zips, tar/zip bundles).
+
+    Args:
+        paths: a file, directory or archive, or several.
+        tz: the VM's UTC offset (``+05:30``) or IANA zone, applied to sources written in local
+            time (old agents, Python extensions). Default UTC.
+
+    Returns:
+        A `Lens`: the named frames (``waagent``, ``extension_logs``, ``status``,
+        ``instance_view``, ``config``, ...; see docs/schema.md), per-source accounting and
+        warnings, findings, charts and reports.
+
+    Raises:
+        InputError: ``tz`` is not a valid offset or zone.
+
+    Example:
+        >>> lens = load("sample_logs/vm-modern")  # doctest: +SKIP
+        >>> lens.waagent.filter(pl.col("level") == "ERROR")  # doctest: +SKIP
+    """
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    return Lens(api.read(paths, tz=tz), description=", ".join(str(p) for p in paths))
 
 
 class Lens:
@@ -103,8 +128,9 @@ class Lens:
     # -- analysis and charts ----------------------------------------------------------------
 
     @cached_property
-    def _analysis(self) -> Analysis:
-        return analyze(self._result)
+    def analysis(self) -> Analysis:
+        """Every rule run over this lens (once; the result is kept): findings and derived frames."""
+        return api.analyze_load(self._result)
 
     def analyze(self) -> Findings:
         """Run every rule (once; the result is kept) and return the findings.
@@ -112,23 +138,23 @@ class Lens:
         Example:
             >>> lens.analyze().frame.filter(pl.col("severity") == "error")  # doctest: +SKIP
         """
-        return Findings(self._analysis)
+        return self.analysis.findings
 
     def timeline(self) -> go.Figure:
         """Extension operations per extension, coloured and patterned by outcome, with limits and findings."""
-        return figures.timeline(self._analysis)
+        return figures.timeline(self.analysis)
 
     def events_over_time(self) -> go.Figure:
         """Records per time bucket by level, with findings marked by category."""
-        return figures.events_over_time(self._analysis)
+        return figures.events_over_time(self.analysis)
 
     def versions(self) -> go.Figure:
         """Which agent and extension versions ran when; upgrades and rollbacks marked."""
-        return figures.versions(self._analysis)
+        return figures.versions(self.analysis)
 
     def other_errors_chart(self) -> go.Figure:
         """The most frequent errors and warnings no rule explains."""
-        return figures.other_errors(self._analysis)
+        return figures.other_errors(self.analysis)
 
     def report(self, path: Path | str) -> Path:
         """Write the HTML report (the same as `loglens analyze --html`).
@@ -136,10 +162,7 @@ class Lens:
         Example:
             >>> lens.report("triage.html")  # doctest: +SKIP
         """
-        from loglens import __version__
-        from loglens.reports import html as html_report
-
-        return html_report.write(self._analysis, path, version=__version__)
+        return api.write_html(self.analysis, path)
 
     # -- narrowing --------------------------------------------------------------------------
 
@@ -230,87 +253,6 @@ class Lens:
             f"<table><tr><th>frame</th><th>rows</th></tr>{rows}</table>"
             + (f"<p>Warnings:</p><ul>{warnings}</ul>" if warnings else "")
             + "</div>"
-        )
-
-
-class Findings(Sequence[Finding]):
-    """The findings of a lens: a sequence of `Finding` objects, and the same as a DataFrame."""
-
-    def __init__(self, analysis: Analysis) -> None:
-        self.analysis = analysis
-
-    def __getitem__(self, index):
-        return self.analysis.findings[index]
-
-    def __len__(self) -> int:
-        return len(self.analysis.findings)
-
-    def __iter__(self) -> Iterator[Finding]:
-        return iter(self.analysis.findings)
-
-    @property
-    def frame(self) -> pl.DataFrame:
-        """One row per finding (evidence as a list of `path:line` strings)."""
-        return pl.DataFrame(
-            [
-                {
-                    "severity": f.severity,
-                    "category": f.category,
-                    "rule": f.rule,
-                    "summary": f.summary,
-                    "extension": f.extension,
-                    "version": f.version,
-                    "first_seen": f.first_seen,
-                    "last_seen": f.last_seen,
-                    "count": f.count,
-                    "evidence": [f"{e.path}:{e.line}" if e.line else e.path for e in f.evidence],
-                    "related": list(f.related),
-                    "docs": f.docs,
-                }
-                for f in self
-            ],
-            schema={
-                "severity": pl.String,
-                "category": pl.String,
-                "rule": pl.String,
-                "summary": pl.String,
-                "extension": pl.String,
-                "version": pl.String,
-                "first_seen": pl.Datetime("us", "UTC"),
-                "last_seen": pl.Datetime("us", "UTC"),
-                "count": pl.Int64,
-                "evidence": pl.List(pl.String),
-                "related": pl.List(pl.String),
-                "docs": pl.String,
-            },
-        )
-
-    @property
-    def other_errors(self) -> pl.DataFrame:
-        """Errors and warnings no rule explains, grouped by template."""
-        return pl.DataFrame(
-            [
-                {"template": o.template, "count": o.count, "path": o.path, "line": o.line}
-                for o in self.analysis.other_errors
-            ],
-            schema={"template": pl.String, "count": pl.Int64, "path": pl.String, "line": pl.Int64},
-        )
-
-    def __repr__(self) -> str:
-        counts = self.analysis.counts()
-        return f"Findings({counts['error']} error, {counts['warning']} warning, {counts['info']} info)"
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            "<tr>"
-            f"<td>{html.escape(f.severity)}</td><td>{html.escape(f.rule)}</td><td>{html.escape(f.summary)}</td>"
-            f"<td>{html.escape(', '.join(f'{e.path}:{e.line}' for e in f.evidence[:3]))}</td>"
-            "</tr>"
-            for f in self
-        )
-        return (
-            f"<div><strong>{html.escape(repr(self))}</strong><table>"
-            f"<tr><th>severity</th><th>rule</th><th>summary</th><th>evidence</th></tr>{rows}</table></div>"
         )
 
 

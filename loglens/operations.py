@@ -11,32 +11,13 @@ both read this one table.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import polars as pl
 
-#: Public-docs limits: 20 minutes, 90 for CustomScript, Chef and DSC.
-DEFAULT_LIMIT = timedelta(minutes=20)
-LONG_LIMIT = timedelta(minutes=90)
-LONG_LIMIT_EXTENSIONS = (
-    "Microsoft.Azure.Extensions.CustomScript",
-    "Microsoft.OSTCExtensions.CustomScriptForLinux",
-    "Chef.Bootstrap.WindowsAzure.LinuxChefClient",
-    "Microsoft.OSTCExtensions.DSCForLinux",
-)
-#: Operations above this share of their limit are a warning.
-WARN_SHARE = 0.75
-#: Extensions whose shim starts enable in the background (the agent sees it end at once).
-BACKGROUND_ENABLE = (
-    "Microsoft.Azure.Extensions.CustomScript",
-    "Microsoft.CPlat.Core.RunCommandLinux",
-    "Microsoft.CPlat.Core.RunCommandHandlerLinux",
-    "Microsoft.ManagedServices.ApplicationHealthLinux",
-)
+from loglens.knowledge import BACKGROUND_ENABLE, MULTI_CONFIG_HANDLERS, handler_of, platform_limit
+from loglens.schema import OPERATION_COLUMNS, conform, empty_frame
+
 #: A handler log's end event that reports failure.
 _HANDLER_FAILED = r'\bevent="(?:failed to handle|enable failed|enable script failed)"'
-#: Multi-config handlers: the agent names each of their extensions `Handler.Name` in its prefix.
-MULTI_CONFIG_HANDLERS = ("Microsoft.CPlat.Core.RunCommandHandlerLinux",)
 #: `extensionName=RC0001` in a multi-config handler's own log.
 _CONFIG_IN_HANDLER_LOG = r"\bextensionName=([^\s\"]+)"
 #: Agent lifecycle line starting an operation (all agent generations).
@@ -47,17 +28,15 @@ END = r"^Command: |^Event: name="
 GOAL_STATE_DONE = r"^ProcessGoalState completed|^ProcessExtensionsGoalState (?:completed|failed)|^ProcessExtensionsInGoalState (?:completed|failed)|op=ProcessGoalState"
 #: A Go handler's last word on an operation.
 HANDLER_END = r'\bevent=(?:end|enabled|"(?:failed to handle|enable failed|enable script failed)")(?:\s|$)'
-#: The platform's verdict and the agent's sign of a non-converged goal state.
-PLATFORM_TIMEOUT = r"VMExtensionProvisioningTimeout|[Pp]rovisioning of VM extension .* has timed out"
-NOT_CONVERGED = r"not all the extensions in the previous goal state have completed: .*'transitioning'"
 #: Every extension of the goal state finished (2.5+).
 ALL_DONE = r"^All extensions in the goal state have reached a terminal state"
 #: Every line the measurement reads (the engine keeps them in the narrowed record view).
 TRIGGERS = "|".join((START, END, GOAL_STATE_DONE, ALL_DONE))
+_AGENT_KINDS = ["waagent", "command_execution"]
 
 
 def measure(frames: dict[str, pl.DataFrame], records: pl.DataFrame, log_ends: pl.DataFrame) -> pl.DataFrame:
-    """One row per operation: extension, version, operation, started, finished, took, limit, outcome.
+    """One row per operation, with the columns of `loglens.schema.OPERATION_COLUMNS` (no collection).
 
     Args:
         frames: the load's frames (extension logs and status files end background enables).
@@ -65,92 +44,80 @@ def measure(frames: dict[str, pl.DataFrame], records: pl.DataFrame, log_ends: pl
         log_ends: per source path, its last timestamp (`Context.log_ends`).
     """
     records = records.filter(pl.col("timestamp").is_not_null())
-    agent = records.filter(pl.col("kind").is_in(["waagent", "command_execution"]) & pl.col("extension").is_not_null())
+    agent = records.filter(pl.col("kind").is_in(_AGENT_KINDS) & pl.col("extension").is_not_null())
     starts = agent.filter(pl.col("message").str.contains(START)).with_columns(
         operation=pl.col("message").str.extract(START, 1), started=pl.col("timestamp")
     )
     if starts.height == 0:
-        return pl.DataFrame()
-    # An operation still open at the end of its log has run at least until that log's last line.
+        return empty_frame(OPERATION_COLUMNS).drop("collection")
+    measured = _join_ends(starts.sort("timestamp"), agent, records)
+    terminal = _handler_terminal(frames).sort("timestamp")
+    measured = measured.join_asof(terminal, on="timestamp", by="extension", strategy="forward", check_sortedness=False)
+    measured = measured.join(log_ends, on="source_path", how="left")
+    return conform(_with_outcome(measured), OPERATION_COLUMNS).drop("collection")
+
+
+def _join_ends(starts: pl.DataFrame, agent: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+    """Beside each start: the next end marker of its extension, goal-state end and all-done line."""
     goal_states = (
-        records.filter(
-            pl.col("kind").is_in(["waagent", "command_execution"]) & pl.col("message").str.contains(GOAL_STATE_DONE)
-        )
+        records.filter(pl.col("kind").is_in(_AGENT_KINDS) & pl.col("message").str.contains(GOAL_STATE_DONE))
         .select("source_path", "timestamp", goal_record="record", goal_time="timestamp")
         .sort("timestamp")
     )
+    end_columns = ("extension", "timestamp", pl.col("record").alias("end_record"), pl.col("timestamp").alias("end_time"))
     ends = pl.concat(
         [
             agent.filter(pl.col("message").str.contains(END)).select(
-                "extension",
-                "timestamp",
-                end_record="record",
-                end_time="timestamp",
-                end_failed=pl.col("message").str.starts_with("Event: "),
+                *end_columns, end_failed=pl.col("message").str.starts_with("Event: ")
             ),
-            starts.select(
-                "extension", "timestamp", end_record="record", end_time="timestamp", end_failed=pl.lit(False)
-            ),
+            # The next operation of the same extension closes one too.
+            starts.select(*end_columns, end_failed=pl.lit(False)),
         ]
     ).sort("timestamp")
-    # The next end marker (or next operation) of the same extension closes an operation.
-    measured = starts.sort("timestamp").join_asof(
-        ends, on="timestamp", by="extension", strategy="forward", allow_exact_matches=False, check_sortedness=False
-    )
-    measured = measured.join_asof(
-        goal_states,
-        on="timestamp",
-        by="source_path",
-        strategy="forward",
-        allow_exact_matches=False,
-        check_sortedness=False,
-    )
     all_done = (
         records.filter(pl.col("message").str.contains(ALL_DONE))
         .select("source_path", "timestamp", all_done_time="timestamp")
         .sort("timestamp")
     )
-    measured = measured.join_asof(
-        all_done, on="timestamp", by="source_path", strategy="forward", check_sortedness=False
+    forward = {"on": "timestamp", "strategy": "forward", "check_sortedness": False}
+    return (
+        starts.join_asof(ends, by="extension", allow_exact_matches=False, **forward)
+        .join_asof(goal_states, by="source_path", allow_exact_matches=False, **forward)
+        .join_asof(all_done, by="source_path", **forward)
     )
-    terminal = _handler_terminal(frames).sort("timestamp")
-    measured = measured.join_asof(terminal, on="timestamp", by="extension", strategy="forward", check_sortedness=False)
-    measured = measured.join(log_ends, on="source_path", how="left")
-    handler = handler_of(pl.col("extension"))
-    background = handler.is_in(BACKGROUND_ENABLE) & (pl.col("operation") == "Enable")
+
+
+def _with_outcome(measured: pl.DataFrame) -> pl.DataFrame:
+    """finished, took, limit, ongoing and outcome from the joined end markers."""
+    background = handler_of(pl.col("extension")).is_in(BACKGROUND_ENABLE) & (pl.col("operation") == "Enable")
     agent_end = pl.min_horizontal("end_time", "goal_time")
     # A background enable ends when its handler log, status file or the agent's status summary says
     # so, or when the agent reports it failed, whichever comes first.
     failed_end = pl.when(pl.col("end_failed")).then(pl.col("end_time"))
     background_end = pl.min_horizontal("handler_time", "all_done_time", failed_end)
     finished = pl.when(background).then(background_end).otherwise(agent_end)
-    limit = pl.when(handler.is_in(LONG_LIMIT_EXTENSIONS)).then(pl.lit(LONG_LIMIT)).otherwise(pl.lit(DEFAULT_LIMIT))
+    # An operation still open at the end of its log has run at least until that log's last line.
     measured = measured.with_columns(
         ongoing=finished.is_null(),
         finished=pl.coalesce(finished, pl.col("log_end")),
-        limit=limit,
+        limit=platform_limit(pl.col("extension")),
     ).with_columns(took=pl.col("finished") - pl.col("started"))
+    failed = (
+        pl.when(background)
+        .then(
+            (failed_end == pl.col("finished"))
+            | (pl.col("handler_failed") & (pl.col("handler_time") == pl.col("finished"))).fill_null(False)
+        )
+        .otherwise(pl.col("end_failed") & (pl.col("end_time") == pl.col("finished")))
+    )
     outcome = (
         pl.when(pl.col("ongoing"))
         .then(pl.lit("still running"))
-        .when(
-            pl.when(background)
-            .then(
-                (failed_end == pl.col("finished"))
-                | (pl.col("handler_failed") & (pl.col("handler_time") == pl.col("finished"))).fill_null(False)
-            )
-            .otherwise(pl.col("end_failed") & (pl.col("end_time") == pl.col("finished")))
-        )
+        .when(failed)
         .then(pl.lit("failed"))
         .otherwise(pl.lit("succeeded"))
     )
     return measured.with_columns(outcome=outcome)
-
-
-def handler_of(extension: pl.Expr) -> pl.Expr:
-    """The handler of an extension name: `Handler.Name` of a multi-config handler becomes `Handler`."""
-    handlers = "|".join(h.replace(".", r"\.") for h in MULTI_CONFIG_HANDLERS)
-    return extension.str.replace(rf"^({handlers})\.[^.]+$", "$1")
 
 
 def _as_agent_names(frame: pl.DataFrame, config: pl.Expr) -> pl.DataFrame:

@@ -157,6 +157,7 @@ def test_analyze_json_document_shape_on_stdout():
         "severity",
         "title",
         "summary",
+        "collection",
         "extension",
         "version",
         "first_seen",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
+
 from loglens.engine import analyze
 from parsers import load_sources
 
@@ -52,24 +54,42 @@ def test_loose_files_from_different_folders_are_one_vm(tmp_path):
     assert {e.path.rsplit("/", 1)[1] for e in failed.evidence} == {"waagent.log", "instance-view.json"}
 
 
-def _finding(rule: str, extension: str, minute: int):
+def test_a_run_command_config_links_with_its_handler():
     from datetime import datetime, timezone
 
-    from loglens.findings import Finding
-
-    when = datetime(2025, 8, 5, 9, minute, tzinfo=timezone.utc)
-    return Finding(rule, "timeout", "error", rule, rule, extension, None, when, when, 1, [], "", "", None)
-
-
-def test_a_run_command_config_links_with_its_handler():
-    from loglens.engine import _link
+    from loglens.engine import _linked
+    from loglens.schema import FINDING_COLUMNS, conform
 
     handler = "Microsoft.CPlat.Core.RunCommandHandlerLinux"
-    timeout = _finding("extension-command-timeout", f"{handler}.RC0001", 10)
-    failed = _finding("extension-command-failed", handler, 12)
-    other = _finding("package-manager-lock", "Microsoft.Azure.Extensions.CustomScript", 11)
-    lookalike = _finding("unsupported-os", f"{handler}.RC0001.extra", 11)
-    _link([timeout, failed, other, lookalike])
-    assert timeout.related == ["extension-command-failed"]
-    assert failed.related == ["extension-command-timeout"]
-    assert other.related == [] and lookalike.related == []
+    rows = [
+        ("extension-command-timeout", f"{handler}.RC0001", 10),
+        ("extension-command-failed", handler, 12),
+        ("package-manager-lock", "Microsoft.Azure.Extensions.CustomScript", 11),
+        ("unsupported-os", f"{handler}.RC0001.extra", 11),
+    ]
+    when = [datetime(2025, 8, 5, 9, minute, tzinfo=timezone.utc) for _, _, minute in rows]
+    table = pl.DataFrame(
+        {
+            "finding": range(len(rows)),
+            "collection": ["vm"] * len(rows),
+            "rule": [r for r, _, _ in rows],
+            "extension": [e for _, e, _ in rows],
+            "first_seen": when,
+            "last_seen": when,
+        }
+    )
+    related = _linked(conform(table, FINDING_COLUMNS))["related"].to_list()
+    assert related == [["extension-command-failed"], ["extension-command-timeout"], [], []]
+
+
+def test_one_html_report_builds_the_record_view_once(monkeypatch):
+    # Every derived frame is computed once per load: the engine, the charts and the facts share it.
+    import loglens.context
+    from loglens.reports import html
+
+    calls = []
+    build = loglens.context.record_view
+    monkeypatch.setattr(loglens.context, "record_view", lambda frames: calls.append(1) or build(frames))
+    analysis = analyze(load_sources(VMS))
+    html.render(analysis, version="test")
+    assert len(calls) == 1

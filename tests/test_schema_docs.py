@@ -1,10 +1,10 @@
 from pathlib import Path
 
-from parsers.schema import render_markdown
+from loglens.schema import render_markdown
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "schema.md"
 
 
 def test_schema_doc_is_current():
-    """docs/schema.md is generated; regenerate with `python -m parsers.schema > docs/schema.md`."""
+    """docs/schema.md is generated; regenerate with `python -m loglens.schema > docs/schema.md`."""
     assert DOC.read_text() == render_markdown() + "\n"

@@ -16,8 +16,8 @@ import plotly.graph_objects as go
 import polars as pl
 
 from loglens.engine import Analysis
-from loglens.operations import DEFAULT_LIMIT, LONG_LIMIT, LONG_LIMIT_EXTENSIONS, handler_of
-from loglens.records import records as record_view
+from loglens.knowledge import CATEGORIES, LIMITS_LABEL, platform_limit
+from loglens.versions import EXTENSION_HANDLER
 
 #: Outcome -> (colour, bar pattern) for the operation timeline.
 OUTCOME_STYLE = {
@@ -31,17 +31,6 @@ LEVEL_STYLE = {
     "WARNING": ("#ef6c00", "/"),
     "INFO": ("#90a4ae", ""),
     "VERBOSE": ("#cfd8dc", "."),
-}
-#: Category -> marker symbol for findings drawn on time charts.
-CATEGORY_SYMBOL = {
-    "upgrade": "triangle-up",
-    "timeout": "hourglass",
-    "unsupported-os": "square-x",
-    "wireserver": "diamond",
-    "lock-contention": "star",
-    "command-failure": "x",
-    "disk-space": "pentagon",
-    "agent-health": "cross",
 }
 _SEVERITY_COLOUR = {"error": "#b71c1c", "warning": "#e65100", "info": "#1565c0"}
 #: Time buckets of the events chart, from fine to coarse; the first giving <= 200 buckets wins.
@@ -57,29 +46,22 @@ def _short(extension: str | None) -> str:
     return (extension or "agent / VM").removeprefix("Microsoft.").removeprefix("Azure.")
 
 
-def _vm_names(analysis: Analysis) -> dict[str, str] | None:
-    """Per source path, a short name of its VM collection; None when only one VM is loaded."""
-    if not analysis.several_vms:
-        return None
-    return {path: _vm_short(name) for path, name in analysis.load.collections().items()}
+def _row(name: pl.Expr, several: bool) -> pl.Expr:
+    """A chart row label: the short component name, after its VM's name when several VMs are loaded."""
+    short = name.fill_null("?").str.strip_prefix("Microsoft.").str.strip_prefix("Azure.")
+    if not several:
+        return short
+    # The last part of the collection's path, as `_vm_short` names it.
+    vm = pl.col("collection").str.strip_chars_end("/").str.replace(r"^.*/", "")
+    return pl.concat_str(vm, pl.lit(" · "), short)
 
 
 def _vm_short(collection: str) -> str:
     return PurePosixPath(collection).name or collection
 
 
-def _with_vm_rows(frame: pl.DataFrame, names: dict[str, str] | None) -> pl.DataFrame:
-    """Prefix `row` with the VM's name when several VMs are loaded, so their rows stay apart."""
-    if names is None:
-        return frame
-    vm = pl.col("source_path").replace_strict(names, default="?", return_dtype=pl.String)
-    return frame.with_columns(row=pl.concat_str(vm, pl.lit(" · "), pl.col("row")))
-
-
-def _vm_row(names: dict[str, str] | None, finding, row: str) -> str:
-    if names is None or finding.collection is None:
-        return row
-    return f"{_vm_short(finding.collection)} · {row}"
+def _finding_row(analysis: Analysis, finding: dict, row: str) -> str:
+    return f"{_vm_short(finding['collection'])} · {row}" if analysis.several_vms else row
 
 
 def _layout(figure: go.Figure, title: str, x_title: str, y_title: str, height: int = 420) -> go.Figure:
@@ -96,25 +78,30 @@ def _layout(figure: go.Figure, title: str, x_title: str, y_title: str, height: i
     return figure
 
 
+def _timed_findings(analysis: Analysis) -> pl.DataFrame:
+    return analysis.findings.table.filter(pl.col("first_seen").is_not_null())
+
+
 def _finding_markers(figure: go.Figure, analysis: Analysis, y_of) -> None:
     """One marker trace per category: findings at their first time, with the summary on hover."""
-    for category, symbol in CATEGORY_SYMBOL.items():
-        found = [f for f in analysis.findings if f.category == category and f.first_seen is not None]
+    timed = _timed_findings(analysis)
+    for category in CATEGORIES:
+        found = timed.filter(pl.col("category") == category.name).to_dicts()
         if not found:
             continue
         figure.add_trace(
             go.Scatter(
-                x=[f.first_seen for f in found],
+                x=[f["first_seen"] for f in found],
                 y=[y_of(f) for f in found],
                 mode="markers",
-                name=f"finding: {category}",
+                name=f"finding: {category.name}",
                 marker={
-                    "symbol": symbol,
+                    "symbol": category.symbol,
                     "size": 13,
-                    "color": [_SEVERITY_COLOUR[f.severity] for f in found],
+                    "color": [_SEVERITY_COLOUR[f["severity"]] for f in found],
                     "line": {"width": 1, "color": "black"},
                 },
-                text=[f"{f.severity}: {f.summary}" for f in found],
+                text=[f"{f['severity']}: {f['summary']}" for f in found],
                 hovertemplate="%{text}<extra></extra>",
             )
         )
@@ -123,7 +110,6 @@ def _finding_markers(figure: go.Figure, analysis: Analysis, y_of) -> None:
 def timeline(analysis: Analysis) -> go.Figure:
     """Extension operations as bars per extension, by outcome, with the platform limits and findings."""
     ops = analysis.operations
-    names = _vm_names(analysis)
     figure = go.Figure()
     shown_note = ""
     if ops.height > MAX_TIMELINE_BARS:
@@ -133,49 +119,20 @@ def timeline(analysis: Analysis) -> go.Figure:
         shown_note = f" ({kept.height:,} of {ops.height:,} operations: all failed or running, then the longest)"
         ops = kept.sort("started")
     if ops.height:
-        ops = ops.with_columns(
-            row=pl.col("extension").fill_null("?").str.strip_prefix("Microsoft.").str.strip_prefix("Azure.")
-        )
-        ops = _with_vm_rows(ops, names)
-        for outcome, (colour, pattern) in OUTCOME_STYLE.items():
-            part = ops.filter(pl.col("outcome") == outcome)
-            if part.height == 0:
-                continue
-            figure.add_trace(
-                go.Bar(
-                    orientation="h",
-                    base=part["started"].to_list(),
-                    x=[t.total_seconds() * 1000 for t in part["took"].to_list()],
-                    y=part["row"].to_list(),
-                    name=f"{outcome}",
-                    marker={"color": colour, "pattern": {"shape": pattern}, "line": {"width": 1, "color": "black"}},
-                    text=[
-                        f"{o} {v or ''}".strip()
-                        for o, v in zip(part["operation"], part["extension_version"], strict=True)
-                    ],
-                    customdata=[str(t).split(".")[0] for t in part["took"].to_list()],
-                    hovertemplate="%{y}: %{text}<br>started %{base}<br>took %{customdata}<extra>"
-                    + outcome
-                    + "</extra>",
-                )
-            )
-        limits = ops.with_columns(
-            limit_at=pl.col("started")
-            + pl.when(handler_of(pl.col("extension")).is_in(LONG_LIMIT_EXTENSIONS))
-            .then(pl.lit(LONG_LIMIT))
-            .otherwise(pl.lit(DEFAULT_LIMIT))
-        )
+        ops = ops.with_columns(row=_row(pl.col("extension"), analysis.several_vms))
+        _operation_bars(figure, ops)
+        limits = ops.with_columns(limit_at=pl.col("started") + platform_limit(pl.col("extension")))
         figure.add_trace(
             go.Scatter(
                 x=limits["limit_at"].to_list(),
                 y=limits["row"].to_list(),
                 mode="markers",
-                name="platform limit (20 min; 90 for CustomScript, Chef, DSC)",
+                name=LIMITS_LABEL,
                 marker={"symbol": "line-ns-open", "size": 18, "color": "black", "line": {"width": 2}},
                 hovertemplate="limit reached at %{x}<extra></extra>",
             )
         )
-    _finding_markers(figure, analysis, lambda f: _vm_row(names, f, _short(f.extension)))
+    _finding_markers(figure, analysis, lambda f: _finding_row(analysis, f, _short(f["extension"])))
     figure.update_xaxes(type="date")
     figure.update_yaxes(categoryorder="category descending")  # top to bottom alphabetical: a VM's rows together
     return _layout(
@@ -187,9 +144,30 @@ def timeline(analysis: Analysis) -> go.Figure:
     )
 
 
+def _operation_bars(figure: go.Figure, ops: pl.DataFrame) -> None:
+    """One bar trace per outcome."""
+    for outcome, (colour, pattern) in OUTCOME_STYLE.items():
+        part = ops.filter(pl.col("outcome") == outcome)
+        if part.height == 0:
+            continue
+        figure.add_trace(
+            go.Bar(
+                orientation="h",
+                base=part["started"].to_list(),
+                x=[t.total_seconds() * 1000 for t in part["took"].to_list()],
+                y=part["row"].to_list(),
+                name=f"{outcome}",
+                marker={"color": colour, "pattern": {"shape": pattern}, "line": {"width": 1, "color": "black"}},
+                text=[f"{o} {v or ''}".strip() for o, v in zip(part["operation"], part["extension_version"], strict=True)],
+                customdata=[str(t).split(".")[0] for t in part["took"].to_list()],
+                hovertemplate="%{y}: %{text}<br>started %{base}<br>took %{customdata}<extra>" + outcome + "</extra>",
+            )
+        )
+
+
 def events_over_time(analysis: Analysis) -> go.Figure:
     """Records per time bucket by level, stacked, with findings marked by category."""
-    records = record_view(analysis.load.frames).filter(pl.col("timestamp").is_not_null())
+    records = analysis.records.filter(pl.col("timestamp").is_not_null())
     figure = go.Figure()
     if records.height:
         span = (records["timestamp"].max() - records["timestamp"].min()) or timedelta(minutes=1)
@@ -223,60 +201,31 @@ def events_over_time(analysis: Analysis) -> go.Figure:
     return _layout(figure, title, "time (UTC)", "records")
 
 
+#: Rules whose findings mark a version change on the versions chart.
+_VERSION_CHANGES = ("agent-update", "agent-update-failed", "extension-upgrade")
+
+
 def versions(analysis: Analysis) -> go.Figure:
     """Which agent and extension version ran when; upgrades and rollbacks marked."""
-    records = record_view(analysis.load.frames).filter(pl.col("timestamp").is_not_null())
-    names = _vm_names(analysis)
-    running = records.filter(pl.col("extension_version").is_not_null() & pl.col("extension").is_not_null()).select(
-        "extension", "extension_version", "timestamp", "source_path"
-    )
-    agent = (
-        records.filter(
-            (pl.col("kind") == "waagent")
-            & (
-                pl.col("message").str.starts_with("Agent WALinuxAgent-")
-                | pl.col("message").str.starts_with("Azure Linux Agent")
-            )
-        )
-        .with_columns(
-            extension_version=pl.coalesce(
-                pl.col("message").str.extract(r"^Agent WALinuxAgent-(\d+(?:\.\d+)+) is running as the", 1),
-                pl.col("message").str.extract(r"Goal State Agent version (\d+(?:\.\d+)+)", 1),
-                pl.col("message").str.extract(r"^Azure Linux Agent Version: ?(\d+(?:\.\d+)+)", 1),
-            ),
-            extension=pl.when(pl.col("message").str.contains(r"^Azure Linux Agent Version"))
-            .then(pl.lit("WALinuxAgent (daemon)"))
-            .otherwise(pl.lit("WALinuxAgent (extension handler)")),
-        )
-        .filter(pl.col("extension_version").is_not_null())
-        .select("extension", "extension_version", "timestamp", "source_path")
-    )
-    # Reduce to spans per source first: the row labels are then made on a handful of rows.
-    per_source = (
-        pl.concat([agent, running])
-        .group_by("extension", "extension_version", "source_path")
-        .agg(first=pl.col("timestamp").min(), last=pl.col("timestamp").max())
-        .with_columns(row=pl.col("extension").str.strip_prefix("Microsoft.").str.strip_prefix("Azure."))
-    )
     spans = (
-        _with_vm_rows(per_source, names)
-        .group_by("row", "extension_version")
-        .agg(pl.col("first").min(), pl.col("last").max())
-        .sort("row", "first")
+        analysis.versions.with_columns(row=_row(pl.col("component"), analysis.several_vms))
+        .group_by("row", "version")
+        .agg(pl.col("first_seen").min(), pl.col("last_seen").max())
+        .sort("row", "first_seen")
     )
     figure = go.Figure()
     if spans.height:
-        rows = spans["row"].to_list()
         widths = [
-            max((b - a).total_seconds() * 1000, 60_000) for a, b in zip(spans["first"], spans["last"], strict=True)
+            max((b - a).total_seconds() * 1000, 60_000)
+            for a, b in zip(spans["first_seen"], spans["last_seen"], strict=True)
         ]
         figure.add_trace(
             go.Bar(
                 orientation="h",
-                base=spans["first"].to_list(),
+                base=spans["first_seen"].to_list(),
                 x=widths,
-                y=rows,
-                text=spans["extension_version"].to_list(),
+                y=spans["row"].to_list(),
+                text=spans["version"].to_list(),
                 textposition="inside",
                 insidetextanchor="start",
                 name="version seen in the logs",
@@ -284,47 +233,50 @@ def versions(analysis: Analysis) -> go.Figure:
                 hovertemplate="%{y} %{text}<br>first %{base}<extra></extra>",
             )
         )
-    changes = [f for f in analysis.findings if f.rule in ("agent-update", "agent-update-failed", "extension-upgrade")]
-    for label, symbol, chosen in (
-        ("upgrade", "triangle-up", [f for f in changes if f.severity == "info"]),
-        ("failed or rolled back", "triangle-down", [f for f in changes if f.severity != "info"]),
-    ):
-        if chosen:
-            figure.add_trace(
-                go.Scatter(
-                    x=[f.first_seen for f in chosen],
-                    y=[
-                        _vm_row(
-                            names,
-                            f,
-                            _short(f.extension)
-                            if f.extension != "WALinuxAgent"
-                            else "WALinuxAgent (extension handler)",
-                        )
-                        for f in chosen
-                    ],
-                    mode="markers",
-                    name=label,
-                    marker={"symbol": symbol, "size": 14, "color": "black" if label == "upgrade" else "#b71c1c"},
-                    text=[f.summary for f in chosen],
-                    hovertemplate="%{text}<extra></extra>",
-                )
-            )
+    _change_markers(figure, analysis)
     figure.update_xaxes(type="date")
     height = max(320, 45 * spans["row"].n_unique() + 200) if spans.height else 320
     return _layout(figure, "Agent and extension versions over time", "time (UTC)", "component", height=height)
 
 
+def _change_markers(figure: go.Figure, analysis: Analysis) -> None:
+    """Upgrades (info) and failed or rolled-back ones, on their component's row."""
+    changes = _timed_findings(analysis).filter(pl.col("rule").is_in(_VERSION_CHANGES))
+
+    def row(f: dict) -> str:
+        name = _short(f["extension"]) if f["extension"] != "WALinuxAgent" else EXTENSION_HANDLER
+        return _finding_row(analysis, f, name)
+
+    for label, symbol, chosen in (
+        ("upgrade", "triangle-up", changes.filter(pl.col("severity") == "info")),
+        ("failed or rolled back", "triangle-down", changes.filter(pl.col("severity") != "info")),
+    ):
+        if chosen.height:
+            found = chosen.to_dicts()
+            figure.add_trace(
+                go.Scatter(
+                    x=[f["first_seen"] for f in found],
+                    y=[row(f) for f in found],
+                    mode="markers",
+                    name=label,
+                    marker={"symbol": symbol, "size": 14, "color": "black" if label == "upgrade" else "#b71c1c"},
+                    text=[f["summary"] for f in found],
+                    hovertemplate="%{text}<extra></extra>",
+                )
+            )
+
+
 def other_errors(analysis: Analysis) -> go.Figure:
     """The most frequent error/warning templates no rule explains."""
-    top = sorted(analysis.other_errors, key=lambda o: o.count, reverse=True)[:TOP_TEMPLATES][::-1]
+    top = analysis.other_errors.sort("count", descending=True, maintain_order=True).head(TOP_TEMPLATES).reverse()
+    templates = top["template"].to_list()
     figure = go.Figure(
         go.Bar(
             orientation="h",
-            x=[o.count for o in top],
-            y=[o.template[:90] + ("..." if len(o.template) > 90 else "") for o in top],
+            x=top["count"].to_list(),
+            y=[t[:90] + ("..." if len(t) > 90 else "") for t in templates],
             marker={"color": "#546e7a", "pattern": {"shape": "\\"}},
-            text=[o.count for o in top],
+            text=top["count"].to_list(),
             textposition="outside",
             hovertemplate="%{y}: %{x} records<extra></extra>",
             name="records",
@@ -335,7 +287,7 @@ def other_errors(analysis: Analysis) -> go.Figure:
         "Errors and warnings no rule explains (top templates)",
         "records",
         "message template",
-        height=max(300, 40 * len(top) + 160),
+        height=max(300, 40 * top.height + 160),
     )
 
 

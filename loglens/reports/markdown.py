@@ -6,7 +6,8 @@ from datetime import datetime
 from pathlib import Path
 
 from loglens.engine import Analysis
-from loglens.reports.html import report_model
+from loglens.reports import model
+from loglens.timefmt import human
 
 
 def _fence(text: str) -> str:
@@ -44,7 +45,7 @@ def _facts_table(facts: list[dict]) -> list[str]:
         return f"| {label} | " + " | ".join(values) + " |"
 
     def span(vm: dict) -> str:
-        return f"{vm['first_seen']} to {vm['last_seen']}" if vm["first_seen"] else "no timestamps"
+        return f"{human(vm['first_seen'])} to {human(vm['last_seen'])}" if vm["first_seen"] else "no timestamps"
 
     def extensions(vm: dict) -> str:
         return "<br>".join(_extension(e) for e in vm["extensions"]) or "none seen"
@@ -64,56 +65,65 @@ def _facts_table(facts: list[dict]) -> list[str]:
 
 def render(analysis: Analysis, *, generated_at: datetime | None = None, version: str = "") -> str:
     """The Markdown report."""
-    model = report_model(analysis, generated_at=generated_at, version=version)
-    facts, counts = model["facts"], model["counts"]
+    report = model.build(analysis, generated_at=generated_at, version=version)
+    counts = report["counts"]
+    covered = f" Logs cover {human(report['first_seen'])} to {human(report['last_seen'])}." if report["first_seen"] else ""
     out = [
         "# loglens report",
         "",
-        f"Generated {model['generated_at']} by loglens {version}."
-        + (f" Logs cover {model['first_seen']} to {model['last_seen']}." if model["first_seen"] else ""),
+        f"Generated {human(report['generated_at'])} by loglens {version}.{covered}",
         "",
         "## Verdict",
         "",
-        _inline(model["verdict"]),
+        _inline(report["verdict"]),
         "",
         f"**{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info.**",
         "",
-        *_facts_table(facts),
+        *_facts_table(report["facts"]),
         "",
         "## Findings",
         "",
     ]
-    for group in model["severities"]:
+    for group in report["severities"]:
         for category in group["categories"]:
             for f in category["findings"]:
-                out += [
-                    f"### {group['severity'].upper()} · {category['category']} · `{f['rule']}`"
-                    + (f" · {_inline(f['vm'])}" if f["vm"] else ""),
-                    "",
-                    f"**{_inline(f['summary'])}**",
-                    "",
-                    f"{f['count']} occurrence(s)"
-                    + (f", {f['first_seen']} to {f['last_seen']}" if f["first_seen"] else "")
-                    + (f"; related: {', '.join(f['related'])}" if f["related"] else ""),
-                    "",
-                ]
-                for e in f["evidence"]:
-                    where = f"{e['path']}:{e['line']}" if e["line"] else e["path"]
-                    fence = _fence(e["text"])
-                    out += [f"Evidence `{_inline(where)}`:", "", fence, e["text"], fence, ""]
-                out += [f"What to do: {_inline(f['remediation'])}", ""]
-                if f["docs"]:
-                    out += [f"Docs: <{f['docs']}>", ""]
-    if not model["severities"]:
+                out += _finding(group["severity"], category["category"], f)
+    if not report["severities"]:
         out += ["No findings.", ""]
-    if model["other_errors"]:
-        out += ["## Other errors and warnings", "", "| count | template | example |", "|---|---|---|"]
-        out += [
-            f"| {o['count']} | {_inline(o['template'])} | {_inline(o['path'])}:{o['line']} |"
-            for o in model["other_errors"]
-        ]
-        out.append("")
-    out += [
+    return "\n".join(out + _other_errors(report["other_errors"]) + _inputs(report)) + "\n"
+
+
+def _finding(severity: str, category: str, f: dict) -> list[str]:
+    """One finding: heading, summary, span, evidence in fences, what to do."""
+    span = f", {human(f['first_seen'])} to {human(f['last_seen'])}" if f["first_seen"] else ""
+    out = [
+        f"### {severity.upper()} · {category} · `{f['rule']}`" + (f" · {_inline(f['vm'])}" if f["vm"] else ""),
+        "",
+        f"**{_inline(f['summary'])}**",
+        "",
+        f"{f['count']} occurrence(s){span}" + (f"; related: {', '.join(f['related'])}" if f["related"] else ""),
+        "",
+    ]
+    for e in f["evidence"][: model.MAX_EVIDENCE_SHOWN]:
+        where = f"{e['path']}:{e['line']}" if e["line"] else e["path"]
+        fence = _fence(e["text"])
+        out += [f"Evidence `{_inline(where)}`:", "", fence, e["text"], fence, ""]
+    out += [f"What to do: {_inline(f['remediation'])}", ""]
+    if f["docs"]:
+        out += [f"Docs: <{f['docs']}>", ""]
+    return out
+
+
+def _other_errors(other_errors: list[dict]) -> list[str]:
+    if not other_errors:
+        return []
+    out = ["## Other errors and warnings", "", "| count | template | example |", "|---|---|---|"]
+    out += [f"| {o['count']} | {_inline(o['template'])} | {_inline(o['path'])}:{o['line']} |" for o in other_errors]
+    return out + [""]
+
+
+def _inputs(report: dict) -> list[str]:
+    out = [
         "## Inputs",
         "",
         "| file | kind | lines | records | continuations | unparsed | skipped |",
@@ -121,11 +131,11 @@ def render(analysis: Analysis, *, generated_at: datetime | None = None, version:
     ]
     out += [
         f"| {_inline(i['path'])} | {i['kind']} | {i['lines']} | {i['records']} | {i['continuations']} | {i['unparsed']} | {i['skipped']} |"
-        for i in model["inputs"]
+        for i in report["inputs"]
     ]
-    if model["warnings"]:
-        out += ["", "Warnings about the input:", ""] + [f"- {_inline(w)}" for w in model["warnings"]]
-    return "\n".join(out) + "\n"
+    if report["warnings"]:
+        out += ["", "Warnings about the input:", ""] + [f"- {_inline(w)}" for w in report["warnings"]]
+    return out
 
 
 def write(analysis: Analysis, out: Path | str, **kwargs) -> Path:

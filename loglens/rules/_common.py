@@ -5,18 +5,13 @@ from __future__ import annotations
 import polars as pl
 import regex
 
-from loglens.engine import Context
+from loglens.context import Context
+from loglens.knowledge import version_key
+from loglens.timefmt import minute
 from parsers.schema import Level
 
 #: Columns every hit row set carries (see `loglens.findings.Hit`).
 HIT_COLUMNS = ("record", "source_path", "line_first", "timestamp", "message", "extension", "extension_version", "level")
-
-
-def version_key(version: str | None) -> tuple[int, ...]:
-    """`2.2.53` -> (2, 2, 53); anything unparsable sorts first."""
-    if not version:
-        return ()
-    return tuple(int(p) for p in regex.findall(r"\d+", version))
 
 
 def upgrade_kind(old: str, new: str) -> str:
@@ -64,8 +59,8 @@ def span_text(rows: pl.DataFrame) -> str:
         return ""
     first, last = stamps.min(), stamps.max()
     if first == last:
-        return f"at {first:%Y-%m-%d %H:%M} UTC"
-    return f"from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC"
+        return f"at {minute(first)} UTC"
+    return f"from {minute(first)} to {minute(last)} UTC"
 
 
 def duration_text(seconds: float) -> str:

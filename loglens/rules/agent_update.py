@@ -33,9 +33,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from loglens.engine import Context
+from loglens.context import Context
 from loglens.findings import Hit, Rule
+from loglens.knowledge import GOAL_STATE_AGENT, first_group
 from loglens.rules._common import HIT_COLUMNS
+from loglens.timefmt import minute
 
 #: `(current, target)` from the hand-over messages of each agent generation.
 HANDOVER = (
@@ -47,11 +49,9 @@ HANDOVER = (
 )
 #: An update found but scheduled for later (2.7+): `... upgrade WALinuxAgent-2.15.0.1; Will upgrade on or after <time>`.
 DISCOVERED = r"[Dd]iscovered new (?:Hotfix |Normal |Regular )?upgrade (?:WALinuxAgent-)?(?P<version>\d+(?:\.\d+)+); Will upgrade on or after (?P<when>\S+)"
-#: The new version running (start banners; `[HEARTBEAT]` repeats are not needed).
-RUNNING = (
-    r"^Agent WALinuxAgent-(?P<r1>\S+) is running as the (?:goal state|current) agent|^Azure Linux Agent \(Goal State Agent version (?P<r2>[\d.]+)"
-    r"|Agent WALinuxAgent-(?P<r3>\S+) launched with command .* is successfully running"
-)
+#: The new version running: its start banners (`[HEARTBEAT]` repeats are not needed), or the
+#: daemon saying it launched it.
+RUNNING = GOAL_STATE_AGENT + r"|Agent WALinuxAgent-(\S+) launched with command .* is successfully running"
 
 
 RULE = Rule(
@@ -76,9 +76,7 @@ def detect(context: Context) -> list[Hit]:
     )
     running = (
         agent.filter(pl.col("message").str.contains(RUNNING))
-        .with_columns(r=pl.col("message").str.extract_groups(RUNNING))
-        .unnest("r")
-        .with_columns(version=pl.coalesce("r1", "r2", "r3"))
+        .with_columns(version=first_group(pl.col("message"), RUNNING, 3))
     )
     hits = []
     for (target,), group in handovers.group_by(["target"], maintain_order=True):
@@ -89,7 +87,7 @@ def detect(context: Context) -> list[Hit]:
         rows = pl.concat([group.select(HIT_COLUMNS), started.select(HIT_COLUMNS)])
         source = f" from {row['current']}" if row["current"] else ""
         times = f"; the hand-over to {target} was logged {group.height} times" if group.height > 1 else ""
-        summary = f"Agent self-updated{source} to {target} at {started['timestamp'][0]:%Y-%m-%d %H:%M} UTC{times}"
+        summary = f"Agent self-updated{source} to {target} at {minute(started['timestamp'][0])} UTC{times}"
         hits.append(Hit(summary, rows, extension="WALinuxAgent", version=target, count=group.height))
     # Updates announced but not applied before the logs end: the agent waits for its update window.
     applied = set(handovers["target"].drop_nulls().to_list())

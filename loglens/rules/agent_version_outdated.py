@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from loglens.engine import Context
+from loglens.context import Context
 from loglens.findings import Hit, Rule
-from loglens.rules._common import HIT_COLUMNS, version_key
+from loglens.knowledge import GOAL_STATE_AGENT, goal_state_agent_version, version_key
+from loglens.rules._common import HIT_COLUMNS
 
 #: Oldest goal-state agent loglens does not flag.
 MINIMUM = "2.2.53"
-#: Start banners of the extension handler (heartbeat repeats are not needed).
-RUNNING = r"^Agent WALinuxAgent-(\d+(?:\.\d+)+) is running as the (?:goal state|current) agent|^Azure Linux Agent \(Goal State Agent version (\d+(?:\.\d+)+)"
 
 
 RULE = Rule(
@@ -44,13 +43,13 @@ RULE = Rule(
     category="agent-health",
     severity="warning",
     title="Very old guest agent",
-    triggers=RUNNING,
+    triggers=GOAL_STATE_AGENT,
 )
 
 
 def detect(context: Context) -> list[Hit]:
-    seen = context.search(RUNNING, kinds=("waagent",)).with_columns(
-        agent=pl.coalesce(pl.col("message").str.extract(RUNNING, 1), pl.col("message").str.extract(RUNNING, 2))
+    seen = context.search(GOAL_STATE_AGENT, kinds=("waagent",)).with_columns(
+        agent=goal_state_agent_version(pl.col("message"))
     )
     versions = [(v, "log") for v in seen["agent"].to_list()]
     versions += [

@@ -25,7 +25,7 @@ References:
 
 from __future__ import annotations
 
-from loglens.engine import Context
+from loglens.context import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, span_text
 

@@ -37,8 +37,9 @@ from __future__ import annotations
 import polars as pl
 import regex
 
-from loglens.engine import Context
+from loglens.context import Context
 from loglens.findings import Hit, Rule
+from loglens.knowledge import exit_code_meaning
 from loglens.rules._common import HIT_COLUMNS, stderr_tail, version_of
 
 #: Agent and Go-handler wording of a non-zero exit, and RunCommand v2's JSON instance view.
@@ -46,19 +47,6 @@ EXIT = (
     r"Non-zero exit code: (-?\d+),|command terminated with exit status=(-?\d+)"
     r'|"executionState":"(?:Failed|TimedOut)".*"exitCode":(-?\d+)'
 )
-#: Shell, package-tool and extension conventions.
-MEANINGS = {
-    1: "general failure",
-    2: "misuse of a shell builtin or bad arguments",
-    52: "missing dependency (extension convention)",
-    53: "configuration error (extension convention)",
-    55: "package manager locked (the code OmsAgent uses)",
-    56: "package manager locked (the code Azure Monitor Agent uses)",
-    100: "apt/dpkg error",
-    126: "command found but not executable (permissions or a noexec mount)",
-    127: "command not found",
-    -1: "killed by a signal (for RunCommand: its timeoutInSeconds)",
-}
 
 
 RULE = Rule(
@@ -68,17 +56,6 @@ RULE = Rule(
     title="Extension command failed",
     triggers=EXIT,
 )
-
-
-def meaning(code: int) -> str:
-    """What an exit code usually means."""
-    if code in MEANINGS:
-        return MEANINGS[code]
-    if 128 < code < 160:
-        return f"killed by signal {code - 128}" + (
-            " (SIGKILL: out of memory or killed by a timeout)" if code == 137 else ""
-        )
-    return "extension-specific failure"
 
 
 def detect(context: Context) -> list[Hit]:
@@ -95,6 +72,6 @@ def detect(context: Context) -> list[Hit]:
         op = (operation.group(1) or operation.group(2)) if operation else "A command"
         version = version_of(rows)
         who = f"{extension}{' ' + version if version else ''}" if extension else "an extension"
-        summary = f"{op} of {who} exited {code}: {meaning(code)}" + (f"; stderr: {tail[:240]}" if tail else "")
+        summary = f"{op} of {who} exited {code}: {exit_code_meaning(code)}" + (f"; stderr: {tail[:240]}" if tail else "")
         hits.append(Hit(summary, rows.select(HIT_COLUMNS), extension=extension, version=version))
     return hits

@@ -35,15 +35,15 @@ from __future__ import annotations
 import polars as pl
 import regex
 
-from loglens.engine import Context
+from loglens.context import Context
 from loglens.findings import Hit, Rule
+from loglens.knowledge import COMMAND_LIMITS
 from loglens.rules._common import HIT_COLUMNS, span_text, version_of
 
 #: The agent's timeout text, optionally with cgroup CPU throttling.
 TIMEOUT = r"Timeout\((\d+)\)(?:;CPUThrottledTime\(([\d.]+)secs\))?: "
 #: The dependency wait (90 minutes by default).
 DEPENDENCY = r"did not reach a terminal state within the allowed timeout|failed or timed out, will skip processing the rest of the extensions"
-_COMMAND_LIMITS = {"enable": 300, "uninstall": 300, "install": 900, "update": 900, "disable": 900}
 
 
 RULE = Rule(
@@ -63,7 +63,7 @@ def detect(context: Context) -> list[Hit]:
         text = rows["message"][0]
         limit, throttled = regex.search(TIMEOUT, text).groups()
         operation = _operation(text)
-        expected = _COMMAND_LIMITS.get((operation or "").lower())
+        expected = COMMAND_LIMITS.get((operation or "").lower())
         version = version_of(rows)
         what = f"{operation or 'A command'} of {extension or 'an extension'}{' ' + version if version else ''}"
         limit_text = f"{limit} s" + (f" (the agent's {operation.lower()} limit)" if expected == int(limit) else "")

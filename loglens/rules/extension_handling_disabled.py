@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from loglens.engine import Context
+from loglens.context import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, config_rows
 

@@ -43,16 +43,11 @@ from __future__ import annotations
 import polars as pl
 
 from loglens import operations
-from loglens.engine import Context
+from loglens.context import Context
 from loglens.findings import Hit, Rule
+from loglens.knowledge import NOT_CONVERGED, PLATFORM_TIMEOUT, WARN_SHARE
 from loglens.rules._common import HIT_COLUMNS, duration_text
 from parsers.schema import Level
-
-#: Operations above this share of their limit are a warning.
-WARN_SHARE = 0.75
-#: The platform's verdict and the agent's sign of a non-converged goal state.
-PLATFORM_TIMEOUT = r"VMExtensionProvisioningTimeout|[Pp]rovisioning of VM extension .* has timed out"
-NOT_CONVERGED = r"not all the extensions in the previous goal state have completed: .*'transitioning'"
 
 RULE = Rule(
     id="extension-provisioning-timeout",

@@ -37,9 +37,10 @@ from datetime import timedelta
 
 import polars as pl
 
-from loglens.engine import Context
+from loglens.context import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, upgrade_kind
+from loglens.timefmt import minute
 
 UPDATE = r"^Update extension:? \[|^Update extension\.$"
 DISABLE = r"^Disable extension:? \[|^Disable extension\.$"
@@ -118,7 +119,7 @@ def detect(context: Context) -> list[Hit]:
             summary = f"{name} {kind} upgrade {old} -> {new} repeats: attempted {tries} times"
             severity = "warning"
         else:
-            summary = f"{name} {kind} upgrade {old} -> {new} at {group['timestamp'][0]:%Y-%m-%d %H:%M} UTC"
+            summary = f"{name} {kind} upgrade {old} -> {new} at {minute(group['timestamp'][0])} UTC"
             severity = None
         hits.append(Hit(summary, rows, severity=severity, extension=extension, version=new, count=tries))
     return hits

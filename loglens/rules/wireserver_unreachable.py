@@ -43,7 +43,7 @@ from datetime import timedelta
 
 import polars as pl
 
-from loglens.engine import Context
+from loglens.context import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, duration_text, span_text
 

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from loglens import api
-from loglens.reports import figures, html, markdown
+from loglens.reports import figures, html, markdown, model
 from tests.reports.conftest import CHROMIUM_ARGS, REPO
 
 HOSTILE = REPO / "tests" / "fixtures" / "hostile"
@@ -86,7 +86,7 @@ def test_report_structure_golden(modern):
 
 def test_verdict_names_the_worst_problems(modern):
     analysis, _ = modern
-    text = html.verdict(analysis)
+    text = model.verdict(analysis)
     assert text.startswith(f"{analysis.counts()['error']} error(s)")
     assert "dpkg" in text and "stderr:" not in text
 
@@ -198,7 +198,7 @@ def _open(report: Path, chromium: str, screenshot: Path, *, count_svgs: bool = F
 def test_facts_keep_each_vm_apart():
     vms = [REPO / "sample_logs" / "vm-legacy", REPO / "sample_logs" / "vm-modern"]
     analysis = api.analyze(vms)
-    facts = html.report_model(analysis, version="test")["facts"]
+    facts = model.build(analysis, version="test")["facts"]
     assert [(f["collection"], f["goal_state_agent"], f["distro"]) for f in facts] == [
         (str(vms[0]), "2.2.38", "ubuntu 16.04"),
         (str(vms[1]), "2.15.0.1", "ubuntu-22.04"),
@@ -216,7 +216,7 @@ def test_facts_keep_each_vm_apart():
 
 def test_verdict_over_several_vms_names_each_problem_vm():
     healthy, modern = REPO / "sample_logs" / "vm-healthy", REPO / "sample_logs" / "vm-modern"
-    text = html.verdict(api.analyze([healthy, modern]))
+    text = model.verdict(api.analyze([healthy, modern]))
     assert "found in 1 of the 2 VM collections loaded. Most severe: " in text
     worst = text.split("Most severe: ", 1)[1]
     assert worst.startswith(f"{modern}: ") and worst.count(f"{modern}: ") == 3 and str(healthy) not in worst

@@ -1,0 +1,155 @@
+"""The one report model: everything a report shows, as plain data built from an `Analysis`.
+
+HTML (`html.py`), Markdown (`markdown.py`), the JSON document (`document.py`) and the terminal
+(`terminal.py`) render this model and nothing else. Times stay `datetime` here; each renderer
+formats them with `loglens.timefmt`. Findings come from the findings frame in report order;
+all log text in it is already redacted.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+
+from loglens.engine import Analysis
+from loglens.knowledge import SEVERITIES
+from loglens.records import columns
+from loglens.redact import redact_text
+from loglens.timefmt import stamp
+
+#: Lines shown before and after each evidence line (HTML).
+CONTEXT_LINES = 3
+#: Evidence lines shown per finding in the reports (the JSON document holds every kept line).
+MAX_EVIDENCE_SHOWN = 5
+#: Characters of one neighbouring log line shown.
+MAX_LINE_CHARS = 400
+_TEXT_FRAMES = ("waagent", "command_execution", "extension_logs")
+
+
+def build(
+    analysis: Analysis, *, generated_at: datetime | None = None, version: str = "", neighbours: bool = False
+) -> dict[str, Any]:
+    """The report model of an analysis.
+
+    Args:
+        generated_at: the time the report says it was made (tests pin it); default now.
+        version: the loglens version named in the report.
+        neighbours: fetch the log lines around each evidence line (for the HTML report).
+    """
+    findings = _findings(analysis)
+    if neighbours:
+        _add_neighbours(analysis.load.frames, findings)
+    facts = analysis.facts.to_dicts()
+    return {
+        "version": version,
+        "generated_at": generated_at or datetime.now(UTC),
+        "counts": analysis.counts(),
+        "verdict": verdict(analysis),
+        "facts": facts,
+        "first_seen": min((vm["first_seen"] for vm in facts if vm["first_seen"]), default=None),
+        "last_seen": max((vm["last_seen"] for vm in facts if vm["last_seen"]), default=None),
+        "several_vms": analysis.several_vms,
+        "findings": findings,
+        "severities": _grouped(findings),
+        "other_errors": analysis.other_errors.to_dicts(),
+        "inputs": [a.row() for a in analysis.load.accounts],
+        "warnings": [redact_text(w) for w in analysis.load.warnings],
+        "ignored": list(analysis.load.ignored),
+    }
+
+
+def _findings(analysis: Analysis) -> list[dict[str, Any]]:
+    """The findings frame as dicts, each with its evidence and, with several VMs, its VM."""
+    evidence: dict[int, list[dict]] = {}
+    for row in analysis.findings.evidence.iter_rows(named=True):
+        evidence.setdefault(row["finding"], []).append({k: row[k] for k in ("path", "line", "text")})
+    out = []
+    for row in analysis.findings.table.drop("records").iter_rows(named=True):
+        row["evidence"] = evidence.get(row["finding"], [])
+        row["vm"] = row["collection"] if analysis.several_vms else None
+        out.append(row)
+    return out
+
+
+def _grouped(findings: list[dict]) -> list[dict[str, Any]]:
+    """Findings by severity, then category, each with a stable anchor."""
+    grouped = []
+    for severity in SEVERITIES:
+        of_severity = [f for f in findings if f["severity"] == severity]
+        categories = []
+        for category in sorted({f["category"] for f in of_severity}):
+            items = [f for f in of_severity if f["category"] == category]
+            for index, f in enumerate(items):
+                f["anchor"] = f"finding-{severity}-{category}-{index}"
+            categories.append({"category": category, "findings": items})
+        if categories:
+            grouped.append({"severity": severity, "categories": categories})
+    return grouped
+
+
+def verdict(analysis: Analysis) -> str:
+    """One paragraph in plain words: how many problems, and the most severe ones."""
+    counts = analysis.counts()
+    if not counts["error"] and not counts["warning"]:
+        return "No errors or warnings found: the logs show the agent and its extensions working normally."
+    problems = analysis.findings.table.filter(pl.col("severity").is_in(["error", "warning"]))
+    lead = f"{counts['error']} error(s) and {counts['warning']} warning(s) found."
+    several = analysis.several_vms
+    if several:
+        hit = problems["collection"].drop_nulls().n_unique()
+        lead = f"{lead[:-1]} in {hit} of the {len(analysis.collections)} VM collections loaded."
+
+    def said(f: dict) -> str:
+        # The stderr tail belongs in the finding, not in the one-paragraph verdict.
+        text = f"{f['summary'].split('; stderr:')[0].rstrip('.')}."
+        return f"{f['collection']}: {text}" if several and f["collection"] else text
+
+    return f"{lead} Most severe: {' '.join(said(f) for f in problems.head(3).iter_rows(named=True))}"
+
+
+def _add_neighbours(frames: dict[str, pl.DataFrame], findings: list[dict]) -> None:
+    """Give each shown evidence line its neighbouring records, fetched from the text frames in one join."""
+    shown = [e for f in findings for e in f["evidence"][:MAX_EVIDENCE_SHOWN]]
+    wanted = {(e["path"], e["line"]) for e in shown if e["line"] is not None}
+    rows: dict[tuple[str, int], dict] = {}
+    if wanted:
+        around = pl.DataFrame(
+            [
+                (path, line + offset)
+                for path, line in wanted
+                for offset in range(-CONTEXT_LINES, CONTEXT_LINES + 1)
+                if line + offset >= 1
+            ],
+            schema={"source_path": pl.String, "line_first": pl.UInt32},
+            orient="row",
+        ).unique()
+        wanted_columns = ["source_path", "line_first", "timestamp", "level", "message"]
+        for name in _TEXT_FRAMES:
+            if name in frames and frames[name].height:
+                near = columns(frames[name], wanted_columns).join(around, on=["source_path", "line_first"], how="semi")
+                rows.update(((r["source_path"], r["line_first"]), r) for r in near.iter_rows(named=True))
+    for e in shown:
+        e["context"] = _context_lines(rows, e["path"], e["line"])
+
+
+def _context_lines(rows: dict[tuple[str, int], dict], path: str, line: int | None) -> list[dict[str, Any]]:
+    if line is None:
+        return []
+    near = [rows[(path, n)] for n in range(line - CONTEXT_LINES, line + CONTEXT_LINES + 1) if (path, n) in rows]
+    return [
+        {
+            "line": r["line_first"],
+            "text": redact_text(_line_text(r))[:MAX_LINE_CHARS],
+            "is_evidence": r["line_first"] == line,
+        }
+        for r in near
+    ]
+
+
+def _line_text(row: dict) -> str:
+    level = f"{row['level']} " if row["level"] else ""
+    first = (row["message"] or "").split("\n", 1)
+    more = " [...]" if len(first) > 1 else ""
+    return f"{stamp(row['timestamp'])}{level}{first[0]}{more}"

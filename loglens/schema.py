@@ -1,0 +1,162 @@
+"""The derived frames: what loglens computes from the parser frames, declared column by column.
+
+The parser frames are declared in ``parsers/schema.py``; these sit beside them in the same
+`Column(name, dtype, meaning)` form and in the same generated ``docs/schema.md``
+(`python -m loglens.schema > docs/schema.md`; a test fails when it is stale). Each derived frame
+is computed once per VM collection by a pure function of frames (`loglens.context`), and every
+frame that reaches rules, reports or the notebook is conformed to its declaration.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from parsers.schema import COMMON_COLUMNS, UTC_TIMESTAMP, Column, Level, conform, empty_frame
+from parsers.schema import render_markdown as render_parser_frames
+
+_COLLECTION = Column(
+    "collection", pl.String(), "The VM collection (an archive, or the directory holding a VM's `var/`) it belongs to."
+)
+
+RECORD_COLUMNS: tuple[Column, ...] = (
+    Column("record", pl.UInt32(), "Row number in the load's record view: unique across every VM loaded."),
+    *COMMON_COLUMNS,
+    Column("kind", pl.String(), "Which frame the row comes from: waagent, command_execution, extension_log, status, instance_view."),
+)
+
+OPERATION_COLUMNS: tuple[Column, ...] = (
+    _COLLECTION,
+    Column("record", pl.UInt32(), "Record of the agent line that started the operation."),
+    Column("source_path", pl.String(), "File of that line."),
+    Column("line_first", pl.UInt32(), "Line number of that line."),
+    Column("extension", pl.String(), "Extension as the agent names it (multi-config: `Handler.Name`)."),
+    Column("extension_version", pl.String(), "Handler version from the agent's prefix."),
+    Column("operation", pl.String(), "Install, Enable, Update, Disable or Uninstall."),
+    Column("message", pl.String(), "The agent's start line."),
+    Column("started", UTC_TIMESTAMP, "When the agent started it."),
+    Column("finished", UTC_TIMESTAMP, "When it ended; for one still running, the end of its log."),
+    Column("took", pl.Duration("us"), "finished - started."),
+    Column("limit", pl.Duration("us"), "The platform's provisioning limit for this extension (`loglens.knowledge`)."),
+    Column("ongoing", pl.Boolean(), "True when nothing in the logs ends it."),
+    Column("outcome", pl.String(), "succeeded, failed or still running."),
+    Column("end_record", pl.UInt32(), "Record of the agent's end line (`Command:`, error `Event:` or the next start)."),
+    Column("end_time", UTC_TIMESTAMP, "Time of that end line."),
+    Column("goal_record", pl.UInt32(), "Record of the goal state completing after the start."),
+    Column("goal_time", UTC_TIMESTAMP, "Time of that goal-state line."),
+    Column("handler_source", pl.String(), "Handler log or status file that ended a background enable."),
+    Column("handler_line", pl.UInt32(), "Its line number."),
+    Column("handler_time", UTC_TIMESTAMP, "Its time."),
+    Column("handler_message", pl.String(), "Its text."),
+)
+
+VERSION_COLUMNS: tuple[Column, ...] = (
+    _COLLECTION,
+    Column("component", pl.String(), "`WALinuxAgent (daemon)`, `WALinuxAgent (extension handler)` or an extension name."),
+    Column("version", pl.String(), "The version seen."),
+    Column("source_path", pl.String(), "File it was seen in."),
+    Column("first_seen", UTC_TIMESTAMP, "First timestamped record naming this version in that file."),
+    Column("last_seen", UTC_TIMESTAMP, "Last such record."),
+)
+
+_EXTENSION_FACT = pl.Struct({"name": pl.String(), "version": pl.String(), "status": pl.String()})
+FACT_COLUMNS: tuple[Column, ...] = (
+    _COLLECTION,
+    Column("agent_package", pl.String(), "Daemon (package) version, from its banner or `waagent --version`."),
+    Column("goal_state_agent", pl.String(), "Goal-state (extension handler) agent version last seen."),
+    Column("distro", pl.String(), "Distribution as the agent states it."),
+    Column("auto_update", pl.String(), "`AutoUpdate.Enabled` as configured, or the default."),
+    Column("extensions_enabled", pl.String(), "`Extensions.Enabled` as configured, or the default."),
+    Column("extensions", pl.List(_EXTENSION_FACT), "Each extension seen: newest version and last status."),
+    Column("first_seen", UTC_TIMESTAMP, "First timestamped record of the collection."),
+    Column("last_seen", UTC_TIMESTAMP, "Last timestamped record of the collection."),
+)
+
+FINDING_COLUMNS: tuple[Column, ...] = (
+    Column("finding", pl.UInt32(), "Position in report order (severity, category, time, rule); joins `evidence`."),
+    _COLLECTION,
+    Column("rule", pl.String(), "Rule id (`loglens rules ID` documents it)."),
+    Column("category", pl.String(), "One of the categories in `loglens.knowledge.CATEGORIES`."),
+    Column("severity", pl.String(), "error, warning or info."),
+    Column("title", pl.String(), "The rule's title."),
+    Column("summary", pl.String(), "One sentence about this occurrence (redacted)."),
+    Column("extension", pl.String(), "Extension (or WALinuxAgent) the finding is about, if any."),
+    Column("version", pl.String(), "Its version, if known."),
+    Column("first_seen", UTC_TIMESTAMP, "Earliest timestamp of its evidence."),
+    Column("last_seen", UTC_TIMESTAMP, "Latest timestamp of its evidence."),
+    Column("count", pl.Int64(), "Occurrences."),
+    Column("explanation", pl.String(), "What the rule detects and why it matters (from its documentation)."),
+    Column("remediation", pl.String(), "What to do."),
+    Column("docs", pl.String(), "Documentation link."),
+    Column("related", pl.List(pl.String()), "Rules with findings about the same extension close in time."),
+    Column("records", pl.List(pl.UInt32()), "Record ids the finding explains (kept out of 'other errors')."),
+)
+
+EVIDENCE_COLUMNS: tuple[Column, ...] = (
+    Column("finding", pl.UInt32(), "The finding it proves."),
+    Column("rank", pl.UInt32(), "Order among the finding's evidence (by time)."),
+    Column("path", pl.String(), "File of the line."),
+    Column("line", pl.UInt32(), "Line number, when the source has lines."),
+    Column("timestamp", UTC_TIMESTAMP, "Time of the line."),
+    Column("level", Level, "Level of the line."),
+    Column("text", pl.String(), "The record's text, redacted and cut at `findings.MAX_EVIDENCE_CHARS`."),
+)
+
+OTHER_ERROR_COLUMNS: tuple[Column, ...] = (
+    Column("template", pl.String(), "Message with numbers, GUIDs, paths and versions masked (redacted)."),
+    Column("count", pl.Int64(), "Error and warning records with this template that no finding explains."),
+    Column("path", pl.String(), "File of the first example."),
+    Column("line", pl.UInt32(), "Line of the first example."),
+    Column("text", pl.String(), "The first example's text (redacted)."),
+)
+
+#: Derived frame name -> columns, in pipeline order.
+DERIVED_SCHEMAS: dict[str, tuple[Column, ...]] = {
+    "records": RECORD_COLUMNS,
+    "operations": OPERATION_COLUMNS,
+    "versions": VERSION_COLUMNS,
+    "facts": FACT_COLUMNS,
+    "findings": FINDING_COLUMNS,
+    "evidence": EVIDENCE_COLUMNS,
+    "other_errors": OTHER_ERROR_COLUMNS,
+}
+
+_PURPOSE = {
+    "records": "Every log-like row of the parser frames stacked on their common columns (`loglens.records`).",
+    "operations": "Extension operations and how long they took (`loglens.operations`).",
+    "versions": "Agent and extension versions over time (`loglens.versions`).",
+    "facts": "What the logs say about each VM (`loglens.facts`).",
+    "findings": "One row per finding (`loglens.findings`); every output is a view of it.",
+    "evidence": "The lines that prove each finding.",
+    "other_errors": "Errors and warnings no rule explains, grouped by message template.",
+}
+
+__all__ = ["DERIVED_SCHEMAS", "conform", "empty_frame", "render_markdown"]
+
+
+def render_markdown() -> str:
+    """docs/schema.md: the parser frames, then the derived frames."""
+    out = [render_parser_frames().replace(
+        "Generated from `parsers/schema.py` by `python -m parsers.schema > docs/schema.md`;",
+        "Generated from `parsers/schema.py` and `loglens/schema.py` by `python -m loglens.schema > docs/schema.md`;",
+    ), "# Derived frames", ""]
+    for name, columns in DERIVED_SCHEMAS.items():
+        out += [f"## `{name}`", "", _PURPOSE[name], "", "| column | dtype | meaning |", "|---|---|---|"]
+        out += [f"| `{c.name}` | {_label(c.dtype)} | {c.meaning} |" for c in columns]
+        out.append("")
+    return "\n".join(out)
+
+
+def _label(dtype: pl.DataType) -> str:
+    if isinstance(dtype, pl.Enum):
+        return "Enum"
+    if isinstance(dtype, pl.List):
+        return f"List[{_label(dtype.inner)}]"
+    if isinstance(dtype, pl.Struct):
+        return "Struct{" + ", ".join(f"{f.name}: {_label(f.dtype)}" for f in dtype.fields) + "}"
+    if isinstance(dtype, pl.Datetime):
+        return f"Datetime[{dtype.time_unit}, {dtype.time_zone}]"
+    return str(dtype)
+
+
+if __name__ == "__main__":
+    print(render_markdown())
