@@ -19,8 +19,9 @@ from pathlib import Path
 
 import polars as pl
 
-from parsers.reader import RawChunk, Source, SourceAccount, iter_raw_chunks, map_in_order
-from parsers.waagent import RECORD_START
+from parsers.chunks import RawChunk, iter_raw_chunks, map_in_order
+from parsers.reader import Source, SourceAccount
+from parsers.waagent_format import RECORD_START
 
 DEFAULT_FILE = Path("benchmarks/data/waagent-500mb.log")
 

@@ -229,8 +229,19 @@ class Findings(Sequence):
         where = pl.when(pl.col("line").is_not_null()).then(pl.format("{}:{}", "path", "line")).otherwise("path")
         locations = self.evidence.group_by("finding", maintain_order=True).agg(evidence=where)
         return self.table.join(locations, on="finding", how="left").select(
-            "collection", "severity", "category", "rule", "summary", "extension", "version", "first_seen",
-            "last_seen", "count", pl.col("evidence").fill_null(pl.lit([], pl.List(pl.String))), "related", "docs",
+            "collection",
+            "severity",
+            "category",
+            "rule",
+            "summary",
+            "extension",
+            "version",
+            "first_seen",
+            "last_seen",
+            "count",
+            pl.col("evidence").fill_null(pl.lit([], pl.List(pl.String))),
+            "related",
+            "docs",
         )
 
     def counts(self) -> dict[str, int]:

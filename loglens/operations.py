@@ -64,7 +64,12 @@ def _join_ends(starts: pl.DataFrame, agent: pl.DataFrame, records: pl.DataFrame)
         .select("source_path", "timestamp", goal_record="record", goal_time="timestamp")
         .sort("timestamp")
     )
-    end_columns = ("extension", "timestamp", pl.col("record").alias("end_record"), pl.col("timestamp").alias("end_time"))
+    end_columns = (
+        "extension",
+        "timestamp",
+        pl.col("record").alias("end_record"),
+        pl.col("timestamp").alias("end_time"),
+    )
     ends = pl.concat(
         [
             agent.filter(pl.col("message").str.contains(END)).select(

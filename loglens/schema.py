@@ -21,7 +21,11 @@ _COLLECTION = Column(
 RECORD_COLUMNS: tuple[Column, ...] = (
     Column("record", pl.UInt32(), "Row number in the load's record view: unique across every VM loaded."),
     *COMMON_COLUMNS,
-    Column("kind", pl.String(), "Which frame the row comes from: waagent, command_execution, extension_log, status, instance_view."),
+    Column(
+        "kind",
+        pl.String(),
+        "Which frame the row comes from: waagent, command_execution, extension_log, status, instance_view.",
+    ),
 )
 
 OPERATION_COLUMNS: tuple[Column, ...] = (
@@ -51,7 +55,9 @@ OPERATION_COLUMNS: tuple[Column, ...] = (
 
 VERSION_COLUMNS: tuple[Column, ...] = (
     _COLLECTION,
-    Column("component", pl.String(), "`WALinuxAgent (daemon)`, `WALinuxAgent (extension handler)` or an extension name."),
+    Column(
+        "component", pl.String(), "`WALinuxAgent (daemon)`, `WALinuxAgent (extension handler)` or an extension name."
+    ),
     Column("version", pl.String(), "The version seen."),
     Column("source_path", pl.String(), "File it was seen in."),
     Column("first_seen", UTC_TIMESTAMP, "First timestamped record naming this version in that file."),
@@ -135,10 +141,14 @@ __all__ = ["DERIVED_SCHEMAS", "conform", "empty_frame", "render_markdown"]
 
 def render_markdown() -> str:
     """docs/schema.md: the parser frames, then the derived frames."""
-    out = [render_parser_frames().replace(
-        "Generated from `parsers/schema.py` by `python -m parsers.schema > docs/schema.md`;",
-        "Generated from `parsers/schema.py` and `loglens/schema.py` by `python -m loglens.schema > docs/schema.md`;",
-    ), "# Derived frames", ""]
+    out = [
+        render_parser_frames().replace(
+            "Generated from `parsers/schema.py` by `python -m parsers.schema > docs/schema.md`;",
+            "Generated from `parsers/schema.py` and `loglens/schema.py` by `python -m loglens.schema > docs/schema.md`;",
+        ),
+        "# Derived frames",
+        "",
+    ]
     for name, columns in DERIVED_SCHEMAS.items():
         out += [f"## `{name}`", "", _PURPOSE[name], "", "| column | dtype | meaning |", "|---|---|---|"]
         out += [f"| `{c.name}` | {_label(c.dtype)} | {c.meaning} |" for c in columns]

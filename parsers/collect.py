@@ -27,7 +27,7 @@ from typing import BinaryIO
 import regex
 
 from parsers.reader import READ_ERRORS, Source
-from parsers.waagent import FILE_NAME as WAAGENT_FILE_NAME
+from parsers.waagent_format import FILE_NAME as WAAGENT_FILE_NAME
 
 #: Upper bounds for one archive (the agent's own collector caps its zip at 150 MiB uncompressed).
 MAX_ARCHIVE_BYTES = 4 * 1024**3
@@ -104,7 +104,7 @@ def collect(paths: Iterable[Path | str]) -> Collection:
 
 
 def _rotation_key(source: Source) -> tuple:
-    from parsers.waagent import rotation_sort_key  # local: waagent imports nothing from here
+    from parsers.waagent_format import rotation_sort_key
 
     return rotation_sort_key(Path(str(source.logical_path)))
 

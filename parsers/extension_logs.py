@@ -24,8 +24,9 @@ import polars as pl
 import regex
 
 from parsers import schema
+from parsers.chunks import Damage, decode_chunk, iter_raw_chunks
 from parsers.folding import fold
-from parsers.reader import Damage, Source, SourceAccount, decode_chunk, iter_raw_chunks
+from parsers.reader import Source, SourceAccount
 from parsers.timezones import VmTimezone
 
 KIND = "extension_log"
@@ -172,68 +173,24 @@ _PLATFORM_HEAD = r"^(?:Info|Warning|Error) \d{4}/\d\d/\d\d \d\d:\d\d:\d\d ?"
 _ECHO = r"^(?P<echo_operation>[A-Za-z][\w-]*),(?P<echo_status>[A-Za-z]+),(?P<echo_code>-?\d*),"
 
 
+#: Line forms `_finish` reads (0: no known head; 255: unparsed).
+_GO_LOGFMT, _GO_SLOG, _PYTHON, _PLATFORM = 1, 2, 3, 4
+
+
 def _finish(
     records: pl.DataFrame, source_path: str, extension: str | None, version: str | None, tz: VmTimezone
 ) -> pl.DataFrame:
     """Derive the schema columns of each record from its format's fields."""
-    text, form = pl.col("text"), pl.col("form")
-    go, python, platform, other = (form == 1) | (form == 2), form == 3, form == 4, form == 0
+    form, message = pl.col("form"), pl.col("message")
+    python, platform = form == _PYTHON, form == _PLATFORM
+    records = _format_fields(records)
     records = records.with_columns(
-        py=pl.when(python).then(text).str.extract_groups(PYTHON_HEAD),
-        message=pl.when(python)
-        .then(text.str.replace(PYTHON_HEAD, ""))
-        .when(platform)
-        .then(text.str.replace(_PLATFORM_HEAD, ""))
-        .when(go)
-        .then(text.str.replace(_GO_HEAD, ""))
-        .otherwise(text),
-        go_time=pl.when(go).then(text.str.extract(r"^time=(\S+)", 1)),
-        go_level=pl.when(form == 2).then(text.str.extract(r" level=(\w+)", 1)),
-        go_version=pl.when(go).then(text.str.extract(r" version=v(\d+(?:\.\d+)*)", 1)),
-        go_operation=pl.when(go).then(text.str.extract(r" operation=(\w+)", 1)),
-        go_sequence=pl.when(go).then(text.str.extract(r" seq=(\d+)", 1)),
-        event=pl.when(go).then(_logfmt_value("event")),
-        error=pl.when(go).then(_logfmt_value("error")),
-        platform_level=pl.when(platform).then(text.str.extract(r"^(Info|Warning|Error) ", 1)),
-        platform_time=pl.when(platform).then(text.str.extract(r"^\w+ (\d{4}/\d\d/\d\d \d\d:\d\d:\d\d)", 1)),
-        sniffed=pl.when(other).then(text.str.extract(_SNIFFED_ISO, 1)),
-    ).unnest("py")
-    message = pl.col("message")
-    records = records.with_columns(echo=pl.when(python).then(message).str.extract_groups(_ECHO)).unnest("echo")
-    sniffed = pl.col("sniffed").str.replace(",", ".", literal=True).str.replace(" ", "T", literal=True)
-    sniffed_zoned = pl.col("sniffed").str.contains(r"(?:Z|[+-]\d\d:?\d\d)$")
-    records = records.with_columns(
-        timestamp=pl.coalesce(
-            pl.col("go_time").str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", time_zone="UTC", time_unit="us", strict=False),
-            pl.col("platform_time")
-            .str.to_datetime("%Y/%m/%d %H:%M:%S", time_unit="us", strict=False)
-            .dt.replace_time_zone("UTC"),
-            tz.to_utc(
-                pl.when(python)
-                .then(text.str.slice(0, 19))
-                .str.to_datetime("%Y/%m/%d %H:%M:%S", time_unit="us", strict=False)
-            ),
-            pl.when(sniffed_zoned)
-            .then(sniffed)
-            .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", time_zone="UTC", time_unit="us", strict=False),
-            tz.to_utc(
-                pl.when(~sniffed_zoned)
-                .then(sniffed)
-                .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False)
-            ),
-        ),
+        timestamp=_timestamp(tz),
         # Python extensions and zone-less sniffed stamps write the VM's local time.
-        timestamp_local_assumed=(python | (other & pl.col("sniffed").is_not_null() & ~sniffed_zoned)).fill_null(False),
-        level=pl.coalesce(
-            "py_level",
-            pl.col("go_level").replace({"WARN": "WARNING"}),
-            pl.col("platform_level").replace({"Info": "INFO", "Warning": "WARNING", "Error": "ERROR"}),
-            # go-kit lines carry no level: an error value or a failure event is an error.
-            pl.when((form == 1) & (pl.col("error").is_not_null() | pl.col("event").str.contains("fail"))).then(
-                pl.lit("ERROR")
-            ),
-            pl.when(python | platform | (form == 1)).then(pl.lit("INFO")),
-        ),
+        timestamp_local_assumed=(
+            python | ((form == 0) & pl.col("sniffed").is_not_null() & ~_sniffed_zoned())
+        ).fill_null(False),
+        level=_level(),
         extension=pl.coalesce("py_ext", pl.lit(extension, pl.String)),
         # The ADE tag `[Name-1.0]: ` carries the HandlerEnvironment schema version, not the extension's.
         extension_version=pl.coalesce(
@@ -249,19 +206,92 @@ def _finish(
         ).cast(pl.Int64, strict=False),
         status=pl.col("echo_status"),
         status_code=pl.col("echo_code").cast(pl.Int64, strict=False),
-        log_format=pl.when(form == 255)
-        .then(pl.lit("unparsed"))
-        .when(form == 1)
-        .then(pl.lit("go-logfmt"))
-        .when(form == 2)
-        .then(pl.lit("go-slog"))
-        .when(form == 3)
-        .then(pl.lit("python"))
-        .when(form == 4)
-        .then(pl.lit("platform"))
-        .when(pl.col("dominant").str.starts_with("go-"))
-        .then(pl.lit("shim"))
-        .otherwise(pl.lit("text")),
+        log_format=_log_format(),
         source_path=pl.lit(source_path),
     )
     return schema.conform(records, schema.EXTENSION_LOG_COLUMNS)
+
+
+def _format_fields(records: pl.DataFrame) -> pl.DataFrame:
+    """Each form's own fields as columns (null on rows of other forms), and the message."""
+    text, form = pl.col("text"), pl.col("form")
+    go, python, platform = (form == _GO_LOGFMT) | (form == _GO_SLOG), form == _PYTHON, form == _PLATFORM
+    records = records.with_columns(
+        py=pl.when(python).then(text).str.extract_groups(PYTHON_HEAD),
+        message=pl.when(python)
+        .then(text.str.replace(PYTHON_HEAD, ""))
+        .when(platform)
+        .then(text.str.replace(_PLATFORM_HEAD, ""))
+        .when(go)
+        .then(text.str.replace(_GO_HEAD, ""))
+        .otherwise(text),
+        go_time=pl.when(go).then(text.str.extract(r"^time=(\S+)", 1)),
+        go_level=pl.when(form == _GO_SLOG).then(text.str.extract(r" level=(\w+)", 1)),
+        go_version=pl.when(go).then(text.str.extract(r" version=v(\d+(?:\.\d+)*)", 1)),
+        go_operation=pl.when(go).then(text.str.extract(r" operation=(\w+)", 1)),
+        go_sequence=pl.when(go).then(text.str.extract(r" seq=(\d+)", 1)),
+        event=pl.when(go).then(_logfmt_value("event")),
+        error=pl.when(go).then(_logfmt_value("error")),
+        platform_level=pl.when(platform).then(text.str.extract(r"^(Info|Warning|Error) ", 1)),
+        platform_time=pl.when(platform).then(text.str.extract(r"^\w+ (\d{4}/\d\d/\d\d \d\d:\d\d:\d\d)", 1)),
+        sniffed=pl.when(form == 0).then(text.str.extract(_SNIFFED_ISO, 1)),
+    ).unnest("py")
+    return records.with_columns(echo=pl.when(python).then(pl.col("message")).str.extract_groups(_ECHO)).unnest("echo")
+
+
+def _sniffed_zoned() -> pl.Expr:
+    return pl.col("sniffed").str.contains(r"(?:Z|[+-]\d\d:?\d\d)$")
+
+
+def _timestamp(tz: VmTimezone) -> pl.Expr:
+    """The record's time in UTC, from whichever form's stamp it has."""
+    sniffed = pl.col("sniffed").str.replace(",", ".", literal=True).str.replace(" ", "T", literal=True)
+    zoned = _sniffed_zoned()
+    return pl.coalesce(
+        pl.col("go_time").str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", time_zone="UTC", time_unit="us", strict=False),
+        pl.col("platform_time")
+        .str.to_datetime("%Y/%m/%d %H:%M:%S", time_unit="us", strict=False)
+        .dt.replace_time_zone("UTC"),
+        tz.to_utc(
+            pl.when(pl.col("form") == _PYTHON)
+            .then(pl.col("text").str.slice(0, 19))
+            .str.to_datetime("%Y/%m/%d %H:%M:%S", time_unit="us", strict=False)
+        ),
+        pl.when(zoned)
+        .then(sniffed)
+        .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", time_zone="UTC", time_unit="us", strict=False),
+        tz.to_utc(pl.when(~zoned).then(sniffed).str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False)),
+    )
+
+
+def _level() -> pl.Expr:
+    form = pl.col("form")
+    return pl.coalesce(
+        "py_level",
+        pl.col("go_level").replace({"WARN": "WARNING"}),
+        pl.col("platform_level").replace({"Info": "INFO", "Warning": "WARNING", "Error": "ERROR"}),
+        # go-kit lines carry no level: an error value or a failure event is an error.
+        pl.when((form == _GO_LOGFMT) & (pl.col("error").is_not_null() | pl.col("event").str.contains("fail"))).then(
+            pl.lit("ERROR")
+        ),
+        pl.when(form.is_in([_PYTHON, _PLATFORM, _GO_LOGFMT])).then(pl.lit("INFO")),
+    )
+
+
+def _log_format() -> pl.Expr:
+    form = pl.col("form")
+    return (
+        pl.when(form == 255)
+        .then(pl.lit("unparsed"))
+        .when(form == _GO_LOGFMT)
+        .then(pl.lit("go-logfmt"))
+        .when(form == _GO_SLOG)
+        .then(pl.lit("go-slog"))
+        .when(form == _PYTHON)
+        .then(pl.lit("python"))
+        .when(form == _PLATFORM)
+        .then(pl.lit("platform"))
+        .when(pl.col("dominant").str.starts_with("go-"))
+        .then(pl.lit("shim"))
+        .otherwise(pl.lit("text"))
+    )

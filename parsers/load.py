@@ -10,11 +10,12 @@ import polars as pl
 
 from parsers import schema
 from parsers.agent_config import read_agent_versions, read_waagent_conf
+from parsers.chunks import DEFAULT_CHUNK_BYTES
 from parsers.collect import assign_collections, collect
 from parsers.extension_logs import read_extension_logs
 from parsers.handler_files import read_handler_state, read_settings, read_status_files
 from parsers.instance_view import read_instance_views, read_vm_models
-from parsers.reader import DEFAULT_CHUNK_BYTES, SourceAccount
+from parsers.reader import SourceAccount
 from parsers.timezones import VmTimezone
 from parsers.waagent import read_waagent
 

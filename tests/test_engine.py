@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
 import polars as pl
@@ -55,7 +56,7 @@ def test_loose_files_from_different_folders_are_one_vm(tmp_path):
 
 
 def test_a_run_command_config_links_with_its_handler():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from loglens.engine import _linked
     from loglens.schema import FINDING_COLUMNS, conform
@@ -67,7 +68,7 @@ def test_a_run_command_config_links_with_its_handler():
         ("package-manager-lock", "Microsoft.Azure.Extensions.CustomScript", 11),
         ("unsupported-os", f"{handler}.RC0001.extra", 11),
     ]
-    when = [datetime(2025, 8, 5, 9, minute, tzinfo=timezone.utc) for _, _, minute in rows]
+    when = [datetime(2025, 8, 5, 9, minute, tzinfo=UTC) for _, _, minute in rows]
     table = pl.DataFrame(
         {
             "finding": range(len(rows)),

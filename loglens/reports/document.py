@@ -40,8 +40,7 @@ _INPUT_FIELDS = ("path", "kind", "lines", "records", "unparsed")
 def build(report: dict[str, Any]) -> dict[str, Any]:
     """The JSON document of a report model (`loglens.reports.model.build`)."""
     findings = [
-        {k: iso(f[k]) if k in ("first_seen", "last_seen") else f[k] for k in FINDING_FIELDS}
-        for f in report["findings"]
+        {k: iso(f[k]) if k in ("first_seen", "last_seen") else f[k] for k in FINDING_FIELDS} for f in report["findings"]
     ]
     return {
         "loglens_version": report["version"],

@@ -158,7 +158,9 @@ def _operation_bars(figure: go.Figure, ops: pl.DataFrame) -> None:
                 y=part["row"].to_list(),
                 name=f"{outcome}",
                 marker={"color": colour, "pattern": {"shape": pattern}, "line": {"width": 1, "color": "black"}},
-                text=[f"{o} {v or ''}".strip() for o, v in zip(part["operation"], part["extension_version"], strict=True)],
+                text=[
+                    f"{o} {v or ''}".strip() for o, v in zip(part["operation"], part["extension_version"], strict=True)
+                ],
                 customdata=[str(t).split(".")[0] for t in part["took"].to_list()],
                 hovertemplate="%{y}: %{text}<br>started %{base}<br>took %{customdata}<extra>" + outcome + "</extra>",
             )

@@ -67,7 +67,9 @@ def render(analysis: Analysis, *, generated_at: datetime | None = None, version:
     """The Markdown report."""
     report = model.build(analysis, generated_at=generated_at, version=version)
     counts = report["counts"]
-    covered = f" Logs cover {human(report['first_seen'])} to {human(report['last_seen'])}." if report["first_seen"] else ""
+    covered = (
+        f" Logs cover {human(report['first_seen'])} to {human(report['last_seen'])}." if report["first_seen"] else ""
+    )
     out = [
         "# loglens report",
         "",

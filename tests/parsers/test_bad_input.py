@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from parsers import read_waagent
-from parsers.reader import MAX_LINE_BYTES
+from parsers.chunks import MAX_LINE_BYTES
 
 GOOD = b"2025-03-02T11:05:41.220183Z INFO ExtHandler ExtHandler first\n2025-03-02T11:05:42.220183Z INFO ExtHandler ExtHandler second\n"
 

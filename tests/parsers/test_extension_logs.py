@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -21,7 +21,7 @@ def parse(tmp_path: Path, relative: str, text: str, tz: str = "UTC"):
 
 
 def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
+    return datetime(*parts, tzinfo=UTC)
 
 
 def test_customscript_logfmt_with_shim_lines(tmp_path):
@@ -58,7 +58,7 @@ def test_applicationhealth_slog(tmp_path):
         "WARNING",
         "Microsoft.ManagedServices.ApplicationHealthLinux",
     )
-    assert row["timestamp"] == datetime(2025, 2, 1, 10, 0, 0, 250000, tzinfo=timezone.utc)
+    assert row["timestamp"] == datetime(2025, 2, 1, 10, 0, 0, 250000, tzinfo=UTC)
     assert row["event"] == "Health state changed to unhealthy"
 
 
@@ -126,7 +126,7 @@ def test_unknown_format_is_read_line_by_line_with_sniffed_time(tmp_path):
     )
     assert frame["log_format"].to_list() == ["text", "text", "text"]
     assert frame["timestamp"].to_list() == [
-        datetime(2025, 3, 14, 10, 0, 0, 123000, tzinfo=timezone.utc),
+        datetime(2025, 3, 14, 10, 0, 0, 123000, tzinfo=UTC),
         None,
         utc(2025, 3, 14, 8, 0, 1),
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -11,11 +11,11 @@ import pytest
 from parsers import read_waagent
 from parsers.collect import collect
 from parsers.schema import WAAGENT_COLUMNS, polars_schema
-from parsers.waagent import SAMPLE_LINES, rotation_sort_key
+from parsers.waagent_format import SAMPLE_LINES, rotation_sort_key
 
 
 def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
+    return datetime(*parts, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("line", "expected"), SAMPLE_LINES, ids=[s[0][:48] for s in SAMPLE_LINES])
@@ -41,7 +41,7 @@ def test_sample_line_parses(parse_text, line, expected):
 def test_short_stamps_keep_their_time(parse_text, line, stamp, message):
     """Stamps without a six-digit fraction, down to a bare stamp, keep their time and message."""
     row = parse_text(line + "\n").frame.row(0, named=True)
-    assert (row["timestamp"], row["message"]) == (stamp.replace(tzinfo=timezone.utc), message)
+    assert (row["timestamp"], row["message"]) == (stamp.replace(tzinfo=UTC), message)
 
 
 def test_frame_conforms_to_schema(parse_text):
@@ -53,7 +53,7 @@ def test_iso_generation_is_utc_and_not_local(parse_text):
     row = parse_text("2024-05-13T17:34:12.409342Z WARNING EnvHandler ExtHandler firewall check\n").frame.row(
         0, named=True
     )
-    assert row["timestamp"] == datetime(2024, 5, 13, 17, 34, 12, 409342, tzinfo=timezone.utc)
+    assert row["timestamp"] == datetime(2024, 5, 13, 17, 34, 12, 409342, tzinfo=UTC)
     assert row["timestamp_local_assumed"] is False
     assert row["line_format"] == "agent-iso"
 
@@ -70,7 +70,7 @@ def test_legacy_generation_without_thread(parse_text):
     assert frame["level"].to_list() == ["INFO", "INFO", "WARNING"]
     assert frame["process"].to_list() == [None, "ExtHandler", None]
     assert frame["thread"].to_list() == [None, None, None]
-    assert frame["timestamp"][0] == datetime(2019, 6, 18, 9, 14, 3, 551920, tzinfo=timezone.utc)
+    assert frame["timestamp"][0] == datetime(2019, 6, 18, 9, 14, 3, 551920, tzinfo=UTC)
     assert frame["timestamp_local_assumed"].all()
 
 
@@ -95,8 +95,8 @@ def test_odd_width_fractions_still_parse(parse_text):
     assert frame["line_format"].to_list() == ["agent-iso", "agent-iso", "agent-legacy"]
     assert frame["timestamp"].to_list() == [
         utc(2024, 5, 13, 17, 34, 12),
-        datetime(2024, 5, 13, 17, 34, 12, 500000, tzinfo=timezone.utc),
-        datetime(2019, 6, 18, 9, 14, 3, 551900, tzinfo=timezone.utc),
+        datetime(2024, 5, 13, 17, 34, 12, 500000, tzinfo=UTC),
+        datetime(2019, 6, 18, 9, 14, 3, 551900, tzinfo=UTC),
     ]
     assert frame["message"].to_list() == ["no fraction", "short fraction", "Run daemon"]
     assert frame["extension"].to_list() == [None, "Foo.Bar", None]
@@ -181,8 +181,8 @@ def test_mixed_generations_keep_file_order_and_apply_tz_to_local_lines(parse_tex
     ).frame
     assert frame["line_first"].to_list() == [1, 2, 3]
     assert frame["timestamp"].to_list() == [
-        datetime(2019, 6, 18, 8, 14, 13, 902114, tzinfo=timezone.utc),
-        datetime(2019, 6, 18, 8, 14, 15, 1000, tzinfo=timezone.utc),
+        datetime(2019, 6, 18, 8, 14, 13, 902114, tzinfo=UTC),
+        datetime(2019, 6, 18, 8, 14, 15, 1000, tzinfo=UTC),
         utc(2019, 6, 18, 8, 14, 16),
     ]
     assert frame["timestamp_local_assumed"].to_list() == [True, False, True]
