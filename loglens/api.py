@@ -141,7 +141,7 @@ def write_document(analysis: Analysis, out: Path | str | None) -> str:
 
     from loglens.reports import document, model
 
-    report = model.build(analysis, version=__version__)
+    report = model.build(analysis, version=__version__, facts=False)
     text = json.dumps(document.build(report), indent=2, ensure_ascii=False) + "\n"
     if out is not None and str(out) != "-":
         with _writing(out):

@@ -14,6 +14,7 @@ from functools import cached_property
 import polars as pl
 
 from loglens import facts, operations, versions
+from loglens.knowledge import BANNER
 from loglens.records import records as record_view
 from parsers import LoadResult, SourceAccount
 
@@ -64,7 +65,7 @@ class Context:
     @cached_property
     def facts(self) -> pl.DataFrame:
         """The `facts` derived frame of this collection (one row)."""
-        return facts.vm_facts(self.collection, self.frames, self.all_records)
+        return facts.vm_facts(self.collection, self.frames, self.all_records, self.records)
 
     def search(
         self, pattern: str, *, kinds: tuple[str, ...] | None = None, words: tuple[str, ...] = ()
@@ -89,8 +90,8 @@ def build_contexts(load: LoadResult, triggers: list[str]) -> tuple[pl.DataFrame,
             left out of each context's narrowed `records` (errors and warnings stay).
     """
     records = record_view(load.frames)
-    # The operation lines are always kept: the timeline reads them whatever rules run.
-    narrowed = _narrow(records, [*triggers, operations.TRIGGERS])
+    # The operation and banner lines are always kept: the timeline and the facts read them whatever rules run.
+    narrowed = _narrow(records, [*triggers, operations.TRIGGERS, BANNER])
     parts = load.by_collection()
     if len(parts) == 1:
         ((name, part),) = parts.items()

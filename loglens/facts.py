@@ -15,12 +15,19 @@ from loglens.schema import FACT_COLUMNS, conform
 DEFAULT_ON = "not configured (default: on)"
 
 
-def vm_facts(collection: str, frames: dict[str, pl.DataFrame], records: pl.DataFrame) -> pl.DataFrame:
-    """The facts of one collection (`FACT_COLUMNS`), from its frames and its whole record view."""
-    banners = records.filter((pl.col("kind") == "waagent") & pl.col("message").str.contains(BANNER))
+def vm_facts(
+    collection: str, frames: dict[str, pl.DataFrame], records: pl.DataFrame, banners: pl.DataFrame
+) -> pl.DataFrame:
+    """The facts of one collection (`FACT_COLUMNS`).
+
+    Args:
+        records: its whole record view (extension names and versions, time span).
+        banners: records holding at least every line `knowledge.BANNER` matches (a narrowed view).
+    """
+    banners = banners.filter((pl.col("kind") == "waagent") & pl.col("message").str.contains(BANNER))
     version_file = frames["agent_version"]
     config = dict(frames["config"].filter(pl.col("key").is_not_null()).select("key", "value").iter_rows())
-    stamps = records["timestamp"].drop_nulls()
+    stamps = records.get_column("timestamp")
     row = {
         "collection": collection,
         "agent_package": _last(banners, daemon_version(pl.col("message"))) or _first(version_file, "package_version"),
@@ -30,8 +37,8 @@ def vm_facts(collection: str, frames: dict[str, pl.DataFrame], records: pl.DataF
         "auto_update": config.get("AutoUpdate.Enabled", DEFAULT_ON),
         "extensions_enabled": config.get("Extensions.Enabled", DEFAULT_ON),
         "extensions": _extensions(records, frames["status"]),
-        "first_seen": stamps.min() if stamps.len() else None,
-        "last_seen": stamps.max() if stamps.len() else None,
+        "first_seen": stamps.min(),
+        "last_seen": stamps.max(),
     }
     schema = {c.name: c.dtype for c in FACT_COLUMNS}
     return conform(pl.DataFrame([row], schema=schema), FACT_COLUMNS)
@@ -49,17 +56,25 @@ def _first(frame: pl.DataFrame, column: str) -> str | None:
 
 def _extensions(records: pl.DataFrame, status: pl.DataFrame) -> list[dict]:
     """Each extension with the newest version seen and its last reported status."""
-    seen = records.filter(pl.col("extension").is_not_null() & (pl.col("extension") != "WALinuxAgent"))
-    status = status.sort("timestamp", nulls_last=True)
-    out = []
-    for (name,), rows in seen.group_by(["extension"], maintain_order=True):
-        versions = rows["extension_version"].drop_nulls().unique().to_list()
-        last = status.filter(pl.col("extension") == name).tail(1)
-        out.append(
-            {
-                "name": name,
-                "version": max(versions, key=version_key) if versions else None,
-                "status": str(last["status"][0]) if last.height and last["status"][0] is not None else None,
-            }
-        )
+    # Two small columns, not the whole view: filtering the messages too would copy them all.
+    named = pl.DataFrame([records.get_column("extension"), records.get_column("extension_version")])
+    seen = (
+        named.filter(pl.col("extension").is_not_null() & (pl.col("extension") != "WALinuxAgent"))
+        .group_by("extension")
+        .agg(pl.col("extension_version").drop_nulls().unique())
+    )
+    last_status = (
+        status.sort("timestamp", nulls_last=True, maintain_order=True)
+        .group_by("extension")
+        .agg(pl.col("status").last().cast(pl.String))
+    )
+    statuses = dict(last_status.iter_rows())
+    out = [
+        {
+            "name": name,
+            "version": max(versions, key=version_key) if versions else None,
+            "status": statuses.get(name),
+        }
+        for name, versions in seen.iter_rows()
+    ]
     return sorted(out, key=lambda e: e["name"])

@@ -140,6 +140,8 @@ def findings_frames(results: list[tuple[str, ModuleType, Hit]]) -> tuple[pl.Data
                 **documentation[rule.id],
             }
         )
+    # Messages stay out of the concat and sort (a hit can hold thousands of rows): only the few
+    # evidence rows of each finding fetch theirs.
     rows = pl.concat([_hit_rows(hit, index) for index, (_, _, hit) in enumerate(results)])
     rows = rows.sort("finding", "timestamp", nulls_last=True, maintain_order=True)
     spans = rows.group_by("finding").agg(
@@ -157,23 +159,30 @@ def findings_frames(results: list[tuple[str, ModuleType, Hit]]) -> tuple[pl.Data
             related=pl.lit([], pl.List(pl.String)),
         )
     )
-    return conform(findings, FINDING_COLUMNS), _evidence(rows)
+    return conform(findings, FINDING_COLUMNS), _evidence(rows, [hit for _, _, hit in results])
 
 
 def _hit_rows(hit: Hit, index: int) -> pl.DataFrame:
+    """A hit's rows without their messages: finding number, row position and the typed columns."""
     frame = hit.rows
     return frame.select(
         pl.lit(index, pl.UInt32).alias("finding"),
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
         *[
             (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
             for name, dtype in _ROW_TYPES.items()
+            if name != "message"
         ],
     )
 
 
-def _evidence(rows: pl.DataFrame) -> pl.DataFrame:
+def _evidence(rows: pl.DataFrame, hits: list[Hit]) -> pl.DataFrame:
     """The first `MAX_EVIDENCE` rows of each finding (by time), text cut and redacted."""
     kept = rows.group_by("finding", maintain_order=True).head(MAX_EVIDENCE)
+    messages = [
+        _messages(hits[finding], part["row"]) for (finding,), part in kept.group_by(["finding"], maintain_order=True)
+    ]
+    kept = kept.with_columns(message=pl.concat(messages) if messages else pl.Series([], dtype=pl.String))
     long = pl.col("message").str.len_chars() > MAX_EVIDENCE_CHARS
     text = pl.when(long).then(pl.col("message").str.slice(0, MAX_EVIDENCE_CHARS) + " [...]").otherwise("message")
     evidence = kept.with_columns(
@@ -183,6 +192,12 @@ def _evidence(rows: pl.DataFrame) -> pl.DataFrame:
         text=redact_expr(text.fill_null("")),
     )
     return conform(evidence, EVIDENCE_COLUMNS)
+
+
+def _messages(hit: Hit, rows: pl.Series) -> pl.Series:
+    if "message" not in hit.rows.columns:
+        return pl.repeat(None, rows.len(), dtype=pl.String, eager=True)
+    return hit.rows.get_column("message").cast(pl.String).gather(rows)
 
 
 # -- the notebook's view ----------------------------------------------------------------------

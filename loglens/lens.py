@@ -29,12 +29,7 @@ from parsers import LoadResult, SourceAccount
 
 
 def load(paths: Iterable[Path | str] | Path | str, *, tz: str | None = None) -> Lens:
-    """Load every source under ``paths`` (files, VM trees, log-collector zips, tar/zip bundles).
-
-    Args:
-        paths: a file, directory or archive, or several.
-        tz: the VM's UTC offset (``+05:30``) or IANA zone, applied to sources written in local
-            time (old agents, Python extensions). Default UTC.
+    """Load every source under ``paths`` into a `Lens` (arguments and errors as `loglens.api.read`).
 
     Returns:
         A `Lens`: the named frames (``waagent``, ``extension_logs``, ``status``,

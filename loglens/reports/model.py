@@ -29,7 +29,12 @@ _TEXT_FRAMES = ("waagent", "command_execution", "extension_logs")
 
 
 def build(
-    analysis: Analysis, *, generated_at: datetime | None = None, version: str = "", neighbours: bool = False
+    analysis: Analysis,
+    *,
+    generated_at: datetime | None = None,
+    version: str = "",
+    neighbours: bool = False,
+    facts: bool = True,
 ) -> dict[str, Any]:
     """The report model of an analysis.
 
@@ -37,11 +42,13 @@ def build(
         generated_at: the time the report says it was made (tests pin it); default now.
         version: the loglens version named in the report.
         neighbours: fetch the log lines around each evidence line (for the HTML report).
+        facts: include the VM facts and the time span (a pass over every record; the JSON
+            document and the terminal do not show them).
     """
     findings = _findings(analysis)
     if neighbours:
         _add_neighbours(analysis.load.frames, findings)
-    facts = analysis.facts.to_dicts()
+    facts = analysis.facts.to_dicts() if facts else []
     return {
         "version": version,
         "generated_at": generated_at or datetime.now(UTC),

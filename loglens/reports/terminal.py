@@ -16,7 +16,7 @@ _LOCATIONS = 3
 
 def render(analysis: Analysis) -> Group:
     """A renderable summary: counts, findings, unexplained errors, inputs."""
-    report = model.build(analysis)
+    report = model.build(analysis, facts=False)
     counts = report["counts"]
     lines = sum(i["lines"] for i in report["inputs"])
     parts = [
