@@ -31,6 +31,7 @@ from parsers.waagent_format import (
     HEADER_PATTERN,
     KIND,
     RECORD_START,
+    STAMP_FORMATS,
     header_table,
     unescape_agent_text,
 )
@@ -360,15 +361,6 @@ def _own_daemon_word(records: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame
     )
 
 
-#: Timestamp formats by form and stamp length; six-digit fractions take Polars' fast path too.
-_STAMP_FORMATS = {
-    (True, 19): "%Y-%m-%dT%H:%M:%S",
-    (True, 26): "%Y-%m-%dT%H:%M:%S.%6f",
-    (False, 19): "%Y/%m/%d %H:%M:%S",
-    (False, 26): "%Y/%m/%d %H:%M:%S.%6f",
-}
-
-
 def _stamp(records: pl.DataFrame, iso: pl.Series) -> pl.Series:
     """Naive datetimes from each record's date and time (``ts_len`` characters).
 
@@ -391,11 +383,11 @@ def _stamp(records: pl.DataFrame, iso: pl.Series) -> pl.Series:
 
 def _parse_stamps(text: pl.Series, iso: int, ts_len: int) -> pl.Series:
     """Parse one kind of stamp from the start of each text."""
-    fmt = _STAMP_FORMATS.get((bool(iso), ts_len))
+    fmt = STAMP_FORMATS.get((bool(iso), ts_len))
     if fmt is not None:
         return text.str.slice(0, ts_len).str.to_datetime(fmt, time_unit="us", strict=False, cache=False)
     seconds = text.str.slice(0, 19).str.to_datetime(
-        _STAMP_FORMATS[(bool(iso), 19)], time_unit="us", strict=False, cache=False
+        STAMP_FORMATS[(bool(iso), 19)], time_unit="us", strict=False, cache=False
     )
     digits = text.str.slice(20, ts_len - 20).str.pad_end(6, "0").str.slice(0, 6).cast(pl.Int64, strict=False)
     # Adding on the integer representation avoids a duration column.

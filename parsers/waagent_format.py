@@ -88,6 +88,13 @@ DURATION_TAIL = r", duration=\d+$"
 RECORD_START = regex.compile(
     rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[.Z]|\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d+ (?:" + _LEVEL.encode() + rb") "
 )
+#: Timestamp formats by form (ISO or not) and stamp length; six-digit fractions take Polars' fast path too.
+STAMP_FORMATS = {
+    (True, 19): "%Y-%m-%dT%H:%M:%S",
+    (True, 26): "%Y-%m-%dT%H:%M:%S.%6f",
+    (False, 19): "%Y/%m/%d %H:%M:%S",
+    (False, 26): "%Y/%m/%d %H:%M:%S.%6f",
+}
 #: File names of the agent log and its rotations (pre-2.2.46 `.N[.gz]`, 2.2.46+ dateext `-DATE-EPOCH.gz`).
 FILE_NAME = regex.compile(r"^waagent\.log(?:\.(?P<n>\d+)|-(?P<date>\d{4}-?\d\d-?\d\d)(?:-(?P<epoch>\d+))?)?(?:\.gz)?$")
 
