@@ -19,6 +19,7 @@ from types import ModuleType
 import polars as pl
 import regex
 
+from loglens import benign
 from loglens.knowledge import CATEGORY_NAMES, SEVERITIES
 from loglens.redact import redact_expr
 from loglens.schema import EVIDENCE_COLUMNS, FINDING_COLUMNS, conform, empty_frame
@@ -126,14 +127,15 @@ def findings_frames(results: list[tuple[str, ModuleType, Hit]]) -> tuple[pl.Data
         rule = module.RULE
         if rule.id not in documentation:
             documentation[rule.id] = rule_documentation(module)
+        severity, summary = _calibrated(hit.severity or rule.severity, hit)
         meta.append(
             {
                 "finding": index,
                 "collection": collection,
                 **{k: getattr(rule, k) for k in ("category", "title")},
                 "rule": rule.id,
-                "severity": hit.severity or rule.severity,
-                "summary": hit.summary,
+                "severity": severity,
+                "summary": summary,
                 "extension": hit.extension,
                 "version": hit.version,
                 "count_given": hit.count,
@@ -160,6 +162,19 @@ def findings_frames(results: list[tuple[str, ModuleType, Hit]]) -> tuple[pl.Data
         )
     )
     return conform(findings, FINDING_COLUMNS), _evidence(rows, [hit for _, _, hit in results])
+
+
+def _calibrated(severity: str, hit: Hit) -> tuple[str, str]:
+    """A hit proven only by known-benign lines (`loglens.benign`) is info at most, and says why."""
+    if severity == "info" or "message" not in hit.rows.columns or hit.rows.height == 0:
+        return severity, hit.summary
+    messages = hit.rows.get_column("message").cast(pl.String).fill_null("")
+    if not messages.str.contains(benign.PATTERN).all():
+        return severity, hit.summary
+    entry = next(b for b in benign.BENIGN if messages.head(1).str.contains(b.pattern).any())
+    if hit.rows.height >= benign.CORROBORATION:
+        return severity, f"{hit.summary} (each line alone is known to be benign: {entry.why}; this many is not)"
+    return "info", f"{hit.summary}; known benign: {entry.why}"
 
 
 def _hit_rows(hit: Hit, index: int) -> pl.DataFrame:

@@ -18,6 +18,7 @@ RECORD_FRAMES = {
     "extension_logs": "extension_log",
     "status": "status",
     "instance_view": "instance_view",
+    "control_plane": "control_plane",
 }
 COMMON = [c.name for c in COMMON_COLUMNS]
 

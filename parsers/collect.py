@@ -44,16 +44,46 @@ HANDLER_STATE_FILE = regex.compile(r"^(?:(?P<config>.+)\.)?Handler(?P<which>Stat
 _EXTENSION_LOG_FILE = regex.compile(r"^(?:.+\.log(?:\.\d+)?(?:\.gz)?|log_\d+|.+\.log-\d+(?:\.gz)?)$")
 _COMMAND_EXECUTION_FILE = regex.compile(r"^CommandExecution(?:_.+)?\.log(?:\.\d+)?(?:\.gz)?$")
 _ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
+#: Files in a tree that are documents or code, never logs, however they mention the agent.
+_NOT_LOGS = (
+    ".md",
+    ".rst",
+    ".py",
+    ".html",
+    ".htm",
+    ".css",
+    ".js",
+    ".ipynb",
+    ".j2",
+    ".toml",
+    ".yaml",
+    ".yml",
+    ".parquet",
+)
+#: Words that make a text file worth reading with the agent grammar, whatever its name: the agent
+#: and extensions by name, their error wording, and the conditions loglens diagnoses (a syslog
+#: copy, `systemctl status`, a cloud-init log, `df` output, pasted portal text).
+_RELEVANT_TEXT = regex.compile(
+    rb"WALinuxAgent|waagent|walinuxagent|azurelinuxagent|Azure Linux Agent|168\.63\.129\.16|ExtHandler"
+    rb"|Microsoft\.(?:Azure|OSTCExtensions|EnterpriseCloud|CPlat|GuestConfiguration)\.|VMExtension"
+    rb"|Non-zero exit code|\[Extension(?:Operation)?Error\]|omsagent|(?i:could not get lock|frontend is locked"
+    rb"|no space left on device|yum lock|system management is locked)|^Filesystem\s+(?:Size|Inodes|1K-blocks)",
+    flags=regex.M,
+)
+#: A JSON document opening within the first few lines (after CLI text such as `Deployment failed.`).
+_JSON_NEAR_START = regex.compile(rb"\A(?:[^\n]*\n){0,4}[^\n{\[]*[{\[]")
 
 #: Kinds of source, in the order they are reported.
 KINDS = (
     "waagent",
+    "text",
     "command_execution",
     "extension_log",
     "status",
     "handler_state",
     "settings",
     "instance_view",
+    "control_plane",
     "vm_show",
     "waagent_conf",
     "waagent_version",
@@ -135,7 +165,7 @@ def _add(source: Source, found: Collection, *, explicit: bool = False) -> None:
     if kind is None and explicit:
         # A file the user named is read even when unrecognised: JSON as an instance view (whose
         # reader says what is wrong with it), anything else with the agent grammar, reporting coverage.
-        kind = "instance_view" if source.logical_path.name.lower().endswith(".json") else "waagent"
+        kind = "control_plane" if source.logical_path.name.lower().endswith(".json") else "waagent"
     if kind is None:
         found.ignored.append(source.name)
     else:
@@ -222,12 +252,18 @@ def kind_of_content(head: bytes) -> str | None:
             return "instance_view"
         if b'"storageProfile"' in head or b'"osProfile"' in head or b'"hardwareProfile"' in head:
             return "vm_show"
+        if text[:1] == b"[" and (b'"formattedMessage"' in head or (b'"operation"' in head and b'"status"' in head)):
+            return "status"  # an extension status file under another name
+    if b'"code"' in head and b'"message"' in head and _JSON_NEAR_START.search(head):
+        return "control_plane"  # ARM/CLI error JSON, perhaps after a few lines of the CLI's own text
+    if b"\x00" not in head and _RELEVANT_TEXT.search(head):
+        return "text"
     return None
 
 
 def _sniff(source: Source, found: Collection) -> str | None:
-    name = source.logical_path.name
-    if not (name.endswith((".json", ".txt")) or "." not in name):
+    """What an unknown file is by its first bytes (any name: people save logs as anything)."""
+    if source.logical_path.name.lower().endswith(_NOT_LOGS):
         return None
     try:
         opened = source.opener() if source.opener is not None else open(source.path, "rb")  # noqa: SIM115

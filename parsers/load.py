@@ -12,6 +12,7 @@ from parsers import schema
 from parsers.agent_config import read_agent_versions, read_waagent_conf
 from parsers.chunks import DEFAULT_CHUNK_BYTES
 from parsers.collect import assign_collections, collect
+from parsers.control_plane import read_control_plane
 from parsers.extension_logs import read_extension_logs
 from parsers.handler_files import read_handler_state, read_settings, read_status_files
 from parsers.instance_view import read_instance_views, read_vm_models
@@ -89,8 +90,11 @@ def load_sources(
     with collect(paths) as found:
         sources = found.sources
         waagent = read_waagent(sources["waagent"], tz=zone, chunk_bytes=chunk_bytes)
-        frames["waagent"] = waagent.frame
-        accounts += waagent.accounts
+        # Other text worth reading (syslog copies, pastes, command output) takes the agent grammar
+        # too: its agent lines become records, the rest stays searchable as unparsed lines.
+        texts = read_waagent(sources["text"], tz=zone, chunk_bytes=chunk_bytes, kind="text")
+        frames["waagent"] = pl.concat([waagent.frame, texts.frame]) if texts.accounts else waagent.frame
+        accounts += waagent.accounts + texts.accounts
         executions = read_waagent(
             sources["command_execution"], tz=zone, chunk_bytes=chunk_bytes, kind="command_execution"
         )
@@ -103,6 +107,7 @@ def load_sources(
             (("handler_state",), read_handler_state, "handler_state"),
             (("settings",), read_settings, "settings"),
             (("instance_view",), read_instance_views, "instance_view"),
+            (("control_plane",), read_control_plane, "control_plane"),
             (("vm_extensions",), read_vm_models, "vm_show"),
             (("config",), read_waagent_conf, "waagent_conf"),
             (("agent_version",), read_agent_versions, "waagent_version"),

@@ -183,6 +183,15 @@ INSTANCE_VIEW_COLUMNS: tuple[Column, ...] = COMMON_COLUMNS + (
     Column("stderr", pl.String(), "`[stderr]` section of the message, if present."),
 )
 
+#: What the control plane said: ARM deployment errors and other error JSON (portal, CLI, SDK).
+CONTROL_PLANE_COLUMNS: tuple[Column, ...] = COMMON_COLUMNS + (
+    Column("name", pl.String(), "ARM extension resource name the message names (`extension 'cse-agent-0'`), if any."),
+    Column("error_code", pl.String(), "The nearest `code` around the message, e.g. `VMExtensionProvisioningError`."),
+    Column("exit_code", pl.Int64(), "Exit code the message reports (`Non-zero exit code: N`, `exit status=N`), if any."),
+    Column("stdout", pl.String(), "`[stdout]` section of the message, if present."),
+    Column("stderr", pl.String(), "`[stderr]` section of the message, if present."),
+)
+
 #: Extensions in the VM model (`az vm show`): what is requested, not what runs.
 VM_EXTENSION_COLUMNS: tuple[Column, ...] = (
     Column("source_path", pl.String(), "`az vm show` JSON file."),
@@ -221,6 +230,7 @@ FRAME_SCHEMAS: dict[str, tuple[Column, ...]] = {
     "handler_state": HANDLER_STATE_COLUMNS,
     "settings": SETTINGS_COLUMNS,
     "instance_view": INSTANCE_VIEW_COLUMNS,
+    "control_plane": CONTROL_PLANE_COLUMNS,
     "vm_extensions": VM_EXTENSION_COLUMNS,
     "config": CONFIG_COLUMNS,
     "agent_version": AGENT_VERSION_COLUMNS,

@@ -111,6 +111,7 @@ def test_parse_to_directory_writes_one_parquet_per_frame(tmp_path):
             "status",
             "substatus",
             "handler_state",
+            "control_plane",
             "settings",
             "instance_view",
             "vm_extensions",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from loglens.rules import (
+    agent_command_failed,
     agent_not_processing,
     agent_update,
     agent_update_failed,
@@ -22,6 +23,7 @@ from loglens.rules import (
 
 #: Rule modules in the order they run, sorted by module name.
 REGISTRY = (
+    agent_command_failed,
     agent_not_processing,
     agent_update,
     agent_update_failed,

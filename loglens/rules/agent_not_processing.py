@@ -4,7 +4,10 @@ What it detects:
     The daemon restarting after an unhandled exception (`Daemon ended with exception -- Sleep 15
     seconds and restart daemon`), the extension handler process dying (`ExtHandler process ...
     launched with command '...' exited with return code: N` on 2.8+, `Agent did not terminate
-    cleanly`, `did not terminate cleanly` on older agents), and agent `UnhandledError` events.
+    cleanly`, `did not terminate cleanly` on older agents), the handler's main loop failing (`Agent
+    WALinuxAgent-2.2.46 failed with exception: ...`, `restarted more than 3 times in 300 seconds`),
+    tracebacks through the 2.0 agent's own code (`/usr/sbin/waagent`), agent `UnhandledError`
+    events, and `systemctl status` output showing the agent's unit failed or in `auto-restart`.
 
 Why it matters:
     While the agent is restarting, nothing processes goal states. Extensions are not installed
@@ -43,7 +46,15 @@ from loglens.rules._common import HIT_COLUMNS, span_text
 CRASH = (
     r"(?:^|Daemon )ended with exception|ExtHandler process \S+ launched with command .* exited with return code"
     r"|did not terminate cleanly|op=UnhandledError"
+    # 2.1/2.2: the handler's main loop died (`Agent WALinuxAgent-2.2.46 failed with exception: ...`),
+    # or the daemon gave up relaunching it.
+    r"|^Agent WALinuxAgent-\S+ failed with exception|restarted more than \d+ times in \d+ seconds"
+    # 2.0, the single-file agent: any traceback through its own code is its main loop failing.
+    r'|File "/usr/sbin/waagent", line \d+, in '
 )
+#: `systemctl status waagent` (or walinuxagent) showing the service down or being restarted.
+SERVICE_DOWN = r"^\s*Active: (?:failed|activating \(auto-restart\))"
+_SERVICE = r"\b(?:waagent|walinuxagent)\.service\b"
 #: Restarts at or above this count are a crash loop (an error), fewer a warning.
 LOOP = 3
 
@@ -52,16 +63,30 @@ RULE = Rule(
     category="agent-health",
     severity="error",
     title="Guest agent crashing or restarting",
-    triggers=CRASH,
+    triggers="|".join((CRASH, SERVICE_DOWN, _SERVICE)),
 )
 
 
 def detect(context: Context) -> list[Hit]:
+    hits = _service_down(context)
     rows = context.search(CRASH, kinds=("waagent",))
     if rows.height == 0:
-        return []
+        return hits
     restarts = rows.filter(~pl.col("message").str.contains("op=UnhandledError")).height or rows.height
     severity = "error" if restarts >= LOOP else "warning"
     how = "crash loop: " if restarts >= LOOP else ""
-    summary = f"The agent {how}restarted or crashed {restarts} time(s) {span_text(rows)}; goal states were not processed meanwhile"
-    return [Hit(summary, rows.select(HIT_COLUMNS), severity=severity, extension="WALinuxAgent", count=restarts)]
+    span = span_text(rows)
+    summary = f"The agent {how}restarted or crashed {restarts} time(s){' ' + span if span else ''}; goal states were not processed meanwhile"
+    return [*hits, Hit(summary, rows.select(HIT_COLUMNS), severity=severity, extension="WALinuxAgent", count=restarts)]
+
+
+def _service_down(context: Context) -> list[Hit]:
+    """`systemctl status` output of the agent's unit showing it failed or restarting."""
+    down = context.search(SERVICE_DOWN)
+    units = context.search(_SERVICE).select("source_path").unique()
+    down = down.join(units, on="source_path", how="semi")
+    if down.height == 0:
+        return []
+    state = down["message"][0].strip()
+    summary = f"The agent's service is not running: systemctl shows `{state[:120]}`; nothing processes goal states"
+    return [Hit(summary, down.select(HIT_COLUMNS), extension="WALinuxAgent")]

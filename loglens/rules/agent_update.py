@@ -5,6 +5,7 @@ What it detects:
     WALinuxAgent-2.15.0.1; Will upgrade on or after ...`), and an update announced but not applied
     in the logs is reported too. Then the extension-handling agent exits to hand over:
     `Agent WALinuxAgent-2.2.38 discovered update WALinuxAgent-2.2.40 -- exiting` (2.2.x),
+    `Agent WALinuxAgent-2.1.5.3 discovered agent update and will exit` (2.1, no version named),
     `Agent upgrade discovered, updating to ...` (2.7-2.9), `Current Agent 2.14.0.1 completed all
     update checks, exiting current process to upgrade to the new Agent version 2.15.0.1`
     (2.10+). Then the new version starts (`is running as the goal state agent`, `Goal State Agent
@@ -46,6 +47,7 @@ HANDOVER = (
     r"|Agent upgrade discovered, updating to WALinuxAgent-(?P<c_to>\S+) -- exiting"
     r"|Current Agent (?P<d_from>\S+) completed all update checks, exiting current process to (?:upgrade|downgrade) to the new Agent version (?P<d_to>\S+)"
     r"|Exiting current process to (?:upgrade|downgrade) to the request Agent version (?P<e_to>\S+)"
+    r"|Agent WALinuxAgent-(?P<f_from>\S+) discovered agent update and will exit"
 )
 #: An update found but scheduled for later (2.7+): `... upgrade WALinuxAgent-2.15.0.1; Will upgrade on or after <time>`.
 DISCOVERED = r"[Dd]iscovered new (?:Hotfix |Normal |Regular )?upgrade (?:WALinuxAgent-)?(?P<version>\d+(?:\.\d+)+); Will upgrade on or after (?P<when>\S+)"
@@ -70,16 +72,15 @@ def detect(context: Context) -> list[Hit]:
         .with_columns(h=pl.col("message").str.extract_groups(HANDOVER))
         .unnest("h")
         .with_columns(
-            current=pl.coalesce("a_from", "b_from", "d_from"),
+            current=pl.coalesce("a_from", "b_from", "d_from", "f_from"),
             target=pl.coalesce("a_to", "b_to", "c_to", "d_to", "e_to"),
         )
     )
-    running = (
-        agent.filter(pl.col("message").str.contains(RUNNING))
-        .with_columns(version=first_group(pl.col("message"), RUNNING, 3))
+    running = agent.filter(pl.col("message").str.contains(RUNNING)).with_columns(
+        version=first_group(pl.col("message"), RUNNING, 3)
     )
-    hits = []
-    for (target,), group in handovers.group_by(["target"], maintain_order=True):
+    hits = _unnamed_handovers(handovers.filter(pl.col("target").is_null()))
+    for (target,), group in handovers.filter(pl.col("target").is_not_null()).group_by(["target"], maintain_order=True):
         row = group.row(0, named=True)
         started = running.filter((pl.col("version") == target) & (pl.col("timestamp") >= row["timestamp"])).head(1)
         if started.height == 0:
@@ -102,4 +103,19 @@ def detect(context: Context) -> list[Hit]:
         when = group["when"][-1]
         summary = f"Agent discovered update {version}, scheduled on or after {when}; not applied in these logs"
         hits.append(Hit(summary, group.select(HIT_COLUMNS), extension="WALinuxAgent", version=version))
+    return hits
+
+
+def _unnamed_handovers(handovers: pl.DataFrame) -> list[Hit]:
+    """2.1 agents announce an update and exit without naming the new version."""
+    hits = []
+    for (current,), group in handovers.group_by(["current"], maintain_order=True):
+        exits = group.filter(~pl.col("message").str.starts_with("Event: "))
+        times = (exits.height or group.height) if current else group.height
+        who = f"Agent {current}" if current else "The agent"
+        again = f" ({times} times)" if times > 1 else ""
+        summary = (
+            f"{who} discovered an update and exited to apply it{again}; agents before 2.2 do not name the new version"
+        )
+        hits.append(Hit(summary, group.select(HIT_COLUMNS), extension="WALinuxAgent", version=current, count=times))
     return hits

@@ -4,7 +4,8 @@ What it detects:
     A newly launched agent crashing (`Agent WALinuxAgent-2.2.40 launched with command '...' failed
     with return code: 1`, `returned code`, `failed with exception`), the daemon blocking that
     version (`is permanently blacklisted`, 2.14+ `is permanently disabled`, `restarted more than 3
-    times`), rolling back (`is reverting to the installed agent`, `Marking the agent ... as bad
+    times`; 2.2 then skips it at every start, `is blacklisted - skipping download`, a warning on
+    its own), rolling back (`is reverting to the installed agent`, `Marking the agent ... as bad
     version`, `Blacklisting the agent`), and download or retry failures (`Unable to download Agent`,
     `[SelfUpdate]Unable to update Agent`, `Attempted enough update retries`).
 
@@ -44,10 +45,13 @@ from loglens.rules._common import HIT_COLUMNS, span_text
 FAILURE = (
     r"Agent WALinuxAgent-\S+ launched with command .* (?:failed with return code|returned code|failed with exception)"
     r"|Agent WALinuxAgent-\S+ is permanently (?:blacklisted|disabled)|Agent WALinuxAgent-\S+ restarted more than \d+ times"
+    r"|Agent WALinuxAgent-\S+ is blacklisted - skipping download"
     r"|is reverting to the installed agent|Marking the agent \S+ as bad version|Blacklisting the agent \S+"
     r"|Unable to download Agent|Agent WALinuxAgent-\S+ download failed|\[(?:SelfUpdate|RSM)\]\s*Unable to update Agent"
     r"|Attempted enough update retries for version"
 )
+#: The daemon passing over a version blocked before this log starts.
+_SKIPPED = r"is blacklisted - skipping download"
 _VERSION = r"WALinuxAgent-(\d+(?:\.\d+)+)|agent (\d+(?:\.\d+)+)|version: (\d+(?:\.\d+)+)"
 _ROLLBACK_TO = r"Determined Agent WALinuxAgent-(\S+) to be the latest agent|Installed Agent WALinuxAgent-(\S+) is the most current agent"
 
@@ -87,15 +91,25 @@ def detect(context: Context) -> list[Hit]:
         parts = ", ".join(steps) + (f" (exit code {code.group(1)})" if code else "")
         rolled = f"; the daemon went back to {back_to}" if back_to and back_to != version else ""
         summary = f"Agent update to {version or 'a new version'} failed: {parts} {span_text(rows)}{rolled}"
+        severity = None
+        if rows["message"].str.contains(_SKIPPED).all():
+            # Only the daemon skipping a version it blocked earlier: the failure itself is older.
+            summary = (
+                f"Agent {version} was blocked after an earlier failed update; the daemon skips it {span_text(rows)}"
+            )
+            severity = "warning"
         rows = pl.concat([rows.select(HIT_COLUMNS), after.select(HIT_COLUMNS)])
-        hits.append(Hit(summary, rows, extension="WALinuxAgent", version=version))
+        hits.append(Hit(summary, rows, severity=severity, extension="WALinuxAgent", version=version))
     return hits
 
 
 _STEPS = (
     ("the new agent crashed at launch", r"launched with command .* (?:failed with|returned code)"),
     ("it restarted too often", r"restarted more than"),
-    ("it was blocked", r"permanently (?:blacklisted|disabled)|as bad version|Blacklisting the agent"),
+    (
+        "it was blocked",
+        r"permanently (?:blacklisted|disabled)|as bad version|Blacklisting the agent|is blacklisted - skipping",
+    ),
     ("the agent reverted to the installed version", r"reverting to the installed agent"),
     ("the download failed", r"Unable to download Agent|download failed"),
     ("the update was abandoned after retries", r"Attempted enough update retries|Unable to update Agent"),

@@ -3,7 +3,10 @@
 What it detects:
     A goal-state agent version older than 2.2.53. loglens reads the version from `is running as
     the goal state agent`, `Goal State Agent version`, `waagent --version` output, and the
-    instance view's `vmAgentVersion`. The newest version seen counts.
+    instance view's `vmAgentVersion`; with none of those, from the daemon's banner (`Azure Linux
+    Agent Version:2.1.3`, 2.0's `Windows Azure Linux Agent Version`). The newest version seen
+    counts. Also Azure refusing an operation because `it requires features that are not
+    supported by the version of the VM agent`.
 
 Why it matters:
     2.2.53 shipped in early 2021. Older agents miss years of fixes to extension handling,
@@ -37,20 +40,33 @@ from loglens.rules._common import HIT_COLUMNS
 #: Oldest goal-state agent loglens does not flag.
 MINIMUM = "2.2.53"
 
+#: The daemon's banner (the package version), including the 2.0 agent's `Windows Azure Linux Agent Version: 2.0.16`.
+DAEMON_BANNER = r"^(?:Windows )?Azure Linux Agent Version: ?(\d+(?:\.\d+)+)"
+#: The platform refusing an operation because the agent is too old.
+TOO_OLD = r"requires features that are not supported by the version of the VM agent"
+
 
 RULE = Rule(
     id="agent-version-outdated",
     category="agent-health",
     severity="warning",
     title="Very old guest agent",
-    triggers=GOAL_STATE_AGENT,
+    triggers="|".join((GOAL_STATE_AGENT, DAEMON_BANNER, TOO_OLD)),
 )
 
 
 def detect(context: Context) -> list[Hit]:
+    hits = _platform_says_too_old(context)
     seen = context.search(GOAL_STATE_AGENT, kinds=("waagent",)).with_columns(
         agent=goal_state_agent_version(pl.col("message"))
     )
+    which = "goal-state agent"
+    if seen.height == 0 and context.frames["agent_version"].height == 0:
+        which = "agent package (daemon)"
+        # Without a goal-state banner the daemon's (package) version is all there is.
+        seen = context.search(DAEMON_BANNER, kinds=("waagent",)).with_columns(
+            agent=pl.col("message").str.extract(DAEMON_BANNER, 1)
+        )
     versions = [(v, "log") for v in seen["agent"].to_list()]
     versions += [
         (v, "waagent --version") for v in context.frames["agent_version"]["goal_state_agent"].drop_nulls().to_list()
@@ -58,10 +74,20 @@ def detect(context: Context) -> list[Hit]:
     view = context.frames["instance_view"].filter(pl.col("scope") == "vm-agent")
     versions += [(v, "instance view") for v in view["extension_version"].drop_nulls().to_list()]
     if not versions:
-        return []
+        return hits
     newest, _ = max(versions, key=lambda item: version_key(item[0]))
     if version_key(newest) >= version_key(MINIMUM):
-        return []
+        return hits
     rows = seen.filter(pl.col("agent") == newest).tail(1).select(HIT_COLUMNS)
-    summary = f"The goal-state agent is {newest}, older than {MINIMUM} (early 2021); update the agent package"
-    return [Hit(summary, rows, extension="WALinuxAgent", version=newest)]
+    summary = f"The {which} is {newest}, older than {MINIMUM} (early 2021); update the agent package"
+    return [*hits, Hit(summary, rows, extension="WALinuxAgent", version=newest)]
+
+
+def _platform_says_too_old(context: Context) -> list[Hit]:
+    rows = context.search(TOO_OLD)
+    if rows.height == 0:
+        return []
+    summary = (
+        "Azure refused an operation because the VM agent is too old for it (unsupported features); update the agent"
+    )
+    return [Hit(summary, rows.select(HIT_COLUMNS), extension="WALinuxAgent")]

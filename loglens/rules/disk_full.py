@@ -1,8 +1,10 @@
 """No space left on a disk the agent or an extension writes to.
 
 What it detects:
-    `No space left on device` / `[Errno 28]` in any source, and the extensions' own low-disk
-    messages (`failed due to low disk space`, `not enough free space`, `Disk space is low`).
+    `No space left on device` / `[Errno 28]` / Ruby's `Errno::ENOSPC` (fluentd in omsagent) in
+    any source, the extensions' own low-disk messages (`failed due to low disk space`, `not
+    enough free space`, `Disk space is low`), and `df`/`df -i` output with a file system 100%
+    used (inodes run out while `df -h` still shows free space).
 
 Why it matters:
     Extensions unpack packages under `/var/lib/waagent` and write logs under `/var/log/azure`. A
@@ -29,15 +31,26 @@ from loglens.context import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, span_text
 
-FULL = r"(?i)no space left on device|\[errno 28\]|failed due to low disk space|not enough (?:free )?(?:disk )?space|disk space is low"
+FULL = (
+    r"(?i)no space left on device|\[errno 28\]|errno::enospc|failed due to low disk space"
+    r"|not enough (?:free )?(?:disk )?space|disk space is low"
+)
+#: A `df` (or `df -i`) table row of a full file system: `/dev/sda1  2.0M  2.0M  0  100% /`.
+DF_FULL = r"^/dev/\S+\s+\S+\s+\S+\s+\S+\s+100%\s+/\S*\s*$"
 
 
-RULE = Rule(id="disk-full", category="disk-space", severity="error", title="Disk full", triggers=FULL)
+RULE = Rule(id="disk-full", category="disk-space", severity="error", title="Disk full", triggers=FULL + "|" + DF_FULL)
 
 
 def detect(context: Context) -> list[Hit]:
-    rows = context.search(FULL, words=("space", "errno 28"))
+    rows = context.search(FULL, words=("space", "errno 28", "enospc"))
     hits = []
+    tables = context.search(DF_FULL, words=("100%",))
+    if tables.height:
+        mounts = ", ".join(sorted({m.split()[-1] for m in tables["message"].to_list()}))
+        # `df -i` rows look the same: a full inode table fails writes just like full blocks.
+        summary = f"df shows {mounts} 100% used (blocks or inodes): every write there fails with ENOSPC"
+        hits.append(Hit(summary, tables.select(HIT_COLUMNS)))
     for (extension,), group in rows.group_by(["extension"], maintain_order=True):
         who = extension or "The agent"
         hits.append(

@@ -41,11 +41,15 @@ from loglens.context import Context
 from loglens.findings import Hit, Rule
 from loglens.knowledge import exit_code_meaning
 from loglens.rules._common import HIT_COLUMNS, stderr_tail, version_of
+from loglens.rules.unsupported_os import DOWNLOAD_TEXT
 
 #: Agent and Go-handler wording of a non-zero exit, and RunCommand v2's JSON instance view.
 EXIT = (
     r"Non-zero exit code: (-?\d+),|command terminated with exit status=(-?\d+)"
     r'|"executionState":"(?:Failed|TimedOut)".*"exitCode":(-?\d+)'
+    # 2.0 agents: `Process 32178 returned non-zero exit code(126)`; HandlerUtil (OMS, LAD):
+    # `CalledProcessError.  Error Code is 1`.
+    r"|returned non-zero exit code\((-?\d+)\)|CalledProcessError\.\s+Error Code is (-?\d+)"
 )
 
 
@@ -59,10 +63,12 @@ RULE = Rule(
 
 
 def detect(context: Context) -> list[Hit]:
+    # An exit 51 is unsupported-os's, unless its output shows a failed download instead.
+    not_os = pl.col("message").str.contains(DOWNLOAD_TEXT)
     failed = context.records.filter(
-        pl.col("message").str.contains(EXIT) & ~pl.col("message").str.contains(r"Non-zero exit code: 51,")
+        pl.col("message").str.contains(EXIT) & (~pl.col("message").str.contains(r"Non-zero exit code: 51,") | not_os)
     ).with_columns(
-        code=pl.coalesce(*(pl.col("message").str.extract(EXIT, group) for group in (1, 2, 3))).cast(pl.Int64)
+        code=pl.coalesce(*(pl.col("message").str.extract(EXIT, group) for group in range(1, 6))).cast(pl.Int64)
     )
     hits = []
     for (extension, code), rows in failed.group_by(["extension", "code"], maintain_order=True):
@@ -72,6 +78,9 @@ def detect(context: Context) -> list[Hit]:
         op = (operation.group(1) or operation.group(2)) if operation else "A command"
         version = version_of(rows)
         who = f"{extension}{' ' + version if version else ''}" if extension else "an extension"
-        summary = f"{op} of {who} exited {code}: {exit_code_meaning(code)}" + (f"; stderr: {tail[:240]}" if tail else "")
+        meaning = exit_code_meaning(code)
+        if code == 51:
+            meaning = "by convention an unsupported OS, but the output shows a failed download (HTTP 404 or a missing package), not an OS check"
+        summary = f"{op} of {who} exited {code}: {meaning}" + (f"; stderr: {tail[:240]}" if tail else "")
         hits.append(Hit(summary, rows.select(HIT_COLUMNS), extension=extension, version=version))
     return hits

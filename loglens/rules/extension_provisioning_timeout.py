@@ -69,14 +69,29 @@ def detect(context: Context) -> list[Hit]:
         for (_extension, _operation), group in long.group_by(["extension", "operation"], maintain_order=True):
             row = group.sort("took", descending=True).row(0, named=True)
             hits.append(_hit(row, group, records, converging))
-    platform = context.search(PLATFORM_TIMEOUT, kinds=("instance_view", "status", "extension_log", "waagent"))
-    for row in platform.iter_rows(named=True):
-        frame = platform.filter(pl.col("record") == row["record"]).select(HIT_COLUMNS)
-        name = _quoted_name(row["message"])
-        extension = row["extension"] or _extension_named(context, name)
+    platform = context.search(PLATFORM_TIMEOUT, kinds=_PLATFORM_KINDS)
+    if platform.height:
+        hits += _platform_hits(context, platform)
+    return hits
+
+
+#: Where Azure's own verdict on a slow extension can appear.
+_PLATFORM_KINDS = ("instance_view", "control_plane", "status", "extension_log", "waagent")
+
+
+def _platform_hits(context: Context, platform: pl.DataFrame) -> list[Hit]:
+    """Azure's verdict, one finding per extension it names, with every source that says so."""
+    named = platform.with_columns(named=pl.col("message").map_elements(_quoted_name, return_dtype=pl.String))
+    hits = []
+    for (name,), rows in named.group_by(["named"], maintain_order=True):
+        row = rows.sort(pl.col("message").str.contains("has timed out"), descending=True).row(0, named=True)
+        extension = next((e for e in rows["extension"].to_list() if e), None) or _extension_named(context, name)
         who = f"{name} ({extension})" if name and extension else extension or name or "an extension"
-        summary = f"Azure reports that provisioning of {who} timed out: {row['message'].splitlines()[0][:160]}"
-        hits.append(Hit(summary, frame, extension=extension))
+        text = next((line.strip() for line in row["message"].splitlines() if "timed out" in line), row["message"][:160])
+        sources = rows["source_path"].n_unique()
+        also = f" ({sources} sources say so)" if sources > 1 else ""
+        summary = f"Azure reports that provisioning of {who} timed out{also}: {text[:160]}"
+        hits.append(Hit(summary, rows.select(HIT_COLUMNS), extension=extension))
     return hits
 
 

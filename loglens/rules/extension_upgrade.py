@@ -39,7 +39,7 @@ import polars as pl
 
 from loglens.context import Context
 from loglens.findings import Hit, Rule
-from loglens.rules._common import HIT_COLUMNS, upgrade_kind
+from loglens.rules._common import HIT_COLUMNS, span_text, upgrade_kind
 from loglens.timefmt import minute
 
 UPDATE = r"^Update extension:? \[|^Update extension\.$"
@@ -70,7 +70,7 @@ def detect(context: Context) -> list[Hit]:
     versioned = agent.filter(pl.col("extension_version").is_not_null())
     updates = versioned.filter(pl.col("message").str.contains(UPDATE)).sort("timestamp")
     disables = versioned.filter(pl.col("message").str.contains(DISABLE)).sort("timestamp")
-    if updates.height == 0 or disables.height == 0:
+    if updates.height == 0:
         return []
     # Each update command pairs with the last disable of the same extension before it; a version
     # change makes it an upgrade (the same version is a reinstall).
@@ -89,8 +89,9 @@ def detect(context: Context) -> list[Hit]:
         .filter(pl.col("old").is_not_null() & (pl.col("old") != pl.col("new")))
         .with_row_index("attempt")
     )
+    hits = _unpaired_updates(updates, attempts)
     if attempts.height == 0:
-        return []
+        return hits
     # A failure sign belongs to the latest attempt of its extension started before it, within the window.
     failed = agent.filter(
         pl.col("message").str.contains(FAILED_STEP)
@@ -103,7 +104,6 @@ def detect(context: Context) -> list[Hit]:
     # The disable and update lines of every attempt, picked out of the agent lines once.
     steps = pl.concat([attempts["disable_record"], attempts["update_record"]]).implode()
     step_rows = agent.filter(pl.col("record").is_in(steps)).select(HIT_COLUMNS)
-    hits = []
     for (extension, old, new), group in attempts.group_by(["extension", "old", "new"], maintain_order=True):
         ids = group["attempt"]
         mine = failed.filter(pl.col("attempt").is_in(ids.implode()))
@@ -122,6 +122,21 @@ def detect(context: Context) -> list[Hit]:
             summary = f"{name} {kind} upgrade {old} -> {new} at {minute(group['timestamp'][0])} UTC"
             severity = None
         hits.append(Hit(summary, rows, severity=severity, extension=extension, version=new, count=tries))
+    return hits
+
+
+def _unpaired_updates(updates: pl.DataFrame, attempts: pl.DataFrame) -> list[Hit]:
+    """Update commands with no version change in sight: the agent runs `update` only when it
+    replaces a handler, so an upgrade happened even when the log shows one version (2.1/2.2
+    agents sometimes prefix every step with the same version)."""
+    paired = attempts["update_record"].implode() if attempts.height else pl.Series([], dtype=pl.UInt32).implode()
+    unpaired = updates.filter(~pl.col("record").is_in(paired))
+    hits = []
+    for (extension,), group in unpaired.group_by(["extension"], maintain_order=True):
+        version = group["extension_version"][-1]
+        name = extension.rsplit(".", 1)[-1]
+        summary = f"{name} ran the handler update sequence ({version} in the log; the old version is not shown) {span_text(group)}"
+        hits.append(Hit(summary, group.select(HIT_COLUMNS), extension=extension, version=version, count=group.height))
     return hits
 
 

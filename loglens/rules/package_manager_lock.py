@@ -48,7 +48,7 @@ LOCK = (
     r"|unable to lock directory /var/lib/apt/lists|dpkg (?:frontend|database) lock (?:is|was) locked"
     r"|dpkg status database is locked|waiting for cache lock|holding the (?:yum|dnf) lock|existing lock /var/run/yum\.pid"
     r"|waiting for process with pid \d+ to finish|transaction lock on \S*\.rpm\.lock|system management is locked by the application"
-    r"|package manager (?:on the vm )?is (?:currently )?locked"
+    r"|package manager (?:on the vm )?is (?:currently )?locked|dpkg frontend is locked by another process"
 )
 #: Every LOCK match contains one of these words (a cheap first pass).
 LOCK_WORDS = ("lock", "waiting for process")
@@ -77,7 +77,10 @@ def detect(context: Context) -> list[Hit]:
         holder = _holder(text)
         lock = regex.search(_LOCK_FILE, text)
         manager = _manager(text)
-        failed = (rows["level"].cast(pl.String) == "ERROR").any() or bool(regex.search(r"(?i)exit code|failed", text))
+        # apt's `E: Could not get lock` and dpkg's `dpkg: error: ...` are the tools giving up.
+        failed = (rows["level"].cast(pl.String) == "ERROR").any() or bool(
+            regex.search(r"(?i)exit code|failed|^E: |\berror: ", text, flags=regex.M)
+        )
         operation = _operation(text)
         what = f"{operation} of {extension}" if operation and extension else (extension or "A package operation")
         held = (
@@ -86,7 +89,8 @@ def detect(context: Context) -> list[Hit]:
             else f"the {manager} lock was held"
         )
         verb = "failed" if failed else "waited"
-        summary = f"{what} {verb}: {held} ({span_text(rows)})"
+        span = span_text(rows)
+        summary = f"{what} {verb}: {held}" + (f" ({span})" if span else "")
         hits.append(
             Hit(
                 summary,

@@ -49,11 +49,18 @@ UNSUPPORTED_TEXT = (
     r"(?i)unsupported (?:operating system|os|distro|distribution|linux distribution)|indeterminate operating system"
     r"|neither rpm nor dpkg|unexpected linux distribution|(?:os|distro|distribution|version)\b[^\n]{0,60}\bis not supported"
     r"|\bis not supported by this version|the os is not supported"
+    r"|is not a supported (?:distribution|distro|operating system|os|platform)"
+    r"|does not support (?:this |the )?(?:distro|distribution|os|operating system|linux distribution)"
 )
 #: Every UNSUPPORTED_TEXT match contains one of these words (a cheap first pass).
-UNSUPPORTED_WORDS = ("supported", "indeterminate", "neither rpm", "unexpected linux")
+UNSUPPORTED_WORDS = ("supported", "does not support", "indeterminate", "neither rpm", "unexpected linux")
 #: Text that means the 51 is about a package-manager lock (DSC), not the OS.
 LOCK_TEXT = r"(?i)dpkg[^\n]*lock|package manager[^\n]*locked|rpm[^\n]*lock"
+#: Text that means the 51 came from a failed download (a package missing from its repository),
+#: not from the OS check: `extension-command-failed` reports those.
+DOWNLOAD_TEXT = (
+    r"(?i)\b404\b[^\n]{0,40}not found|returned error: 404|unable to locate package|has no installation candidate"
+)
 _LINE_PREFIX = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (?:ERROR:|WARNING:)? ?(?:\[[^\]]+\]:? )?"
 
 
@@ -89,6 +96,8 @@ def detect(context: Context) -> list[Hit]:
         name = extension or "an extension"
         says_os = regex.search(UNSUPPORTED_TEXT, text) is not None
         says_lock = regex.search(LOCK_TEXT, text) is not None
+        if not says_os and regex.search(DOWNLOAD_TEXT, text):
+            continue  # a failed download, not the OS check: a command failure
         if says_lock and not says_os:
             summary = (
                 f"{name} exited with code 51, but its output points to a package-manager lock, not the OS "

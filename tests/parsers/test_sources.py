@@ -46,7 +46,8 @@ def test_every_frame_conforms_to_its_schema():
     assert set(result.frames) == set(FRAME_SCHEMAS)
     for name, frame in result.frames.items():
         assert frame.schema == polars_schema(FRAME_SCHEMAS[name]), name
-        assert frame.height > 0 or name == "command_execution", name
+        # The collector bundle holds no control-plane error (tests/parsers/test_control_plane.py reads those).
+        assert frame.height > 0 or name in ("command_execution", "control_plane"), name
 
 
 def test_bundle_and_unpacked_tree_give_identical_frames():
@@ -269,14 +270,15 @@ def test_symlinks_in_trees_are_skipped(tmp_path):
         assert any("symbolic link skipped" in w for w in found.warnings)
 
 
-def test_named_json_file_is_read_as_an_instance_view_and_its_problem_named(tmp_path):
+def test_named_json_file_is_read_by_its_content_and_its_problem_named(tmp_path):
+    # An instance view by its keys; any other JSON as control-plane error text.
     broken, other = tmp_path / "instanceview.json", tmp_path / "notes.json"
     broken.write_text('{"instanceView": {"extensions": [\n')
     other.write_text('{"a": 1,\n "b": 2}\n')
     result = load_sources([broken, other])
-    assert [a.kind for a in result.accounts] == ["instance_view", "instance_view"]
+    assert [a.kind for a in result.accounts] == ["instance_view", "control_plane"]
     assert any(w.startswith(f"{broken}: not valid JSON") for w in result.warnings)
-    assert any(w.startswith(f"{other}: JSON has no instanceView.extensions list") for w in result.warnings)
+    assert any(w.startswith(f"{other}: JSON without any error message loglens knows") for w in result.warnings)
     for account in result.accounts:
         assert account.lines > 0
         assert (account.records, account.continuations, account.unparsed) == (0, 0, account.lines)
