@@ -149,3 +149,24 @@ def read_small(source: Source, account: SourceAccount, limit: int) -> bytes | No
         return None
     account.bytes_read = len(data)
     return data
+
+
+@dataclass
+class ParseResult:
+    """What parsing a set of inputs produced.
+
+    Attributes:
+        frame: one row per record (and per unparsed line), files oldest first, in file order;
+            columns as ``schema.WAAGENT_COLUMNS``.
+        accounts: per-input line accounting and warnings, in the order read.
+        notes: warnings not tied to one file (e.g. a directory without logs).
+    """
+
+    frame: pl.DataFrame
+    accounts: list[SourceAccount] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every input warning: notes first, then per file in input order."""
+        return self.notes + [w for a in self.accounts for w in a.warnings]

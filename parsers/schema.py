@@ -81,6 +81,14 @@ WAAGENT_COLUMNS: tuple[Column, ...] = COMMON_COLUMNS + (
     Column("event_name", pl.String(), "`name=` field of an `Event:` record (extension name or WALinuxAgent)."),
     Column("event_message", pl.String(), "`message=` field of an `Event:` record, multi-line text included."),
     Column("event_duration_ms", pl.Int64(), "`duration=` field of an `Event:` record, milliseconds."),
+    Column(
+        "wrapper",
+        pl.String(),
+        "What wrapped the line, if anything: syslog, rfc3339 (journald/syslog prefixes), ci (Packer), indent.",
+    ),
+    Column("wrapper_host", pl.String(), "Host name in the syslog/journald prefix."),
+    Column("wrapper_ident", pl.String(), "Program name in the prefix (`waagent`, `python3`, `azure-arm`)."),
+    Column("wrapper_pid", pl.Int64(), "Process id in the prefix."),
 )
 
 #: How an extension log line was recognised.

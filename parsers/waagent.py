@@ -12,7 +12,6 @@ each carry a one-line why.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import polars as pl
 from parsers import schema
 from parsers.chunks import DEFAULT_CHUNK_BYTES, Damage, LineChunk, RawChunk, decode_chunk, iter_raw_chunks, map_in_order
 from parsers.folding import fold
-from parsers.reader import Source, SourceAccount
+from parsers.reader import ParseResult, Source, SourceAccount
 from parsers.timezones import VmTimezone
 from parsers.waagent_format import (
     AGENT_ESCAPE,
@@ -35,31 +34,11 @@ from parsers.waagent_format import (
     header_table,
     unescape_agent_text,
 )
+from parsers.wrappers import unwrap, with_wrapper_fields
 
 #: Header form numbers (`waagent_format.FORMS`).
 _ISO, _LEGACY, _EXTENSION = (FORMS.index(f) for f in ("agent-iso", "agent-legacy", "extension"))
 _DIGITS = tuple("0123456789")
-
-
-@dataclass
-class ParseResult:
-    """What parsing a set of inputs produced.
-
-    Attributes:
-        frame: one row per record (and per unparsed line), files oldest first, in file order;
-            columns as ``schema.WAAGENT_COLUMNS``.
-        accounts: per-input line accounting and warnings, in the order read.
-        notes: warnings not tied to one file (e.g. a directory without logs).
-    """
-
-    frame: pl.DataFrame
-    accounts: list[SourceAccount] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def warnings(self) -> list[str]:
-        """Every input warning: notes first, then per file in input order."""
-        return self.notes + [w for a in self.accounts for w in a.warnings]
 
 
 def read_waagent(
@@ -132,8 +111,14 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
     Returns:
         The records and the counts (records, continuation lines, unparsed lines).
     """
-    lines, table = _recognise_headers(chunk.lines.with_row_index("line_no", offset=1))
-    lines = _mark_records(lines, chunk.damaged)
+    lines, damaged = chunk.lines.with_row_index("line_no", offset=1), chunk.damaged
+    unwrapped = unwrap(lines, HEADER_PATTERN)
+    if unwrapped is not None:
+        # Other programs' lines around wrapped agent lines stay unparsed rows, like damaged ones.
+        foreign = unwrapped.foreign | lines["damaged"] if damaged else unwrapped.foreign
+        lines, damaged = lines.with_columns(unwrapped.text, foreign.alias("damaged")), True
+    lines, table = _recognise_headers(lines)
+    lines = _mark_records(lines, damaged)
     # Series filters: a frame-level filter costs a query plan per call, too much per chunk.
     is_start, is_unparsed = lines["is_start"], lines["is_unparsed"]
     starts = _rows(lines, is_start, ("line_no", "text", "ts_len", "header", "head_len"))
@@ -159,6 +144,8 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
             line_format=pl.lit("unparsed"),
         )
         records = pl.concat([records, schema.conform(rows, schema.WAAGENT_COLUMNS)]).sort("line_first")
+    if unwrapped is not None:
+        records = schema.conform(with_wrapper_fields(records, unwrapped), schema.WAAGENT_COLUMNS)
     return records, (starts.height, continuations.height, 0 if unparsed is None else unparsed.height)
 
 

@@ -12,6 +12,7 @@ from parsers import read_waagent
 from parsers.collect import collect
 from parsers.schema import WAAGENT_COLUMNS, polars_schema
 from parsers.waagent_format import SAMPLE_LINES, rotation_sort_key
+from parsers.wrappers import WRAPPERS
 
 
 def utc(*parts: int) -> datetime:
@@ -323,3 +324,41 @@ def test_agent_ascii_escapes_are_decoded(parse_text):
     assert literal["message"] == r"path C:\x41 and \u00e9 stay as written"
     assert extension["message"] == r"extension wrote \u2019 itself"
     assert legacy["message"] == "emoji \U0001f600 from a legacy agent"
+
+
+@pytest.mark.parametrize(("name", "sample"), [(name, sample) for name, _, sample in WRAPPERS])
+def test_wrapper_samples_unwrap_to_an_agent_line(tmp_path, name, sample):
+    # Each declared wrapper's real sample line: the inner line parses as if written plainly.
+    log = tmp_path / "syslog"
+    log.write_text(sample + "\n")
+    frame = read_waagent([log]).frame
+    assert frame.height == 1
+    row = frame.row(0, named=True)
+    assert row["wrapper"] == name, row
+    if name != "ci":  # the CI sample wraps apt output, not an agent line: it stays a searchable unparsed row
+        assert row["line_format"] != "unparsed" and row["timestamp"] is not None, row
+
+
+def test_journald_copy_keeps_agent_records_and_other_programs_apart(tmp_path):
+    # https://github.com/Azure/WALinuxAgent/issues/2695 (journald, traceback lines inside the prefix)
+    # and https://github.com/flatcar/scripts/pull/1978 (other programs' lines in between).
+    log = tmp_path / "journal.txt"
+    log.write_text(
+        "May 03 14:06:56 newname systemd-resolved[1538]: System hostname changed to 'newname'.\n"
+        "Oct 30 00:00:12 recboxlogdb python3[1654075]: 2022-10-30T00:00:12.834844Z WARNING ExtHandler Traceback (most recent call last):\n"
+        'Oct 30 00:00:12 recboxlogdb python3[1654075]:   File "/usr/lib/python3/dist-packages/azurelinuxagent/ga/update.py", line 268, in run\n'
+        "May 03 14:06:57 newname sudo[2479]: pam_unix(sudo:session): session closed for user root\n"
+    )
+    result = read_waagent([log])
+    (account,) = result.accounts
+    assert (account.lines, account.records, account.continuations, account.unparsed) == (4, 1, 1, 2)
+    record = result.frame.filter(pl.col("line_format") != "unparsed").row(0, named=True)
+    assert record["message"].endswith('azurelinuxagent/ga/update.py", line 268, in run')
+    assert (record["wrapper_host"], record["wrapper_ident"], record["wrapper_pid"]) == ("recboxlogdb", "python3", 1654075)
+    assert record["timestamp"].isoformat() == "2022-10-30T00:00:12.834844+00:00"
+
+
+def test_plain_log_has_no_wrapper_columns_set():
+    log = Path(__file__).resolve().parents[2] / "sample_logs/vm-modern/var/log/waagent.log"
+    frame = read_waagent([log]).frame
+    assert frame["wrapper"].null_count() == frame.height
