@@ -84,8 +84,10 @@ BENIGN: tuple[Benign, ...] = (
         r"(?s)DroppedEventsCount.*(?:comp=telemetrydata.*Status Code 400|Failed to send events.*\[410: Gone\]|POST http://168\.63\.129\.16/machine.*timed out)"
         r"|comp=telemetrydata\s+\[HTTP Failed\] Status Code 400",
         "telemetry events were dropped; this does not affect extensions",
-        "Event: name=WALinuxAgent, op=ReportEventErrors, message=DroppedEventsCount: 1",
-        "https://github.com/Azure/WALinuxAgent/issues/3183",
+        "Event: name=WALinuxAgent, op=ReportEventErrors, message=DroppedEventsCount: 1 Reasons (first 5 errors): "
+        "[ProtocolError] [Wireserver Exception] [ProtocolError] [Wireserver Failed] URI "
+        "http://168.63.129.16/machine?comp=telemetrydata  [HTTP Failed] Status Code 400",
+        _AGENT_TESTS,
     ),
     Benign(
         "goal-state-without-role-instance",

@@ -165,14 +165,18 @@ def findings_frames(results: list[tuple[str, ModuleType, Hit]]) -> tuple[pl.Data
 
 
 def _calibrated(severity: str, hit: Hit) -> tuple[str, str]:
-    """A hit proven only by known-benign lines (`loglens.benign`) is info at most, and says why."""
+    """A hit proven only by known-benign lines (`loglens.benign`) is info at most, and says why.
+
+    One benign condition repeated `benign.CORROBORATION` times or more is no longer a blip.
+    """
     if severity == "info" or "message" not in hit.rows.columns or hit.rows.height == 0:
         return severity, hit.summary
     messages = hit.rows.get_column("message").cast(pl.String).fill_null("")
     if not messages.str.contains(benign.PATTERN).all():
         return severity, hit.summary
-    entry = next(b for b in benign.BENIGN if messages.head(1).str.contains(b.pattern).any())
-    if hit.rows.height >= benign.CORROBORATION:
+    counts = {b.name: int(messages.str.contains(b.pattern).sum()) for b in benign.BENIGN}
+    entry = max(benign.BENIGN, key=lambda b: counts[b.name])
+    if counts[entry.name] >= benign.CORROBORATION:
         return severity, f"{hit.summary} (each line alone is known to be benign: {entry.why}; this many is not)"
     return "info", f"{hit.summary}; known benign: {entry.why}"
 

@@ -34,6 +34,7 @@ from parsers.waagent_format import (
     header_table,
     unescape_agent_text,
 )
+from parsers.payloads import decode_payloads
 from parsers.wrappers import unwrap, with_wrapper_fields
 
 #: Header form numbers (`waagent_format.FORMS`).
@@ -255,7 +256,7 @@ def _finish_records(records: pl.DataFrame, table: pl.DataFrame, source_path: str
         timestamp_local_assumed=~iso,
         **_event_columns(records),
     )
-    return schema.conform(records, schema.WAAGENT_COLUMNS)
+    return schema.conform(decode_payloads(records), schema.WAAGENT_COLUMNS)
 
 
 def _event_columns(records: pl.DataFrame) -> dict[str, pl.Expr | pl.Series]:

@@ -7,9 +7,12 @@ What it detects:
     fetching the goal state`, `Fetching the goal state is still failing`, `Exception retrieving
     extension handlers`, `Attempts to retrieve the goal state are failing`), the boot-time
     endpoint loop (`WireServer is not responding`, `Protocol endpoint not found`, `Retry detect
-    protocol`), HostGAPlugin heartbeat and status-upload failures, and the agent failing to set up
-    its own firewall rules. Failures are grouped into streaks; a `recovered from previous
-    errors` line ends a streak.
+    protocol`), endpoint discovery blocked (`Failed to send DHCP request: [DhcpError] [Errno 1]
+    Operation not permitted`), the HostGAPlugin answering with an error (`get API versions
+    returned status code [400]`), HostGAPlugin heartbeat and status-upload failures, and the agent
+    failing to set up its own firewall rules. Failures are grouped into streaks; a `recovered from
+    previous errors` line ends a streak. Pasted text without times is one finding, backed by a
+    failed provisioning or a failed `curl` probe of the address in the same text.
 
 Why it matters:
     The agent gets every goal state, extension package and certificate through the WireServer,
@@ -23,7 +26,9 @@ Example:
 
 Known benign causes:
     A few failures that recover within minutes (host maintenance, a network blip) are reported as
-    a warning. Healthy lines that merely mention the address (`Route to 168.63.129.16 exists`,
+    a warning. Lines the agent's own tests treat as harmless (a vmSettings or goal-state fetch
+    overtaken by a newer goal state, telemetry drops, HostGAPlugin health probes, a persistent
+    firewall file on a read-only /lib; `loglens/benign.py`) are info unless they persist. Healthy lines that merely mention the address (`Route to 168.63.129.16 exists`,
     `Wire server endpoint:168.63.129.16`, firewall rules set successfully, iptables dumps) never
     count.
 
@@ -60,12 +65,19 @@ FAILURE = (
     r"|Error fetching the goal state|Fetching the goal state is still failing|Fetching the goal state failed"
     r"|Error in SendHostPluginHeartbeat|Failed to report vm agent status|Exception uploading status blob"
     r"|Failed to upload status blob via either channel|GET vmSettings \[[^\]]*\]: (?:Timeout|\[HTTP Failed\])"
+    # The HostGAPlugin answering its API-version query with an error (2.2 agents).
+    r"|get API versions returned status code \[\d+\]"
+    # Endpoint discovery blocked: the agent may not send DHCP requests (appliances, hardened images).
+    r"|Failed to send DHCP request: \[DhcpError\]"
 )
 #: The agent's own firewall set-up failing (the rules that protect 168.63.129.16).
 FIREWALL_FAILURE = (
     r"Unable to add (?:ACCEPT|DROP) firewall rule|Unable to establish firewall|An error occurred while setting up the firewall"
     r"|Unable to setup the persistent firewall rules|Error initializing firewall|Unable to add firewall rules"
 )
+#: What shows a WireServer failure in pasted text mattered: a failed provisioning, or `curl` to the
+#: address answering `000` (no HTTP response at all).
+CORROBORATION = r"ProvisioningState/failed|curl [^\n]*168\.63\.129\.16|^000$"
 #: A streak ends when the agent says it recovered.
 RECOVERED = r"recovered from previous errors"
 #: Up to this many failures that then recover are a transient blip (the agent team's own threshold).
@@ -80,15 +92,31 @@ RULE = Rule(
     category="wireserver",
     severity="error",
     title="WireServer 168.63.129.16 unreachable",
-    triggers="|".join((FAILURE, RECOVERED, FIREWALL_FAILURE)),
+    triggers="|".join((FAILURE, RECOVERED, FIREWALL_FAILURE, CORROBORATION)),
 )
 
 
 def detect(context: Context) -> list[Hit]:
-    kinds = ("waagent", "command_execution", "extension_log")
+    kinds = ("waagent", "command_execution", "extension_log", "control_plane")
     events = context.search(FAILURE + "|" + RECOVERED, kinds=kinds).sort("timestamp", nulls_last=True)
-    events = events.filter(pl.col("timestamp").is_not_null())
-    hits = [h for streak in _streaks(events) if (h := _streak_hit(streak))]
+    hits = [h for streak in _streaks(events.filter(pl.col("timestamp").is_not_null())) if (h := _streak_hit(streak))]
+    untimed = events.filter(pl.col("timestamp").is_null() & ~pl.col("message").str.contains(RECOVERED))
+    if untimed.height:
+        # Pasted text without times: no streak to measure, but the failures are still evidence.
+        how = " and ".join(sorted(_symptoms(untimed)))
+        summary = f"168.63.129.16 unreachable ({how}): {untimed.height} failure(s); the text gives no times"
+        # A failed provisioning or a failed manual probe in the same text shows the failure mattered.
+        backing = context.search(CORROBORATION).join(
+            untimed.select("source_path").unique(), on="source_path", how="semi"
+        )
+        if backing.height:
+            summary += "; the same text shows " + (
+                "a manual probe of 168.63.129.16 failing"
+                if backing["message"].str.contains("curl|^000$").any()
+                else "a failed provisioning"
+            )
+        rows = pl.concat([untimed, backing]).unique("record", maintain_order=True).select(HIT_COLUMNS)
+        hits.append(Hit(summary, rows, count=untimed.height))
     firewall = context.search(FIREWALL_FAILURE, kinds=kinds)
     if firewall.height:
         summary = f"The agent could not set up its firewall rules for 168.63.129.16 ({span_text(firewall)}); other processes may reach the WireServer unprotected, or iptables is broken"
@@ -141,6 +169,8 @@ def _symptoms(failures: pl.DataFrame) -> set[str]:
             ("no route to host", "No route to host"),
             ("network unreachable", "Network is unreachable"),
             ("protocol not found", "Protocol endpoint not found"),
+            ("DHCP requests not permitted", "[DhcpError]"),
+            ("HTTP error answers", "returned status code ["),
         )
         if token in text
     }
