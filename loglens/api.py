@@ -53,7 +53,31 @@ def require_lines(result: LoadResult) -> None:
         InputError: no source had a single line.
     """
     if not any(a.lines for a in result.accounts):
-        raise InputError("no log lines could be read from the paths given", warnings=result.warnings)
+        seen = f"; found only files loglens does not read: {_listed(result.ignored)}" if result.ignored else ""
+        raise InputError(f"no log lines could be read from the paths given{seen}", warnings=result.warnings)
+
+
+def require_recognised(analysis: Analysis) -> None:
+    """Raise when not one line was recognised and no rule found anything in the plain text.
+
+    Text loglens does not understand must never read as a clean bill of health.
+
+    Raises:
+        InputError: every line of every source was unparsed and nothing was found.
+    """
+    accounts = analysis.load.accounts
+    if any(a.records for a in accounts) or len(analysis.findings):
+        return
+    lines = sum(a.lines for a in accounts)
+    raise InputError(
+        f"no agent, extension or Azure text recognised in {lines:,} line(s) of "
+        f"{_listed([a.path for a in accounts])}; nothing to diagnose (is this the right file?)",
+        warnings=analysis.load.warnings,
+    )
+
+
+def _listed(paths: list[str], shown: int = 5) -> str:
+    return ", ".join(paths[:shown]) + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
 
 
 def export_records(frame: pl.DataFrame, out: Path | str) -> Path:
@@ -115,7 +139,8 @@ def analyze(paths: Iterable[Path | str] | Path | str, *, tz: str | None = None) 
     """Read ``paths`` and run every rule: findings, unexplained errors and the load itself.
 
     Raises:
-        InputError: bad ``tz``, or no line could be read at all.
+        InputError: bad ``tz``, no line could be read at all, or nothing read was recognised and
+            nothing was found in it.
 
     Example:
         >>> analysis = analyze(["sample_logs/vm-modern"])  # doctest: +SKIP
@@ -123,7 +148,9 @@ def analyze(paths: Iterable[Path | str] | Path | str, *, tz: str | None = None) 
     """
     result = read(paths, tz=tz)
     require_lines(result)
-    return analyze_load(result)
+    analysis = analyze_load(result)
+    require_recognised(analysis)
+    return analysis
 
 
 def analyze_load(result: LoadResult) -> Analysis:

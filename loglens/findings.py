@@ -70,6 +70,8 @@ class Hit:
         severity: overrides the rule's default (e.g. a transient blip is a warning).
         extension, version: what the finding is about, where relevant.
         count: occurrences, when not the number of rows.
+        corroborated: the rule saw independent signs that the condition mattered (a failed
+            operation, a failed probe), so known-benign lines among the rows do not lower it.
     """
 
     summary: str
@@ -78,6 +80,7 @@ class Hit:
     extension: str | None = None
     version: str | None = None
     count: int | None = None
+    corroborated: bool = False
 
 
 def doc_sections(module: ModuleType) -> dict[str, str]:
@@ -169,7 +172,7 @@ def _calibrated(severity: str, hit: Hit) -> tuple[str, str]:
 
     One benign condition repeated `benign.CORROBORATION` times or more is no longer a blip.
     """
-    if severity == "info" or "message" not in hit.rows.columns or hit.rows.height == 0:
+    if severity == "info" or hit.corroborated or "message" not in hit.rows.columns or hit.rows.height == 0:
         return severity, hit.summary
     messages = hit.rows.get_column("message").cast(pl.String).fill_null("")
     if not messages.str.contains(benign.PATTERN).all():

@@ -27,6 +27,7 @@ from typing import BinaryIO
 import regex
 
 from parsers.reader import READ_ERRORS, Source
+from parsers.sniff import NOT_LOGS, kind_of_content
 from parsers.waagent_format import FILE_NAME as WAAGENT_FILE_NAME
 
 #: Upper bounds for one archive (the agent's own collector caps its zip at 150 MiB uncompressed).
@@ -44,35 +45,6 @@ HANDLER_STATE_FILE = regex.compile(r"^(?:(?P<config>.+)\.)?Handler(?P<which>Stat
 _EXTENSION_LOG_FILE = regex.compile(r"^(?:.+\.log(?:\.\d+)?(?:\.gz)?|log_\d+|.+\.log-\d+(?:\.gz)?)$")
 _COMMAND_EXECUTION_FILE = regex.compile(r"^CommandExecution(?:_.+)?\.log(?:\.\d+)?(?:\.gz)?$")
 _ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
-#: Files in a tree that are documents or code, never logs, however they mention the agent.
-_NOT_LOGS = (
-    ".md",
-    ".rst",
-    ".py",
-    ".html",
-    ".htm",
-    ".css",
-    ".js",
-    ".ipynb",
-    ".j2",
-    ".toml",
-    ".yaml",
-    ".yml",
-    ".parquet",
-)
-#: Words that make a text file worth reading with the agent grammar, whatever its name: the agent
-#: and extensions by name, their error wording, and the conditions loglens diagnoses (a syslog
-#: copy, `systemctl status`, a cloud-init log, `df` output, pasted portal text).
-_RELEVANT_TEXT = regex.compile(
-    rb"WALinuxAgent|waagent|walinuxagent|azurelinuxagent|Azure Linux Agent|168\.63\.129\.16|ExtHandler"
-    rb"|Microsoft\.(?:Azure|OSTCExtensions|EnterpriseCloud|CPlat|GuestConfiguration)\.|VMExtension"
-    rb"|Non-zero exit code|\[Extension(?:Operation)?Error\]|omsagent|(?i:could not get lock|frontend is locked"
-    rb"|no space left on device|yum lock|system management is locked)|^Filesystem\s+(?:Size|Inodes|1K-blocks)",
-    flags=regex.M,
-)
-#: A JSON document opening within the first few lines (after CLI text such as `Deployment failed.`).
-_JSON_NEAR_START = regex.compile(rb"\A(?:[^\n]*\n){0,4}[^\n{\[]*[{\[]")
-
 #: Kinds of source, in the order they are reported.
 KINDS = (
     "waagent",
@@ -240,30 +212,9 @@ def assign_collections(source_paths: Iterable[str]) -> dict[str, str]:
     return roots
 
 
-def kind_of_content(head: bytes) -> str | None:
-    """What a file is, judged by its first bytes (instance view, `az vm show`, `waagent --version`)."""
-    text = head.lstrip()
-    if text.startswith(b"WALinuxAgent-") and b"Goal state agent" in head:
-        return "waagent_version"
-    if text[:1] in (b"{", b"["):
-        if b'"instanceView"' in head or (b'"statuses"' in head and b'"typeHandlerVersion"' in head):
-            return "instance_view"
-        if b'"vmExtensions"' in head or b'"extensionHandlers"' in head or b'"vmAgent"' in head:
-            return "instance_view"
-        if b'"storageProfile"' in head or b'"osProfile"' in head or b'"hardwareProfile"' in head:
-            return "vm_show"
-        if text[:1] == b"[" and (b'"formattedMessage"' in head or (b'"operation"' in head and b'"status"' in head)):
-            return "status"  # an extension status file under another name
-    if b'"code"' in head and b'"message"' in head and _JSON_NEAR_START.search(head):
-        return "control_plane"  # ARM/CLI error JSON, perhaps after a few lines of the CLI's own text
-    if b"\x00" not in head and _RELEVANT_TEXT.search(head):
-        return "text"
-    return None
-
-
 def _sniff(source: Source, found: Collection) -> str | None:
     """What an unknown file is by its first bytes (any name: people save logs as anything)."""
-    if source.logical_path.name.lower().endswith(_NOT_LOGS):
+    if source.logical_path.name.lower().endswith(NOT_LOGS):
         return None
     try:
         opened = source.opener() if source.opener is not None else open(source.path, "rb")  # noqa: SIM115

@@ -35,6 +35,10 @@ _HANDLER_PATH = regex.compile(r"/var/lib/waagent/([A-Za-z][\w.]*?)-(\d+(?:\.\d+)
 #: One escaped character behind any number of backslashes (`\n`, `\\n`, `\\\"`, ...).
 _ESCAPED = regex.compile(r'\\+([nrt"])')
 _UNESCAPE = {"n": "\n", "r": "", "t": "\t", '"': '"'}
+#: A JSON value opening a line: the text was meant to be JSON.
+_JSON_START = regex.compile(r"(?m)^\s*[{\[]")
+#: An error code in CLI text: `Code: VMExtensionProvisioningError`, `(VMExtensionProvisioningError) ...`, `Code="..."`.
+_TEXT_CODE = regex.compile(r'(?m)^Code: (\w+)|^\((\w+)\) |Code="(\w+)"')
 #: Nested JSON seldom goes deeper than this; the limit keeps a hostile document cheap.
 _MAX_DEPTH = 12
 
@@ -50,9 +54,10 @@ def read_control_plane(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[So
         base = {"source_path": source.name, "line_first": 1, "line_last": max(document.lines, 1)}
         value = _json_in(document.text)
         if value is None:
-            # A paste cut short is still evidence: keep its text whole, unescaped, as one record.
-            document.account.warn("not complete JSON (a truncated paste?); its text is kept as one record")
-            found = [_row(base, None, _unescaped(document.text))]
+            # Portal or CLI text, or a paste cut short: still evidence, kept whole as one record.
+            if _JSON_START.search(document.text):
+                document.account.warn("not complete JSON (a truncated paste?); its text is kept as one record")
+            found = [_row(base, _TEXT_CODE.search(document.text), _unescaped(document.text))]
         else:
             found = [_row(base, code, message) for code, message in _messages(value, None, 0)]
         if not found:
@@ -115,7 +120,9 @@ def _unescaped(message: str) -> str:
     return message.replace("\r\n", "\n")
 
 
-def _row(base: dict, code: str | None, message: str) -> dict:
+def _row(base: dict, code: str | regex.Match | None, message: str) -> dict:
+    if isinstance(code, regex.Match):
+        code = next((g for g in code.groups() if g), None)
     exit_match = _EXIT.search(message)
     name = _EXTENSION_NAME.search(message)
     stdout, stderr = _STDOUT.search(message), _STDERR.search(message)

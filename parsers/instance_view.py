@@ -33,6 +33,7 @@ def read_instance_views(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[S
         accounts.append(document.account)
         value = parse_json(document)
         if value is None:
+            rows += _as_text(source, document)
             continue
         view = value.get("instanceView", value) if isinstance(value, dict) else value
         extensions = view.get("extensions") if isinstance(view, dict) else view
@@ -73,6 +74,18 @@ def read_instance_views(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[S
 
 def _list(value: Any) -> list[dict]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _as_text(source: Source, document) -> list[dict]:
+    """A fragment cut out of an instance view (not valid JSON on its own) still shows the
+    statuses: keep its text as one record, searchable, rather than losing it."""
+    if not document.text.strip() or document.account.unparsed == 0:
+        return []
+    account = document.account
+    account.warnings[-1] = account.warnings[-1].replace("counted as unparsed", "kept as one text record")
+    account.unparsed, account.records, account.continuations = 0, 1, account.lines - 1
+    base = {"source_path": source.name, "line_first": 1, "line_last": max(document.lines, 1)}
+    return [{**base, "scope": "text", "message": document.text}]
 
 
 def _status_row(who: dict, status: dict, scope: str) -> dict:

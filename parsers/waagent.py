@@ -20,6 +20,7 @@ import polars as pl
 from parsers import schema
 from parsers.chunks import DEFAULT_CHUNK_BYTES, Damage, LineChunk, RawChunk, decode_chunk, iter_raw_chunks, map_in_order
 from parsers.folding import fold
+from parsers.payloads import decode_payloads
 from parsers.reader import ParseResult, Source, SourceAccount
 from parsers.timezones import VmTimezone
 from parsers.waagent_format import (
@@ -34,7 +35,6 @@ from parsers.waagent_format import (
     header_table,
     unescape_agent_text,
 )
-from parsers.payloads import decode_payloads
 from parsers.wrappers import unwrap, with_wrapper_fields
 
 #: Header form numbers (`waagent_format.FORMS`).

@@ -216,3 +216,39 @@ def test_rules_lists_and_documents_rules():
     ):
         assert section in one.stdout
     assert loglens("rules", "no-such-rule").returncode == 2
+
+
+def test_text_loglens_does_not_understand_is_never_called_healthy(tmp_path):
+    # `loglens analyze /var/log/dpkg.log` once printed "0 error(s)" and exited 0.
+    dpkg = tmp_path / "dpkg.log"
+    dpkg.write_text(
+        "2024-03-01 06:25:01 startup archives unpack\n2024-03-01 06:25:02 install libc6:amd64 <none> 2.35-0ubuntu3.6\n"
+    )
+    run = loglens("analyze", str(dpkg), "--fail-on", "warning")
+    assert run.returncode == 2
+    assert f"error: no agent, extension or Azure text recognised in 2 line(s) of {dpkg}" in run.stderr
+    assert run.stdout == ""
+
+
+def test_a_directory_without_sources_names_what_it_found(tmp_path):
+    (tmp_path / "notes.md").write_text("waagent was restarted\n")
+    run = loglens("analyze", str(tmp_path))
+    assert run.returncode == 2
+    assert "found only files loglens does not read" in run.stderr and "notes.md" in run.stderr
+
+
+def test_verdict_says_how_much_text_was_not_understood(tmp_path):
+    # Pasted portal text with one agent line: the finding stands, and the verdict says the rest
+    # of the text was searched as plain text.
+    paste = tmp_path / "case.log"
+    paste.write_text(
+        "Customer says the VM was fine yesterday.\n"
+        "They ran an update overnight.\n"
+        "Then this showed up:\n"
+        "2025-01-22T07:21:09.000000Z ERROR ExtHandler ExtHandler Event: name=Contoso.Agents.Collector, op=Install, "
+        "message=[ExtensionOperationError] Non-zero exit code: 127, bin/install.sh\n"
+    )
+    out = tmp_path / "r.md"
+    run = loglens("analyze", str(paste), "--markdown", str(out), "-q")
+    assert run.returncode == 0, run.stderr
+    assert "3 of 4 lines (75%) were not recognised as agent, extension or Azure text" in out.read_text()

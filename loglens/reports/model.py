@@ -99,7 +99,10 @@ def _grouped(findings: list[dict]) -> list[dict[str, Any]]:
 def verdict(analysis: Analysis) -> str:
     """One paragraph in plain words: how many problems, and the most severe ones."""
     counts = analysis.counts()
+    caveat = _not_understood(analysis)
     if not counts["error"] and not counts["warning"]:
+        if caveat:
+            return f"No errors or warnings found, but {caveat}: this is not a clean bill of health."
         return "No errors or warnings found: the logs show the agent and its extensions working normally."
     problems = analysis.findings.table.filter(pl.col("severity").is_in(["error", "warning"]))
     lead = f"{counts['error']} error(s) and {counts['warning']} warning(s) found."
@@ -113,7 +116,21 @@ def verdict(analysis: Analysis) -> str:
         text = f"{f['summary'].split('; stderr:')[0].rstrip('.')}."
         return f"{f['collection']}: {text}" if several and f["collection"] else text
 
-    return f"{lead} Most severe: {' '.join(said(f) for f in problems.head(3).iter_rows(named=True))}"
+    worst = " ".join(said(f) for f in problems.head(3).iter_rows(named=True))
+    return f"{lead} Most severe: {worst}" + (f" Note: {caveat}; findings there come from searching it as plain text." if caveat else "")
+
+
+#: From this share of unparsed lines on, the verdict says how much was not understood.
+NOT_UNDERSTOOD_SHARE = 0.5
+
+
+def _not_understood(analysis: Analysis) -> str | None:
+    """`1,234 of 2,000 lines (62%) were not recognised as agent, extension or Azure text`, or None."""
+    lines = sum(a.lines for a in analysis.load.accounts)
+    unparsed = sum(a.unparsed for a in analysis.load.accounts)
+    if not lines or unparsed / lines < NOT_UNDERSTOOD_SHARE:
+        return None
+    return f"{unparsed:,} of {lines:,} lines ({unparsed / lines:.0%}) were not recognised as agent, extension or Azure text"
 
 
 def _add_neighbours(frames: dict[str, pl.DataFrame], findings: list[dict]) -> None:

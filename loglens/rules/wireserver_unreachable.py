@@ -116,7 +116,7 @@ def detect(context: Context) -> list[Hit]:
                 else "a failed provisioning"
             )
         rows = pl.concat([untimed, backing]).unique("record", maintain_order=True).select(HIT_COLUMNS)
-        hits.append(Hit(summary, rows, count=untimed.height))
+        hits.append(Hit(summary, rows, count=untimed.height, corroborated=backing.height > 0))
     firewall = context.search(FIREWALL_FAILURE, kinds=kinds)
     if firewall.height:
         summary = f"The agent could not set up its firewall rules for 168.63.129.16 ({span_text(firewall)}); other processes may reach the WireServer unprotected, or iptables is broken"

@@ -271,17 +271,19 @@ def test_symlinks_in_trees_are_skipped(tmp_path):
 
 
 def test_named_json_file_is_read_by_its_content_and_its_problem_named(tmp_path):
-    # An instance view by its keys; any other JSON as control-plane error text.
+    # An instance view by its keys (a cut-off one kept as one searchable text record); any other
+    # JSON as control-plane error text, which this one is not.
     broken, other = tmp_path / "instanceview.json", tmp_path / "notes.json"
     broken.write_text('{"instanceView": {"extensions": [\n')
     other.write_text('{"a": 1,\n "b": 2}\n')
     result = load_sources([broken, other])
     assert [a.kind for a in result.accounts] == ["instance_view", "control_plane"]
-    assert any(w.startswith(f"{broken}: not valid JSON") for w in result.warnings)
+    assert any(w.startswith(f"{broken}: not valid JSON") and "kept as one text record" in w for w in result.warnings)
     assert any(w.startswith(f"{other}: JSON without any error message loglens knows") for w in result.warnings)
-    for account in result.accounts:
-        assert account.lines > 0
-        assert (account.records, account.continuations, account.unparsed) == (0, 0, account.lines)
+    kept, rejected = result.accounts
+    assert (kept.records, kept.continuations, kept.unparsed) == (1, kept.lines - 1, 0)
+    assert (rejected.records, rejected.continuations, rejected.unparsed) == (0, 0, rejected.lines)
+    assert all(a.balanced for a in result.accounts)
 
 
 @pytest.mark.parametrize(

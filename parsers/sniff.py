@@ -1,0 +1,75 @@
+"""What a file is by its first bytes: people save logs under any name.
+
+Names only hint (`parsers.collect.kind_of_path` reads the path first); when the path does not
+tell, the first few KiB decide: an instance view, `az vm show`, saved `waagent --version` output,
+an extension status file under another name, ARM/CLI error JSON, portal or CLI status text, or
+any text that mentions the agent, extensions or a condition loglens diagnoses.
+"""
+
+from __future__ import annotations
+
+import regex
+
+#: Files in a tree that are documents or code, never logs, however they mention the agent.
+NOT_LOGS = (
+    ".md",
+    ".rst",
+    ".py",
+    ".html",
+    ".htm",
+    ".css",
+    ".js",
+    ".ipynb",
+    ".j2",
+    ".toml",
+    ".yaml",
+    ".yml",
+    ".parquet",
+)
+#: Words that make a text file worth reading with the agent grammar, whatever its name: the agent
+#: and extensions by name, their error wording, and the conditions loglens diagnoses (a syslog
+#: copy, `systemctl status`, a cloud-init log, `df` output, pasted portal text).
+_RELEVANT_TEXT = regex.compile(
+    rb"WALinuxAgent|waagent|walinuxagent|azurelinuxagent|Azure Linux Agent|168\.63\.129\.16|ExtHandler"
+    rb"|Microsoft\.(?:Azure|OSTCExtensions|EnterpriseCloud|CPlat|GuestConfiguration)\.|VMExtension"
+    rb"|Non-zero exit code|\[Extension(?:Operation)?Error\]|omsagent|(?i:could not get lock|frontend is locked"
+    rb"|no space left on device|yum lock|system management is locked)|^Filesystem\s+(?:Size|Inodes|1K-blocks)",
+    flags=regex.M,
+)
+#: Azure's own status vocabulary, as the portal, the CLI and the instance view print it.
+_AZURE_STATUS_TEXT = regex.compile(
+    rb"ProvisioningState/|PowerState/|VMExtensionProvisioning|VMExtensionHandler|displayStatus|Status level"
+    rb"|Handler status|typeHandlerVersion|Deployment failed|\(VMExtension\w+\)|Code: VMExtension"
+    rb"|\[Extension(?:Operation)?Error\]|Non-zero exit code|Enable failed: failed to execute command"
+)
+#: A timestamped log line (the agent's, an extension's, or syslog's): then the file is a log.
+_LOG_LINE = regex.compile(
+    rb"(?m)^\s*(?:[0-9]{4}[-/][0-9]{2}[-/][0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}|[A-Z][a-z]{2} [ 0-9]?[0-9] [0-9]{2}:[0-9]{2})"
+)
+#: A JSON document opening within the first few lines (after CLI text such as `Deployment failed.`).
+_JSON_NEAR_START = regex.compile(rb"\A(?:[^\n]*\n){0,4}[^\n{\[]*[{\[]")
+
+
+def kind_of_content(head: bytes) -> str | None:
+    """What a file is, judged by its first bytes (instance view, `az vm show`, `waagent --version`)."""
+    text = head.lstrip()
+    if text.startswith(b"WALinuxAgent-") and b"Goal state agent" in head:
+        return "waagent_version"
+    if text[:1] in (b"{", b"["):
+        if b'"instanceView"' in head or (b'"statuses"' in head and b'"typeHandlerVersion"' in head):
+            return "instance_view"
+        if b'"vmExtensions"' in head or b'"extensionHandlers"' in head or b'"vmAgent"' in head:
+            return "instance_view"
+        if b'"storageProfile"' in head or b'"osProfile"' in head or b'"hardwareProfile"' in head:
+            return "vm_show"
+        if text[:1] == b"[" and (b'"formattedMessage"' in head or (b'"operation"' in head and b'"status"' in head)):
+            return "status"  # an extension status file under another name
+    if b'"code"' in head and b'"message"' in head and _JSON_NEAR_START.search(head):
+        return "control_plane"  # ARM/CLI error JSON, perhaps after a few lines of the CLI's own text
+    if b"\x00" in head:
+        return None
+    if _AZURE_STATUS_TEXT.search(head) and not _LOG_LINE.search(head):
+        return "control_plane"  # portal, CLI or instance-view text, with no log lines in it
+    if _RELEVANT_TEXT.search(head):
+        return "text"
+    return None
