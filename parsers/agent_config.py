@@ -29,12 +29,21 @@ def read_waagent_conf(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[Sou
             if not document.account.warnings:
                 document.account.warn("file is empty")
             continue
-        lines = pl.DataFrame({"text": document.text.splitlines()}).with_row_index("line", offset=1)
+        # Physical lines are `\n`-separated (what the agent splits on, and what the account counts).
+        text_lines = document.text.split("\n")
+        if document.text.endswith("\n"):
+            text_lines.pop()
+        lines = pl.DataFrame({"text": text_lines}, schema={"text": pl.String}).with_row_index("line", offset=1)
         text = pl.col("text")
         lines = lines.with_columns(
             setting=text.str.extract_groups(SETTING),
             ignorable=text.str.strip_chars().str.starts_with("#") | (text.str.strip_chars() == ""),
         ).unnest("setting")
+        # The agent's reading of a value: cut at the first `#` (a trailing comment), then blanks
+        # and double quotes stripped.
+        lines = lines.with_columns(
+            value=pl.col("value").str.split("#").list.first().str.strip_chars().str.strip_chars('"').str.strip_chars()
+        )
         settings = lines.filter(pl.col("key").is_not_null() & ~pl.col("ignorable"))
         skipped = lines.filter(pl.col("ignorable")).height
         account = document.account

@@ -44,7 +44,8 @@ HANDLER_STATE_FILE = regex.compile(r"^(?:(?P<config>.+)\.)?Handler(?P<which>Stat
 #: Extension log names: handler.log, extension.log, CommandExecution.log, log_<unix time>, rotations.
 _EXTENSION_LOG_FILE = regex.compile(r"^(?:.+\.log(?:\.\d+)?(?:\.gz)?|log_\d+|.+\.log-\d+(?:\.gz)?)$")
 _COMMAND_EXECUTION_FILE = regex.compile(r"^CommandExecution(?:_.+)?\.log(?:\.\d+)?(?:\.gz)?$")
-_ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
+#: Archives read in place; sosreport (`.tar.xz`) and SUSE supportconfig (`scc_*.txz`) bundles included.
+_ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar", ".tar.xz", ".txz", ".tar.bz2", ".tbz2")
 #: Kinds of source, in the order they are reported.
 KINDS = (
     "waagent",

@@ -217,7 +217,12 @@ CONFIG_COLUMNS: tuple[Column, ...] = (
     Column("source_path", pl.String(), "Configuration file."),
     Column("line", pl.UInt32(), "1-based line number of the setting."),
     Column("key", pl.String(), "Setting name, e.g. AutoUpdate.Enabled."),
-    Column("value", pl.String(), "Value as written (secrets such as HttpProxy credentials redacted on output)."),
+    Column(
+        "value",
+        pl.String(),
+        "Value as the agent reads it: cut at a trailing `#` comment, quotes and blanks stripped (secrets such "
+        "as HttpProxy credentials redacted on output).",
+    ),
 )
 
 #: `waagent --version` output saved to a file.

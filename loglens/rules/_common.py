@@ -35,7 +35,10 @@ def stderr_tail(message: str | None, lines: int = 3) -> str | None:
 
 
 def config_rows(context: Context, key: str, values: tuple[str, ...]) -> pl.DataFrame:
-    """waagent.conf settings of ``key`` whose value is one of ``values`` (case-insensitive), as hit rows."""
+    """waagent.conf settings of ``key`` whose value is one of ``values`` (case-insensitive), as hit rows.
+
+    Values are as the agent reads them (`parsers.agent_config`): comment cut, quotes stripped.
+    """
     config = context.frames["config"]
     matched = config.filter(
         (pl.col("key") == key) & pl.col("value").str.to_lowercase().is_in([v.lower() for v in values])

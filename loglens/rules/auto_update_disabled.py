@@ -1,7 +1,10 @@
 """Agent auto-update is turned off.
 
 What it detects:
-    `AutoUpdate.Enabled=n` (or `AutoUpdate.UpdateToLatestVersion=n`) in `/etc/waagent.conf`, and
+    `AutoUpdate.Enabled=n` (or `AutoUpdate.UpdateToLatestVersion=n`) in `/etc/waagent.conf`, read
+    the way the agent reads it: a trailing `# comment` and quotes are dropped, only `y`/`n` are
+    switches (any other value means the default, on), and `AutoUpdate.UpdateToLatestVersion`
+    decides whenever it is set (agents 2.10 and later); and
     the agent's own notices `AutoUpdate.Enabled is set to False, not processing the operation` /
     `AutoUpdate.UpdateToLatestVersion is set to False`.
 
@@ -35,7 +38,11 @@ from loglens.rules._common import HIT_COLUMNS, config_rows
 
 #: The agent's notice when a disabled setting skips the update.
 NOTICE = r"AutoUpdate\.(?:Enabled|UpdateToLatestVersion) is set to False"
-_OFF = ("n", "no", "false", "0", "off")
+#: The agent's switches: only `y` and `n` count (any case); any other value means the default (on).
+_OFF = ("n",)
+#: 2.10+ agents: `AutoUpdate.UpdateToLatestVersion` decides when it is set; `AutoUpdate.Enabled` is
+#: only read without it (and is reported as deprecated when the two disagree).
+_SWITCHES = ("AutoUpdate.UpdateToLatestVersion", "AutoUpdate.Enabled")
 
 
 RULE = Rule(
@@ -48,12 +55,7 @@ RULE = Rule(
 
 
 def detect(context: Context) -> list[Hit]:
-    config = pl.concat(
-        [
-            config_rows(context, "AutoUpdate.Enabled", _OFF),
-            config_rows(context, "AutoUpdate.UpdateToLatestVersion", _OFF),
-        ]
-    )
+    config = _deciding_setting(context)
     notices = context.search(NOTICE, kinds=("waagent",))
     rows = pl.concat([config, notices.select(HIT_COLUMNS)])
     if rows.height == 0:
@@ -67,3 +69,11 @@ def detect(context: Context) -> list[Hit]:
         f"Agent auto-update is off ({where}); the extension handler stays at the installed version and gets no fixes"
     )
     return [Hit(summary, rows, extension="WALinuxAgent", count=max(rows.height, 1))]
+
+
+def _deciding_setting(context: Context) -> pl.DataFrame:
+    """The switch that decides auto-update, as hit rows when it is off (empty otherwise)."""
+    for key in _SWITCHES:
+        if config_rows(context, key, ("y", "n")).height:
+            return config_rows(context, key, _OFF)
+    return config_rows(context, _SWITCHES[-1], _OFF)

@@ -46,7 +46,8 @@ RULE = Rule(
 def detect(context: Context) -> list[Hit]:
     rows = pl.concat(
         [
-            config_rows(context, "Extensions.Enabled", ("n", "no", "false", "0", "off")),
+            # Only `n` turns a switch off; the agent reads any other value as the default (on).
+            config_rows(context, "Extensions.Enabled", ("n",)),
             context.search(NOTICE).select(HIT_COLUMNS),
         ]
     )

@@ -336,3 +336,19 @@ def test_assign_collections_places_loose_files():
     assert set(assign_collections([trees[0], "downloads/iv.json"]).values()) == {"cases/vm1"}
     # No tree: the loose files are one VM's, named by their common folder.
     assert set(assign_collections(["case/a/waagent.log", "case/b/iv.json"]).values()) == {"case"}
+
+
+@pytest.mark.parametrize(
+    ("name", "mode"),
+    [("sosreport-vm1-2025.tar.xz", "w:xz"), ("scc_vm1_250101.txz", "w:xz"), ("bundle.tar.bz2", "w:bz2")],
+)
+def test_xz_and_bzip2_bundles_are_read_in_place(tmp_path, name, mode):
+    import tarfile
+
+    bundle = tmp_path / name
+    with tarfile.open(bundle, mode) as archive:
+        archive.add(REPO / "sample_logs/vm-modern/var/log/waagent.log", arcname="sosreport-vm1/var/log/waagent.log")
+    result = load_sources([bundle])
+    (account,) = result.accounts
+    assert account.kind == "waagent" and account.path.endswith("!sosreport-vm1/var/log/waagent.log")
+    assert account.records > 0 and account.balanced
