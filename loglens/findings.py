@@ -81,6 +81,8 @@ class Hit:
     version: str | None = None
     count: int | None = None
     corroborated: bool = False
+    #: A documentation link for this occurrence (an extension's own page) instead of the rule's.
+    docs: str | None = None
 
 
 def doc_sections(module: ModuleType) -> dict[str, str]:
@@ -143,6 +145,7 @@ def findings_frames(results: list[tuple[str, ModuleType, Hit]]) -> tuple[pl.Data
                 "version": hit.version,
                 "count_given": hit.count,
                 **documentation[rule.id],
+                **({"docs": hit.docs} if hit.docs else {}),
             }
         )
     # Messages stay out of the concat and sort (a hit can hold thousands of rows): only the few

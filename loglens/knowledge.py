@@ -127,28 +127,104 @@ def platform_limit(extension: pl.Expr) -> pl.Expr:
 
 # -- exit codes -----------------------------------------------------------------------------
 
-#: Shell, package-tool and extension conventions for an extension command's exit code.
-EXIT_CODE_MEANINGS = {
+#: Shell and package-tool meanings, true for any command.
+SHELL_EXIT_CODES = {
     1: "general failure",
     2: "misuse of a shell builtin or bad arguments",
-    51: "unsupported operating system (extension convention)",
-    52: "missing dependency (extension convention)",
-    53: "configuration error (extension convention)",
-    55: "package manager locked (the code OmsAgent uses)",
-    56: "package manager locked (the code Azure Monitor Agent uses)",
     100: "apt/dpkg error",
     126: "command found but not executable (permissions or a noexec mount)",
     127: "command not found",
     -1: "killed by a signal (for RunCommand: its timeoutInSeconds)",
 }
+#: The marketplace convention most Python extensions follow (reference extension-logs.md 4.1).
+CONVENTION_EXIT_CODES = {
+    51: "unsupported operating system",
+    52: "missing dependency",
+    53: "configuration error",
+}
+_GO_HANDLER = {
+    2: "bad command-line usage of the handler",
+    3: "the handler failed an enable, update, disable or uninstall step (its handler.log says why)",
+    52: "the handler's install step failed",
+}
+#: Each extension's own exit codes (reference extension-logs.md 4.2), by handler (`Publisher.Type`).
+EXTENSION_EXIT_CODES: dict[str, dict[int, str]] = {
+    "Microsoft.Azure.Monitor.AzureMonitorLinuxAgent": {
+        1: "generic failure",
+        51: "unsupported operating system (or one with neither rpm nor dpkg)",
+        52: "missing dependency: no Python, too little disk space, or a broken rpm database",
+        53: "invalid or missing setting",
+        56: "the package manager was still locked after 15 retries",
+    },
+    "Microsoft.EnterpriseCloud.Monitoring.OmsAgentForLinux": {
+        11: "bad parameter",
+        51: "unsupported operating system",
+        52: "missing dependency, a permission problem, or the package manager dpkg/rpm in lock state",
+        53: "wrong workspace ID or key, or onboarding failed",
+        55: "package manager locked after retries, curl missing, unsupported openssl/gpg, or the service unreachable",
+    },
+    "Microsoft.OSTCExtensions.DSCForLinux": {
+        1: "generic failure",
+        51: "unsupported distro, the dpkg lock held, or an invalid argument (DSC uses 51 for all three)",
+    },
+    "Microsoft.OSTCExtensions.VMAccessForLinux": {51: "no Python interpreter on the VM", 1: "enable failed"},
+    "Microsoft.OSTCExtensions.CustomScriptForLinux": {51: "no Python interpreter on the VM"},
+    "Microsoft.Azure.Security.AzureDiskEncryptionForLinux": {
+        51: "unsupported OS or Python version",
+        52: "missing dependency",
+        53: "configuration error",
+    },
+    "Microsoft.Azure.Diagnostics.LinuxDiagnostic": {52: "no Python 2 on the VM", 119: "a local import failed"},
+    "Microsoft.Azure.Extensions.CustomScript": _GO_HANDLER,
+    "Microsoft.CPlat.Core.RunCommandLinux": _GO_HANDLER,
+    "Microsoft.CPlat.Core.RunCommandHandlerLinux": _GO_HANDLER,
+    "Microsoft.ManagedServices.ApplicationHealthLinux": _GO_HANDLER,
+}
+#: Each extension's own troubleshooting page; others get the general one.
+EXTENSION_DOCS = {
+    "Microsoft.Azure.Extensions.CustomScript": "https://learn.microsoft.com/azure/virtual-machines/extensions/custom-script-linux#troubleshooting",
+    "Microsoft.Azure.Monitor.AzureMonitorLinuxAgent": "https://learn.microsoft.com/azure/azure-monitor/agents/azure-monitor-agent-troubleshoot-linux-vm",
+    "Microsoft.EnterpriseCloud.Monitoring.OmsAgentForLinux": "https://learn.microsoft.com/azure/azure-monitor/agents/agent-linux-troubleshoot",
+    "Microsoft.Azure.Diagnostics.LinuxDiagnostic": "https://learn.microsoft.com/azure/virtual-machines/extensions/diagnostics-linux",
+    "Microsoft.CPlat.Core.RunCommandHandlerLinux": "https://learn.microsoft.com/azure/virtual-machines/linux/run-command-managed",
+}
+GENERAL_EXTENSION_DOCS = (
+    "https://learn.microsoft.com/azure/virtual-machines/extensions/features-linux#troubleshoot-vm-extensions"
+)
 
 
-def exit_code_meaning(code: int) -> str:
-    """What an extension command's exit code usually means."""
-    if code in EXIT_CODE_MEANINGS:
-        return EXIT_CODE_MEANINGS[code]
+def extension_docs(extension: str | None) -> str:
+    """The troubleshooting page for an extension (its own when known)."""
+    handler = next((h for h in MULTI_CONFIG_HANDLERS if (extension or "").startswith(h + ".")), extension)
+    return EXTENSION_DOCS.get(handler or "", GENERAL_EXTENSION_DOCS)
+
+
+#: Codes some extensions give a lock, for extensions whose own table is not known.
+_LOCK_CODES = {55: "OmsAgent", 56: "Azure Monitor Agent"}
+
+
+def exit_code_meaning(code: int, extension: str | None = None, *, handler_exit: bool = True) -> str:
+    """What an exit code means, for this extension when its own codes are known.
+
+    Args:
+        extension: the extension (`Publisher.Type`, or a multi-config `Handler.Name`).
+        handler_exit: the code is the extension handler's own exit (`Non-zero exit code: N`), not
+            a script's or an inner command's (`command terminated with exit status=N`).
+    """
+    handler = next((h for h in MULTI_CONFIG_HANDLERS if (extension or "").startswith(h + ".")), extension)
+    own = EXTENSION_EXIT_CODES.get(handler or "", {}) if handler_exit else {}
+    if code in own:
+        return own[code]
+    if code in SHELL_EXIT_CODES:
+        return SHELL_EXIT_CODES[code]
     if 128 < code < 160:
         return f"killed by signal {code - 128}" + (
             " (SIGKILL: out of memory or killed by a timeout)" if code == 137 else ""
+        )
+    if handler_exit and code in CONVENTION_EXIT_CODES:
+        return f"{CONVENTION_EXIT_CODES[code]} (the extensions' common convention; this extension's own meaning is not known)"
+    if handler_exit and code in _LOCK_CODES:
+        return (
+            f"package manager locked if this extension follows {_LOCK_CODES[code]}'s code; its own meaning is not known"
         )
     return "extension-specific failure"

@@ -1,17 +1,21 @@
 """An extension command exited non-zero (with what the exit code usually means).
 
 What it detects:
-    `Non-zero exit code: N, <command>` in the agent's error events (all agent generations), and
-    `command terminated with exit status=N` in CustomScript and RunCommand handler logs, status
-    files and the instance view, with the tail of the command's `[stderr]`. Exit code 51
-    (unsupported OS) has its own finding and is left out here.
+    `Non-zero exit code: N, <command>` in the agent's error events (all agent generations; also in
+    portal, CLI and ARM error text), the 2.0 agent's `Process N returned non-zero exit code(126)`,
+    HandlerUtil's `CalledProcessError.  Error Code is 1` (OMS, LAD), and `command terminated with
+    exit status=N` in CustomScript and RunCommand handler logs, status files and the instance view,
+    with the tail of the command's `[stderr]`. Exit code 51 (unsupported OS) has its own finding
+    and is left out here, unless its output shows a failed download (an HTTP 404, a missing
+    package) rather than an OS check.
 
 Why it matters:
-    The exit code and stderr usually name the problem. 127 is a command not found, often a typo
-    in `commandToExecute` or a missing interpreter. 126 is a file that is not executable, or a
-    `noexec` mount. 100 is apt failing. 52 is a missing dependency and 53 a configuration error,
-    by the extension convention. 55 and 56 are a locked package manager (OMS and AMA). -1 and
-    128+N are a process killed by a signal.
+    The exit code and stderr usually name the problem. An extension handler's own code is read
+    with that extension's table when loglens knows it (`loglens/knowledge.py`: AMA's 56 and OMS's
+    55 are a locked package manager, OMS's 52 includes a lock, the Go handlers' 3 is a failed
+    step); otherwise the shell's meanings (127 command not found, 126 not executable, 100 apt,
+    128+N a signal) or the common convention (52 missing dependency, 53 configuration error),
+    said as such. The docs link is the extension's own troubleshooting page when known.
 
 Example:
     Enable failed: failed to execute command: command terminated with exit status=127
@@ -39,7 +43,7 @@ import regex
 
 from loglens.context import Context
 from loglens.findings import Hit, Rule
-from loglens.knowledge import exit_code_meaning
+from loglens.knowledge import exit_code_meaning, extension_docs
 from loglens.rules._common import HIT_COLUMNS, stderr_tail, version_of
 from loglens.rules.unsupported_os import DOWNLOAD_TEXT
 
@@ -78,9 +82,14 @@ def detect(context: Context) -> list[Hit]:
         op = (operation.group(1) or operation.group(2)) if operation else "A command"
         version = version_of(rows)
         who = f"{extension}{' ' + version if version else ''}" if extension else "an extension"
-        meaning = exit_code_meaning(code)
+        # The agent's `Non-zero exit code` and the 2.0 agent's report are the handler's own exit;
+        # the other wordings carry a script's or an inner command's code.
+        handler_exit = bool(regex.search(r"Non-zero exit code: |returned non-zero exit code\(", text))
+        meaning = exit_code_meaning(code, extension, handler_exit=handler_exit)
         if code == 51:
             meaning = "by convention an unsupported OS, but the output shows a failed download (HTTP 404 or a missing package), not an OS check"
         summary = f"{op} of {who} exited {code}: {meaning}" + (f"; stderr: {tail[:240]}" if tail else "")
-        hits.append(Hit(summary, rows.select(HIT_COLUMNS), extension=extension, version=version))
+        hits.append(
+            Hit(summary, rows.select(HIT_COLUMNS), extension=extension, version=version, docs=extension_docs(extension))
+        )
     return hits
