@@ -28,6 +28,9 @@ from parsers import LoadResult
 LINK_WINDOW = timedelta(minutes=15)
 #: Rules run at once (the CI-class machine has two cores).
 _PARALLEL_RULES = 2
+#: Findings that are symptoms of another finding's cause when the same record proves both.
+SYMPTOMS_OF = {"extension-command-failed": ("package-manager-lock", "unsupported-os", "disk-full")}
+CAUSES = sorted({cause for causes in SYMPTOMS_OF.values() for cause in causes})
 #: Unexplained error templates listed.
 MAX_OTHER_ERRORS = 25
 
@@ -104,7 +107,7 @@ def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> An
     with ThreadPoolExecutor(max_workers=_PARALLEL_RULES) as pool:
         results = list(pool.map(lambda job: [(job[0].collection, job[1], hit) for hit in job[1].detect(job[0])], work))
     table, evidence = findings_frames([hit for hits in results for hit in hits])
-    table = _in_report_order(_linked(table))
+    table = _in_report_order(_causes_over_symptoms(_linked(table)))
     order = table.select(old="finding", new=pl.int_range(pl.len(), dtype=pl.UInt32))
     evidence = (
         evidence.join(order, left_on="finding", right_on="old")
@@ -128,6 +131,32 @@ def _in_report_order(table: pl.DataFrame) -> pl.DataFrame:
     rank = pl.col("severity").replace_strict({s: i for i, s in enumerate(SEVERITIES)}, return_dtype=pl.UInt8)
     return table.sort(
         [rank, pl.col("category"), pl.col("first_seen"), pl.col("rule")], nulls_last=True, maintain_order=True
+    )
+
+
+def _causes_over_symptoms(table: pl.DataFrame) -> pl.DataFrame:
+    """One incident, one finding: a failed command that a cause explains (the same record proves
+    both) is kept as that cause's symptom, at info, instead of a second error."""
+    proof = table.select("finding", "collection", "rule", "severity", "title", "records").explode("records")
+    causes = proof.filter(pl.col("rule").is_in(CAUSES) & pl.col("severity").is_in(["error", "warning"]))
+    symptoms = proof.filter(pl.col("rule").is_in(list(SYMPTOMS_OF)))
+    explained = (
+        symptoms.join(causes, on=["collection", "records"], suffix="_cause")
+        .filter(pl.col("finding") != pl.col("finding_cause"))
+        .group_by("finding", maintain_order=True)
+        .agg(cause=pl.col("title_cause").first())
+    )
+    if explained.height == 0:
+        return table
+    return (
+        table.join(explained, on="finding", how="left")
+        .with_columns(
+            severity=pl.when(pl.col("cause").is_not_null()).then(pl.lit("info")).otherwise("severity"),
+            summary=pl.when(pl.col("cause").is_not_null())
+            .then(pl.format("{}; a symptom of: {}", "summary", pl.col("cause").str.to_lowercase()))
+            .otherwise("summary"),
+        )
+        .drop("cause")
     )
 
 

@@ -94,3 +94,15 @@ def test_one_html_report_builds_the_record_view_once(monkeypatch):
     analysis = analyze(load_sources(VMS))
     html.render(analysis, version="test")
     assert len(calls) == 1
+
+
+def test_a_failed_command_a_lock_explains_is_one_incident():
+    # The AADSSHLogin install fails on the dpkg lock: the lock is the error, the exit 100 its symptom.
+    analysis = analyze(load_sources([SAMPLES / "vm-modern"]))
+    by_rule = {f.rule: f for f in analysis.findings if f.extension and "AADSSHLogin" in f.extension}
+    assert by_rule["package-manager-lock"].severity == "error"
+    failed = by_rule["extension-command-failed"]
+    assert failed.severity == "info" and failed.summary.endswith(
+        "a symptom of: package manager locked by another process"
+    )
+    assert "extension-command-failed" in by_rule["package-manager-lock"].related

@@ -78,8 +78,31 @@ FIREWALL_FAILURE = (
 #: What shows a WireServer failure in pasted text mattered: a failed provisioning, or `curl` to the
 #: address answering `000` (no HTTP response at all).
 CORROBORATION = r"ProvisioningState/failed|curl [^\n]*168\.63\.129\.16|^000$"
-#: A streak ends when the agent says it recovered.
-RECOVERED = r"recovered from previous errors"
+#: A streak ends at the next sign that the WireServer answered again: the agent saying it
+#: recovered, or a goal state fetched or processed.
+RECOVERED = (
+    r"recovered from previous errors|Fetched a new incarnation|Fetch goal state completed|Fetched new vmSettings"
+    r"|ProcessExtensionsGoalState completed|ProcessExtensionsInGoalState completed|ProcessGoalState completed"
+)
+#: Failures with no answer from the server at all.
+_NO_ANSWER = r"(?i)timed out|connection refused|no route to host|network is unreachable|connection reset|DhcpError|not responding|endpoint not found|IOError"
+#: Failures that are an answer from the server (an HTTP status), not a missing connection.
+ANSWERED = r"\[(?P<a>[1-5][0-9]{2}): |Status Code (?P<b>[1-5][0-9]{2})|status code \[(?P<c>[1-5][0-9]{2})\]"
+#: Where a failing request went: (label, token in the message), the first that matches names it.
+ENDPOINTS = (
+    ("vmSettings", "vmSettings"),
+    ("HostGAPlugin health", ":32526/health"),
+    ("HostGAPlugin", ":32526"),
+    ("HostGAPlugin", "API versions"),
+    ("telemetry", "comp=telemetrydata"),
+    ("telemetry", "DroppedEventsCount"),
+    ("status upload", "status blob"),
+    ("endpoint discovery", "DhcpError"),
+    ("endpoint discovery", "Protocol endpoint not found"),
+    ("endpoint discovery", "WireServer is not responding"),
+    ("goal state", "goal state"),
+    ("goal state", "168.63.129.16/machine"),
+)
 #: Up to this many failures that then recover are a transient blip (the agent team's own threshold).
 TRANSIENT_MAX = 5
 #: Failures further apart than this start a new streak. The agent repeats `still failing` only
@@ -150,13 +173,41 @@ def _streak_hit(streak: pl.DataFrame) -> Hit | None:
     else:
         tail = "still failing at the last failure logged" if failures.height > 1 else "no recovery logged"
     transient = ended is not None and failures.height <= TRANSIENT_MAX and lasted <= 3600
-    summary = (
-        f"168.63.129.16 unreachable ({how}): {failures.height} failure(s) {span_text(failures)}, {tail}"
-        if not transient
-        else f"Transient WireServer blip ({how}): {failures.height} failure(s) {span_text(failures)}, {tail}"
+    where = ", ".join(_endpoints(failures))
+    statuses = _statuses(failures)
+    what = (
+        f"168.63.129.16 answered with errors (HTTP {', '.join(statuses)}; {where})"
+        if statuses and not _unreachable(failures)
+        else f"168.63.129.16 unreachable ({how}; {where})"
     )
+    if transient:
+        what = f"Transient WireServer blip ({how}; {where})"
+    summary = f"{what}: {failures.height} failure(s) {span_text(failures)}, {tail}"
     rows = pl.concat([failures, recovery]).select(HIT_COLUMNS)
-    return Hit(summary, rows, severity="warning" if transient else None, count=failures.height)
+    # One failure with nothing after it shows no persistence: a warning, not an outage.
+    severity = "warning" if transient or (failures.height == 1 and ended is None) else None
+    return Hit(summary, rows, severity=severity, count=failures.height)
+
+
+def _endpoints(failures: pl.DataFrame) -> list[str]:
+    """Which endpoints the failing requests went to, in a stable order."""
+    found = []
+    for message in failures["message"].to_list():
+        label = next((name for name, token in ENDPOINTS if token in (message or "")), "WireServer")
+        if label not in found:
+            found.append(label)
+    return found
+
+
+def _statuses(failures: pl.DataFrame) -> list[str]:
+    codes = failures.select(pl.col("message").str.extract_groups(ANSWERED)).unnest("message")
+    values = pl.concat([codes[c] for c in codes.columns]).drop_nulls().unique().sort()
+    return values.to_list()
+
+
+def _unreachable(failures: pl.DataFrame) -> bool:
+    """True when some failure had no answer at all (timeout, refused, no route, reset)."""
+    return bool(failures["message"].str.contains(_NO_ANSWER).any())
 
 
 def _symptoms(failures: pl.DataFrame) -> set[str]:
