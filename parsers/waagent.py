@@ -40,6 +40,7 @@ from parsers.wrappers import unwrap, with_wrapper_fields
 #: Header form numbers (`waagent_format.FORMS`).
 _ISO, _LEGACY, _EXTENSION = (FORMS.index(f) for f in ("agent-iso", "agent-legacy", "extension"))
 _DIGITS = tuple("0123456789")
+ELISIONS = ["...", "\u2026", "[...]", "[\u2026]"]
 
 
 def read_waagent(
@@ -113,6 +114,11 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
         The records and the counts (records, continuation lines, unparsed lines).
     """
     lines, damaged = chunk.lines.with_row_index("line_no", offset=1), chunk.damaged
+    # A poster's elision line (`...`) stands for lines left out: its own unparsed row, not part of a record.
+    elided = lines["text"].is_in(ELISIONS)
+    if elided.any():
+        marked = (elided | lines["damaged"]) if damaged else elided
+        lines, damaged = lines.with_columns(marked.alias("damaged")), True
     unwrapped = unwrap(lines, HEADER_PATTERN)
     if unwrapped is not None:
         # Other programs' lines around wrapped agent lines stay unparsed rows, like damaged ones.

@@ -49,6 +49,8 @@ CRASH = (
     # 2.1/2.2: the handler's main loop died (`Agent WALinuxAgent-2.2.46 failed with exception: ...`),
     # or the daemon gave up relaunching it.
     r"|^Agent WALinuxAgent-\S+ failed with exception|restarted more than \d+ times in \d+ seconds"
+    # The distro-installed agent (not an updated egg) failing at launch.
+    r"|launched with command '[^']*/s?bin/waagent [^']*' (?:failed with|returned code: [1-9])"
     # 2.0, the single-file agent: any traceback through its own code is its main loop failing.
     r'|File "/usr/sbin/waagent", line \d+, in '
 )

@@ -4,8 +4,8 @@ What it detects:
     A newly launched agent crashing (`Agent WALinuxAgent-2.2.40 launched with command '...' failed
     with return code: 1`, `returned code`, `failed with exception`), the daemon blocking that
     version (`is permanently blacklisted`, 2.14+ `is permanently disabled`, `restarted more than 3
-    times`; 2.2 then skips it at every start, `is blacklisted - skipping download`, a warning on
-    its own), rolling back (`is reverting to the installed agent`, `Marking the agent ... as bad
+    times`; 2.2 then skips it at every start, `is blacklisted - skipping download` and `error state:
+    ... Fatal: True`, a warning on its own), rolling back (`is reverting to the installed agent`, `Marking the agent ... as bad
     version`, `Blacklisting the agent`), and download or retry failures (`Unable to download Agent`,
     `[SelfUpdate]Unable to update Agent`, `Attempted enough update retries`).
 
@@ -45,13 +45,15 @@ from loglens.rules._common import HIT_COLUMNS, span_text
 FAILURE = (
     r"Agent WALinuxAgent-\S+ launched with command .* (?:failed with return code|returned code|failed with exception)"
     r"|Agent WALinuxAgent-\S+ is permanently (?:blacklisted|disabled)|Agent WALinuxAgent-\S+ restarted more than \d+ times"
-    r"|Agent WALinuxAgent-\S+ is blacklisted - skipping download"
+    r"|Agent WALinuxAgent-\S+ is blacklisted - skipping download|Agent WALinuxAgent-\S+ error state: .*Fatal: True"
     r"|is reverting to the installed agent|Marking the agent \S+ as bad version|Blacklisting the agent \S+"
     r"|Unable to download Agent|Agent WALinuxAgent-\S+ download failed|\[(?:SelfUpdate|RSM)\]\s*Unable to update Agent"
     r"|Attempted enough update retries for version"
 )
+#: The daemon launching the distro-installed agent (`/usr/sbin/waagent`), not an updated egg.
+INSTALLED_LAUNCH = r"launched with command '[^']*/s?bin/waagent [^']*'"
 #: The daemon passing over a version blocked before this log starts.
-_SKIPPED = r"is blacklisted - skipping download"
+_SKIPPED = r"is blacklisted - skipping download|error state: .*Fatal: True"
 _VERSION = r"WALinuxAgent-(\d+(?:\.\d+)+)|agent (\d+(?:\.\d+)+)|version: (\d+(?:\.\d+)+)"
 _ROLLBACK_TO = r"Determined Agent WALinuxAgent-(\S+) to be the latest agent|Installed Agent WALinuxAgent-(\S+) is the most current agent"
 
@@ -67,7 +69,9 @@ RULE = Rule(
 
 def detect(context: Context) -> list[Hit]:
     agent = context.records.filter(pl.col("kind") == "waagent")
-    failures = agent.filter(pl.col("message").str.contains(FAILURE))
+    # The installed agent (not a downloaded egg) failing at launch is agent health, not an update:
+    # agent-not-processing reports it.
+    failures = agent.filter(pl.col("message").str.contains(FAILURE) & ~pl.col("message").str.contains(INSTALLED_LAUNCH))
     if failures.height == 0:
         return []
     failures = failures.with_columns(

@@ -354,7 +354,11 @@ def test_journald_copy_keeps_agent_records_and_other_programs_apart(tmp_path):
     assert (account.lines, account.records, account.continuations, account.unparsed) == (4, 1, 1, 2)
     record = result.frame.filter(pl.col("line_format") != "unparsed").row(0, named=True)
     assert record["message"].endswith('azurelinuxagent/ga/update.py", line 268, in run')
-    assert (record["wrapper_host"], record["wrapper_ident"], record["wrapper_pid"]) == ("recboxlogdb", "python3", 1654075)
+    assert (record["wrapper_host"], record["wrapper_ident"], record["wrapper_pid"]) == (
+        "recboxlogdb",
+        "python3",
+        1654075,
+    )
     assert record["timestamp"].isoformat() == "2022-10-30T00:00:12.834844+00:00"
 
 
@@ -362,3 +366,21 @@ def test_plain_log_has_no_wrapper_columns_set():
     log = Path(__file__).resolve().parents[2] / "sample_logs/vm-modern/var/log/waagent.log"
     frame = read_waagent([log]).frame
     assert frame["wrapper"].null_count() == frame.height
+
+
+def test_a_posters_elision_line_is_its_own_unparsed_row(tmp_path):
+    # https://github.com/Azure/WALinuxAgent/issues/1320 (corpus 064): `...` between two excerpts.
+    log = tmp_path / "waagent.log"
+    log.write_text(
+        "2018/08/03 10:37:49.021883 INFO Azure Linux Agent Version:2.1.3\n"
+        "...\n"
+        "2018/08/21 00:26:18.075717 INFO Handle new ext handler config\n"
+    )
+    result = read_waagent([log])
+    (account,) = result.accounts
+    assert (account.records, account.continuations, account.unparsed) == (2, 0, 1)
+    assert result.frame["message"].to_list() == [
+        "Azure Linux Agent Version:2.1.3",
+        "...",
+        "Handle new ext handler config",
+    ]
