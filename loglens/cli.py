@@ -182,5 +182,5 @@ def _accounting_table(result: LoadResult) -> Table:
         table.add_column(name, justify="left" if name in ("file", "kind") else "right", overflow="fold")
     for a in result.accounts:
         numbers = (a.lines, a.records, a.continuations, a.unparsed, a.skipped)
-        table.add_row(a.path, a.kind, *(f"{n:,}" for n in numbers), "yes" if a.balanced else "NO")
+        table.add_row(a.path, a.kind_shown, *(f"{n:,}" for n in numbers), "yes" if a.balanced else "NO")
     return table

@@ -110,6 +110,7 @@ class Lens:
             schema={
                 "path": pl.String,
                 "kind": pl.String,
+                "recognised_by": pl.String,
                 "lines": pl.Int64,
                 "records": pl.Int64,
                 "continuations": pl.Int64,

@@ -52,6 +52,7 @@ KINDS = (
     "text",
     "command_execution",
     "extension_log",
+    "extension_event",
     "status",
     "handler_state",
     "settings",
@@ -70,6 +71,9 @@ class Collection:
     sources: dict[str, list[Source]] = field(default_factory=lambda: {k: [] for k in KINDS})
     warnings: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    #: Per source name, how its kind was decided: `name` (its path), `content` (its first bytes),
+    #: or `named file, not recognised` (read only because the user named it).
+    recognised_by: dict[str, str] = field(default_factory=dict)
     _stack: ExitStack = field(default_factory=ExitStack)
 
     def close(self) -> None:
@@ -134,15 +138,19 @@ def _is_archive(path: Path) -> bool:
 
 
 def _add(source: Source, found: Collection, *, explicit: bool = False) -> None:
-    kind = kind_of_path(source.logical_path) or _sniff(source, found)
+    kind, how = kind_of_path(source.logical_path), "name"
+    if kind is None:
+        kind, how = _sniff(source, found), "content"
     if kind is None and explicit:
-        # A file the user named is read even when unrecognised: JSON as an instance view (whose
-        # reader says what is wrong with it), anything else with the agent grammar, reporting coverage.
+        # A file the user named is read even when unrecognised: JSON as control-plane error text
+        # (whose reader says what is wrong with it), anything else with the agent grammar.
         kind = "control_plane" if source.logical_path.name.lower().endswith(".json") else "waagent"
+        how = "named file, not recognised"
     if kind is None:
         found.ignored.append(source.name)
     else:
         found.sources[kind].append(source)
+        found.recognised_by[source.name] = how
 
 
 def kind_of_path(path: PurePosixPath) -> str | None:
@@ -161,6 +169,8 @@ def kind_of_path(path: PurePosixPath) -> str | None:
             return "settings"
         if parent == "config" and HANDLER_STATE_FILE.match(name):
             return "handler_state"
+    if "azure" in parts[:-1] and parent == "events" and name.endswith(".json"):
+        return "extension_event"
     if "azure" in parts[:-1] and _EXTENSION_LOG_FILE.match(name):
         return "command_execution" if _COMMAND_EXECUTION_FILE.match(name) else "extension_log"
     return None

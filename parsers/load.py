@@ -13,6 +13,7 @@ from parsers.agent_config import read_agent_versions, read_waagent_conf
 from parsers.chunks import DEFAULT_CHUNK_BYTES
 from parsers.collect import assign_collections, collect
 from parsers.control_plane import read_control_plane
+from parsers.extension_events import read_extension_events
 from parsers.extension_logs import read_extension_logs
 from parsers.handler_files import read_handler_state, read_settings, read_status_files
 from parsers.instance_view import read_instance_views, read_vm_models
@@ -103,6 +104,7 @@ def load_sources(
         # The small-source readers: (frames they fill, reader, source kind), in load order.
         readers = (
             (("extension_logs",), lambda found: read_extension_logs(found, tz=zone), "extension_log"),
+            (("extension_events",), read_extension_events, "extension_event"),
             (("status", "substatus"), read_status_files, "status"),
             (("handler_state",), read_handler_state, "handler_state"),
             (("settings",), read_settings, "settings"),
@@ -117,6 +119,10 @@ def load_sources(
             frames.update(zip(names, parts, strict=True))
             accounts += read
         notes, ignored = list(found.warnings), list(found.ignored)
+        for account in accounts:
+            account.recognised_by = found.recognised_by.get(account.path)
+    # Extension events are extension log rows from another file shape: one frame for both.
+    frames["extension_logs"] = pl.concat([frames["extension_logs"], frames.pop("extension_events")])
     for name, columns in schema.FRAME_SCHEMAS.items():
         frames.setdefault(name, schema.empty_frame(columns))
     return LoadResult(frames=frames, accounts=accounts, notes=notes, ignored=ignored)

@@ -51,6 +51,15 @@ class SourceAccount:
     first_time: datetime | None = None
     last_time: datetime | None = None
     warnings: list[str] = field(default_factory=list)
+    #: How the kind was decided (`parsers.collect.Collection.recognised_by`).
+    recognised_by: str | None = None
+
+    @property
+    def kind_shown(self) -> str:
+        """The kind and how it was decided, for input tables: `text (by content)`."""
+        if self.recognised_by in ("name", "content"):
+            return f"{self.kind} (by {self.recognised_by})"
+        return f"{self.kind} ({self.recognised_by})" if self.recognised_by else self.kind
 
     @property
     def balanced(self) -> bool:
@@ -62,6 +71,8 @@ class SourceAccount:
         return {
             "path": self.path,
             "kind": self.kind,
+            "recognised_by": self.recognised_by,
+            "kind_shown": self.kind_shown,
             "lines": self.lines,
             "records": self.records,
             "continuations": self.continuations,

@@ -20,7 +20,7 @@ LEVELS = ("VERBOSE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 Level = pl.Enum(list(LEVELS))
 
 #: How a waagent.log record was recognised (see docs/schema.md for the grammar behind each).
-LINE_FORMATS = ("agent-iso", "agent-legacy", "extension", "unparsed")
+LINE_FORMATS = ("agent-iso", "agent-legacy", "extension", "agent-bare", "unparsed")
 LineFormat = pl.Enum(list(LINE_FORMATS))
 
 #: Agent process prefixes (the waagent grammar's closed set).
@@ -70,6 +70,7 @@ WAAGENT_COLUMNS: tuple[Column, ...] = COMMON_COLUMNS + (
         LineFormat,
         "agent-iso (agent 2.2.46+, UTC), agent-legacy (agent up to 2.2.45, local time), "
         "extension (lines extensions write in their own `YYYY/MM/DD HH:MM:SS` form, local time), "
+        "agent-bare (2.0-era `ERROR:<message>` lines posted without their timestamps; no time), "
         "or unparsed (kept visible, not dropped).",
     ),
     Column(
@@ -92,7 +93,7 @@ WAAGENT_COLUMNS: tuple[Column, ...] = COMMON_COLUMNS + (
 )
 
 #: How an extension log line was recognised.
-EXTENSION_LOG_FORMATS = ("go-logfmt", "go-slog", "python", "platform", "shim", "text", "unparsed")
+EXTENSION_LOG_FORMATS = ("go-logfmt", "go-slog", "python", "platform", "shim", "text", "event", "unparsed")
 ExtensionLogFormat = pl.Enum(list(EXTENSION_LOG_FORMATS))
 
 #: Per-extension logs under `/var/log/azure/<extension>/` (handler.log, extension.log, log_<n>, ...).
@@ -103,7 +104,7 @@ EXTENSION_LOG_COLUMNS: tuple[Column, ...] = COMMON_COLUMNS + (
         "go-logfmt (CustomScript v2, RunCommand), go-slog (ApplicationHealth), python (HandlerUtil "
         "extensions: VMAccess, AMA, OMS, DSC, LAD, ...; local time), platform (azure-extension-platform "
         "`log_<n>`, UTC), shim (a Go handler's shell wrapper lines, no timestamp), text (unknown format, "
-        "timestamp sniffed where possible) or unparsed.",
+        "timestamp sniffed where possible), event (an extension's telemetry event JSON under `events/`) or unparsed.",
     ),
     Column("sequence", pl.Int64(), "Settings sequence number (`seq=`), if the line gives it."),
     Column("event", pl.String(), "`event=` value of a Go handler line (`enable failed`, `download start`, ...)."),

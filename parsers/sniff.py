@@ -41,6 +41,7 @@ _AZURE_STATUS_TEXT = regex.compile(
     rb"ProvisioningState/|PowerState/|VMExtensionProvisioning|VMExtensionHandler|displayStatus|Status level"
     rb"|Handler status|typeHandlerVersion|Deployment failed|\(VMExtension\w+\)|Code: VMExtension"
     rb"|\[Extension(?:Operation)?Error\]|Non-zero exit code|Enable failed: failed to execute command"
+    rb"|Provisioning of VM extension|Extension Message:|Extension Error:"
 )
 #: A timestamped log line (the agent's, an extension's, or syslog's): then the file is a log.
 _LOG_LINE = regex.compile(
@@ -62,6 +63,8 @@ def kind_of_content(head: bytes) -> str | None:
             return "instance_view"
         if b'"storageProfile"' in head or b'"osProfile"' in head or b'"hardwareProfile"' in head:
             return "vm_show"
+        if b'"TaskName"' in head and b'"EventLevel"' in head:
+            return "extension_event"  # an extension's telemetry event file under another name
         if text[:1] == b"[" and (b'"formattedMessage"' in head or (b'"operation"' in head and b'"status"' in head)):
             return "status"  # an extension status file under another name
     if b'"code"' in head and b'"message"' in head and _JSON_NEAR_START.search(head):

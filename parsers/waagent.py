@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from parsers import schema
+from parsers.bare_lines import parse_bare
 from parsers.chunks import DEFAULT_CHUNK_BYTES, Damage, LineChunk, RawChunk, decode_chunk, iter_raw_chunks, map_in_order
 from parsers.folding import fold
 from parsers.payloads import decode_payloads
@@ -125,6 +126,8 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
         foreign = unwrapped.foreign | lines["damaged"] if damaged else unwrapped.foreign
         lines, damaged = lines.with_columns(unwrapped.text, foreign.alias("damaged")), True
     lines, table = _recognise_headers(lines)
+    if table.height == 0 and (bare := parse_bare(lines, source_path)) is not None:
+        return bare
     lines = _mark_records(lines, damaged)
     # Series filters: a frame-level filter costs a query plan per call, too much per chunk.
     is_start, is_unparsed = lines["is_start"], lines["is_unparsed"]

@@ -132,7 +132,7 @@ def _inputs(report: dict) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     out += [
-        f"| {_inline(i['path'])} | {i['kind']} | {i['lines']} | {i['records']} | {i['continuations']} | {i['unparsed']} | {i['skipped']} |"
+        f"| {_inline(i['path'])} | {i['kind_shown']} | {i['lines']} | {i['records']} | {i['continuations']} | {i['unparsed']} | {i['skipped']} |"
         for i in report["inputs"]
     ]
     if report["warnings"]:

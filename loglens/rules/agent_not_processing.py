@@ -85,7 +85,9 @@ def detect(context: Context) -> list[Hit]:
 def _service_down(context: Context) -> list[Hit]:
     """`systemctl status` output of the agent's unit showing it failed or restarting."""
     down = context.search(SERVICE_DOWN)
-    units = context.search(_SERVICE).select("source_path").unique()
+    if down.height == 0:
+        return []
+    units = context.search(_SERVICE, words=(".service",)).select("source_path").unique()
     down = down.join(units, on="source_path", how="semi")
     if down.height == 0:
         return []

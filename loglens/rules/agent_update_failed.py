@@ -71,7 +71,8 @@ def detect(context: Context) -> list[Hit]:
     agent = context.records.filter(pl.col("kind") == "waagent")
     # The installed agent (not a downloaded egg) failing at launch is agent health, not an update:
     # agent-not-processing reports it.
-    failures = agent.filter(pl.col("message").str.contains(FAILURE) & ~pl.col("message").str.contains(INSTALLED_LAUNCH))
+    failures = agent.filter(pl.col("message").str.contains(FAILURE))
+    failures = failures.filter(~pl.col("message").str.contains(INSTALLED_LAUNCH))
     if failures.height == 0:
         return []
     failures = failures.with_columns(

@@ -57,6 +57,9 @@ EXIT = (
 )
 
 
+#: Every EXIT match contains one of these (a cheap first pass).
+EXIT_WORDS = ("exit code", "exit status=", "exitCode", "Error Code is")
+
 RULE = Rule(
     id="extension-command-failed",
     category="command-failure",
@@ -68,9 +71,9 @@ RULE = Rule(
 
 def detect(context: Context) -> list[Hit]:
     # An exit 51 is unsupported-os's, unless its output shows a failed download instead.
-    not_os = pl.col("message").str.contains(DOWNLOAD_TEXT)
-    failed = context.records.filter(
-        pl.col("message").str.contains(EXIT) & (~pl.col("message").str.contains(r"Non-zero exit code: 51,") | not_os)
+    failed = context.search(EXIT, words=EXIT_WORDS)
+    failed = failed.filter(
+        ~pl.col("message").str.contains(r"Non-zero exit code: 51,") | pl.col("message").str.contains(DOWNLOAD_TEXT)
     ).with_columns(
         code=pl.coalesce(*(pl.col("message").str.extract(EXIT, group) for group in range(1, 6))).cast(pl.Int64)
     )

@@ -123,9 +123,20 @@ RULE = Rule(
 
 def detect(context: Context) -> list[Hit]:
     kinds = ("waagent", "command_execution", "extension_log", "control_plane")
-    events = context.search(FAILURE + "|" + RECOVERED, kinds=kinds).sort("timestamp", nulls_last=True)
-    hits = [h for streak in _streaks(events.filter(pl.col("timestamp").is_not_null())) if (h := _streak_hit(streak))]
-    untimed = events.filter(pl.col("timestamp").is_null() & ~pl.col("message").str.contains(RECOVERED))
+    failures = context.search(FAILURE, kinds=kinds).filter(~pl.col("message").str.contains(RECOVERED))
+    hits = []
+    if failures.height:
+        # Success lines come with every goal state: only the first after a failure ends a streak.
+        successes = context.search(RECOVERED, kinds=kinds).filter(pl.col("timestamp").is_not_null())
+        events = pl.concat(
+            [
+                failures.filter(pl.col("timestamp").is_not_null()).with_columns(recovered=pl.lit(False)),
+                successes.with_columns(recovered=pl.lit(True)),
+            ]
+        ).sort("timestamp", maintain_order=True)
+        events = events.filter(~pl.col("recovered") | ~pl.col("recovered").shift(1).fill_null(True))
+        hits += [h for streak in _streaks(events) if (h := _streak_hit(streak))]
+    untimed = failures.filter(pl.col("timestamp").is_null())
     if untimed.height:
         # Pasted text without times: no streak to measure, but the failures are still evidence.
         how = " and ".join(sorted(_symptoms(untimed)))
@@ -150,18 +161,17 @@ def detect(context: Context) -> list[Hit]:
 
 
 def _streaks(events: pl.DataFrame) -> list[pl.DataFrame]:
-    """Split failures (and the success line that closes them) into streaks, vectorised.
+    """Split failures (and the success line that closes them; column `recovered`) into streaks.
 
-    Success lines are frequent in a healthy log (every goal state): only the streaks that hold a
-    failure are kept, so the per-streak work is proportional to the failures.
+    Only the streaks that hold a failure are kept, so the per-streak work is proportional to the
+    failures.
     """
     if events.height == 0:
         return []
-    recovered = pl.col("message").str.contains(RECOVERED)
     gap = (pl.col("timestamp").diff() > STREAK_GAP).fill_null(False)
     # A new streak starts after a success line or after a long gap.
-    starts = (recovered.shift(1).fill_null(False) | gap).cum_sum()
-    events = events.with_columns(streak=starts, recovered=recovered)
+    starts = (pl.col("recovered").shift(1).fill_null(False) | gap).cum_sum()
+    events = events.with_columns(streak=starts)
     events = events.filter((~pl.col("recovered")).any().over("streak"))
     return [part for _, part in events.group_by("streak", maintain_order=True)]
 

@@ -384,3 +384,28 @@ def test_a_posters_elision_line_is_its_own_unparsed_row(tmp_path):
         "...",
         "Handle new ext handler config",
     ]
+
+
+def test_agent_2_0_lines_posted_without_timestamps_are_records(tmp_path):
+    # https://github.com/Azure/WALinuxAgent/issues/605 (corpus 048): every line `ERROR:`-prefixed, no time.
+    log = tmp_path / "pasted.log"
+    log.write_text(
+        "as posted:\n"
+        "ERROR:Error Traceback (most recent call last):\n"
+        'ERROR:  File "/usr/sbin/waagent", line 5659, in AddExtensionEvent\n'
+        "ERROR:Exception: WriteToFolder:Too many file under /var/lib/waagent/events exit\n"
+        "  a wrapped tail\n"
+    )
+    result = read_waagent([log])
+    (account,) = result.accounts
+    assert (account.lines, account.records, account.continuations, account.unparsed) == (5, 3, 1, 1)
+    bare = result.frame.filter(pl.col("line_format") == "agent-bare")
+    assert bare["level"].cast(str).to_list() == ["ERROR"] * 3 and bare["timestamp"].null_count() == 3
+    assert bare["message"][2] == "Exception: WriteToFolder:Too many file under /var/lib/waagent/events exit\n  a wrapped tail"
+
+
+def test_error_prefixed_output_inside_a_timestamped_log_stays_output(tmp_path):
+    log = tmp_path / "waagent.log"
+    log.write_text("2019/06/18 09:14:11.104558 INFO ExtHandler Run a command\nERROR: not a record here\n")
+    (account,) = read_waagent([log]).accounts
+    assert (account.records, account.continuations) == (1, 1)
