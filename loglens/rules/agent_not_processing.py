@@ -45,7 +45,7 @@ from loglens.rules._common import HIT_COLUMNS, span_text
 #: so the message may start at `ended`.)
 CRASH = (
     r"(?:^|Daemon )ended with exception|ExtHandler process \S+ launched with command .* exited with return code"
-    r"|did not terminate cleanly|op=UnhandledError"
+    r"|did not terminate cleanly|op=UnhandledError|was orphaned -- exiting|is an orphan -- exiting"
     # 2.1/2.2: the handler's main loop died (`Agent WALinuxAgent-2.2.46 failed with exception: ...`),
     # or the daemon gave up relaunching it.
     r"|^Agent WALinuxAgent-\S+ failed with exception|restarted more than \d+ times in \d+ seconds"

@@ -48,6 +48,7 @@ HANDOVER = (
     r"|Current Agent (?P<d_from>\S+) completed all update checks, exiting current process to (?:upgrade|downgrade) to the new Agent version (?P<d_to>\S+)"
     r"|Exiting current process to (?:upgrade|downgrade) to the request Agent version (?P<e_to>\S+)"
     r"|Agent WALinuxAgent-(?P<f_from>\S+) discovered agent update and will exit"
+    r"|Agent update found, exiting current process to (?:upgrade|downgrade) to the new Agent version (?P<g_to>\S+)"
 )
 #: An update found but scheduled for later (2.7+): `... upgrade WALinuxAgent-2.15.0.1; Will upgrade on or after <time>`.
 DISCOVERED = r"[Dd]iscovered new (?:Hotfix |Normal |Regular )?upgrade (?:WALinuxAgent-)?(?P<version>\d+(?:\.\d+)+); Will upgrade on or after (?P<when>\S+)"
@@ -73,7 +74,7 @@ def detect(context: Context) -> list[Hit]:
         .unnest("h")
         .with_columns(
             current=pl.coalesce("a_from", "b_from", "d_from", "f_from"),
-            target=pl.coalesce("a_to", "b_to", "c_to", "d_to", "e_to"),
+            target=pl.coalesce("a_to", "b_to", "c_to", "d_to", "e_to", "g_to"),
         )
     )
     running = agent.filter(pl.col("message").str.contains(RUNNING)).with_columns(

@@ -48,7 +48,8 @@ FAILURE = (
     r"|Agent WALinuxAgent-\S+ is blacklisted - skipping download|Agent WALinuxAgent-\S+ error state: .*Fatal: True"
     r"|is reverting to the installed agent|Marking the agent \S+ as bad version|Blacklisting the agent \S+"
     r"|Unable to download Agent|Agent WALinuxAgent-\S+ download failed|\[(?:SelfUpdate|RSM)\]\s*Unable to update Agent"
-    r"|Attempted enough update retries for version"
+    r"|Attempted enough update retries for version|No matching package found in the agent manifest for version"
+    r"|Downloaded agent package: \S+ is missing agent handler manifest file"
 )
 #: The daemon launching the distro-installed agent (`/usr/sbin/waagent`), not an updated egg.
 INSTALLED_LAUNCH = r"launched with command '[^']*/s?bin/waagent [^']*'"
@@ -116,6 +117,9 @@ _STEPS = (
         r"permanently (?:blacklisted|disabled)|as bad version|Blacklisting the agent|is blacklisted - skipping",
     ),
     ("the agent reverted to the installed version", r"reverting to the installed agent"),
-    ("the download failed", r"Unable to download Agent|download failed"),
+    (
+        "the download failed",
+        r"Unable to download Agent|download failed|No matching package found|missing agent handler manifest",
+    ),
     ("the update was abandoned after retries", r"Attempted enough update retries|Unable to update Agent"),
 )
