@@ -36,7 +36,7 @@ def vm_facts(
         "distro": _last(banners, first_group(pl.col("message"), DISTRO, 3)) or _first(version_file, "distro"),
         "auto_update": config.get("AutoUpdate.Enabled", DEFAULT_ON),
         "extensions_enabled": config.get("Extensions.Enabled", DEFAULT_ON),
-        "extensions": _extensions(records, frames["status"]),
+        "extensions": _extensions(records, frames["status"], frames["goal_state"]),
         "first_seen": stamps.min(),
         "last_seen": stamps.max(),
     }
@@ -54,8 +54,10 @@ def _first(frame: pl.DataFrame, column: str) -> str | None:
     return values[0] if values.len() else None
 
 
-def _extensions(records: pl.DataFrame, status: pl.DataFrame) -> list[dict]:
-    """Each extension with the newest version seen and its last reported status."""
+def _extensions(records: pl.DataFrame, status: pl.DataFrame, goal_state: pl.DataFrame) -> list[dict]:
+    """Each extension with the newest version seen, its last reported status, and the version the
+    goal-state files request (the last read, in path order; a goal state names extensions the logs
+    may never mention)."""
     # Two small columns, not the whole view: filtering the messages too would copy them all.
     named = pl.DataFrame([records.get_column("extension"), records.get_column("extension_version")])
     seen = (
@@ -69,12 +71,16 @@ def _extensions(records: pl.DataFrame, status: pl.DataFrame) -> list[dict]:
         .agg(pl.col("status").last().cast(pl.String))
     )
     statuses = dict(last_status.iter_rows())
-    out = [
-        {
+    requested = dict(goal_state.select("extension", "extension_version").drop_nulls("extension").iter_rows())
+    out = {
+        name: {
             "name": name,
             "version": max(versions, key=version_key) if versions else None,
             "status": statuses.get(name),
+            "requested": requested.get(name),
         }
         for name, versions in seen.iter_rows()
-    ]
-    return sorted(out, key=lambda e: e["name"])
+    }
+    for name, version in requested.items():
+        out.setdefault(name, {"name": name, "version": None, "status": None, "requested": version})
+    return sorted(out.values(), key=lambda e: e["name"])

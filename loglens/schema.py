@@ -64,7 +64,9 @@ VERSION_COLUMNS: tuple[Column, ...] = (
     Column("last_seen", UTC_TIMESTAMP, "Last such record."),
 )
 
-_EXTENSION_FACT = pl.Struct({"name": pl.String(), "version": pl.String(), "status": pl.String()})
+_EXTENSION_FACT = pl.Struct(
+    {"name": pl.String(), "version": pl.String(), "status": pl.String(), "requested": pl.String()}
+)
 FACT_COLUMNS: tuple[Column, ...] = (
     _COLLECTION,
     Column("agent_package", pl.String(), "Daemon (package) version, from its banner or `waagent --version`."),
@@ -72,7 +74,11 @@ FACT_COLUMNS: tuple[Column, ...] = (
     Column("distro", pl.String(), "Distribution as the agent states it."),
     Column("auto_update", pl.String(), "`AutoUpdate.Enabled` as configured, or the default."),
     Column("extensions_enabled", pl.String(), "`Extensions.Enabled` as configured, or the default."),
-    Column("extensions", pl.List(_EXTENSION_FACT), "Each extension seen: newest version and last status."),
+    Column(
+        "extensions",
+        pl.List(_EXTENSION_FACT),
+        "Each extension seen: newest version, last status, and the version the goal state requests (if read).",
+    ),
     Column("first_seen", UTC_TIMESTAMP, "First timestamped record of the collection."),
     Column("last_seen", UTC_TIMESTAMP, "Last timestamped record of the collection."),
 )

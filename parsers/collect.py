@@ -44,6 +44,8 @@ HANDLER_STATE_FILE = regex.compile(r"^(?:(?P<config>.+)\.)?Handler(?P<which>Stat
 #: Extension log names: handler.log, extension.log, CommandExecution.log, log_<unix time>, rotations.
 _EXTENSION_LOG_FILE = regex.compile(r"^(?:.+\.log(?:\.\d+)?(?:\.gz)?|log_\d+|.+\.log-\d+(?:\.gz)?)$")
 _COMMAND_EXECUTION_FILE = regex.compile(r"^CommandExecution(?:_.+)?\.log(?:\.\d+)?(?:\.gz)?$")
+#: The agent's copies of the goal state (top of /var/lib/waagent, or history/): ExtensionsConfig, VmSettings.
+_GOAL_STATE_FILE = regex.compile(r"^(?:ExtensionsConfig(?:\.\d+)?\.xml|VmSettings(?:\.[\w-]+)?\.json)$")
 #: Archives read in place; sosreport (`.tar.xz`) and SUSE supportconfig (`scc_*.txz`) bundles included.
 _ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar", ".tar.xz", ".txz", ".tar.bz2", ".tbz2")
 #: Kinds of source, in the order they are reported.
@@ -58,6 +60,8 @@ KINDS = (
     "settings",
     "instance_view",
     "control_plane",
+    "goal_state",
+    "handler_manifest",
     "vm_show",
     "waagent_conf",
     "waagent_version",
@@ -160,6 +164,10 @@ def kind_of_path(path: PurePosixPath) -> str | None:
         return "waagent"
     if name == "waagent.conf":
         return "waagent_conf"
+    if _GOAL_STATE_FILE.match(name):
+        return "goal_state"
+    if name in ("HandlerManifest.json", "HandlerEnvironment.json"):
+        return "handler_manifest"
     parent = parts[-2] if len(parts) >= 2 else ""
     grandparent = parts[-3] if len(parts) >= 3 else ""
     if HANDLER_DIR.match(grandparent):

@@ -15,6 +15,7 @@ from parsers.collect import assign_collections, collect
 from parsers.control_plane import read_control_plane
 from parsers.extension_events import read_extension_events
 from parsers.extension_logs import read_extension_logs
+from parsers.goal_state import read_goal_states, read_handler_manifests
 from parsers.handler_files import read_handler_state, read_settings, read_status_files
 from parsers.instance_view import read_instance_views, read_vm_models
 from parsers.reader import SourceAccount
@@ -67,6 +68,24 @@ class LoadResult:
         return parts
 
 
+def _small_readers(zone: VmTimezone) -> tuple:
+    """The small-source readers: (frames they fill, reader, source kind), in load order."""
+    return (
+        (("extension_logs",), lambda found: read_extension_logs(found, tz=zone), "extension_log"),
+        (("extension_events",), read_extension_events, "extension_event"),
+        (("status", "substatus"), read_status_files, "status"),
+        (("handler_state",), read_handler_state, "handler_state"),
+        (("settings",), read_settings, "settings"),
+        (("instance_view",), read_instance_views, "instance_view"),
+        (("control_plane",), read_control_plane, "control_plane"),
+        (("goal_state",), read_goal_states, "goal_state"),
+        (("handler_manifests",), read_handler_manifests, "handler_manifest"),
+        (("vm_extensions",), read_vm_models, "vm_show"),
+        (("config",), read_waagent_conf, "waagent_conf"),
+        (("agent_version",), read_agent_versions, "waagent_version"),
+    )
+
+
 def load_sources(
     paths: Iterable[Path | str], *, tz: VmTimezone | str | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES
 ) -> LoadResult:
@@ -101,20 +120,7 @@ def load_sources(
         )
         frames["command_execution"] = executions.frame
         accounts += executions.accounts
-        # The small-source readers: (frames they fill, reader, source kind), in load order.
-        readers = (
-            (("extension_logs",), lambda found: read_extension_logs(found, tz=zone), "extension_log"),
-            (("extension_events",), read_extension_events, "extension_event"),
-            (("status", "substatus"), read_status_files, "status"),
-            (("handler_state",), read_handler_state, "handler_state"),
-            (("settings",), read_settings, "settings"),
-            (("instance_view",), read_instance_views, "instance_view"),
-            (("control_plane",), read_control_plane, "control_plane"),
-            (("vm_extensions",), read_vm_models, "vm_show"),
-            (("config",), read_waagent_conf, "waagent_conf"),
-            (("agent_version",), read_agent_versions, "waagent_version"),
-        )
-        for names, reader, kind in readers:
+        for names, reader, kind in _small_readers(zone):
             *parts, read = reader(sources[kind])
             frames.update(zip(names, parts, strict=True))
             accounts += read

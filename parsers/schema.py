@@ -196,9 +196,47 @@ INSTANCE_VIEW_COLUMNS: tuple[Column, ...] = COMMON_COLUMNS + (
 CONTROL_PLANE_COLUMNS: tuple[Column, ...] = COMMON_COLUMNS + (
     Column("name", pl.String(), "ARM extension resource name the message names (`extension 'cse-agent-0'`), if any."),
     Column("error_code", pl.String(), "The nearest `code` around the message, e.g. `VMExtensionProvisioningError`."),
-    Column("exit_code", pl.Int64(), "Exit code the message reports (`Non-zero exit code: N`, `exit status=N`), if any."),
+    Column(
+        "exit_code", pl.Int64(), "Exit code the message reports (`Non-zero exit code: N`, `exit status=N`), if any."
+    ),
     Column("stdout", pl.String(), "`[stdout]` section of the message, if present."),
     Column("stderr", pl.String(), "`[stderr]` section of the message, if present."),
+)
+
+#: What the goal state asks for: `ExtensionsConfig*.xml` (WireServer) and `VmSettings*.json`
+#: (HostGAPlugin), at the top of `/var/lib/waagent` or in its `history/`. Settings are never read.
+GOAL_STATE_COLUMNS: tuple[Column, ...] = (
+    Column("source_path", pl.String(), "ExtensionsConfig or VmSettings file."),
+    Column(
+        "goal_state",
+        pl.String(),
+        "`incarnation <n>` (ExtensionsConfig) or the vmSettings `etag`/activity id, when given.",
+    ),
+    Column("extension", pl.String(), "Extension handler (`Publisher.Type`) the goal state names."),
+    Column("extension_version", pl.String(), "The handler version requested."),
+    Column("state", pl.String(), "Requested state: enabled or disabled."),
+    Column("auto_upgrade", pl.Boolean(), "`autoUpgrade`: minor versions may be installed automatically."),
+    Column("settings_sequence", pl.Int64(), "Settings sequence number (`seqNo`, `settingsSeqNo`), if given."),
+)
+
+#: What each handler ships and what the agent gave it: `HandlerManifest.json`, `HandlerEnvironment.json`.
+HANDLER_MANIFEST_COLUMNS: tuple[Column, ...] = (
+    Column("source_path", pl.String(), "HandlerManifest.json or HandlerEnvironment.json file."),
+    Column("file", pl.String(), "manifest or environment."),
+    Column("extension", pl.String(), "Extension handler (from the directory name)."),
+    Column("extension_version", pl.String(), "Handler version (from the directory name)."),
+    Column(
+        "enable_command",
+        pl.String(),
+        "The manifest's `enableCommand` (what waagent.log shows in `Enable extension [...]`).",
+    ),
+    Column("update_mode", pl.String(), "`updateMode` (default UpdateWithInstall)."),
+    Column(
+        "continue_on_update_failure", pl.Boolean(), "`continueOnUpdateFailure`: the agent goes on when update fails."
+    ),
+    Column("supports_multiple_extensions", pl.Boolean(), "`supportsMultipleExtensions`: a multi-config handler."),
+    Column("log_folder", pl.String(), "HandlerEnvironment `logFolder`: where the handler writes its logs."),
+    Column("events_folder", pl.String(), "HandlerEnvironment `eventsFolder`, if given."),
 )
 
 #: Extensions in the VM model (`az vm show`): what is requested, not what runs.
@@ -245,6 +283,8 @@ FRAME_SCHEMAS: dict[str, tuple[Column, ...]] = {
     "settings": SETTINGS_COLUMNS,
     "instance_view": INSTANCE_VIEW_COLUMNS,
     "control_plane": CONTROL_PLANE_COLUMNS,
+    "goal_state": GOAL_STATE_COLUMNS,
+    "handler_manifests": HANDLER_MANIFEST_COLUMNS,
     "vm_extensions": VM_EXTENSION_COLUMNS,
     "config": CONFIG_COLUMNS,
     "agent_version": AGENT_VERSION_COLUMNS,

@@ -25,6 +25,16 @@ NOT_LOGS = (
     ".yaml",
     ".yml",
     ".parquet",
+    # Key material and provisioning data the agent keeps beside its logs: never read, whatever they mention.
+    ".prv",
+    ".crt",
+    ".pem",
+    ".p7m",
+    ".pfx",
+    ".key",
+    "ovf-env.xml",
+    "certificates.xml",
+    "certificates.json",
 )
 #: Words that make a text file worth reading with the agent grammar, whatever its name: the agent
 #: and extensions by name, their error wording, and the conditions loglens diagnoses (a syslog
@@ -63,6 +73,8 @@ def kind_of_content(head: bytes) -> str | None:
             return "instance_view"
         if b'"storageProfile"' in head or b'"osProfile"' in head or b'"hardwareProfile"' in head:
             return "vm_show"
+        if b'"extensionGoalStates"' in head:
+            return "goal_state"  # a HostGAPlugin VmSettings document under another name
         if b'"TaskName"' in head and b'"EventLevel"' in head:
             return "extension_event"  # an extension's telemetry event file under another name
         if text[:1] == b"[" and (b'"formattedMessage"' in head or (b'"operation"' in head and b'"status"' in head)):
@@ -71,6 +83,8 @@ def kind_of_content(head: bytes) -> str | None:
         return "control_plane"  # ARM/CLI error JSON, perhaps after a few lines of the CLI's own text
     if b"\x00" in head:
         return None
+    if text.startswith(b"<") and b"<Extensions" in head and b"<Plugins>" in head:
+        return "goal_state"  # an ExtensionsConfig under another name
     if _AZURE_STATUS_TEXT.search(head) and not _LOG_LINE.search(head):
         return "control_plane"  # portal, CLI or instance-view text, with no log lines in it
     if _RELEVANT_TEXT.search(head):

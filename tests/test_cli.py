@@ -112,6 +112,8 @@ def test_parse_to_directory_writes_one_parquet_per_frame(tmp_path):
             "substatus",
             "handler_state",
             "control_plane",
+            "goal_state",
+            "handler_manifests",
             "settings",
             "instance_view",
             "vm_extensions",

@@ -35,7 +35,9 @@ def _inline(text: str | None) -> str:
 
 def _extension(entry: dict) -> str:
     status = f" ({entry['status']})" if entry["status"] else ""
-    return _inline(f"{entry['name']} {entry['version'] or ''}{status}")
+    asked = entry.get("requested")
+    wanted = f"; goal state asks for {asked}" if asked and asked != entry["version"] else ""
+    return _inline(f"{entry['name']} {entry['version'] or ''}{status}{wanted}")
 
 
 def _facts_table(facts: list[dict]) -> list[str]:

@@ -46,8 +46,11 @@ def test_every_frame_conforms_to_its_schema():
     assert set(result.frames) == set(FRAME_SCHEMAS)
     for name, frame in result.frames.items():
         assert frame.schema == polars_schema(FRAME_SCHEMAS[name]), name
-        # The collector bundle holds no control-plane error (tests/parsers/test_control_plane.py reads those).
-        assert frame.height > 0 or name in ("command_execution", "control_plane"), name
+        # The collector bundle holds no control-plane error, goal state or manifest (their own tests
+        # read those: test_control_plane.py, test_goal_state.py).
+        assert frame.height > 0 or name in ("command_execution", "control_plane", "goal_state", "handler_manifests"), (
+            name
+        )
 
 
 def test_bundle_and_unpacked_tree_give_identical_frames():

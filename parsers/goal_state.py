@@ -1,0 +1,143 @@
+"""What the goal state asks for, from the agent's own copies of it (reference waagent-log.md, 7).
+
+* `ExtensionsConfig.<n>.xml` / `ExtensionsConfig.xml` (WireServer goal states): each
+  `<Plugins><Plugin name= version= state= autoUpgrade=>` becomes a row. `<PluginSettings>` holds
+  the (encrypted) protected settings and `<StatusUploadBlob>` a SAS URL: neither is read.
+* `VmSettings.json` / `VmSettings.<etag>.json` (HostGAPlugin, FastTrack): each entry of
+  `extensionGoalStates` becomes a row; its `settings` are not read.
+* `HandlerManifest.json` and `HandlerEnvironment.json` under `<Publisher.Type>-<version>/`: the
+  handler's update mode and commands, and the log folder the agent gave it.
+
+These say which version and state the platform requested, to set beside what ran.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterable
+from typing import Any
+
+import polars as pl
+import regex
+
+from parsers import schema
+from parsers.collect import HANDLER_DIR
+from parsers.documents import parse_json, read_document, reject, rows_to_frame, text_of
+from parsers.reader import Source, SourceAccount
+
+#: `ExtensionsConfig.12.xml` -> incarnation 12.
+_INCARNATION = regex.compile(r"\.(\d+)\.xml$")
+
+
+def read_goal_states(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[SourceAccount]]:
+    """Requested extensions (schema ``GOAL_STATE_COLUMNS``) and accounting."""
+    rows, accounts = [], []
+    for source in sources:
+        document = read_document(source, "goal_state")
+        accounts.append(document.account)
+        if not document.text.strip():
+            continue
+        is_xml = document.text.lstrip().startswith("<")
+        found = _extensions_config(source, document) if is_xml else _vm_settings(source, document)
+        if found is None:
+            continue
+        document.account.records, document.account.continuations = 1, max(document.lines - 1, 0)
+        rows += found
+    return rows_to_frame(rows, schema.GOAL_STATE_COLUMNS), accounts
+
+
+def _extensions_config(source: Source, document) -> list[dict] | None:
+    try:
+        root = ElementTree.fromstring(document.text)
+    except ElementTree.ParseError as exc:
+        reject(document, f"not well-formed XML ({exc})")
+        return None
+    incarnation = root.get("goalStateIncarnation") or next(iter(_INCARNATION.findall(source.logical_path.name)), None)
+    plugins = root.findall("./Plugins/Plugin")
+    if not plugins:
+        reject(document, "ExtensionsConfig without `<Plugins>`")
+        return None
+    return [
+        {
+            "source_path": source.name,
+            "goal_state": f"incarnation {incarnation}" if incarnation else None,
+            "extension": plugin.get("name"),
+            "extension_version": plugin.get("version"),
+            "state": plugin.get("state"),
+            "auto_upgrade": _flag(plugin.get("autoUpgrade")),
+        }
+        for plugin in plugins
+    ]
+
+
+def _vm_settings(source: Source, document) -> list[dict] | None:
+    value = parse_json(document)
+    if value is None:
+        return None
+    goal_states = value.get("extensionGoalStates") if isinstance(value, dict) else None
+    if not isinstance(goal_states, list):
+        reject(document, "VmSettings without `extensionGoalStates`")
+        return None
+    etag = text_of(value.get("etag") or value.get("activityId"))
+    return [
+        {
+            "source_path": source.name,
+            "goal_state": etag,
+            "extension": text_of(entry.get("name")),
+            "extension_version": text_of(entry.get("version")),
+            "state": text_of(entry.get("state")),
+            "auto_upgrade": _flag(entry.get("autoUpgrade")),
+            "settings_sequence": entry.get("settingsSeqNo") if isinstance(entry.get("settingsSeqNo"), int) else None,
+        }
+        for entry in goal_states
+        if isinstance(entry, dict)
+    ]
+
+
+def read_handler_manifests(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[SourceAccount]]:
+    """`HandlerManifest.json` / `HandlerEnvironment.json` rows (``HANDLER_MANIFEST_COLUMNS``) and accounting."""
+    rows, accounts = [], []
+    for source in sources:
+        document = read_document(source, "handler_manifest")
+        accounts.append(document.account)
+        value = parse_json(document)
+        if value is None:
+            continue
+        entry = value[0] if isinstance(value, list) and value else value
+        if not isinstance(entry, dict):
+            reject(document, "not a handler manifest or environment document")
+            continue
+        match = HANDLER_DIR.match(source.logical_path.parts[-2]) if len(source.logical_path.parts) >= 2 else None
+        base = {
+            "source_path": source.name,
+            "extension": match["ext"] if match else text_of(entry.get("name")),
+            "extension_version": match["ver"] if match else None,
+        }
+        rows.append({**base, **_manifest_fields(entry)})
+    return rows_to_frame(rows, schema.HANDLER_MANIFEST_COLUMNS), accounts
+
+
+def _manifest_fields(entry: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(entry.get("handlerEnvironment"), dict):
+        environment = entry["handlerEnvironment"]
+        return {
+            "file": "environment",
+            "log_folder": text_of(environment.get("logFolder")),
+            "events_folder": text_of(environment.get("eventsFolder")),
+        }
+    manifest = entry.get("handlerManifest") if isinstance(entry.get("handlerManifest"), dict) else {}
+    return {
+        "file": "manifest",
+        "enable_command": text_of(manifest.get("enableCommand")),
+        "update_mode": text_of(manifest.get("updateMode")) or "UpdateWithInstall",
+        "continue_on_update_failure": _flag(manifest.get("continueOnUpdateFailure")),
+        "supports_multiple_extensions": _flag(manifest.get("supportsMultipleExtensions")),
+    }
+
+
+def _flag(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
