@@ -53,6 +53,41 @@ _SNIFFED_ISO = r"^\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d
 #: Where the next record may start, for cutting big files into chunks.
 RECORD_START = regex.compile(rb"time=|\d{4}/\d\d/\d\d |(?:Info|Warning|Error) |\+ ")
 
+#: Lines in each format, with what the parser must read from them: the formats' own test data
+#: (reference extension-logs.md, 1.2). Each is checked by `tests/parsers/test_extension_logs.py`.
+SAMPLE_LINES: tuple[tuple[str, dict[str, object]], ...] = (
+    (
+        'time=2025-03-14T09:14:10Z version=v2.1.19/git@1a2b3c4-clean operation=enable seq=4 event="failed to handle" '
+        'error="failed to execute command: command terminated with exit status=127"',
+        {
+            "log_format": "go-logfmt",
+            "level": "ERROR",
+            "operation": "enable",
+            "sequence": 4,
+            "event": "failed to handle",
+        },
+    ),
+    (
+        "time=2025-03-14T09:30:00.103Z level=INFO version=v2.0.29/git@9f8e7d6-clean pid=4242 operation=enable seq=1 event=pre-check",
+        {"log_format": "go-slog", "level": "INFO", "operation": "enable", "sequence": 1, "event": "pre-check"},
+    ),
+    (
+        "2025/03/14 10:20:33 [Microsoft.Azure.Monitor.AzureMonitorLinuxAgent-1.33.2] Install,failed,51,Unsupported operating system: debian 9.13",
+        {"log_format": "python", "level": "INFO", "status": "failed", "status_code": 51, "extension_version": "1.33.2"},
+    ),
+    (
+        "2025/03/14 10:20:33 ERROR:Unsupported operating system: debian 9.13",
+        {"log_format": "python", "level": "ERROR", "message": "Unsupported operating system: debian 9.13"},
+    ),
+    (
+        "Error 2025/03/14 09:12:05 Enable failed: connection refused",
+        {"log_format": "platform", "level": "ERROR", "message": "Enable failed: connection refused"},
+    ),
+    (
+        "+ /var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.19/bin/custom-script-extension install",
+        {"log_format": "shim", "timestamp": None},
+    ),
+)
 _FORMAT_CODES = {"go-logfmt": 1, "go-slog": 2, "python": 3, "platform": 4}
 
 

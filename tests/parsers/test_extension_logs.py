@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from parsers import Source, VmTimezone
-from parsers.extension_logs import extension_from_path, read_extension_logs
+from parsers.extension_logs import SAMPLE_LINES, extension_from_path, read_extension_logs
 
 
 def parse(tmp_path: Path, relative: str, text: str, tz: str = "UTC"):
@@ -154,3 +155,17 @@ def test_secret_in_runcommand_log_is_kept_in_frame_but_redacted_on_export(tmp_pa
     out = export_records(frame, tmp_path / "x.csv")
     assert "Hunter2" not in out.read_text()
     assert pl.read_csv(out)["message"][0].count("«REDACTED»") == 1
+
+
+@pytest.mark.parametrize(("line", "expected"), SAMPLE_LINES, ids=[s[0][:40] for s in SAMPLE_LINES])
+def test_each_format_reads_its_sample_line(tmp_path, line, expected):
+    # A Go handler's shim lines only count as shim beside its logfmt lines, so each sample is
+    # read after one line of its own family.
+    lead = SAMPLE_LINES[0][0] if expected["log_format"] == "shim" else ""
+    frame, _ = parse(
+        tmp_path, "var/log/azure/Microsoft.Azure.Extensions.CustomScript/handler.log", f"{lead}\n{line}\n".lstrip()
+    )
+    row = frame.row(frame.height - 1, named=True)
+    for column, value in expected.items():
+        got = row[column]
+        assert (str(got) if column in ("log_format", "level") and got is not None else got) == value, (column, row)
