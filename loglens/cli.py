@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from loglens import api
 from loglens.errors import LoglensError
@@ -182,5 +183,6 @@ def _accounting_table(result: LoadResult) -> Table:
         table.add_column(name, justify="left" if name in ("file", "kind") else "right", overflow="fold")
     for a in result.accounts:
         numbers = (a.lines, a.records, a.continuations, a.unparsed, a.skipped)
-        table.add_row(a.path, a.kind_shown, *(f"{n:,}" for n in numbers), "yes" if a.balanced else "NO")
+        # Text, not str: a path must never be read as Rich markup (`[/x]` in an archive member name).
+        table.add_row(Text(a.path), a.kind_shown, *(f"{n:,}" for n in numbers), "yes" if a.balanced else "NO")
     return table

@@ -192,7 +192,7 @@ def _other_errors(records: pl.DataFrame, findings: pl.DataFrame) -> pl.DataFrame
     explained = findings["records"].explode().drop_nulls().unique()
     unexplained = records.filter(pl.col("level").is_in(PROBLEM_LEVELS) & ~pl.col("record").is_in(explained.implode()))
     grouped = (
-        unexplained.with_columns(template=template(pl.col("message")))
+        unexplained.with_columns(template=template(pl.col("message")).fill_null("(no message)"))
         .group_by("template")
         .agg(
             count=pl.len(),

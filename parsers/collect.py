@@ -103,6 +103,8 @@ def collect(paths: Iterable[Path | str]) -> Collection:
         path = Path(raw)
         if path.is_dir():
             _walk_tree(path, found)
+        elif _is_special(path, found):
+            continue
         elif _is_archive(path):
             _add_archive(path, found)
         else:
@@ -130,10 +132,24 @@ def _walk_tree(root: Path, found: Collection) -> None:
             path = Path(dirpath, name)
             if path.is_symlink():
                 found.warnings.append(f"{path}: symbolic link skipped")
+            elif _is_special(path, found):
+                continue
             elif _is_archive(path):
                 _add_archive(path, found)
             else:
                 _add(Source.file(path), found)
+
+
+def _is_special(path: Path, found: Collection) -> bool:
+    """True (with a warning) for a FIFO, socket or device: opening one could block forever."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False  # missing or unreadable: the reader says so
+    if stat.S_ISREG(mode):
+        return False
+    found.warnings.append(f"{path}: not a regular file (a FIFO, socket or device); skipped")
+    return True
 
 
 def _is_archive(path: Path) -> bool:

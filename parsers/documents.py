@@ -88,9 +88,11 @@ def text_of(value: Any) -> str | None:
 def int_of(value: Any) -> int | None:
     """A JSON number or numeric string as int; anything else None."""
     try:
-        return int(str(value).strip())
+        number = int(str(value).strip())
     except (TypeError, ValueError):
         return None
+    # A number no Int64 column can hold is not a code any agent writes: treat it as absent.
+    return number if -(2**63) <= number < 2**63 else None
 
 
 def formatted_message(status: dict) -> str | None:

@@ -301,7 +301,7 @@ def _timestamp(tz: VmTimezone) -> pl.Expr:
 
 def _level() -> pl.Expr:
     form = pl.col("form")
-    return pl.coalesce(
+    level = pl.coalesce(
         "py_level",
         pl.col("go_level").replace({"WARN": "WARNING"}),
         pl.col("platform_level").replace({"Info": "INFO", "Warning": "WARNING", "Error": "ERROR"}),
@@ -311,6 +311,8 @@ def _level() -> pl.Expr:
         ),
         pl.when(form.is_in([_PYTHON, _PLATFORM, _GO_LOGFMT])).then(pl.lit("INFO")),
     )
+    # A level word no format defines (`level=INFOx`) is no level at all, not a crash.
+    return pl.when(level.is_in(list(schema.LEVELS))).then(level)
 
 
 def _log_format() -> pl.Expr:

@@ -41,7 +41,7 @@ def read_instance_views(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[S
             reject(document, "JSON has no instanceView.extensions list")
             continue
         base = {"source_path": source.name, "line_first": 1, "line_last": max(document.lines, 1)}
-        for extension in extensions or []:
+        for extension in extensions if isinstance(extensions, list) else []:
             if not isinstance(extension, dict):
                 continue
             who = {

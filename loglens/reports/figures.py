@@ -276,7 +276,7 @@ def other_errors(analysis: Analysis) -> go.Figure:
         go.Bar(
             orientation="h",
             x=top["count"].to_list(),
-            y=[t[:90] + ("..." if len(t) > 90 else "") for t in templates],
+            y=[(t or "")[:90] + ("..." if len(t or "") > 90 else "") for t in templates],
             marker={"color": "#546e7a", "pattern": {"shape": "\\"}},
             text=top["count"].to_list(),
             textposition="outside",

@@ -36,7 +36,8 @@ def render(analysis: Analysis) -> Group:
         table.add_column("message template", overflow="fold")
         table.add_column("example", overflow="fold")
         for other in report["other_errors"]:
-            table.add_row(str(other["count"]), other["template"], f"{other['path']}:{other['line']}")
+            # Text, not str: log text must never be read as Rich markup (`[/]` in a message).
+            table.add_row(str(other["count"]), Text(other["template"]), Text(f"{other['path']}:{other['line']}"))
         parts.append(table)
     if report["warnings"]:
         parts.append(Text(f"{len(report['warnings'])} input warning(s); see stderr", style="yellow"))

@@ -133,6 +133,8 @@ def _reason(rows: pl.DataFrame) -> str:
     """The most specific line stating the OS problem."""
     lines = [line.strip() for m in rows["message"].to_list() if m for line in m.splitlines()]
     stated = [line for line in lines if regex.search(UNSUPPORTED_TEXT, line)]
+    if not stated and not lines:
+        return "the source gives no reason text"
     best = min(stated, key=len) if stated else lines[0]
     # Drop an extension logger's own stamp and tag when the reason comes from captured output.
     return regex.sub(_LINE_PREFIX, "", best)[:200]
