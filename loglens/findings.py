@@ -14,6 +14,7 @@ import inspect
 import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, make_dataclass
+from functools import cached_property
 from types import ModuleType
 
 import polars as pl
@@ -242,17 +243,13 @@ class Findings(Sequence):
         self.table = frame
         self.evidence = evidence
 
-    @property
+    @cached_property
     def _objects(self) -> list:
-        if "_cache" not in self.__dict__:
-            by_finding: dict[int, list] = {}
-            for row in self.evidence.iter_rows(named=True):
-                fields = {k: v for k, v in row.items() if k not in ("finding", "rank")}
-                by_finding.setdefault(row["finding"], []).append(Evidence(**fields))
-            self.__dict__["_cache"] = [
-                Finding(**row, evidence=by_finding.get(row["finding"], [])) for row in self.table.iter_rows(named=True)
-            ]
-        return self.__dict__["_cache"]
+        by_finding: dict[int, list] = {}
+        for row in self.evidence.iter_rows(named=True):
+            fields = {k: v for k, v in row.items() if k not in ("finding", "rank")}
+            by_finding.setdefault(row["finding"], []).append(Evidence(**fields))
+        return [Finding(**row, evidence=by_finding.get(row["finding"], [])) for row in self.table.iter_rows(named=True)]
 
     def __getitem__(self, index):
         return self._objects[index]

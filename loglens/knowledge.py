@@ -127,6 +127,12 @@ def platform_limit(extension: pl.Expr) -> pl.Expr:
 
 # -- exit codes -----------------------------------------------------------------------------
 
+#: Output that means an exit 51 came from a failed download (a package missing from its
+#: repository), not from the OS check: a command failure, not an unsupported OS.
+DOWNLOAD_TEXT = (
+    r"(?i)\b404\b[^\n]{0,40}not found|returned error: 404|unable to locate package|has no installation candidate"
+)
+
 #: Shell and package-tool meanings, true for any command.
 SHELL_EXIT_CODES = {
     1: "general failure",
@@ -193,10 +199,14 @@ GENERAL_EXTENSION_DOCS = (
 )
 
 
+def handler_name(extension: str | None) -> str | None:
+    """`handler_of` for one name: `Handler.Name` of a multi-config handler becomes `Handler`."""
+    return next((h for h in MULTI_CONFIG_HANDLERS if (extension or "").startswith(h + ".")), extension)
+
+
 def extension_docs(extension: str | None) -> str:
     """The troubleshooting page for an extension (its own when known)."""
-    handler = next((h for h in MULTI_CONFIG_HANDLERS if (extension or "").startswith(h + ".")), extension)
-    return EXTENSION_DOCS.get(handler or "", GENERAL_EXTENSION_DOCS)
+    return EXTENSION_DOCS.get(handler_name(extension) or "", GENERAL_EXTENSION_DOCS)
 
 
 #: Codes some extensions give a lock, for extensions whose own table is not known.
@@ -211,8 +221,7 @@ def exit_code_meaning(code: int, extension: str | None = None, *, handler_exit: 
         handler_exit: the code is the extension handler's own exit (`Non-zero exit code: N`), not
             a script's or an inner command's (`command terminated with exit status=N`).
     """
-    handler = next((h for h in MULTI_CONFIG_HANDLERS if (extension or "").startswith(h + ".")), extension)
-    own = EXTENSION_EXIT_CODES.get(handler or "", {}) if handler_exit else {}
+    own = EXTENSION_EXIT_CODES.get(handler_name(extension) or "", {}) if handler_exit else {}
     if code in own:
         return own[code]
     if code in SHELL_EXIT_CODES:

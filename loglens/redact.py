@@ -110,16 +110,14 @@ FORMS: tuple[SecretForm, ...] = (
         "echo 'root:S3CR3T' | chpasswd",
     ),
 )
-#: Compatibility view: (name, pattern, replacement) in order.
-PATTERNS: tuple[tuple[str, str, str], ...] = tuple((f.name, f.pattern, f.replacement) for f in FORMS)
 #: waagent.conf keys whose value is secret wherever it is shown (`Provisioning.Password`, proxy credentials).
 SECRET_CONFIG_KEY = r"(?i)password|passwd|secret|token|key\b|HttpProxy\.(?:User|Password)"
 
 
 def redact_expr(expr: pl.Expr) -> pl.Expr:
     """Apply every redaction pattern to a String expression."""
-    for _name, pattern, replacement in PATTERNS:
-        expr = expr.str.replace_all(pattern, replacement)
+    for form in FORMS:
+        expr = expr.str.replace_all(form.pattern, form.replacement)
     return expr
 
 

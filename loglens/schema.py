@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from parsers.schema import COMMON_COLUMNS, UTC_TIMESTAMP, Column, Level, conform, empty_frame
+from parsers.schema import COMMON_COLUMNS, UTC_TIMESTAMP, Column, Level, column_table, conform, empty_frame
 from parsers.schema import render_markdown as render_parser_frames
 
 _COLLECTION = Column(
@@ -156,22 +156,8 @@ def render_markdown() -> str:
         "",
     ]
     for name, columns in DERIVED_SCHEMAS.items():
-        out += [f"## `{name}`", "", _PURPOSE[name], "", "| column | dtype | meaning |", "|---|---|---|"]
-        out += [f"| `{c.name}` | {_label(c.dtype)} | {c.meaning} |" for c in columns]
-        out.append("")
+        out += [f"## `{name}`", "", _PURPOSE[name], "", *column_table(columns), ""]
     return "\n".join(out)
-
-
-def _label(dtype: pl.DataType) -> str:
-    if isinstance(dtype, pl.Enum):
-        return "Enum"
-    if isinstance(dtype, pl.List):
-        return f"List[{_label(dtype.inner)}]"
-    if isinstance(dtype, pl.Struct):
-        return "Struct{" + ", ".join(f"{f.name}: {_label(f.dtype)}" for f in dtype.fields) + "}"
-    if isinstance(dtype, pl.Datetime):
-        return f"Datetime[{dtype.time_unit}, {dtype.time_zone}]"
-    return str(dtype)
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ def read_control_plane(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[So
             # Portal or CLI text, or a paste cut short: still evidence, kept whole as one record.
             if _JSON_START.search(document.text):
                 document.account.warn("not complete JSON (a truncated paste?); its text is kept as one record")
-            found = [_row(base, _TEXT_CODE.search(document.text), _unescaped(document.text))]
+            found = [_row(base, _text_code(document.text), _unescaped(document.text))]
         else:
             found = [_row(base, code, message) for code, message in _messages(value, None, 0)]
         if not found:
@@ -120,9 +120,12 @@ def _unescaped(message: str) -> str:
     return message.replace("\r\n", "\n")
 
 
-def _row(base: dict, code: str | regex.Match | None, message: str) -> dict:
-    if isinstance(code, regex.Match):
-        code = next((g for g in code.groups() if g), None)
+def _text_code(text: str) -> str | None:
+    match = _TEXT_CODE.search(text)
+    return next((g for g in match.groups() if g), None) if match else None
+
+
+def _row(base: dict, code: str | None, message: str) -> dict:
     exit_match = _EXIT.search(message)
     name = _EXTENSION_NAME.search(message)
     stdout, stderr = _STDOUT.search(message), _STDERR.search(message)

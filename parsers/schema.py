@@ -307,14 +307,23 @@ def empty_frame(columns: tuple[Column, ...]) -> pl.DataFrame:
     return pl.DataFrame(schema=polars_schema(columns))
 
 
-def _dtype_label(dtype: pl.DataType) -> str:
+def dtype_label(dtype: pl.DataType) -> str:
+    """How docs/schema.md names a dtype."""
     if isinstance(dtype, pl.Enum):
         return "Enum"
     if isinstance(dtype, pl.List):
-        return f"List[{dtype.inner}]"
+        return f"List[{dtype_label(dtype.inner)}]"
+    if isinstance(dtype, pl.Struct):
+        return "Struct{" + ", ".join(f"{f.name}: {dtype_label(f.dtype)}" for f in dtype.fields) + "}"
     if isinstance(dtype, pl.Datetime):
         return f"Datetime[{dtype.time_unit}, {dtype.time_zone}]"
     return str(dtype)
+
+
+def column_table(columns: tuple[Column, ...]) -> list[str]:
+    """A frame's columns as Markdown table lines."""
+    rows = [f"| `{c.name}` | {dtype_label(c.dtype)} | {c.meaning} |" for c in columns]
+    return ["| column | dtype | meaning |", "|---|---|---|", *rows]
 
 
 def render_markdown() -> str:
@@ -329,10 +338,7 @@ def render_markdown() -> str:
         "",
     ]
     for name, columns in FRAME_SCHEMAS.items():
-        out += [f"## `{name}`", "", "| column | dtype | meaning |", "|---|---|---|"]
-        for c in columns:
-            out.append(f"| `{c.name}` | {_dtype_label(c.dtype)} | {c.meaning} |")
-        out.append("")
+        out += [f"## `{name}`", "", *column_table(columns), ""]
     return "\n".join(out)
 
 

@@ -55,7 +55,9 @@ _ANY = "|".join("(?:" + regex.sub(r"\?P<\w+>", "?:", pattern) + ")" for _, patte
 #: Lines of the chunk looked at to decide whether it is wrapped at all (the fast path's cost).
 _PROBE_LINES = 64
 #: supervisord's header before each block of a program's output: a wrapper line on its own.
-SUPERVISORD = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2},[0-9]{3} [A-Z]{4} '[^']+' std(?:out|err) output:$"
+SUPERVISORD = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2},[0-9]{3} [A-Z]{4} '[^']+' std(?:out|err) output:$"
+)
 
 
 @dataclass(frozen=True)

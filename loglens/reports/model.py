@@ -117,7 +117,9 @@ def verdict(analysis: Analysis) -> str:
         return f"{f['collection']}: {text}" if several and f["collection"] else text
 
     worst = " ".join(said(f) for f in problems.head(3).iter_rows(named=True))
-    return f"{lead} Most severe: {worst}" + (f" Note: {caveat}; findings there come from searching it as plain text." if caveat else "")
+    return f"{lead} Most severe: {worst}" + (
+        f" Note: {caveat}; findings there come from searching it as plain text." if caveat else ""
+    )
 
 
 #: From this share of unparsed lines on, the verdict says how much was not understood.

@@ -43,9 +43,8 @@ import regex
 
 from loglens.context import Context
 from loglens.findings import Hit, Rule
-from loglens.knowledge import exit_code_meaning, extension_docs
+from loglens.knowledge import DOWNLOAD_TEXT, exit_code_meaning, extension_docs
 from loglens.rules._common import HIT_COLUMNS, stderr_tail, version_of
-from loglens.rules.unsupported_os import DOWNLOAD_TEXT
 
 #: Agent and Go-handler wording of a non-zero exit, and RunCommand v2's JSON instance view.
 EXIT = (

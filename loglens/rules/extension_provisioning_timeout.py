@@ -75,13 +75,16 @@ def detect(context: Context) -> list[Hit]:
     return hits
 
 
+#: The extension's ARM name in Azure's verdict.
+_QUOTED_NAME = r"VM extension (\S+) has timed out|extension '([^']+)'"
 #: Where Azure's own verdict on a slow extension can appear.
 _PLATFORM_KINDS = ("instance_view", "control_plane", "status", "extension_log", "waagent")
 
 
 def _platform_hits(context: Context, platform: pl.DataFrame) -> list[Hit]:
     """Azure's verdict, one finding per extension it names, with every source that says so."""
-    named = platform.with_columns(named=pl.col("message").map_elements(_quoted_name, return_dtype=pl.String))
+    names = [pl.col("message").str.extract(_QUOTED_NAME, g) for g in (1, 2)]
+    named = platform.with_columns(named=pl.coalesce(names))
     hits = []
     for (name,), rows in named.group_by(["named"], maintain_order=True):
         row = rows.sort(pl.col("message").str.contains("has timed out"), descending=True).row(0, named=True)
@@ -153,13 +156,6 @@ def _handler_row(row: dict) -> pl.DataFrame:
             "level": Level,
         },
     )
-
-
-def _quoted_name(message: str) -> str | None:
-    import regex
-
-    match = regex.search(r"VM extension (\S+) has timed out|extension '([^']+)'", message)
-    return (match.group(1) or match.group(2)) if match else None
 
 
 def _extension_named(context: Context, name: str | None) -> str | None:

@@ -40,6 +40,7 @@ import regex
 
 from loglens.context import Context
 from loglens.findings import Hit, Rule
+from loglens.knowledge import DOWNLOAD_TEXT
 from loglens.rules._common import HIT_COLUMNS, version_of
 
 #: The agent's report of the exit code (the comma keeps 510 or 5100 out), and a HandlerUtil status echo with code 51.
@@ -56,11 +57,6 @@ UNSUPPORTED_TEXT = (
 UNSUPPORTED_WORDS = ("supported", "does not support", "indeterminate", "neither rpm", "unexpected linux")
 #: Text that means the 51 is about a package-manager lock (DSC), not the OS.
 LOCK_TEXT = r"(?i)dpkg[^\n]*lock|package manager[^\n]*locked|rpm[^\n]*lock"
-#: Text that means the 51 came from a failed download (a package missing from its repository),
-#: not from the OS check: `extension-command-failed` reports those.
-DOWNLOAD_TEXT = (
-    r"(?i)\b404\b[^\n]{0,40}not found|returned error: 404|unable to locate package|has no installation candidate"
-)
 _LINE_PREFIX = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (?:ERROR:|WARNING:)? ?(?:\[[^\]]+\]:? )?"
 
 
