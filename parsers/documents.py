@@ -48,8 +48,12 @@ def read_document(source: Source, kind: str) -> Document:
     return document
 
 
-def parse_json(document: Document) -> Any | None:
-    """The JSON value of a document, with its lines accounted; None (and a warning) if malformed."""
+def parse_json(document: Document, *, keep_text: bool = False) -> Any | None:
+    """The JSON value of a document, with its lines accounted; None (and a warning) if malformed.
+
+    ``keep_text``: malformed JSON (a fragment, a cut-off paste) is accounted as one text record
+    that the caller keeps, rather than as unparsed lines.
+    """
     account = document.account
     if not document.text.strip():
         if not account.warnings:
@@ -59,11 +63,14 @@ def parse_json(document: Document) -> Any | None:
     try:
         value = json.loads(document.text)
     except json.JSONDecodeError as exc:
-        account.warn(
-            f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
-            f"its {account.lines} line(s) counted as unparsed"
+        kept = (
+            "its text is kept as one text record" if keep_text else f"its {account.lines} line(s) counted as unparsed"
         )
-        account.unparsed = account.lines
+        account.warn(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); {kept}")
+        if keep_text:
+            account.records, account.continuations = 1, account.lines - 1
+        else:
+            account.unparsed = account.lines
         return None
     account.records = 1
     account.continuations = account.lines - 1

@@ -31,9 +31,12 @@ def read_instance_views(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[S
     for source in sources:
         document = read_document(source, "instance_view")
         accounts.append(document.account)
-        value = parse_json(document)
+        value = parse_json(document, keep_text=True)
         if value is None:
-            rows += _as_text(source, document)
+            if document.account.records:
+                # A fragment cut out of an instance view still shows the statuses: keep its text.
+                span = {"line_first": 1, "line_last": max(document.lines, 1)}
+                rows.append({"source_path": source.name, **span, "scope": "text", "message": document.text})
             continue
         view = value.get("instanceView", value) if isinstance(value, dict) else value
         extensions = view.get("extensions") if isinstance(view, dict) else view
@@ -74,18 +77,6 @@ def read_instance_views(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[S
 
 def _list(value: Any) -> list[dict]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
-def _as_text(source: Source, document) -> list[dict]:
-    """A fragment cut out of an instance view (not valid JSON on its own) still shows the
-    statuses: keep its text as one record, searchable, rather than losing it."""
-    if not document.text.strip() or document.account.unparsed == 0:
-        return []
-    account = document.account
-    account.warnings[-1] = account.warnings[-1].replace("counted as unparsed", "kept as one text record")
-    account.unparsed, account.records, account.continuations = 0, 1, account.lines - 1
-    base = {"source_path": source.name, "line_first": 1, "line_last": max(document.lines, 1)}
-    return [{**base, "scope": "text", "message": document.text}]
 
 
 def _status_row(who: dict, status: dict, scope: str) -> dict:
