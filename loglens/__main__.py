@@ -1,3 +1,3 @@
-from loglens.cli import app
+from loglens.cli import main
 
-app(prog_name="loglens")
+main()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from loglens import engine
+from loglens import atomic, engine
 from loglens.engine import Analysis
 from loglens.errors import InputError
 from loglens.redact import redact_frame
@@ -93,13 +93,14 @@ def export_records(frame: pl.DataFrame, out: Path | str) -> Path:
     frame = redact_frame(frame)
     with _writing(out):
         out.parent.mkdir(parents=True, exist_ok=True)
-        if suffix == ".parquet":
-            frame.write_parquet(out)
-        elif suffix == ".csv":
-            # CSV has no list type: join list columns (setting names) with commas.
-            frame.with_columns(pl.col(pl.List(pl.String)).list.join(",")).write_csv(out)
-        else:
-            frame.write_ndjson(out)
+        with atomic.replacing(out) as temporary:
+            if suffix == ".parquet":
+                frame.write_parquet(temporary)
+            elif suffix == ".csv":
+                # CSV has no list type: join list columns (setting names) with commas.
+                frame.with_columns(pl.col(pl.List(pl.String)).list.join(",")).write_csv(temporary)
+            else:
+                frame.write_ndjson(temporary)
     return out
 
 
@@ -172,7 +173,7 @@ def write_document(analysis: Analysis, out: Path | str | None) -> str:
     text = json.dumps(document.build(report), indent=2, ensure_ascii=False) + "\n"
     if out is not None and str(out) != "-":
         with _writing(out):
-            Path(out).write_text(text, encoding="utf-8")
+            atomic.write_text(out, text)
     return text
 
 
@@ -202,8 +203,14 @@ def write_markdown(analysis: Analysis, out: Path | str) -> Path:
 
 @contextmanager
 def _writing(out: Path | str) -> Iterator[None]:
-    """Turn a failed write of ``out`` into an InputError naming it."""
+    """Turn a failed write of ``out`` into an InputError naming it.
+
+    Polars reports a failed write (a full disk, say) as its own ComputeError, not OSError.
+    """
     try:
         yield
     except OSError as exc:
         raise InputError(f"{out}: cannot write output: {exc.strerror or exc}") from exc
+    except pl.exceptions.PolarsError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{out}: cannot write output: {reason}") from exc

@@ -1,12 +1,15 @@
 """The `loglens` command line: a thin layer over ``loglens.api``.
 
 Exit codes: 0 success; 1 (`analyze --fail-on`) a finding at or above the given severity;
-2 usage or input error (nothing readable, bad option, unwritable output).
+2 usage or input error (nothing readable, bad option, unwritable output); 3 an internal error
+(a loglens bug), reported in one line (`LOGLENS_DEBUG=1` shows the traceback).
 """
 
 from __future__ import annotations
 
 import inspect
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -20,18 +23,38 @@ from rich.text import Text
 
 from loglens import api
 from loglens.errors import LoglensError
+from loglens.printable import printable
 from loglens.reports import terminal
 from parsers import LoadResult
 
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="Diagnose Azure Linux VM extension and agent failures."
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Diagnose Azure Linux VM extension and agent failures.",
 )
 # Wide when piped so file paths are not cut; a terminal keeps its own width.
 _out = Console(highlight=False, width=None if Console().is_terminal else 200)
 
 EXIT_FINDINGS = 1
 EXIT_INPUT_ERROR = 2
+EXIT_INTERNAL_ERROR = 3
 _IGNORED_SHOWN = 5
+
+
+def main() -> None:
+    """The console entry point: the app, with any unexpected exception as one `internal error:` line."""
+    try:
+        app(prog_name="loglens")
+    except Exception as exc:
+        if os.environ.get("LOGLENS_DEBUG"):
+            raise
+        reason = printable(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+        typer.echo(
+            f"internal error: {type(exc).__name__}: {reason} (a loglens bug; LOGLENS_DEBUG=1 shows the traceback)",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL_ERROR)
 
 
 @app.callback()
@@ -67,7 +90,7 @@ def parse(
     if not quiet:
         _out.print(_accounting_table(result))
         if result.ignored:
-            shown = ", ".join(result.ignored[:_IGNORED_SHOWN]) + (
+            shown = ", ".join(printable(p) for p in result.ignored[:_IGNORED_SHOWN]) + (
                 ", ..." if len(result.ignored) > _IGNORED_SHOWN else ""
             )
             _out.print(f"{len(result.ignored)} file(s) not read (not a source loglens knows): {shown}", markup=False)
@@ -113,7 +136,7 @@ def analyze(
     """
     with _input_errors():
         analysis = api.analyze(paths, tz=tz)
-        _print_warnings(analysis.load.warnings)
+        _print_warnings(analysis.warnings)
         document = api.write_document(analysis, json_out)
         if html_out:
             api.write_html(analysis, html_out)
@@ -167,14 +190,15 @@ def _input_errors() -> Iterator[None]:
         yield
     except LoglensError as exc:
         _print_warnings(getattr(exc, "warnings", []))
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {printable(str(exc))}", err=True)
         raise typer.Exit(EXIT_INPUT_ERROR) from None
 
 
 def _print_warnings(warnings: list[str]) -> None:
     for warning in warnings:
-        # Plain echo: a warning is one line, never wrapped or styled.
-        typer.echo(f"warning: {warning}", err=True)
+        # Plain echo: a warning is one line, never wrapped or styled; control characters from
+        # file names and log text are shown escaped, so none can forge a line or drive the terminal.
+        typer.echo(f"warning: {printable(warning)}", err=True)
 
 
 def _accounting_table(result: LoadResult) -> Table:
@@ -184,5 +208,7 @@ def _accounting_table(result: LoadResult) -> Table:
     for a in result.accounts:
         numbers = (a.lines, a.records, a.continuations, a.unparsed, a.skipped)
         # Text, not str: a path must never be read as Rich markup (`[/x]` in an archive member name).
-        table.add_row(Text(a.path), a.kind_shown, *(f"{n:,}" for n in numbers), "yes" if a.balanced else "NO")
+        table.add_row(
+            Text(printable(a.path)), a.kind_shown, *(f"{n:,}" for n in numbers), "yes" if a.balanced else "NO"
+        )
     return table

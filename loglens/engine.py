@@ -9,7 +9,7 @@ findings, sort them into report order, and group the errors no finding explains.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from types import ModuleType
 
@@ -45,6 +45,8 @@ class Analysis:
         contexts: one per VM collection, in load order, with its derived frames.
         findings: the `findings` and `evidence` frames, in report order.
         other_errors: the `other_errors` frame.
+        rule_failures: one line per rule that raised on a collection (`rule X failed on Y: ...`);
+            the other rules' findings stand.
     """
 
     load: LoadResult
@@ -52,6 +54,12 @@ class Analysis:
     contexts: list[Context]
     findings: Findings
     other_errors: pl.DataFrame
+    rule_failures: list[str] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Everything the reader should know was not fully done: input warnings, then rule failures."""
+        return [*self.load.warnings, *self.rule_failures]
 
     @property
     def collections(self) -> list[str]:
@@ -105,8 +113,8 @@ def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> An
     # Rules are independent and spend their time in Polars (which releases the GIL): run two at once.
     work = [(context, module) for context in contexts for module in modules]
     with ThreadPoolExecutor(max_workers=_PARALLEL_RULES) as pool:
-        results = list(pool.map(lambda job: [(job[0].collection, job[1], hit) for hit in job[1].detect(job[0])], work))
-    table, evidence = findings_frames([hit for hits in results for hit in hits])
+        results = list(pool.map(lambda job: _run_rule(*job), work))
+    table, evidence = findings_frames([hit for hits, _ in results for hit in hits])
     table = _in_report_order(_causes_over_symptoms(_linked(table)))
     order = table.select(old="finding", new=pl.int_range(pl.len(), dtype=pl.UInt32))
     evidence = (
@@ -123,7 +131,22 @@ def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> An
         contexts=contexts,
         findings=Findings(table, evidence),
         other_errors=_other_errors(narrowed, table),
+        rule_failures=[failure for _, failure in results if failure],
     )
+
+
+def _run_rule(context: Context, module: ModuleType) -> tuple[list, str | None]:
+    """One rule's hits on one collection, or no hits and why the rule failed.
+
+    A rule that raises on odd input costs its own findings, never the run: the failure is
+    reported beside the other rules' findings.
+    """
+    try:
+        return [(context.collection, module, hit) for hit in module.detect(context)], None
+    except Exception as exc:  # noqa: BLE001 - any rule bug must become a reported failure
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        where = f" on {context.collection}" if context.collection else ""
+        return [], f"rule {module.RULE.id} failed{where} ({type(exc).__name__}: {reason}); its findings are missing"
 
 
 def _in_report_order(table: pl.DataFrame) -> pl.DataFrame:

@@ -6,7 +6,8 @@ A view of the report model. Shape (all timestamps ISO 8601 UTC, all text redacte
                    "version", "first_seen", "last_seen", "count", "evidence": [{"path", "line", "text"}],
                    "explanation", "remediation", "docs", "related": [rule ids]}],
      "other_errors": [{"template", "count", "example": {"path", "line", "text"}}],
-     "summary": {"error", "warning", "info"}}
+     "summary": {"error", "warning", "info"},
+     "rule_failures": [one line per rule that raised; its findings are missing]}
 """
 
 from __future__ import annotations
@@ -51,4 +52,5 @@ def build(report: dict[str, Any]) -> dict[str, Any]:
             for o in report["other_errors"]
         ],
         "summary": report["counts"],
+        "rule_failures": report["rule_failures"],
     }

@@ -15,6 +15,7 @@ import plotly.io
 import plotly.offline
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from loglens import atomic
 from loglens.engine import Analysis
 from loglens.reports import figures, model
 from loglens.timefmt import human
@@ -42,6 +43,4 @@ def render(analysis: Analysis, *, generated_at: datetime | None = None, version:
 
 def write(analysis: Analysis, out: Path | str, **kwargs) -> Path:
     """Write the report to ``out``."""
-    out = Path(out)
-    out.write_text(render(analysis, **kwargs), encoding="utf-8")
-    return out
+    return atomic.write_text(out, render(analysis, **kwargs))

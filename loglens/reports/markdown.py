@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import regex
+
+from loglens import atomic
 from loglens.engine import Analysis
+from loglens.printable import printable
 from loglens.reports import model
 from loglens.timefmt import human
 
@@ -27,10 +31,28 @@ def _runs(line: str) -> list[str]:
     return runs + ([current] if current else [])
 
 
+#: Characters that could make Markdown syntax of log text: links and images need `[`/`]`, HTML
+#: needs `<`, emphasis `*`/`_`/`~`, code a backtick, a table cell ends at `|`.
+_MARKUP = regex.compile(r"([\\`*_\[\]<>|~])")
+#: GitHub turns bare `https://...` and `www.` text into links; an escaped `:` or `.` stops it.
+_AUTOLINK = regex.compile(r"(?i)(?<=\b(?:https?|ftp|file))(:)(?=//)|(?<=\bwww)(\.)")
+
+
 def _inline(text: str | None) -> str:
-    """Text safe in a Markdown paragraph or table cell: no HTML, pipes or line breaks."""
-    text = (text or "").replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-    return " ".join(text.split())
+    """Log text safe in a Markdown paragraph or table cell: one line, shown as written, never a
+    link, image, HTML or table break."""
+    text = " ".join(printable(text).split())
+    return _AUTOLINK.sub(r"\\\1\2", _MARKUP.sub(r"\\\1", text))
+
+
+def _code(text: str | None) -> str:
+    """Text as a one-line code span (a file:line, a rule id), whatever backticks it holds."""
+    text = " ".join(printable(text).split())
+    ticks = "`" * (max((len(run) for run in _runs(text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    # GitHub splits table cells at a `|` even inside a code span unless it is escaped.
+    text = text.replace("|", "\\|")
+    return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
 def _extension(entry: dict) -> str:
@@ -53,7 +75,7 @@ def _facts_table(facts: list[dict]) -> list[str]:
         return "<br>".join(_extension(e) for e in vm["extensions"]) or "none seen"
 
     return [
-        row("VM files", [_inline(vm["collection"]) for vm in facts]),
+        row("VM files", [_code(vm["collection"]) for vm in facts]),
         "|---|" + "---|" * len(facts),
         row("Logs cover", [span(vm) for vm in facts]),
         row("Agent package (daemon)", [_inline(vm["agent_package"]) or "not in the logs" for vm in facts]),
@@ -101,7 +123,7 @@ def _finding(severity: str, category: str, f: dict) -> list[str]:
     """One finding: heading, summary, span, evidence in fences, what to do."""
     span = f", {human(f['first_seen'])} to {human(f['last_seen'])}" if f["first_seen"] else ""
     out = [
-        f"### {severity.upper()} · {category} · `{f['rule']}`" + (f" · {_inline(f['vm'])}" if f["vm"] else ""),
+        f"### {severity.upper()} · {category} · `{f['rule']}`" + (f" · {_code(f['vm'])}" if f["vm"] else ""),
         "",
         f"**{_inline(f['summary'])}**",
         "",
@@ -111,8 +133,9 @@ def _finding(severity: str, category: str, f: dict) -> list[str]:
     for e in f["evidence"][: model.MAX_EVIDENCE_SHOWN]:
         where = f"{e['path']}:{e['line']}" if e["line"] else e["path"]
         fence = _fence(e["text"])
-        out += [f"Evidence `{_inline(where)}`:", "", fence, e["text"], fence, ""]
-    out += [f"What to do: {_inline(f['remediation'])}", ""]
+        out += [f"Evidence {_code(where)}:", "", fence, printable(e["text"], lines=True), fence, ""]
+    # The remediation is loglens's own Markdown (commands in code spans), not log text.
+    out += [f"What to do: {' '.join(f['remediation'].split())}", ""]
     if f["docs"]:
         out += [f"Docs: <{f['docs']}>", ""]
     return out
@@ -122,7 +145,9 @@ def _other_errors(other_errors: list[dict]) -> list[str]:
     if not other_errors:
         return []
     out = ["## Other errors and warnings", "", "| count | template | example |", "|---|---|---|"]
-    out += [f"| {o['count']} | {_inline(o['template'])} | {_inline(o['path'])}:{o['line']} |" for o in other_errors]
+    out += [
+        f"| {o['count']} | {_inline(o['template'])} | {_code(o['path'] + ':' + str(o['line']))} |" for o in other_errors
+    ]
     return out + [""]
 
 
@@ -134,16 +159,16 @@ def _inputs(report: dict) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     out += [
-        f"| {_inline(i['path'])} | {i['kind_shown']} | {i['lines']} | {i['records']} | {i['continuations']} | {i['unparsed']} | {i['skipped']} |"
+        f"| {_code(i['path'])} | {i['kind_shown']} | {i['lines']} | {i['records']} | {i['continuations']} | {i['unparsed']} | {i['skipped']} |"
         for i in report["inputs"]
     ]
     if report["warnings"]:
-        out += ["", "Warnings about the input:", ""] + [f"- {_inline(w)}" for w in report["warnings"]]
+        out += ["", "Warnings (input that could not be read fully, rules that failed):", ""] + [
+            f"- {_inline(w)}" for w in report["warnings"]
+        ]
     return out
 
 
 def write(analysis: Analysis, out: Path | str, **kwargs) -> Path:
     """Write the Markdown report to ``out``."""
-    out = Path(out)
-    out.write_text(render(analysis, **kwargs), encoding="utf-8")
-    return out
+    return atomic.write_text(out, render(analysis, **kwargs))

@@ -62,7 +62,8 @@ def build(
         "severities": _grouped(findings),
         "other_errors": analysis.other_errors.to_dicts(),
         "inputs": [a.row() for a in analysis.load.accounts],
-        "warnings": [redact_text(w) for w in analysis.load.warnings],
+        "warnings": [redact_text(w) for w in analysis.warnings],
+        "rule_failures": [redact_text(w) for w in analysis.rule_failures],
         "ignored": list(analysis.load.ignored),
     }
 
@@ -100,6 +101,9 @@ def verdict(analysis: Analysis) -> str:
     """One paragraph in plain words: how many problems, and the most severe ones."""
     counts = analysis.counts()
     caveat = _not_understood(analysis)
+    if analysis.rule_failures:
+        failed = f"{len(analysis.rule_failures)} rule run(s) failed on this input and their findings are missing"
+        caveat = f"{caveat}, and {failed}" if caveat else failed
     if not counts["error"] and not counts["warning"]:
         if caveat:
             return f"No errors or warnings found, but {caveat}: this is not a clean bill of health."

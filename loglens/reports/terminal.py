@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from loglens.engine import Analysis
+from loglens.printable import printable
 from loglens.reports import model
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -37,7 +38,11 @@ def render(analysis: Analysis) -> Group:
         table.add_column("example", overflow="fold")
         for other in report["other_errors"]:
             # Text, not str: log text must never be read as Rich markup (`[/]` in a message).
-            table.add_row(str(other["count"]), Text(other["template"]), Text(f"{other['path']}:{other['line']}"))
+            table.add_row(
+                str(other["count"]),
+                Text(printable(other["template"])),
+                Text(printable(f"{other['path']}:{other['line']}")),
+            )
         parts.append(table)
     if report["warnings"]:
         parts.append(Text(f"{len(report['warnings'])} input warning(s); see stderr", style="yellow"))
@@ -46,17 +51,17 @@ def render(analysis: Analysis) -> Group:
 
 def _finding(finding: dict) -> list[Text]:
     # With several VMs loaded, say whose finding it is before what it is.
-    vm = f"[{finding['vm']}] " if finding["vm"] else ""
+    vm = f"[{printable(finding['vm'])}] " if finding["vm"] else ""
     head = Text.assemble(
         (f"{finding['severity'].upper():8}", _STYLE[finding["severity"]]),
         (f"{finding['rule']}  ", "bold"),
         (vm, "bold"),
-        finding["summary"],
+        printable(finding["summary"]),
     )
     evidence = finding["evidence"][:_LOCATIONS]
     where = ", ".join(f"{e['path']}:{e['line']}" if e["line"] else e["path"] for e in evidence)
     more = f" (+{finding['count'] - _LOCATIONS} more)" if finding["count"] > _LOCATIONS else ""
-    out = [head, Text(f"        evidence: {where}{more}", style="dim")]
+    out = [head, Text(f"        evidence: {printable(where)}{more}", style="dim")]
     if finding["related"]:
         out.append(Text(f"        related: {', '.join(finding['related'])}", style="dim"))
     return out

@@ -401,7 +401,10 @@ def test_agent_2_0_lines_posted_without_timestamps_are_records(tmp_path):
     assert (account.lines, account.records, account.continuations, account.unparsed) == (5, 3, 1, 1)
     bare = result.frame.filter(pl.col("line_format") == "agent-bare")
     assert bare["level"].cast(str).to_list() == ["ERROR"] * 3 and bare["timestamp"].null_count() == 3
-    assert bare["message"][2] == "Exception: WriteToFolder:Too many file under /var/lib/waagent/events exit\n  a wrapped tail"
+    assert (
+        bare["message"][2]
+        == "Exception: WriteToFolder:Too many file under /var/lib/waagent/events exit\n  a wrapped tail"
+    )
 
 
 def test_error_prefixed_output_inside_a_timestamped_log_stays_output(tmp_path):

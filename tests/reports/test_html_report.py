@@ -206,11 +206,11 @@ def test_facts_keep_each_vm_apart():
     page = html.render(analysis, version="test")
     assert page.count('<th class="vm">') == 2
     header = next(line for line in markdown.render(analysis).splitlines() if line.startswith("| VM files |"))
-    assert header == f"| VM files | {vms[0]} | {vms[1]} |"
+    assert header == f"| VM files | `{vms[0]}` | `{vms[1]}` |"
     # Each finding says which VM it is about, in both reports.
     headings = [line for line in markdown.render(analysis).splitlines() if line.startswith("### ")]
     assert len(headings) == len(analysis.findings)
-    assert all(line.endswith((f" · {vms[0]}", f" · {vms[1]}")) for line in headings)
+    assert all(line.endswith((f" · `{vms[0]}`", f" · `{vms[1]}`")) for line in headings)
     assert page.count('<span class="vm">') == len(analysis.findings)
 
 
