@@ -24,12 +24,17 @@ import polars as pl
 from loglens import api
 from loglens.engine import Analysis
 from loglens.findings import Findings
+from loglens.redact import redact_frame, redact_text
 from loglens.reports import figures
 from parsers import LoadResult, SourceAccount
 
 
-def load(paths: Iterable[Path | str] | Path | str, *, tz: str | None = None) -> Lens:
+def load(paths: Iterable[Path | str] | Path | str, *, tz: str | None = None, redact: bool = True) -> Lens:
     """Load every source under ``paths`` into a `Lens` (arguments and errors as `loglens.api.read`).
+
+    ``redact`` (default on) hides secrets in every frame the lens hands out, as in every other
+    output; turn it off only to look at raw values on a machine you trust. Rules always read the
+    raw text, so findings are the same either way.
 
     Returns:
         A `Lens`: the named frames (``waagent``, ``extension_logs``, ``status``,
@@ -44,7 +49,7 @@ def load(paths: Iterable[Path | str] | Path | str, *, tz: str | None = None) -> 
         >>> lens.waagent.filter(pl.col("level") == "ERROR")  # doctest: +SKIP
     """
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    return Lens(api.read(paths, tz=tz), description=", ".join(str(p) for p in paths))
+    return Lens(api.read(paths, tz=tz), description=", ".join(str(p) for p in paths), redact=redact)
 
 
 class Lens:
@@ -55,16 +60,20 @@ class Lens:
     as LazyFrames. Narrowing (``window``, ``extension``) returns a new Lens and leaves this one as it is.
     """
 
-    def __init__(self, result: LoadResult, *, description: str = "") -> None:
+    def __init__(self, result: LoadResult, *, description: str = "", redact: bool = True) -> None:
         self._result = result
         self.description = description
+        self.redact = redact
 
     # -- data -------------------------------------------------------------------------------
 
-    @property
+    @cached_property
     def frames(self) -> dict[str, pl.DataFrame]:
-        """Frame name -> Polars DataFrame (schemas in docs/schema.md)."""
-        return self._result.frames
+        """Frame name -> Polars DataFrame (schemas in docs/schema.md), secrets redacted unless the
+        lens was loaded with ``redact=False``."""
+        if not self.redact:
+            return self._result.frames
+        return {name: redact_frame(frame) for name, frame in self._result.frames.items()}
 
     @property
     def lazy(self) -> dict[str, pl.LazyFrame]:
@@ -76,13 +85,13 @@ class Lens:
         return {name: frame.lazy() for name, frame in self.frames.items()}
 
     def __getattr__(self, name: str) -> pl.DataFrame:
-        frames = self.__dict__.get("_result").frames if "_result" in self.__dict__ else {}
-        if name in frames:
-            return frames[name]
-        raise AttributeError(f"{type(self).__name__} has no attribute {name!r} (frames: {', '.join(frames)})")
+        names = self.__dict__["_result"].frames if "_result" in self.__dict__ else {}
+        if name in names:
+            return self.frames[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r} (frames: {', '.join(names)})")
 
     def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | set(self.frames))
+        return sorted(set(super().__dir__()) | set(self._result.frames))
 
     @property
     def accounts(self) -> list[SourceAccount]:
@@ -92,7 +101,7 @@ class Lens:
     @property
     def warnings(self) -> list[str]:
         """Every warning about the input."""
-        return self._result.warnings
+        return [redact_text(w) for w in self._result.warnings] if self.redact else self._result.warnings
 
     @property
     def notes(self) -> list[str]:
@@ -170,7 +179,7 @@ class Lens:
         """
         low, high = _utc(start), _utc(end)
         frames = {}
-        for name, frame in self.frames.items():
+        for name, frame in self._result.frames.items():
             if "timestamp" not in frame.columns:
                 frames[name] = frame
                 continue
@@ -191,7 +200,7 @@ class Lens:
             >>> lens.extension("CustomScript").waagent  # doctest: +SKIP
         """
         frames = {}
-        for frame_name, frame in self.frames.items():
+        for frame_name, frame in self._result.frames.items():
             if "extension" not in frame.columns:
                 frames[frame_name] = frame
                 continue
@@ -223,22 +232,23 @@ class Lens:
         parts = self._result.by_collection()
         if collection not in parts:
             raise KeyError(f"no collection {collection!r}; loaded: {', '.join(parts)}")
-        return Lens(parts[collection], description=" · ".join(p for p in (self.description, f"VM {collection}") if p))
+        description = " · ".join(p for p in (self.description, f"VM {collection}") if p)
+        return Lens(parts[collection], description=description, redact=self.redact)
 
     def _narrowed(self, frames: dict[str, pl.DataFrame], what: str) -> Lens:
         result = LoadResult(frames=frames, accounts=self.accounts, notes=self.notes, ignored=self.ignored)
-        return Lens(result, description=" · ".join(p for p in (self.description, what) if p))
+        return Lens(result, description=" · ".join(p for p in (self.description, what) if p), redact=self.redact)
 
     # -- display ----------------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        rows = {name: frame.height for name, frame in self.frames.items() if frame.height}
+        rows = {name: frame.height for name, frame in self._result.frames.items() if frame.height}
         return f"Lens({self.description or 'all'}: {len(self.accounts)} source(s), rows {rows})"
 
     def _repr_html_(self) -> str:
         rows = "".join(
             f"<tr><td>{html.escape(name)}</td><td style='text-align:right'>{frame.height:,}</td></tr>"
-            for name, frame in self.frames.items()
+            for name, frame in self._result.frames.items()
         )
         warnings = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
         return (
