@@ -319,6 +319,19 @@ def _cut_long_lines(lines: pl.DataFrame, damage: Damage) -> pl.DataFrame:
     return lines.with_columns(text=pl.when(long).then(cut).otherwise(pl.col("text")))
 
 
+def clean_line_count(data: bytes) -> int | None:
+    """The number of lines in ``data`` when they need no repair (no NUL, CR, bad UTF-8 or over-long
+    line), so that several such pieces can be split into lines together; otherwise None."""
+    if b"\x00" in data or b"\r" in data or len(data) > MAX_LINE_BYTES:
+        return None
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return data.count(b"\n") + (not data.endswith(b"\n"))
+
+
 def decode_chunk(data: bytes) -> LineChunk:
     """Split bytes into lines; repair NUL bytes, CR and invalid UTF-8, marking damaged lines."""
     damage = Damage()

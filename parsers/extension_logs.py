@@ -18,13 +18,15 @@ where a common form is found.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 import polars as pl
 import regex
 
 from parsers import schema
-from parsers.chunks import Damage, decode_chunk, iter_raw_chunks
+from parsers.chunks import DEFAULT_CHUNK_BYTES, Damage, clean_line_count, decode_chunk, iter_raw_chunks
+from parsers.extension_fields import FORM_CODES, UNPARSED, finish
 from parsers.folding import fold
 from parsers.reader import Source, SourceAccount
 from parsers.timezones import VmTimezone
@@ -48,8 +50,6 @@ SLOG = r"^time=" + _RFC3339 + r" level=(?:DEBUG|INFO|WARN|ERROR)"
 PYTHON = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?: |$)"
 #: azure-extension-platform logger, with or without its UTC date and time.
 PLATFORM = r"^(?:Info|Warning|Error) \d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?: |$)"
-#: Timestamps sniffed in logs of unknown format: ISO-like, or `date`'s default output.
-_SNIFFED_ISO = r"^\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)"
 #: Where the next record may start, for cutting big files into chunks.
 RECORD_START = regex.compile(rb"time=|\d{4}/\d\d/\d\d |(?:Info|Warning|Error) |\+ ")
 
@@ -88,7 +88,6 @@ SAMPLE_LINES: tuple[tuple[str, dict[str, object]], ...] = (
         {"log_format": "shim", "timestamp": None},
     ),
 )
-_FORMAT_CODES = {"go-logfmt": 1, "go-slog": 2, "python": 3, "platform": 4}
 
 
 def extension_from_path(path: PurePosixPath) -> tuple[str | None, str | None]:
@@ -106,229 +105,187 @@ def extension_from_path(path: PurePosixPath) -> tuple[str | None, str | None]:
     return extension, version
 
 
+#: Files are parsed together up to this many bytes at once, so thousands of tiny logs (one per
+#: extension and version in a log-collector zip) cost a few batches, not thousands of passes.
+_BATCH_BYTES = DEFAULT_CHUNK_BYTES
+
+
+@dataclass
+class _File:
+    """One log file being read: its account, what its path says, and its format once known."""
+
+    account: SourceAccount
+    name: str
+    extension: str | None
+    version: str | None
+    #: Set by the file's first chunk; later chunks of a big file keep it.
+    dominant: str | None = None
+
+
 def read_extension_logs(sources: Iterable[Source], *, tz: VmTimezone) -> tuple[pl.DataFrame, list[SourceAccount]]:
     """Parse extension logs into one frame (schema ``EXTENSION_LOG_COLUMNS``) and their accounting."""
     frames, accounts = [], []
+    batch: list[_Piece] = []
+    batch_bytes = 0
+
+    def flush() -> None:
+        nonlocal batch_bytes
+        if batch:
+            frames.append(_parse_batch(batch, tz))
+            batch.clear()
+            batch_bytes = 0
+
     for source in sources:
         account = SourceAccount(path=source.name, kind=KIND)
         accounts.append(account)
-        extension, version = extension_from_path(source.logical_path)
-        damage, dominant = Damage(), None
-        for raw in iter_raw_chunks(source, account, record_start=RECORD_START):
-            chunk = decode_chunk(raw.load())
-            damage.add(chunk.damage)
-            lines = _classify(chunk.lines.with_row_index("line_no", offset=account.lines + 1))
-            dominant = dominant or _dominant_format(lines)
-            records, counts = _records(lines, dominant, chunk.damaged)
-            account.lines += chunk.lines.height
-            account.records += counts[0]
-            account.continuations += counts[1]
-            account.unparsed += counts[2]
-            frames.append(_finish(records, source.name, extension, version, tz))
-            account.saw_times(frames[-1]["timestamp"])
+        file = _File(account, source.name, *extension_from_path(source.logical_path))
+        damage = Damage()
+        for index, raw in enumerate(iter_raw_chunks(source, account, record_start=RECORD_START)):
+            if index:
+                flush()  # a later chunk needs the format its file's first chunk decided
+            data = raw.load()
+            count = clean_line_count(data)
+            if count is None:
+                chunk = decode_chunk(data)
+                damage.add(chunk.damage)
+                piece, count = chunk.lines, chunk.lines.height
+            else:
+                piece = data  # split into lines with the rest of the batch
+            batch.append(_Piece(file, piece, account.lines, count))
+            account.lines += count
+            batch_bytes += raw.length
+            if batch_bytes >= _BATCH_BYTES:
+                flush()
         damage.report(account)
+    flush()
     frame = pl.concat(frames) if frames else schema.empty_frame(schema.EXTENSION_LOG_COLUMNS)
     return frame, accounts
 
 
-def _classify(lines: pl.DataFrame) -> pl.DataFrame:
+@dataclass(frozen=True)
+class _Piece:
+    """A chunk of one file waiting in a batch: its lines, or its bytes when they need no repair."""
+
+    file: _File
+    lines: pl.DataFrame | bytes
+    #: Lines of the file before this chunk.
+    offset: int
+    count: int
+
+
+def _batch_lines(batch: list[_Piece]) -> pl.DataFrame:
+    """The pieces' lines in order, with `part` (the piece's index) and `line_no` (within its file)."""
+    clean = [p.lines if p.lines.endswith(b"\n") else p.lines + b"\n" for p in batch if isinstance(p.lines, bytes)]
+    split = pl.read_lines(b"".join(clean), name="text") if clean else None
+    frames, at = [], 0
+    for piece in batch:
+        if isinstance(piece.lines, bytes):
+            frames.append(split.slice(at, piece.count))
+            at += piece.count
+        else:
+            frames.append(piece.lines)
+    counts = pl.Series([p.count for p in batch], dtype=pl.UInt32)
+    offsets = pl.Series([p.offset for p in batch], dtype=pl.UInt32)
+    part = pl.select(pl.int_range(len(batch), dtype=pl.UInt32).repeat_by(counts).explode()).to_series()
+    lines = pl.concat(frames, how="diagonal_relaxed").with_columns(part=part)
+    return lines.with_columns(
+        line_no=pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).over("part") + offsets.gather(part), form=_form()
+    )
+
+
+def _parse_batch(batch: list[_Piece], tz: VmTimezone) -> pl.DataFrame:
+    """Records of several files' chunks (each file at most once), parsed in one pass."""
+    files = [piece.file for piece in batch]
+    lines = _batch_lines(batch)
+    _decide_formats(lines, files)
+    dominant = pl.Series([file.dominant for file in files], dtype=pl.String).gather(lines["part"])
+    records, counts = _records(lines.with_columns(dominant=dominant))
+    for row in counts.iter_rows(named=True):
+        account = files[row["part"]].account
+        account.records += row["records"]
+        account.continuations += row["continuations"]
+        account.unparsed += row["unparsed"]
+    by_part = records["part"]
+    records = records.with_columns(
+        source_path=pl.Series([f.name for f in files], dtype=pl.String).gather(by_part),
+        path_extension=pl.Series([f.extension for f in files], dtype=pl.String).gather(by_part),
+        path_version=pl.Series([f.version for f in files], dtype=pl.String).gather(by_part),
+    )
+    finished = finish(records, tz)
+    spans = (
+        pl.DataFrame({"part": by_part, "timestamp": finished["timestamp"]})
+        .group_by("part")
+        .agg(low=pl.col("timestamp").min(), high=pl.col("timestamp").max())
+    )
+    for row in spans.iter_rows(named=True):
+        files[row["part"]].account.saw_times(pl.Series([row["low"], row["high"]]))
+    return finished
+
+
+def _form() -> pl.Expr:
+    """Each line's form code (`FORM_CODES`; 0 for no known head)."""
     text = pl.col("text")
-    form = (
-        pl.when(text.str.contains(SLOG))
-        .then(pl.lit(2))
-        .when(text.str.contains(LOGFMT))
-        .then(pl.lit(1))
-        .when(text.str.contains(PYTHON))
-        .then(pl.lit(3))
-        .when(text.str.contains(PLATFORM))
-        .then(pl.lit(4))
-        .otherwise(pl.lit(0))
-    )
-    return lines.with_columns(form=form.cast(pl.UInt8))
-
-
-def _dominant_format(lines: pl.DataFrame) -> str:
-    """The file's format: the most frequent recognised form, or `text` when none is recognised."""
-    counts = lines.filter(pl.col("form") > 0)["form"].value_counts(sort=True)
-    if counts.height == 0:
-        return "text"
-    code = counts["form"][0]
-    return next(name for name, c in _FORMAT_CODES.items() if c == code)
-
-
-def _records(lines: pl.DataFrame, dominant: str, damaged: bool) -> tuple[pl.DataFrame, tuple[int, int, int]]:
-    """Decide what each line is and fold continuations into the record before them."""
-    text, form = pl.col("text"), pl.col("form")
-    if dominant in ("go-logfmt", "go-slog", "text"):
-        # Every non-empty line is a record: shim lines in Go logs, each line of an unknown log.
-        starts = (form > 0) | (text.str.strip_chars() != "")
-    else:
-        starts = form > 0
-    lines = lines.with_columns(is_start=starts)
-    orphan = pl.col("is_start").cum_sum() == 0
-    bad = pl.col("damaged") if damaged else pl.lit(False)
-    lines = lines.with_columns(is_unparsed=~pl.col("is_start") & (orphan | bad))
-    starts_frame = lines.filter(pl.col("is_start"))
-    continuations = lines.filter(~pl.col("is_start") & ~pl.col("is_unparsed"))
-    unparsed = lines.filter(pl.col("is_unparsed"))
-    starts_frame = fold(starts_frame, continuations, "text")
-    unparsed = unparsed.with_columns(
-        line_first=pl.col("line_no"), line_last=pl.col("line_no"), form=pl.lit(255, pl.UInt8)
-    )
-    records = pl.concat([starts_frame, unparsed], how="diagonal_relaxed").sort("line_first")
-    return records.with_columns(dominant=pl.lit(dominant)), (starts_frame.height, continuations.height, unparsed.height)
-
-
-def _logfmt_value(key: str) -> pl.Expr:
-    """A logfmt value: bare, or double-quoted with JSON-style escapes (decoded here)."""
-    raw = pl.col("text").str.extract(r"(?:^| )" + key + r'=("(?:[^"\\]|\\.)*"|[^\s"]*)', 1)
-    quoted = raw.str.starts_with('"')
-    # JSON-style escapes; a doubled backslash is parked on NUL so `\\n` stays a backslash and an n.
-    unquoted = (
-        raw.str.slice(1, raw.str.len_chars() - 2)
-        .str.replace_all("\\\\", "\x00", literal=True)
-        .str.replace_all("\\n", "\n", literal=True)
-        .str.replace_all("\\t", "\t", literal=True)
-        .str.replace_all('\\"', '"', literal=True)
-        .str.replace_all("\x00", "\\", literal=True)
-    )
-    value = pl.when(quoted).then(unquoted).otherwise(raw)
-    return pl.when((value == "") | (value == "null")).then(None).otherwise(value)
-
-
-#: The head of a python line, with named parts (the level marker may or may not have a space after it).
-PYTHON_HEAD = (
-    r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ?(?:(?P<py_level>ERROR|WARNING): ?)?"
-    r"(?:\[(?P<py_ext>[^\]\s]+?)-(?P<py_ver>\d+(?:\.\d+)*)\](?P<py_colon>:?) )?"
-)
-#: The fixed keys at the start of a Go handler line; the message is what follows them.
-_GO_HEAD = r"^time=\S+ (?:level=\S+ )?version=\S* (?:pid=\S+ )?(?:operation=\S+ ?)?(?:seq=\d+ ?)?"
-_PLATFORM_HEAD = r"^(?:Info|Warning|Error) \d{4}/\d\d/\d\d \d\d:\d\d:\d\d ?"
-#: A status echo HandlerUtil writes on every status write: `Operation,status,code,message`.
-_ECHO = r"^(?P<echo_operation>[A-Za-z][\w-]*),(?P<echo_status>[A-Za-z]+),(?P<echo_code>-?\d*),"
-
-
-#: Line forms `_finish` reads (0: no known head; 255: unparsed).
-_GO_LOGFMT, _GO_SLOG, _PYTHON, _PLATFORM = 1, 2, 3, 4
-
-
-def _finish(
-    records: pl.DataFrame, source_path: str, extension: str | None, version: str | None, tz: VmTimezone
-) -> pl.DataFrame:
-    """Derive the schema columns of each record from its format's fields."""
-    form, message = pl.col("form"), pl.col("message")
-    python, platform = form == _PYTHON, form == _PLATFORM
-    records = _format_fields(records)
-    records = records.with_columns(
-        timestamp=_timestamp(tz),
-        # Python extensions and zone-less sniffed stamps write the VM's local time.
-        timestamp_local_assumed=(
-            python | ((form == 0) & pl.col("sniffed").is_not_null() & ~_sniffed_zoned())
-        ).fill_null(False),
-        level=_level(),
-        extension=pl.coalesce("py_ext", pl.lit(extension, pl.String)),
-        # The ADE tag `[Name-1.0]: ` carries the HandlerEnvironment schema version, not the extension's.
-        extension_version=pl.coalesce(
-            pl.when(pl.col("py_colon") == "").then(pl.col("py_ver")), "go_version", pl.lit(version, pl.String)
-        ),
-        operation=pl.coalesce(
-            "echo_operation",
-            "go_operation",
-            pl.when(platform).then(message.str.extract(r"^Running operation (\w+)", 1)),
-        ),
-        sequence=pl.coalesce(
-            pl.col("go_sequence"), pl.when(platform).then(message.str.extract(r"for seqNo (\d+)", 1))
-        ).cast(pl.Int64, strict=False),
-        status=pl.col("echo_status"),
-        status_code=pl.col("echo_code").cast(pl.Int64, strict=False),
-        log_format=_log_format(),
-        source_path=pl.lit(source_path),
-    )
-    return schema.conform(records, schema.EXTENSION_LOG_COLUMNS)
-
-
-def _format_fields(records: pl.DataFrame) -> pl.DataFrame:
-    """Each form's own fields as columns (null on rows of other forms), and the message."""
-    text, form = pl.col("text"), pl.col("form")
-    go, python, platform = (form == _GO_LOGFMT) | (form == _GO_SLOG), form == _PYTHON, form == _PLATFORM
-    records = records.with_columns(
-        py=pl.when(python).then(text).str.extract_groups(PYTHON_HEAD),
-        message=pl.when(python)
-        .then(text.str.replace(PYTHON_HEAD, ""))
-        .when(platform)
-        .then(text.str.replace(_PLATFORM_HEAD, ""))
-        .when(go)
-        .then(text.str.replace(_GO_HEAD, ""))
-        .otherwise(text),
-        go_time=pl.when(go).then(text.str.extract(r"^time=(\S+)", 1)),
-        go_level=pl.when(form == _GO_SLOG).then(text.str.extract(r" level=(\w+)", 1)),
-        go_version=pl.when(go).then(text.str.extract(r" version=v(\d+(?:\.\d+)*)", 1)),
-        go_operation=pl.when(go).then(text.str.extract(r" operation=(\w+)", 1)),
-        go_sequence=pl.when(go).then(text.str.extract(r" seq=(\d+)", 1)),
-        event=pl.when(go).then(_logfmt_value("event")),
-        error=pl.when(go).then(_logfmt_value("error")),
-        platform_level=pl.when(platform).then(text.str.extract(r"^(Info|Warning|Error) ", 1)),
-        platform_time=pl.when(platform).then(text.str.extract(r"^\w+ (\d{4}/\d\d/\d\d \d\d:\d\d:\d\d)", 1)),
-        sniffed=pl.when(form == 0).then(text.str.extract(_SNIFFED_ISO, 1)),
-    ).unnest("py")
-    return records.with_columns(echo=pl.when(python).then(pl.col("message")).str.extract_groups(_ECHO)).unnest("echo")
-
-
-def _sniffed_zoned() -> pl.Expr:
-    return pl.col("sniffed").str.contains(r"(?:Z|[+-]\d\d:?\d\d)$")
-
-
-def _timestamp(tz: VmTimezone) -> pl.Expr:
-    """The record's time in UTC, from whichever form's stamp it has."""
-    sniffed = pl.col("sniffed").str.replace(",", ".", literal=True).str.replace(" ", "T", literal=True)
-    zoned = _sniffed_zoned()
-    return pl.coalesce(
-        pl.col("go_time").str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", time_zone="UTC", time_unit="us", strict=False),
-        pl.col("platform_time")
-        .str.to_datetime("%Y/%m/%d %H:%M:%S", time_unit="us", strict=False)
-        .dt.replace_time_zone("UTC"),
-        tz.to_utc(
-            pl.when(pl.col("form") == _PYTHON)
-            .then(pl.col("text").str.slice(0, 19))
-            .str.to_datetime("%Y/%m/%d %H:%M:%S", time_unit="us", strict=False)
-        ),
-        pl.when(zoned)
-        .then(sniffed)
-        .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", time_zone="UTC", time_unit="us", strict=False),
-        tz.to_utc(pl.when(~zoned).then(sniffed).str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False)),
-    )
-
-
-def _level() -> pl.Expr:
-    form = pl.col("form")
-    level = pl.coalesce(
-        "py_level",
-        pl.col("go_level").replace({"WARN": "WARNING"}),
-        pl.col("platform_level").replace({"Info": "INFO", "Warning": "WARNING", "Error": "ERROR"}),
-        # go-kit lines carry no level: an error value or a failure event is an error.
-        pl.when((form == _GO_LOGFMT) & (pl.col("error").is_not_null() | pl.col("event").str.contains("fail"))).then(
-            pl.lit("ERROR")
-        ),
-        pl.when(form.is_in([_PYTHON, _PLATFORM, _GO_LOGFMT])).then(pl.lit("INFO")),
-    )
-    # A level word no format defines (`level=INFOx`) is no level at all, not a crash.
-    return pl.when(level.is_in(list(schema.LEVELS))).then(level)
-
-
-def _log_format() -> pl.Expr:
-    form = pl.col("form")
     return (
-        pl.when(form == 255)
-        .then(pl.lit("unparsed"))
-        .when(form == _GO_LOGFMT)
-        .then(pl.lit("go-logfmt"))
-        .when(form == _GO_SLOG)
-        .then(pl.lit("go-slog"))
-        .when(form == _PYTHON)
-        .then(pl.lit("python"))
-        .when(form == _PLATFORM)
-        .then(pl.lit("platform"))
-        .when(pl.col("dominant").str.starts_with("go-"))
-        .then(pl.lit("shim"))
-        .otherwise(pl.lit("text"))
+        pl.when(text.str.contains(SLOG))
+        .then(pl.lit(FORM_CODES["go-slog"]))
+        .when(text.str.contains(LOGFMT))
+        .then(pl.lit(FORM_CODES["go-logfmt"]))
+        .when(text.str.contains(PYTHON))
+        .then(pl.lit(FORM_CODES["python"]))
+        .when(text.str.contains(PLATFORM))
+        .then(pl.lit(FORM_CODES["platform"]))
+        .otherwise(pl.lit(0))
+        .cast(pl.UInt8)
     )
+
+
+def _decide_formats(lines: pl.DataFrame, files: list[_File]) -> None:
+    """Give each file without a format yet its most frequent recognised form, or `text` when none is."""
+    undecided = [index for index, file in enumerate(files) if file.dominant is None]
+    if not undecided:
+        return
+    names = {code: name for name, code in FORM_CODES.items()}
+    modes = (
+        lines.filter((pl.col("form") > 0) & pl.col("part").is_in(undecided))
+        .group_by("part", "form")
+        .len()
+        .sort(["part", "len", "form"], descending=[False, True, False])
+        .unique("part", keep="first", maintain_order=True)
+    )
+    for row in modes.iter_rows(named=True):
+        files[row["part"]].dominant = names[row["form"]]
+    for index in undecided:
+        files[index].dominant = files[index].dominant or "text"
+
+
+def _records(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Decide what each line is and fold continuations into the record before them in its file.
+
+    Returns the records (in file and line order) and, per part, its record, continuation and
+    unparsed line counts.
+    """
+    text, form = pl.col("text"), pl.col("form")
+    # In Go logs and logs of unknown format every non-empty line is a record (shim lines, plain text).
+    every_line = pl.col("dominant").is_in(["go-logfmt", "go-slog", "text"])
+    lines = lines.with_columns(
+        is_start=(form > 0) | (every_line & (text.str.strip_chars() != "")), row=pl.int_range(pl.len())
+    )
+    orphan = pl.col("is_start").cum_sum().over("part") == 0
+    bad = pl.col("damaged").fill_null(False) if "damaged" in lines.columns else pl.lit(False)
+    lines = lines.with_columns(is_unparsed=~pl.col("is_start") & (orphan | bad))
+    counts = lines.group_by("part").agg(
+        records=pl.col("is_start").sum(),
+        unparsed=pl.col("is_unparsed").sum(),
+        continuations=(~pl.col("is_start") & ~pl.col("is_unparsed")).sum(),
+    )
+    starts = lines.filter(pl.col("is_start"))
+    continuations = lines.filter(~pl.col("is_start") & ~pl.col("is_unparsed"))
+    # A continuation always has a start before it in its own file (else it is an orphan).
+    continuations = continuations.with_columns(
+        owner=starts["row"].search_sorted(continuations["row"], side="right") - 1
+    )
+    starts = fold(starts, continuations, "text")
+    unparsed = lines.filter(pl.col("is_unparsed")).with_columns(
+        line_first=pl.col("line_no"), line_last=pl.col("line_no"), form=pl.lit(UNPARSED, pl.UInt8)
+    )
+    return pl.concat([starts, unparsed], how="diagonal_relaxed").sort("row"), counts

@@ -11,8 +11,7 @@ each carry a one-line why.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import partial
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -69,23 +68,32 @@ def read_waagent(
     zone = tz if isinstance(tz, VmTimezone) else VmTimezone.parse(tz)
     frames: list[pl.DataFrame] = []
     accounts: list[SourceAccount] = []
-    for item in sources:
-        source = item if isinstance(item, Source) else Source.file(item)
-        account = SourceAccount(path=source.name, kind=kind)
-        accounts.append(account)
-        chunks = iter_raw_chunks(source, account, record_start=RECORD_START, chunk_bytes=chunk_bytes)
-        damage = Damage()
-        parse = partial(parse_raw_chunk, source_path=account.path, zone=zone)
-        for records, counts, chunk_damage in map_in_order(parse, chunks):
-            # Chunks number their lines from 1; shift them to file line numbers.
-            frames.append(records.with_columns(pl.col("line_first", "line_last") + account.lines))
-            account.saw_times(records["timestamp"])
-            account.lines += counts[0]
-            account.records += counts[1]
-            account.continuations += counts[2]
-            account.unparsed += counts[3]
-            damage.add(chunk_damage)
-        damage.report(account)
+    damages: dict[int, Damage] = {}
+
+    def chunks() -> Iterator[tuple[SourceAccount, RawChunk]]:
+        for item in sources:
+            source = item if isinstance(item, Source) else Source.file(item)
+            account = SourceAccount(path=source.name, kind=kind)
+            accounts.append(account)
+            damages[id(account)] = Damage()
+            for raw in iter_raw_chunks(source, account, record_start=RECORD_START, chunk_bytes=chunk_bytes):
+                yield account, raw
+
+    def parse(job: tuple[SourceAccount, RawChunk]) -> tuple[SourceAccount, tuple]:
+        return job[0], parse_raw_chunk(job[1], source_path=job[0].path, zone=zone)
+
+    # One pipeline over every file's chunks: many small files keep the workers as busy as one big one.
+    for account, (records, counts, chunk_damage) in map_in_order(parse, chunks()):
+        # Chunks number their lines from 1; shift them to file line numbers.
+        frames.append(records.with_columns(pl.col("line_first", "line_last") + account.lines))
+        account.saw_times(records["timestamp"])
+        account.lines += counts[0]
+        account.records += counts[1]
+        account.continuations += counts[2]
+        account.unparsed += counts[3]
+        damages[id(account)].add(chunk_damage)
+    for account in accounts:
+        damages[id(account)].report(account)
     frame = pl.concat(frames, how="vertical") if frames else schema.empty_frame(schema.WAAGENT_COLUMNS)
     return ParseResult(frame=frame, accounts=accounts)
 

@@ -169,3 +169,34 @@ def test_each_format_reads_its_sample_line(tmp_path, line, expected):
     for column, value in expected.items():
         got = row[column]
         assert (str(got) if column in ("log_format", "level") and got is not None else got) == value, (column, row)
+
+
+def test_files_read_together_parse_as_each_alone(tmp_path):
+    """Small logs are split and parsed in batches; each file must come out as if read by itself:
+    its own format, line numbers, folding and accounting, whatever its neighbours are."""
+    texts = {
+        "a/handler.log": "continuation before any record\n2025/03/14 10:20:33 ERROR:boom\n  at frame 1\n",
+        "b/handler.log": "time=2025-03-14T09:14:10Z version=v2.1.19 operation=enable seq=4 event=start",
+        "c/handler.log": "\n\n",
+        "d/handler.log": "Error 2025/03/14 09:12:05 Enable failed\ngoroutine 1 [running]:\n",
+        "e/handler.log": "plain text one\r\nplain \x00text two\r\n",
+        "f/handler.log": "2025/03/14 10:20:33 ok\n" * 3 + "orphan? no, a continuation\n",
+        "g/handler.log": "",
+        "h/handler.log": "caf\xc3\xa9 bad \xff byte\n",
+    }
+    paths = []
+    for relative, text in texts.items():
+        path = tmp_path / "var/log/azure" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode("latin-1") if "\xff" in text else text.encode())
+        paths.append(path)
+    zone = VmTimezone.parse("UTC")
+    together, accounts = read_extension_logs([Source.file(p) for p in paths], tz=zone)
+    alone = [read_extension_logs([Source.file(p)], tz=zone) for p in paths]
+    assert together.equals(pl.concat([frame for frame, _ in alone]))
+    rows = [(a.lines, a.records, a.continuations, a.unparsed, a.first_time, a.warnings) for a in accounts]
+    assert rows == [
+        (a.lines, a.records, a.continuations, a.unparsed, a.first_time, a.warnings) for _, (a,) in alone
+    ]
+    assert all(a.balanced for a in accounts)
+    assert [a.lines for a in accounts] == [3, 1, 2, 2, 2, 4, 0, 1]
