@@ -25,9 +25,10 @@ import polars as pl
 import regex
 
 from parsers import schema
-from parsers.chunks import DEFAULT_CHUNK_BYTES, Damage, clean_line_count, decode_chunk, iter_raw_chunks
+from parsers.chunks import DEFAULT_CHUNK_BYTES, iter_raw_chunks
 from parsers.extension_fields import FORM_CODES, UNPARSED, finish
 from parsers.folding import fold
+from parsers.lines import Damage, clean_line_count, decode_chunk
 from parsers.reader import Source, SourceAccount
 from parsers.timezones import VmTimezone
 

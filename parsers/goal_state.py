@@ -13,9 +13,9 @@ These say which version and state the platform requested, to set beside what ran
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable
 from typing import Any
+from xml.etree import ElementTree
 
 import polars as pl
 import regex

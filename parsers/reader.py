@@ -132,7 +132,7 @@ def open_source(source: Source, account: SourceAccount) -> BinaryIO | None:
     try:
         if source.opener is not None:
             return source.opener()
-        return open(source.path, "rb")  # noqa: SIM115 - the caller closes it
+        return open(source.path, "rb")
     except IsADirectoryError:
         account.warn("is a directory, not a log file")
     except FileNotFoundError:

@@ -18,8 +18,9 @@ import polars as pl
 
 from parsers import schema
 from parsers.bare_lines import parse_bare
-from parsers.chunks import DEFAULT_CHUNK_BYTES, Damage, LineChunk, RawChunk, decode_chunk, iter_raw_chunks, map_in_order
+from parsers.chunks import DEFAULT_CHUNK_BYTES, RawChunk, iter_raw_chunks, map_in_order
 from parsers.folding import fold
+from parsers.lines import Damage, LineChunk, decode_chunk
 from parsers.payloads import decode_payloads
 from parsers.reader import ParseResult, Source, SourceAccount
 from parsers.timezones import VmTimezone

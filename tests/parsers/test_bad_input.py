@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from parsers import read_waagent
-from parsers.chunks import MAX_LINE_BYTES
+from parsers.lines import CUT_MARK, MAX_LINE_BYTES, capped_lines
 
 GOOD = b"2025-03-02T11:05:41.220183Z INFO ExtHandler ExtHandler first\n2025-03-02T11:05:42.220183Z INFO ExtHandler ExtHandler second\n"
 
@@ -177,3 +177,74 @@ def test_binary_file_is_called_out_and_kept_as_unparsed(tmp_path):
     account = result.accounts[0]
     assert any("looks like a binary file" in w for w in account.warnings)
     assert account.balanced and account.records == 0 and account.unparsed == account.lines
+
+
+def _cut_whole(data: bytes) -> bytes:
+    """What `capped_lines` must give, computed on the whole input at once."""
+    out = []
+    lines = data.split(b"\n")
+    for index, line in enumerate(lines):
+        last = index == len(lines) - 1
+        if last and not line:
+            break
+        if len(line) > MAX_LINE_BYTES:
+            line = line[:MAX_LINE_BYTES] + CUT_MARK.format(len(line)).encode()
+        out.append(line + (b"" if last else b"\n"))
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_lines_are_cut_while_streaming_as_if_cut_whole(seed):
+    import random
+
+    generator = random.Random(seed)
+    sizes = [
+        generator.choice([0, 5, 300, MAX_LINE_BYTES - 1, MAX_LINE_BYTES, MAX_LINE_BYTES + 1, 3 * MAX_LINE_BYTES])
+        for _ in range(6)
+    ]
+    data = b"\n".join(bytes([97 + i]) * n for i, n in enumerate(sizes)) + generator.choice([b"", b"\n"])
+    cuts, at = [], 0
+    while at < len(data):
+        step = generator.choice([1, 100, 70_000, MAX_LINE_BYTES // 3, 2 * MAX_LINE_BYTES])
+        cuts.append(data[at : at + step])
+        at += step
+    assert b"".join(capped_lines(cuts)) == _cut_whole(data)
+
+
+def test_cut_never_splits_a_character():
+    line = "é".encode() * MAX_LINE_BYTES  # two bytes each: the limit falls inside one at odd offsets
+    out = b"".join(capped_lines([b"x" + line + b"\n"]))
+    out.decode("utf-8")  # raises if a character was split
+    assert out.endswith(CUT_MARK.format(len(line) + 1).encode() + b"\n")
+
+
+@pytest.mark.parametrize("container", ["plain", "gzip", "zip"])
+def test_giant_line_costs_linear_time_and_a_bounded_frame(tmp_path, container):
+    """One line of 40 MiB without a newline (a sparse file, a member of NULs) is read as one cut
+    line, whichever way it arrives; with small chunks the plain file takes the streamed path."""
+    import zipfile
+
+    from parsers import Source
+
+    data = GOOD + b"\x00" * (40 * 1024 * 1024)
+    if container == "plain":
+        path = tmp_path / "waagent.log"
+        path.write_bytes(data)
+        source = Source.file(path)
+    elif container == "gzip":
+        path = tmp_path / "waagent.log.gz"
+        path.write_bytes(gzip.compress(data))
+        source = Source.file(path)
+    else:
+        path = tmp_path / "bundle.zip"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bundle:
+            bundle.writestr("var/log/waagent.log", data)
+        from parsers.collect import collect
+
+        found = collect([path])
+        source = found.sources["waagent"][0]
+    result = read_waagent([source], chunk_bytes=1024 * 1024)
+    account = result.accounts[0]
+    assert account.balanced and account.lines == 3
+    assert any("longer than 1024 KiB were cut" in w for w in account.warnings)
+    assert result.frame["message"].str.len_bytes().max() < 200

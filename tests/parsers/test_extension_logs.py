@@ -195,8 +195,6 @@ def test_files_read_together_parse_as_each_alone(tmp_path):
     alone = [read_extension_logs([Source.file(p)], tz=zone) for p in paths]
     assert together.equals(pl.concat([frame for frame, _ in alone]))
     rows = [(a.lines, a.records, a.continuations, a.unparsed, a.first_time, a.warnings) for a in accounts]
-    assert rows == [
-        (a.lines, a.records, a.continuations, a.unparsed, a.first_time, a.warnings) for _, (a,) in alone
-    ]
+    assert rows == [(a.lines, a.records, a.continuations, a.unparsed, a.first_time, a.warnings) for _, (a,) in alone]
     assert all(a.balanced for a in accounts)
     assert [a.lines for a in accounts] == [3, 1, 2, 2, 2, 4, 0, 1]
