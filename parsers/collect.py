@@ -128,6 +128,10 @@ def _walk_tree(root: Path, found: Collection) -> None:
 
     for dirpath, dirs, files in os.walk(root, onerror=on_error):
         dirs.sort()
+        for name in dirs:
+            if Path(dirpath, name).is_symlink():
+                # Not followed: a link can loop or lead out of the collection.
+                found.warnings.append(f"{Path(dirpath, name)}: symbolic link to a directory not followed")
         for name in sorted(files):
             path = Path(dirpath, name)
             if path.is_symlink():
@@ -255,8 +259,10 @@ def _sniff(source: Source, found: Collection) -> str | None:
         opened = source.opener() if source.opener is not None else open(source.path, "rb")  # noqa: SIM115
         with opened as handle:
             head = handle.read(_SNIFF_BYTES)
-    except READ_ERRORS:
-        return None  # unreadable here; it would be reported if it were a source we knew
+    except READ_ERRORS as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        found.warnings.append(f"{source.name}: cannot read it to tell what it is ({reason}); skipped")
+        return None
     if head.startswith(b"\x1f\x8b"):
         return None
     return kind_of_content(head)

@@ -19,7 +19,7 @@ import polars as pl
 import regex
 
 from parsers import schema
-from parsers.documents import read_document, reject, rows_to_frame
+from parsers.documents import loads, read_document, reject, rows_to_frame
 from parsers.reader import Source, SourceAccount
 
 #: Keys whose string value is a message.
@@ -75,7 +75,7 @@ def _json_in(text: str) -> Any | None:
     if start < 0:
         return None
     try:
-        return json.loads(text[start:])
+        return loads(text[start:])
     except json.JSONDecodeError:
         return None
 
@@ -107,7 +107,7 @@ def _nested_json(text: str) -> Any | None:
     if not stripped.startswith(("{", "[")):
         return None
     try:
-        return json.loads(stripped)
+        return loads(stripped)
     except json.JSONDecodeError:
         return None
 

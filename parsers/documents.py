@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
+import regex
 
 from parsers import schema
 from parsers.reader import Source, SourceAccount, read_small
@@ -48,6 +49,31 @@ def read_document(source: Source, kind: str) -> Document:
     return document
 
 
+#: A JSON `\uD800`-`\uDFFF` escape: it may decode to a lone surrogate, which no UTF-8 text can hold.
+_SURROGATE_ESCAPE = regex.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def loads(text: str) -> Any:
+    """`json.loads`, with lone surrogates from `\\uD8xx` escapes replaced by U+FFFD.
+
+    Raises:
+        json.JSONDecodeError: ``text`` is not JSON.
+    """
+    value = json.loads(text)
+    return _without_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
+
+
+def _without_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        # Through UTF-16: escaped pairs join into one character, lone halves become U+FFFD.
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_without_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value
+
+
 def parse_json(document: Document, *, keep_text: bool = False) -> Any | None:
     """The JSON value of a document, with its lines accounted; None (and a warning) if malformed.
 
@@ -61,7 +87,7 @@ def parse_json(document: Document, *, keep_text: bool = False) -> Any | None:
         account.skipped = account.lines
         return None
     try:
-        value = json.loads(document.text)
+        value = loads(document.text)
     except json.JSONDecodeError as exc:
         kept = (
             "its text is kept as one text record" if keep_text else f"its {account.lines} line(s) counted as unparsed"
@@ -102,6 +128,32 @@ def int_of(value: Any) -> int | None:
     return number if -(2**63) <= number < 2**63 else None
 
 
+def bool_of(value: Any) -> bool | None:
+    """A JSON boolean, or the strings `true`/`false` (any case); anything else None."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def _texts_of(value: Any) -> list[str] | None:
+    return (
+        [str(item) for item in value if item is not None and not isinstance(item, (dict, list))]
+        if isinstance(value, list)
+        else None
+    )
+
+
+#: How a row value becomes a column's type (declared columns only; timestamps are parsed apart).
+_CONVERTERS = {
+    pl.String: text_of,
+    pl.Int64: int_of,
+    pl.Boolean: bool_of,
+    pl.List(pl.String): _texts_of,
+}
+
+
 def formatted_message(status: dict) -> str | None:
     """`formattedMessage.message`, or a plain `message`, of a status object."""
     formatted = status.get("formattedMessage")
@@ -114,6 +166,9 @@ def rows_to_frame(rows: list[dict], columns: tuple[schema.Column, ...], timestam
     """Rows to a conforming frame; ``timestamp`` names an ISO text column to parse as UTC."""
     if not rows:
         return schema.empty_frame(columns)
+    # Whatever a reader put in a row, a value of the wrong JSON type costs that value, not the frame.
+    converters = {c.name: _CONVERTERS[c.dtype] for c in columns if c.dtype in _CONVERTERS and c.name != timestamp}
+    rows = [{k: converters[k](v) if k in converters else v for k, v in row.items()} for row in rows]
     overrides = {c.name: c.dtype for c in columns if c.name in {k for r in rows for k in r} and c.name != timestamp}
     if timestamp:
         overrides[timestamp] = pl.String

@@ -129,8 +129,10 @@ def read_handler_state(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[So
             if state:
                 document.account.records, document.account.skipped = 1, document.lines - 1
                 rows.append({**row, "state": state})
-            elif not document.account.warnings:
-                document.account.warn("file is empty")
+            else:
+                document.account.skipped = document.lines
+                if not document.account.warnings:
+                    document.account.warn("file is empty" if not document.text else "holds no state (blank lines only)")
         else:
             document = read_document(source, "handler_status")
             value = parse_json(document)

@@ -306,7 +306,7 @@ def _event_columns(records: pl.DataFrame) -> dict[str, pl.Expr | pl.Series]:
                 pl.when((pl.col("event_name") != "WALinuxAgent") & (pl.col("event_name") != "")).then("event_name"),
             ),
             operation=pl.when(pl.col("event_op") != "").then("event_op"),
-            event_duration_ms=pl.col("event_duration_ms").cast(pl.Int64),
+            event_duration_ms=pl.col("event_duration_ms").cast(pl.Int64, strict=False),
         )
         .collect()
     )

@@ -74,7 +74,9 @@ def detect(context: Context) -> list[Hit]:
     failed = failed.filter(
         ~pl.col("message").str.contains(r"Non-zero exit code: 51,") | pl.col("message").str.contains(DOWNLOAD_TEXT)
     ).with_columns(
-        code=pl.coalesce(*(pl.col("message").str.extract(EXIT, group) for group in range(1, 6))).cast(pl.Int64)
+        code=pl.coalesce(*(pl.col("message").str.extract(EXIT, group) for group in range(1, 6))).cast(
+            pl.Int64, strict=False
+        )
     )
     hits = []
     for (extension, code), rows in failed.group_by(["extension", "code"], maintain_order=True):

@@ -57,7 +57,12 @@ _HOLDER = (
     r"(?:held by process|application with pid|another copy is running as pid) (\d+)(?: \(([^)]+)\))?"
     r"|locked by (\S+) process with pid (\d+)|The other application is: (\S+)"
 )
-_LOCK_FILE = r"(/var/lib/dpkg/lock(?:-frontend)?|/var/lib/apt/lists/lock|/var/cache/apt/archives/lock|/var/run/yum\.pid|\S*\.rpm\.lock)"
+#: The rpm lock path starts at a word start: an unanchored `\S*` would retry at every character of
+#: a long token, quadratic in its length (a 780 KB line took minutes).
+_LOCK_FILE = (
+    r"(/var/lib/dpkg/lock(?:-frontend)?|/var/lib/apt/lists/lock|/var/cache/apt/archives/lock|/var/run/yum\.pid"
+    r"|(?<![^\s'\"(=])\S*?\.rpm\.lock)"
+)
 
 
 RULE = Rule(
