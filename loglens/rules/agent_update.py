@@ -83,13 +83,16 @@ def detect(context: Context) -> list[Hit]:
     hits = _unnamed_handovers(handovers.filter(pl.col("target").is_null()))
     for (target,), group in handovers.filter(pl.col("target").is_not_null()).group_by(["target"], maintain_order=True):
         row = group.row(0, named=True)
-        started = running.filter((pl.col("version") == target) & (pl.col("timestamp") >= row["timestamp"])).head(1)
+        # Pasted text may have no times: then the order of the lines decides.
+        later = pl.col("timestamp") >= row["timestamp"] if row["timestamp"] else pl.col("record") >= row["record"]
+        started = running.filter((pl.col("version") == target) & later).head(1)
         if started.height == 0:
             continue  # an update that never ran is reported by agent-update-failed
         rows = pl.concat([group.select(HIT_COLUMNS), started.select(HIT_COLUMNS)])
         source = f" from {row['current']}" if row["current"] else ""
         times = f"; the hand-over to {target} was logged {group.height} times" if group.height > 1 else ""
-        summary = f"Agent self-updated{source} to {target} at {minute(started['timestamp'][0])} UTC{times}"
+        when = f" at {minute(started['timestamp'][0])} UTC" if started["timestamp"][0] else ""
+        summary = f"Agent self-updated{source} to {target}{when}{times}"
         hits.append(Hit(summary, rows, extension="WALinuxAgent", version=target, count=group.height))
     # Updates announced but not applied before the logs end: the agent waits for its update window.
     applied = set(handovers["target"].drop_nulls().to_list())

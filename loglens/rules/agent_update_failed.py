@@ -89,14 +89,17 @@ def detect(context: Context) -> list[Hit]:
         steps = [label for label, token in _STEPS if regex.search(token, text)]
         code = regex.search(r"(?:return|returned) code: (-?\d+)", text)
         last = rows["timestamp"].max()
-        after = rollbacks.filter(pl.col("timestamp") > last).head(1)
+        # Pasted text may have no times: then the order of the lines decides.
+        later = pl.col("timestamp") > last if last else pl.col("record") > rows["record"].max()
+        after = rollbacks.filter(later).head(1)
         back_to = None
         if after.height:
             match = regex.search(_ROLLBACK_TO, after["message"][0])
             back_to = match.group(1) or match.group(2)
         parts = ", ".join(steps) + (f" (exit code {code.group(1)})" if code else "")
         rolled = f"; the daemon went back to {back_to}" if back_to and back_to != version else ""
-        summary = f"Agent update to {version or 'a new version'} failed: {parts} {span_text(rows)}{rolled}"
+        span = span_text(rows)
+        summary = f"Agent update to {version or 'a new version'} failed: {parts}{' ' + span if span else ''}{rolled}"
         severity = None
         if rows["message"].str.contains(_SKIPPED).all():
             # Only the daemon skipping a version it blocked earlier: the failure itself is older.

@@ -119,7 +119,8 @@ def detect(context: Context) -> list[Hit]:
             summary = f"{name} {kind} upgrade {old} -> {new} repeats: attempted {tries} times"
             severity = "warning"
         else:
-            summary = f"{name} {kind} upgrade {old} -> {new} at {minute(group['timestamp'][0])} UTC"
+            when = f" at {minute(group['timestamp'][0])} UTC" if group["timestamp"][0] else ""
+            summary = f"{name} {kind} upgrade {old} -> {new}{when}"
             severity = None
         hits.append(Hit(summary, rows, severity=severity, extension=extension, version=new, count=tries))
     return hits
