@@ -6,7 +6,8 @@ functions; the CLI calls them and renders.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from loglens import atomic, engine
 from loglens.engine import Analysis
 from loglens.errors import InputError
 from loglens.redact import redact_frame
+from loglens.rules import REGISTRY
 from loglens.version import __version__
 from parsers import LoadResult, TimezoneError, VmTimezone, load_sources
 
@@ -23,13 +25,16 @@ from parsers import LoadResult, TimezoneError, VmTimezone, load_sources
 EXPORT_SUFFIXES = (".parquet", ".csv", ".ndjson", ".jsonl")
 
 
-def read(paths: Iterable[Path | str] | Path | str, *, tz: str | None = None) -> LoadResult:
+def read(
+    paths: Iterable[Path | str] | Path | str, *, tz: str | None = None, progress: Callable[[str], None] | None = None
+) -> LoadResult:
     """Read every source under ``paths`` (files, VM trees, log-collector zips, tar/zip bundles).
 
     Args:
         paths: a file, directory or archive, or several.
         tz: the VM's UTC offset (``+05:30``) or IANA zone, applied to sources written in local
             time (old agents, Python extensions). Default UTC.
+        progress: called with a short line on what is being read (the CLI's progress display).
 
     Returns:
         The parser frames, per-source accounting and warnings.
@@ -43,7 +48,7 @@ def read(paths: Iterable[Path | str] | Path | str, *, tz: str | None = None) -> 
         zone = VmTimezone.parse(tz)
     except TimezoneError as exc:
         raise InputError(str(exc)) from exc
-    return load_sources(list(paths), tz=zone)
+    return load_sources(list(paths), tz=zone, progress=progress)
 
 
 def require_lines(result: LoadResult) -> None:
@@ -53,8 +58,18 @@ def require_lines(result: LoadResult) -> None:
         InputError: no source had a single line.
     """
     if not any(a.lines for a in result.accounts):
-        seen = f"; found only files loglens does not read: {_listed(result.ignored)}" if result.ignored else ""
-        raise InputError(f"no log lines could be read from the paths given{seen}", warnings=result.warnings)
+        seen = [
+            f"{name}: not read: {result.looked_like.get(name, 'not a log, by its name')}" for name in result.ignored
+        ]
+        if len(seen) > _SEEN_LISTED:
+            seen = [*seen[:_SEEN_LISTED], f"... and {len(seen) - _SEEN_LISTED} more file(s) not read"]
+        files = len(result.accounts) + len(result.ignored)
+        what = f"{files} file(s) found, none with a readable line" if files else "no files found at the paths given"
+        raise InputError(f"no log lines could be read: {what}", warnings=[*result.warnings, *seen])
+
+
+#: Unread files listed one by one when nothing could be read.
+_SEEN_LISTED = 20
 
 
 def require_recognised(analysis: Analysis) -> None:
@@ -126,17 +141,33 @@ def export(result, out: Path | str) -> list[Path]:
         InputError: ``out`` has an unknown suffix, or cannot be written.
     """
     out = Path(out)
-    if out.suffix.lower() in EXPORT_SUFFIXES:
+    if check_export(out) == "file":
         return [export_records(result.frames["waagent"], out)]
+    return export_frames(result, out)
+
+
+def check_export(out: Path | str) -> str:
+    """What `export` would write to ``out`` (`file` or `directory`), checked before any work.
+
+    Raises:
+        InputError: an unknown suffix, or a place that cannot be written.
+    """
+    out = Path(out)
+    if out.suffix.lower() in EXPORT_SUFFIXES:
+        check_writable(out)
+        return "file"
     if out.suffix and not out.is_dir():
         raise InputError(
             f"{out}: unknown output type {out.suffix}; give a directory (no suffix) or a file ending in "
             f"{', '.join(EXPORT_SUFFIXES)}"
         )
-    return export_frames(result, out)
+    check_writable(out, directory=True)
+    return "directory"
 
 
-def analyze(paths: Iterable[Path | str] | Path | str, *, tz: str | None = None) -> Analysis:
+def analyze(
+    paths: Iterable[Path | str] | Path | str, *, tz: str | None = None, progress: Callable[[str], None] | None = None
+) -> Analysis:
     """Read ``paths`` and run every rule: findings, unexplained errors and the load itself.
 
     Raises:
@@ -147,8 +178,11 @@ def analyze(paths: Iterable[Path | str] | Path | str, *, tz: str | None = None) 
         >>> analysis = analyze(["sample_logs/vm-modern"])  # doctest: +SKIP
         >>> analysis.findings.frame.filter(pl.col("severity") == "error")  # doctest: +SKIP
     """
-    result = read(paths, tz=tz)
+    result = read(paths, tz=tz, progress=progress)
     require_lines(result)
+    if progress:
+        vms = len(set(result.collections().values())) or 1
+        progress(f"running {len(REGISTRY)} rules on {vms} VM collection(s)")
     analysis = analyze_load(result)
     require_recognised(analysis)
     return analysis
@@ -199,6 +233,28 @@ def write_markdown(analysis: Analysis, out: Path | str) -> Path:
 
     with _writing(out):
         return markdown.write(analysis, out, version=__version__)
+
+
+def check_writable(out: Path | str, *, directory: bool = False) -> None:
+    """Raise before any work when ``out`` cannot be written: a file path that is a directory, a
+    missing or read-only parent. ``directory``: ``out`` is a directory to create or fill.
+
+    Raises:
+        InputError: naming ``out`` and why.
+    """
+    out = Path(out)
+    if not directory and out.is_dir():
+        raise InputError(f"{out}: is a directory; give a file name")
+    if directory and out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a directory")
+    # The nearest existing directory is where the file (and any missing parents) will be made.
+    parent = out if directory and out.is_dir() else out.parent
+    while not parent.exists() and parent != parent.parent:
+        if not directory and parent == out.parent:
+            raise InputError(f"{out}: cannot write output: directory {parent} does not exist")
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{out}: cannot write output: directory {parent} is not writable")
 
 
 @contextmanager

@@ -17,24 +17,26 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from loglens import api
+from loglens import api, feedback
 from loglens.errors import LoglensError
 from loglens.printable import printable
 from loglens.reports import terminal
 from parsers import LoadResult
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Diagnose Azure Linux VM extension and agent failures.",
 )
-# Wide when piped so file paths are not cut; a terminal keeps its own width.
-_out = Console(highlight=False, width=None if Console().is_terminal else 200)
+# A terminal keeps its own width; piped output is never hard-wrapped, so each line stays whole
+# for grep and copy-paste.
+_out = Console(highlight=False, soft_wrap=not Console().is_terminal, width=None if Console().is_terminal else 100_000)
 
 EXIT_FINDINGS = 1
 EXIT_INPUT_ERROR = 2
@@ -57,8 +59,20 @@ def main() -> None:
         sys.exit(EXIT_INTERNAL_ERROR)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from loglens.version import __version__
+
+        typer.echo(f"loglens {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _main() -> None:
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
     """Diagnose Azure Linux VM extension and agent failures from collected logs."""
 
 
@@ -83,9 +97,12 @@ def parse(
     Example: loglens parse sample_logs --out frames/
     """
     with _input_errors():
-        result = api.read(paths, tz=tz)
-        api.require_lines(result)
-        written = api.export(result, out)
+        api.check_export(out)
+        with feedback.progress(quiet) as say:
+            result = api.read(paths, tz=tz, progress=say)
+            api.require_lines(result)
+            say(f"writing {out}")
+            written = api.export(result, out)
     _print_warnings(result.warnings)
     if not quiet:
         _out.print(_accounting_table(result))
@@ -122,7 +139,10 @@ def analyze(
         Path | None, typer.Option("--markdown", help="Write the report as Markdown (no charts) to this file.")
     ] = None,
     open_report: Annotated[bool, typer.Option("--open", help="Open the HTML report in the default browser.")] = False,
-    fail_on: Annotated[FailOn, typer.Option(help="Exit 1 when a finding has at least this severity.")] = FailOn.never,
+    fail_on: Annotated[
+        str,
+        typer.Option(metavar="[error|warning|never]", help="Exit 1 when a finding has at least this severity."),
+    ] = FailOn.never.value,
     tz: Annotated[
         str, typer.Option(help="The VM's UTC offset (+05:30) or IANA zone, for lines written in local time.")
     ] = "UTC",
@@ -134,24 +154,36 @@ def analyze(
 
     Example: loglens analyze sample_logs/vm-modern --html report.html --json report.json
     """
+    _check_options(fail_on, open_report, html_out)
+    outputs = {
+        "JSON report": json_out if json_out != "-" else None,
+        "HTML report": html_out,
+        "Markdown report": markdown_out,
+    }
     with _input_errors():
-        analysis = api.analyze(paths, tz=tz)
-        _print_warnings(analysis.warnings)
-        document = api.write_document(analysis, json_out)
-        if html_out:
-            api.write_html(analysis, html_out)
-        if markdown_out:
-            api.write_markdown(analysis, markdown_out)
+        for out in filter(None, outputs.values()):
+            api.check_writable(out)
+        with feedback.progress(quiet) as say:
+            analysis = api.analyze(paths, tz=tz, progress=say)
+            _print_warnings(analysis.warnings)
+            say("writing the reports")
+            document = api.write_document(analysis, json_out)
+            if html_out:
+                api.write_html(analysis, html_out)
+            if markdown_out:
+                api.write_markdown(analysis, markdown_out)
     if json_out == "-":
         typer.echo(document, nl=False)
     elif not quiet:
         terminal.print_summary(analysis, _out)
+    if not quiet:
+        _name_outputs(outputs)
     if html_out and open_report:
         import webbrowser
 
         if not webbrowser.open(html_out.resolve().as_uri()):
             typer.echo(f"warning: no browser to open {html_out}", err=True)
-    if analysis.fails(fail_on.value):
+    if analysis.fails(fail_on.lower()):
         raise typer.Exit(EXIT_FINDINGS)
 
 
@@ -194,6 +226,26 @@ def _input_errors() -> Iterator[None]:
         raise typer.Exit(EXIT_INPUT_ERROR) from None
 
 
+def _check_options(fail_on: str, open_report: bool, html_out: Path | None) -> None:
+    # Checked here, not by the option's type: one plain message whatever the typer version.
+    choices = [f.value for f in FailOn]
+    if fail_on.lower() not in choices:
+        _usage_error(f"--fail-on must be one of {', '.join(choices)} (got {printable(fail_on)!r})")
+    if open_report and not html_out:
+        _usage_error("--open opens the HTML report: give --html FILE too")
+
+
+def _name_outputs(outputs: dict[str, Path | str | None]) -> None:
+    for what, out in outputs.items():
+        if out:
+            typer.echo(f"{what} written to {printable(str(out))}", err=True)
+
+
+def _usage_error(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_INPUT_ERROR)
+
+
 def _print_warnings(warnings: list[str]) -> None:
     for warning in warnings:
         # Plain echo: a warning is one line, never wrapped or styled; control characters from
@@ -202,13 +254,43 @@ def _print_warnings(warnings: list[str]) -> None:
 
 
 def _accounting_table(result: LoadResult) -> Table:
-    table = Table(title="Line accounting (lines = records + continuations + unparsed + skipped)")
-    for name in ("file", "kind", "lines", "records", "continuations", "unparsed", "skipped", "adds up"):
-        table.add_column(name, justify="left" if name in ("file", "kind") else "right", overflow="fold")
+    """Per source: kind and line accounting. A terminal narrower than the full table gets a compact
+    one (`62 = 38 + 24 + 0 + 0`) whose path middles are elided, never folded over rows."""
+    compact = _out.is_terminal and _out.width < _FULL_TABLE_WIDTH
+    table = Table(title="Line accounting (lines = records + continuations + unparsed + skipped)", box=box.SIMPLE_HEAD)
+    headers = ("kind", "lines = r + c + u + s", "ok") if compact else _ACCOUNT_COLUMNS
+    table.add_column("file", no_wrap=True)
+    for name in headers:
+        table.add_column(name, justify="left" if name == "kind" else "right", no_wrap=True)
+    rows = []
     for a in result.accounts:
-        numbers = (a.lines, a.records, a.continuations, a.unparsed, a.skipped)
+        numbers = [f"{n:,}" for n in (a.lines, a.records, a.continuations, a.unparsed, a.skipped)]
+        ok = "yes" if a.balanced else "NO"
+        if compact:
+            rows.append([printable(a.path), a.kind, f"{numbers[0]} = {' + '.join(numbers[1:])}", ok])
+        else:
+            rows.append([printable(a.path), a.kind_shown, *numbers, ok])
+    if compact and rows:
+        others = sum(max(len(h), *(len(r[i + 1]) for r in rows)) + 3 for i, h in enumerate(headers))
+        room = max(16, _out.width - others - 4)
+        for row in rows:
+            row[0] = _elided(row[0], room)
+    for row in rows:
         # Text, not str: a path must never be read as Rich markup (`[/x]` in an archive member name).
-        table.add_row(
-            Text(printable(a.path)), a.kind_shown, *(f"{n:,}" for n in numbers), "yes" if a.balanced else "NO"
-        )
+        table.add_row(*(Text(cell) for cell in row))
     return table
+
+
+#: Columns of the full accounting table after the path.
+_ACCOUNT_COLUMNS = ("kind", "lines", "records", "continuations", "unparsed", "skipped", "adds up")
+#: Terminal width from which the full table is shown.
+_FULL_TABLE_WIDTH = 150
+
+
+def _elided(path: str, width: int) -> str:
+    """``path`` cut in the middle to ``width`` characters, keeping its start and its file name."""
+    if len(path) <= width:
+        return path
+    tail = min(len(path) - 1, max(width * 2 // 3, width - 12))
+    head = max(1, width - tail - 1)
+    return f"{path[:head]}…{path[-(width - head - 1) :]}"

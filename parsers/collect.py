@@ -27,7 +27,7 @@ from typing import BinaryIO
 import regex
 
 from parsers.reader import READ_ERRORS, Source
-from parsers.sniff import NOT_LOGS, kind_of_content
+from parsers.sniff import NOT_LOGS, kind_of_content, looks_like
 from parsers.waagent_format import FILE_NAME as WAAGENT_FILE_NAME
 
 #: Upper bounds for one archive (the agent's own collector caps its zip at 150 MiB uncompressed).
@@ -78,6 +78,8 @@ class Collection:
     #: Per source name, how its kind was decided: `name` (its path), `content` (its first bytes),
     #: or `named file, not recognised` (read only because the user named it).
     recognised_by: dict[str, str] = field(default_factory=dict)
+    #: Per ignored file, what its first bytes looked like (`sniff.looks_like`).
+    looked_like: dict[str, str] = field(default_factory=dict)
     _stack: ExitStack = field(default_factory=ExitStack)
 
     def close(self) -> None:
@@ -263,9 +265,10 @@ def _sniff(source: Source, found: Collection) -> str | None:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         found.warnings.append(f"{source.name}: cannot read it to tell what it is ({reason}); skipped")
         return None
-    if head.startswith(b"\x1f\x8b"):
-        return None
-    return kind_of_content(head)
+    kind = None if head.startswith(b"\x1f\x8b") else kind_of_content(head)
+    if kind is None:
+        found.looked_like[source.name] = looks_like(head)
+    return kind
 
 
 # ---------------------------------------------------------------------------------------------

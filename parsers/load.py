@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from parsers.extension_logs import read_extension_logs
 from parsers.goal_state import read_goal_states, read_handler_manifests
 from parsers.handler_files import read_handler_state, read_settings, read_status_files
 from parsers.instance_view import read_instance_views, read_vm_models
-from parsers.reader import SourceAccount
+from parsers.reader import Source, SourceAccount
 from parsers.timezones import VmTimezone
 from parsers.waagent import read_waagent
 
@@ -32,12 +32,14 @@ class LoadResult:
         accounts: per-source line accounting and warnings, in reading order.
         notes: warnings not tied to one source (archive safety, unreadable directories, ...).
         ignored: files that were found but are not a source loglens reads (reported, not warned).
+        looked_like: per ignored file, what its first bytes looked like (`binary data`, ...).
     """
 
     frames: dict[str, pl.DataFrame]
     accounts: list[SourceAccount] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    looked_like: dict[str, str] = field(default_factory=dict)
 
     @property
     def warnings(self) -> list[str]:
@@ -87,7 +89,11 @@ def _small_readers(zone: VmTimezone) -> tuple:
 
 
 def load_sources(
-    paths: Iterable[Path | str], *, tz: VmTimezone | str | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES
+    paths: Iterable[Path | str],
+    *,
+    tz: VmTimezone | str | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    progress: Callable[[str], None] | None = None,
 ) -> LoadResult:
     """Read files, directory trees and archives under ``paths`` into frames.
 
@@ -96,6 +102,7 @@ def load_sources(
             `.zip` / `.tar.gz` / `.tgz` bundles.
         tz: the VM's UTC offset or zone, for sources written in local time (default UTC).
         chunk_bytes: bytes per processing chunk of the big text logs.
+        progress: called with a short line saying what is being read (for a progress display).
 
     Returns:
         A LoadResult; bad input becomes warnings, never exceptions.
@@ -107,8 +114,10 @@ def load_sources(
     zone = tz if isinstance(tz, VmTimezone) else VmTimezone.parse(tz)
     frames: dict[str, pl.DataFrame] = {}
     accounts: list[SourceAccount] = []
+    say = progress or (lambda _: None)
     with collect(paths) as found:
         sources = found.sources
+        say(_found_line(sources))
         waagent = read_waagent(sources["waagent"], tz=zone, chunk_bytes=chunk_bytes)
         # Other text worth reading (syslog copies, pastes, command output) takes the agent grammar
         # too: its agent lines become records, the rest stays searchable as unparsed lines.
@@ -120,15 +129,25 @@ def load_sources(
         )
         frames["command_execution"] = executions.frame
         accounts += executions.accounts
+        say("reading extension logs, status files and documents")
         for names, reader, kind in _small_readers(zone):
             *parts, read = reader(sources[kind])
             frames.update(zip(names, parts, strict=True))
             accounts += read
-        notes, ignored = list(found.warnings), list(found.ignored)
+        notes, ignored, looked_like = list(found.warnings), list(found.ignored), dict(found.looked_like)
         for account in accounts:
             account.recognised_by = found.recognised_by.get(account.path)
     # Extension events are extension log rows from another file shape: one frame for both.
     frames["extension_logs"] = pl.concat([frames["extension_logs"], frames.pop("extension_events")])
     for name, columns in schema.FRAME_SCHEMAS.items():
         frames.setdefault(name, schema.empty_frame(columns))
-    return LoadResult(frames=frames, accounts=accounts, notes=notes, ignored=ignored)
+    return LoadResult(frames=frames, accounts=accounts, notes=notes, ignored=ignored, looked_like=looked_like)
+
+
+def _found_line(sources: dict[str, list[Source]]) -> str:
+    """`reading 27 file(s), 14.2 MB: 12 extension_log, 3 waagent, ...` (the size of plain files)."""
+    counts = {kind: len(found) for kind, found in sources.items() if found}
+    files = sum(counts.values())
+    size = sum(s.path.stat().st_size for found in sources.values() for s in found if s.path and s.path.is_file())
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items(), key=lambda item: -item[1]))
+    return f"reading {files} file(s){f', {size / 1e6:.1f} MB' if size else ''}: {kinds}"

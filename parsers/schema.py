@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from datetime import datetime
+
 import polars as pl
 
 #: Log levels across every source, least to most severe. The agent writes only VERBOSE, INFO,
@@ -296,9 +298,22 @@ def polars_schema(columns: tuple[Column, ...]) -> pl.Schema:
     return pl.Schema({c.name: c.dtype for c in columns})
 
 
+#: Timestamps outside these years are damage (a mangled year), not times: Python cannot even
+#: hold year 0 or -1, so they become null here rather than failing whoever reads them.
+_EARLIEST, _LATEST = datetime(1970, 1, 1), datetime(2200, 1, 1)
+
+
 def conform(frame: pl.DataFrame, columns: tuple[Column, ...]) -> pl.DataFrame:
-    """Select, order and cast ``frame`` to ``columns``; missing columns become nulls."""
-    exprs = [(pl.col(c.name) if c.name in frame.columns else pl.lit(None)).cast(c.dtype).alias(c.name) for c in columns]
+    """Select, order and cast ``frame`` to ``columns``; missing columns become nulls, and
+    timestamps outside 1970-2200 null."""
+    exprs = []
+    for c in columns:
+        expr = (pl.col(c.name) if c.name in frame.columns else pl.lit(None)).cast(c.dtype)
+        if isinstance(c.dtype, pl.Datetime) and c.name in frame.columns:
+            zone = c.dtype.time_zone
+            low, high = (pl.lit(t).dt.replace_time_zone(zone) if zone else pl.lit(t) for t in (_EARLIEST, _LATEST))
+            expr = pl.when(expr.is_between(low, high)).then(expr)
+        exprs.append(expr.alias(c.name))
     return frame.select(exprs)
 
 

@@ -90,3 +90,20 @@ def kind_of_content(head: bytes) -> str | None:
     if _RELEVANT_TEXT.search(head):
         return "text"
     return None
+
+
+def looks_like(head: bytes) -> str:
+    """What an unrecognised file looks like, in a few words, for telling the user what was seen."""
+    if not head:
+        return "empty"
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip data that is not a known log"
+    if b"\x00" in head or sum(byte < 9 or 13 < byte < 32 for byte in head) > len(head) // 10:
+        return "binary data"
+    text = head.lstrip()
+    if text[:1] in (b"{", b"["):
+        return "JSON, not a shape loglens reads (instance view, vm show, status, ARM error)"
+    if text[:1] == b"<":
+        return "XML or HTML, not an ExtensionsConfig"
+    lines = head.count(b"\n")
+    return f"text with no agent, extension or Azure lines in its first {lines or 1} line(s)"

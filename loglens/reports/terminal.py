@@ -15,8 +15,12 @@ _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 _LOCATIONS = 3
 
 
-def render(analysis: Analysis) -> Group:
-    """A renderable summary: counts, findings, unexplained errors, inputs."""
+def render(analysis: Analysis, *, wrap: bool = True) -> Group:
+    """A renderable summary: counts, findings, unexplained errors, inputs.
+
+    ``wrap``: for a terminal, findings wrap with a hanging indent; otherwise (piped) each row is
+    one unpadded line, for grep.
+    """
     report = model.build(analysis, facts=False)
     counts = report["counts"]
     lines = sum(i["lines"] for i in report["inputs"])
@@ -30,7 +34,17 @@ def render(analysis: Analysis) -> Group:
         )
     ]
     for finding in report["findings"]:
-        parts += _finding(finding)
+        head, *details = _finding(finding)
+        if wrap:
+            # A grid gives the head a hanging indent: wrapped text stays right of the severity.
+            grid = Table.grid(padding=(0, 1))
+            grid.add_column(no_wrap=True, width=7)
+            grid.add_column()
+            grid.add_row(*head)
+            parts.append(grid)
+        else:
+            parts.append(Text.assemble(head[0], " " * (8 - len(head[0])), head[1]))
+        parts += [Text.assemble(" " * 8, text) for _, text in details]
     if report["other_errors"]:
         table = Table(title="Other errors and warnings no rule explains", title_justify="left")
         table.add_column("count", justify="right")
@@ -49,24 +63,28 @@ def render(analysis: Analysis) -> Group:
     return Group(*parts)
 
 
-def _finding(finding: dict) -> list[Text]:
+def _finding(finding: dict) -> list[tuple[Text, Text]]:
+    """Rows of one finding: its head, then one row per evidence location and the related rules."""
     # With several VMs loaded, say whose finding it is before what it is.
     vm = f"[{printable(finding['vm'])}] " if finding["vm"] else ""
-    head = Text.assemble(
-        (f"{finding['severity'].upper():8}", _STYLE[finding["severity"]]),
-        (f"{finding['rule']}  ", "bold"),
-        (vm, "bold"),
-        printable(finding["summary"]),
-    )
+    head = Text.assemble((f"{finding['rule']}  ", "bold"), (vm, "bold"), printable(finding["summary"]))
+    rows = [(Text(finding["severity"].upper(), style=_STYLE[finding["severity"]]), head)]
     evidence = finding["evidence"][:_LOCATIONS]
-    where = ", ".join(f"{e['path']}:{e['line']}" if e["line"] else e["path"] for e in evidence)
-    more = f" (+{finding['count'] - _LOCATIONS} more)" if finding["count"] > _LOCATIONS else ""
-    out = [head, Text(f"        evidence: {printable(where)}{more}", style="dim")]
+    for index, e in enumerate(evidence):
+        where = printable(f"{e['path']}:{e['line']}" if e["line"] else e["path"])
+        more = (
+            f" (+{finding['count'] - _LOCATIONS} more)"
+            if index == len(evidence) - 1 and finding["count"] > _LOCATIONS
+            else ""
+        )
+        # One location per line, never folded: a `file:line` must survive copy and paste whole.
+        rows.append((Text(""), Text(f"evidence: {where}{more}", style="dim", no_wrap=True, overflow="ignore")))
     if finding["related"]:
-        out.append(Text(f"        related: {', '.join(finding['related'])}", style="dim"))
-    return out
+        rows.append((Text(""), Text(f"related: {', '.join(finding['related'])}", style="dim")))
+    return rows
 
 
 def print_summary(analysis: Analysis, console: Console) -> None:
     """Print the summary to ``console``."""
-    console.print(render(analysis))
+    # No cropping: an evidence line longer than the terminal overflows whole rather than being cut.
+    console.print(render(analysis, wrap=console.is_terminal), crop=False)

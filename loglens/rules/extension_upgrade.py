@@ -119,8 +119,7 @@ def detect(context: Context) -> list[Hit]:
             summary = f"{name} {kind} upgrade {old} -> {new} repeats: attempted {tries} times"
             severity = "warning"
         else:
-            when = f" at {minute(group['timestamp'][0])} UTC" if group["timestamp"][0] else ""
-            summary = f"{name} {kind} upgrade {old} -> {new}{when}"
+            summary = f"{name} {kind} upgrade {old} -> {new}{_at(group['timestamp'][0])}"
             severity = None
         hits.append(Hit(summary, rows, severity=severity, extension=extension, version=new, count=tries))
     return hits
@@ -161,3 +160,8 @@ def _failed_step(failed: pl.DataFrame) -> str:
         if token in text:
             return f"the {step} step"
     return "an upgrade step (handler state failedupgrade)"
+
+
+def _at(moment) -> str:
+    """` at 2025-06-11 03:17 UTC`, or nothing for text without times (a paste)."""
+    return f" at {minute(moment)} UTC" if moment else ""

@@ -1,0 +1,115 @@
+"""CLI conventions a new user expects: a version, completion, plain messages for bad options,
+outputs checked before any work, each written file named, progress only on a terminal."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import regex
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = str(REPO / "sample_logs" / "vm-modern")
+
+
+def loglens(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "loglens", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def on_terminal(*args: str, columns: int = 80) -> str:
+    """Run loglens with stdout and stderr on a pseudo-terminal; return everything it wrote."""
+    main, child = pty.openpty()
+    env = {**os.environ, "COLUMNS": str(columns), "LINES": "40", "TERM": "xterm"}
+    process = subprocess.Popen([sys.executable, "-m", "loglens", *args], cwd=REPO, stdout=child, stderr=child, env=env)
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    process.wait(timeout=120)
+    os.close(main)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_version_and_completion():
+    run = loglens("--version")
+    assert run.returncode == 0 and run.stdout.startswith("loglens ")
+    assert "--install-completion" in loglens("--help").stdout
+
+
+def test_bad_option_values_get_one_plain_line():
+    run = loglens("analyze", SAMPLE, "--fail-on", "bogus")
+    assert run.returncode == 2
+    assert run.stderr == "error: --fail-on must be one of error, warning, never (got 'bogus')\n"
+    assert loglens("analyze", SAMPLE, "--fail-on", "ERROR", "-q").returncode == 1
+
+
+def test_open_needs_an_html_report():
+    run = loglens("analyze", SAMPLE, "--open")
+    assert run.returncode == 2 and run.stderr == "error: --open opens the HTML report: give --html FILE too\n"
+
+
+def test_outputs_are_checked_before_any_work(tmp_path):
+    # A damaged input would print a warning if it were read: none appears, so nothing was read.
+    damaged = tmp_path / "waagent.log"
+    damaged.write_bytes(b"2025-01-01T00:00:00.000000Z INFO ExtHandler ExtHandler ok\n\xff\xfe\n")
+    cases = {
+        ("--html", str(tmp_path / "no-such-dir" / "r.html")): "directory",
+        ("--markdown", str(tmp_path)): "is a directory",
+        ("--json", str(tmp_path / "missing" / "r.json")): "does not exist",
+    }
+    for option, reason in cases.items():
+        run = loglens("analyze", str(damaged), *option)
+        assert run.returncode == 2, run.stderr
+        assert run.stderr.startswith("error: ") and reason in run.stderr and "warning" not in run.stderr
+    parse = loglens("parse", str(damaged), "--out", str(tmp_path / "x.txt"))
+    assert parse.returncode == 2 and "unknown output type .txt" in parse.stderr and "warning" not in parse.stderr
+
+
+def test_each_written_output_is_named(tmp_path):
+    run = loglens("analyze", SAMPLE, "--json", "r.json", "--markdown", "r.md", cwd=tmp_path)
+    assert run.returncode == 0
+    assert "JSON report written to r.json" in run.stderr.splitlines()
+    assert "Markdown report written to r.md" in run.stderr.splitlines()
+    assert "written to" not in loglens("analyze", SAMPLE, "--json", str(tmp_path / "q.json"), "-q").stderr
+
+
+def test_progress_shows_on_a_terminal_only(tmp_path):
+    shown = on_terminal("analyze", SAMPLE, "--json", str(tmp_path / "r.json"))
+    assert "reading 27 file(s)" in shown and "running " in shown
+    piped = loglens("analyze", SAMPLE, "--json", str(tmp_path / "r.json"))
+    assert "reading" not in piped.stderr and "\x1b" not in piped.stderr + piped.stdout
+    assert "reading" not in on_terminal("analyze", SAMPLE, "--json", str(tmp_path / "r.json"), "-q")
+
+
+def test_terminal_findings_keep_paths_whole_and_indent_wrapped_text():
+    shown = regex.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", on_terminal("analyze", SAMPLE, columns=80))
+    lines = [line.rstrip() for line in shown.replace("\r", "").splitlines()]
+    # Every evidence location is on one line, however narrow the terminal.
+    locations = [line.split("evidence: ", 1)[1] for line in lines if "evidence: " in line]
+    assert locations and all(":" in where and " " not in where.split(" (+")[0] for where in locations)
+    # Wrapped summary lines start under the rule name, not at the left margin.
+    heads = [i for i, line in enumerate(lines) if line.startswith("ERROR")]
+    wrapped = [lines[i + 1] for i in heads if i + 1 < len(lines) and "evidence" not in lines[i + 1]]
+    assert wrapped and all(line.startswith("        ") for line in wrapped)
+
+
+def test_piped_output_is_never_wrapped():
+    run = loglens("analyze", str(REPO / "sample_logs"))
+    finding_lines = [line for line in run.stdout.splitlines() if line.startswith(("ERROR ", "WARNING ", "INFO "))]
+    evidence = [line for line in run.stdout.splitlines() if line.startswith("        evidence: ")]
+    assert finding_lines and evidence
+    # A wrapped line would start neither with a severity nor with the evidence indent.
+    body = run.stdout.split("Other errors")[0].splitlines()[1:]
+    assert all(line.startswith(("ERROR ", "WARNING ", "INFO ", "        ")) for line in body)
+    assert all(line == line.rstrip() for line in body)
