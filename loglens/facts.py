@@ -7,6 +7,7 @@ so several VMs loaded at once are never blended into one.
 from __future__ import annotations
 
 import polars as pl
+import regex
 
 from loglens.knowledge import BANNER, DISTRO, daemon_version, first_group, goal_state_agent_version, version_key
 from loglens.schema import FACT_COLUMNS, conform
@@ -33,7 +34,7 @@ def vm_facts(
         "agent_package": _last(banners, daemon_version(pl.col("message"))) or _first(version_file, "package_version"),
         "goal_state_agent": _last(banners, goal_state_agent_version(pl.col("message")))
         or _first(version_file, "goal_state_agent"),
-        "distro": _last(banners, first_group(pl.col("message"), DISTRO, 3)) or _first(version_file, "distro"),
+        "distro": _distro(_last(banners, first_group(pl.col("message"), DISTRO, 3)) or _first(version_file, "distro")),
         "auto_update": config.get("AutoUpdate.Enabled", DEFAULT_ON),
         "extensions_enabled": config.get("Extensions.Enabled", DEFAULT_ON),
         "extensions": _extensions(records, frames["status"], frames["goal_state"]),
@@ -42,6 +43,11 @@ def vm_facts(
     }
     schema = {c.name: c.dtype for c in FACT_COLUMNS}
     return conform(pl.DataFrame([row], schema=schema), FACT_COLUMNS)
+
+
+def _distro(name: str | None) -> str | None:
+    """One spelling across agent generations: 2.9+ banners write `ubuntu-22.04`, older `ubuntu 22.04`."""
+    return regex.sub(r"^([A-Za-z]+)[-_](?=\d)", r"\1 ", name) if name else name
 
 
 def _last(frame: pl.DataFrame, value: pl.Expr) -> str | None:

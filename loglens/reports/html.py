@@ -38,7 +38,7 @@ def render(analysis: Analysis, *, generated_at: datetime | None = None, version:
     template = environment.get_template("report.html.j2")
     # plotly.js is inserted verbatim; make sure no `</script` in it can end the element early.
     plotly_js = plotly.offline.get_plotlyjs().replace("</script", "<\\/script")
-    return template.render(model=report, charts=charts, plotly_js=plotly_js)
+    return template.render(model=report, charts=charts, plotly_js=plotly_js, open_lines=model.RECORD_LINES_OPEN)
 
 
 def write(analysis: Analysis, out: Path | str, **kwargs) -> Path:

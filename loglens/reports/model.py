@@ -23,8 +23,12 @@ from loglens.timefmt import stamp
 CONTEXT_LINES = 3
 #: Evidence lines shown per finding in the reports (the JSON document holds every kept line).
 MAX_EVIDENCE_SHOWN = 5
-#: Characters of one neighbouring log line shown.
+#: Characters of one log line shown in context.
 MAX_LINE_CHARS = 400
+#: Lines of one evidence record shown at most (a command's whole output is rarely longer).
+MAX_RECORD_LINES = 200
+#: Lines of an evidence record shown before the rest folds away (expandable) in the HTML.
+RECORD_LINES_OPEN = 6
 _TEXT_FRAMES = ("waagent", "command_execution", "extension_logs")
 
 
@@ -140,46 +144,61 @@ def _not_understood(analysis: Analysis) -> str | None:
 
 
 def _add_neighbours(frames: dict[str, pl.DataFrame], findings: list[dict]) -> None:
-    """Give each shown evidence line its neighbouring records, fetched from the text frames in one join."""
-    shown = [e for f in findings for e in f["evidence"][:MAX_EVIDENCE_SHOWN]]
-    wanted = {(e["path"], e["line"]) for e in shown if e["line"] is not None}
-    rows: dict[tuple[str, int], dict] = {}
-    if wanted:
-        around = pl.DataFrame(
-            [
-                (path, line + offset)
-                for path, line in wanted
-                for offset in range(-CONTEXT_LINES, CONTEXT_LINES + 1)
-                if line + offset >= 1
-            ],
-            schema={"source_path": pl.String, "line_first": pl.UInt32},
-            orient="row",
-        ).unique()
-        wanted_columns = ["source_path", "line_first", "timestamp", "level", "message"]
-        for name in _TEXT_FRAMES:
-            if name in frames and frames[name].height:
-                near = columns(frames[name], wanted_columns).join(around, on=["source_path", "line_first"], how="semi")
-                rows.update(((r["source_path"], r["line_first"]), r) for r in near.iter_rows(named=True))
+    """Give each shown evidence line its whole record and the records around it.
+
+    ``context`` becomes a list of `{line, lines, is_evidence}`: up to `CONTEXT_LINES` records
+    before the evidence record, the evidence record with every line (its `[stdout]`/`[stderr]`
+    sections included), and up to `CONTEXT_LINES` records after its last line. Two joins over the
+    text frames: the evidence records, then their neighbours.
+    """
+    shown = [e for f in findings for e in f["evidence"][:MAX_EVIDENCE_SHOWN] if e["line"] is not None]
+    if not shown:
+        return
+    starts = {(e["path"], e["line"]) for e in shown}
+    records = _records_at(frames, {key: [key[1]] for key in starts})
+    around: dict[tuple[str, int], list[int]] = {}
+    for path, first in starts:
+        last = records[(path, first)]["line_last"] if (path, first) in records else first
+        lines = [*range(max(1, first - CONTEXT_LINES), first), *range(last + 1, last + CONTEXT_LINES + 1)]
+        around[(path, first)] = lines
+    records.update(_records_at(frames, around))
     for e in shown:
-        e["context"] = _context_lines(rows, e["path"], e["line"])
+        first = e["line"]
+        last = records[(e["path"], first)]["line_last"] if (e["path"], first) in records else first
+        before = [n for n in range(first - CONTEXT_LINES, first) if (e["path"], n) in records]
+        after = [n for n in range(last + 1, last + CONTEXT_LINES + 1) if (e["path"], n) in records]
+        e["context"] = [
+            _context_entry(records[(e["path"], n)], evidence=n == first)
+            for n in (*before, first, *after)
+            if (e["path"], n) in records
+        ]
 
 
-def _context_lines(rows: dict[tuple[str, int], dict], path: str, line: int | None) -> list[dict[str, Any]]:
-    if line is None:
-        return []
-    near = [rows[(path, n)] for n in range(line - CONTEXT_LINES, line + CONTEXT_LINES + 1) if (path, n) in rows]
-    return [
-        {
-            "line": r["line_first"],
-            "text": redact_text(_line_text(r))[:MAX_LINE_CHARS],
-            "is_evidence": r["line_first"] == line,
-        }
-        for r in near
-    ]
+def _records_at(frames: dict[str, pl.DataFrame], wanted: dict[tuple[str, int], list[int]]) -> dict:
+    """(path, first line) -> record row, for records of the text frames starting at the given lines."""
+    keys = pl.DataFrame(
+        [(path, line) for (path, _), lines in wanted.items() for line in lines],
+        schema={"source_path": pl.String, "line_first": pl.UInt32},
+        orient="row",
+    ).unique()
+    found: dict[tuple[str, int], dict] = {}
+    columns_wanted = ["source_path", "line_first", "line_last", "timestamp", "level", "message"]
+    for name in _TEXT_FRAMES:
+        if name in frames and frames[name].height:
+            near = columns(frames[name], columns_wanted).join(keys, on=["source_path", "line_first"], how="semi")
+            found.update(((r["source_path"], r["line_first"]), r) for r in near.iter_rows(named=True))
+    return found
 
 
-def _line_text(row: dict) -> str:
+def _context_entry(row: dict, *, evidence: bool) -> dict[str, Any]:
+    """A record shown in context: its lines (the evidence record whole, a neighbour by its first line)."""
     level = f"{row['level']} " if row["level"] else ""
-    first = (row["message"] or "").split("\n", 1)
-    more = " [...]" if len(first) > 1 else ""
-    return f"{stamp(row['timestamp'])}{level}{first[0]}{more}"
+    lines = redact_text(f"{stamp(row['timestamp'])}{level}{row['message'] or ''}").split("\n")
+    if not evidence and len(lines) > 1:
+        lines = [f"{lines[0]} [... {len(lines) - 1} more line(s)]"]
+    return {
+        "line": row["line_first"],
+        "lines": [line[:MAX_LINE_CHARS] for line in lines[:MAX_RECORD_LINES]],
+        "hidden": max(0, len(lines) - MAX_RECORD_LINES),
+        "is_evidence": evidence,
+    }

@@ -60,10 +60,9 @@ def span_text(rows: pl.DataFrame) -> str:
     stamps = rows["timestamp"].drop_nulls()
     if stamps.len() == 0:
         return ""
-    first, last = stamps.min(), stamps.max()
-    if first == last:
-        return f"at {minute(first)} UTC"
-    return f"from {minute(first)} to {minute(last)} UTC"
+    first, last = minute(stamps.min()), minute(stamps.max())
+    # Times are shown to the minute, so a span inside one minute is one time.
+    return f"at {first} UTC" if first == last else f"from {first} to {last} UTC"
 
 
 def duration_text(seconds: float) -> str:

@@ -140,7 +140,7 @@ def test_markdown_report(modern):
     for heading in ("## Verdict", "## Findings", "## Inputs"):
         assert heading in text
     assert text.count("\n### ") == len(analysis.findings)
-    fences = re.findall(r"^(`{3,})$", text, flags=re.M)
+    fences = re.findall(r"^(`{3,})$", text, flags=re.MULTILINE)
     assert len(fences) % 2 == 0
 
 
@@ -201,7 +201,7 @@ def test_facts_keep_each_vm_apart():
     facts = model.build(analysis, version="test")["facts"]
     assert [(f["collection"], f["goal_state_agent"], f["distro"]) for f in facts] == [
         (str(vms[0]), "2.2.38", "ubuntu 16.04"),
-        (str(vms[1]), "2.15.0.1", "ubuntu-22.04"),
+        (str(vms[1]), "2.15.0.1", "ubuntu 22.04"),
     ]
     page = html.render(analysis, version="test")
     assert page.count('<th class="vm">') == 2
