@@ -137,6 +137,17 @@ class Lens:
         """Every rule run over this lens (once; the result is kept): findings and derived frames."""
         return api.analyze_load(self._result)
 
+    @property
+    def verdict(self) -> str:
+        """The report's verdict paragraph: how many problems, and the most severe ones.
+
+        Example:
+            >>> print(lens.verdict)  # doctest: +SKIP
+        """
+        from loglens.reports.model import verdict
+
+        return verdict(self.analysis)
+
     def analyze(self) -> Findings:
         """Run every rule (once; the result is kept) and return the findings.
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import PurePosixPath
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 import polars as pl
 
 from loglens.engine import Analysis
@@ -133,6 +134,10 @@ def timeline(analysis: Analysis) -> go.Figure:
             )
         )
     _finding_markers(figure, analysis, lambda f: _finding_row(analysis, f, _short(f["extension"])))
+    rows = ops["row"].n_unique() if ops.height else 0
+    if analysis.several_vms:
+        # VMs logged years apart would shrink every bar to a point on one shared axis.
+        figure = _split_by_vm(figure, [_vm_short(c) for c in analysis.collections])
     figure.update_xaxes(type="date")
     figure.update_yaxes(categoryorder="category descending")  # top to bottom alphabetical: a VM's rows together
     return _layout(
@@ -140,8 +145,37 @@ def timeline(analysis: Analysis) -> go.Figure:
         "Extension operations (bars) and findings" + shown_note,
         "time (UTC)",
         "extension",
-        height=max(360, 60 * ops["row"].n_unique() + 200) if ops.height else 360,
+        height=max(360, 60 * rows + 120 * len(analysis.collections) * analysis.several_vms + 200),
     )
+
+
+#: Per-point trace properties carried over when a trace is split by VM.
+_POINT_FIELDS = ("x", "y", "base", "text", "customdata")
+
+
+def _split_by_vm(figure: go.Figure, vms: list[str]) -> go.Figure:
+    """The same traces on one subplot per VM, each with its own time range (rows are `VM · name`)."""
+    vms = [vm for vm in dict.fromkeys(vms)]
+    split = make_subplots(rows=len(vms), cols=1, subplot_titles=vms, vertical_spacing=0.3 / len(vms))
+    in_legend: set[str] = set()
+    for trace in figure.data:
+        labels = list(trace.y or [])
+        for index, vm in enumerate(vms, start=1):
+            keep = [i for i, label in enumerate(labels) if str(label).startswith(f"{vm} · ")]
+            if not keep:
+                continue
+            part = trace.to_plotly_json()
+            for field in _POINT_FIELDS:
+                if part.get(field) is not None and not isinstance(part[field], str):
+                    part[field] = [list(part[field])[i] for i in keep]
+            colours = (part.get("marker") or {}).get("color")
+            if isinstance(colours, (list, tuple)):
+                part["marker"] = {**part["marker"], "color": [colours[i] for i in keep]}
+            part["y"] = [str(label).split(" · ", 1)[1] for label in part["y"]]
+            part["legendgroup"], part["showlegend"] = trace.name, trace.name not in in_legend
+            in_legend.add(trace.name)
+            split.add_trace(type(trace)(part), row=index, col=1)
+    return split
 
 
 def _operation_bars(figure: go.Figure, ops: pl.DataFrame) -> None:
@@ -283,6 +317,11 @@ def other_errors(analysis: Analysis) -> go.Figure:
             hovertemplate="%{y}: %{x} records<extra></extra>",
             name="records",
         )
+    )
+    # Whole-number ticks from zero, with room for the labels: one-off templates stay readable bars.
+    most = max(top["count"].to_list(), default=1)
+    figure.update_xaxes(
+        rangemode="tozero", range=[0, most * 1.15 + 0.5], tickformat="d", dtick=None if most > 10 else 1
     )
     return _layout(
         figure,
