@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -225,9 +226,17 @@ def test_verdict_over_several_vms_names_each_problem_vm():
 def test_chart_rows_name_their_vm_when_several_are_loaded():
     legacy, modern = REPO / "sample_logs" / "vm-legacy", REPO / "sample_logs" / "vm-modern"
     both = api.analyze([legacy, modern])
-    for figure in (figures.timeline(both), figures.versions(both)):
-        rows = {y for trace in figure.data for y in trace.y}
-        assert rows and all(r.startswith(("vm-legacy · ", "vm-modern · ")) for r in rows), rows
-        assert any(r.startswith("vm-legacy · ") for r in rows) and any(r.startswith("vm-modern · ") for r in rows)
+    rows = {y for trace in figures.versions(both).data for y in trace.y}
+    assert rows and all(r.startswith(("vm-legacy · ", "vm-modern · ")) for r in rows), rows
+    assert any(r.startswith("vm-legacy · ") for r in rows) and any(r.startswith("vm-modern · ") for r in rows)
+    # The timeline gives each VM its own subplot and time range: years apart, bars stay bars.
+    timeline = figures.timeline(both)
+    titles = [a.text for a in timeline.layout.annotations]
+    assert titles == ["vm-legacy", "vm-modern"]
+    axes = {trace.xaxis for trace in timeline.data}
+    assert axes == {"x", "x2"}
+    for axis, years in (("x", {2019}), ("x2", {2025})):
+        starts = [b for t in timeline.data if t.xaxis == axis and t.type == "bar" for b in t.base]
+        assert {datetime.fromisoformat(str(b)).year for b in starts} == years
     alone = api.analyze([modern])
     assert not any("·" in y for trace in figures.timeline(alone).data for y in trace.y)
