@@ -257,6 +257,16 @@ def check_writable(out: Path | str, *, directory: bool = False) -> None:
         raise InputError(f"{out}: cannot write output: directory {parent} is not writable")
 
 
+def write_text(out: Path | str, text: str) -> Path:
+    """Write ``text`` to ``out`` atomically.
+
+    Raises:
+        InputError: the file cannot be written.
+    """
+    with _writing(out):
+        return atomic.write_text(out, text)
+
+
 @contextmanager
 def _writing(out: Path | str) -> Iterator[None]:
     """Turn a failed write of ``out`` into an InputError naming it.

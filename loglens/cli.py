@@ -215,6 +215,29 @@ def rules(
     typer.echo(inspect.getdoc(module))
 
 
+@app.command("lnav-format")
+def lnav_format(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the format to this file (default: standard output).")
+    ] = None,
+) -> None:
+    """Write an lnav log format for waagent.log (every agent generation), with the fields loglens parses.
+
+    Example: loglens lnav-format --out waagent.json && lnav -i waagent.json
+    """
+    from loglens import lnav_format as fmt
+
+    if out is None:
+        typer.echo(fmt.render(), nl=False)
+        return
+    with _input_errors():
+        api.check_writable(out)
+        api.write_text(out, fmt.render())
+    typer.echo(
+        f"lnav format written to {printable(str(out))}; install it with: lnav -i {printable(str(out))}", err=True
+    )
+
+
 @contextmanager
 def _input_errors() -> Iterator[None]:
     """Turn a LoglensError into its warnings, one `error:` line and exit 2."""

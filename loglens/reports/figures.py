@@ -13,8 +13,8 @@ from datetime import timedelta
 from pathlib import PurePosixPath
 
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 import polars as pl
+from plotly.subplots import make_subplots
 
 from loglens.engine import Analysis
 from loglens.knowledge import CATEGORIES, LIMITS_LABEL, platform_limit
