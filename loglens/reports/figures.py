@@ -143,7 +143,7 @@ def timeline(analysis: Analysis) -> go.Figure:
     return _layout(
         figure,
         "Extension operations (bars) and findings" + shown_note,
-        "time (UTC)",
+        _time_title(analysis),
         "extension",
         height=max(360, 60 * rows + 120 * len(analysis.collections) * analysis.several_vms + 200),
     )
@@ -270,9 +270,16 @@ def versions(analysis: Analysis) -> go.Figure:
             )
         )
     _change_markers(figure, analysis)
+    if analysis.several_vms:
+        figure = _split_by_vm(figure, [_vm_short(c) for c in analysis.collections])
     figure.update_xaxes(type="date")
-    height = max(320, 45 * spans["row"].n_unique() + 200) if spans.height else 320
-    return _layout(figure, "Agent and extension versions over time", "time (UTC)", "component", height=height)
+    height = max(320, 45 * spans["row"].n_unique() + 120 * len(analysis.collections) * analysis.several_vms + 200)
+    return _layout(figure, "Agent and extension versions over time", _time_title(analysis), "component", height=height)
+
+
+def _time_title(analysis: Analysis) -> str:
+    # Per-VM subplots name their VM above each axis; an axis title there would collide with it.
+    return "" if analysis.several_vms else "time (UTC)"
 
 
 def _change_markers(figure: go.Figure, analysis: Analysis) -> None:

@@ -91,3 +91,19 @@ def test_contents_put_charts_and_each_finding_one_click_away(report, chromium):
         page.locator(f"#toc a[href='#{target.get_attribute('id')}']").click()
         assert 0 <= target.bounding_box()["y"] < 50
         browser.close()
+
+
+@pytest.mark.parametrize("width", [1300, 900])
+def test_no_sideways_scrolling_for_several_vms(chromium, tmp_path, width):
+    from tests.reports.conftest import REPO
+
+    out = tmp_path / "all.html"
+    html.write(api.analyze([REPO / "sample_logs"]), out, version="test")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(out.as_uri())
+        page.wait_for_load_state("load")
+        scroll, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert scroll <= client
+        browser.close()
