@@ -113,3 +113,14 @@ def test_piped_output_is_never_wrapped():
     body = run.stdout.split("Other errors")[0].splitlines()[1:]
     assert all(line.startswith(("ERROR ", "WARNING ", "INFO ", "        ")) for line in body)
     assert all(line == line.rstrip() for line in body)
+
+
+def test_parse_table_fits_a_narrow_terminal(tmp_path):
+    shown = on_terminal("parse", SAMPLE, "--out", str(tmp_path / "narrow.parquet"), columns=80)
+    lines = [line.rstrip() for line in regex.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown).replace("\r", "").splitlines()]
+    rows = [line for line in lines if line.rstrip().endswith((" yes", " NO"))]
+    # One row per source (27 of them), none wider than the terminal, each path elided in the middle.
+    assert len(rows) == 27 and all(len(line) <= 80 for line in rows), rows
+    assert any(
+        "…" in line and line.split()[0].endswith(("waagent.log", ".status", ".settings", ".json")) for line in rows
+    )

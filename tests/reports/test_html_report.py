@@ -239,3 +239,17 @@ def test_chart_rows_name_their_vm_when_several_are_loaded():
         assert {datetime.fromisoformat(str(b)).year for b in starts} == years
     alone = api.analyze([modern])
     assert not any("·" in y for trace in figures.timeline(alone).data for y in trace.y)
+
+
+def test_one_off_templates_get_a_readable_axis_and_minute_spans_one_time():
+    from datetime import UTC
+
+    import polars as pl
+
+    from loglens.rules._common import span_text
+
+    analysis = api.analyze([REPO / "sample_logs" / "vm-modern"])
+    axis = figures.other_errors(analysis).layout.xaxis
+    assert axis.range[0] == 0 and axis.range[1] > 1 and axis.dtick == 1 and axis.tickformat == "d"
+    stamps = [datetime(2019, 4, 2, 8, 58, 1, tzinfo=UTC), datetime(2019, 4, 2, 8, 58, 59, tzinfo=UTC)]
+    assert span_text(pl.DataFrame({"timestamp": stamps})) == "at 2019-04-02 08:58 UTC"
