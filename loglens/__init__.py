@@ -7,11 +7,36 @@ Example:
     >>> lens.timeline()  # doctest: +SKIP
 """
 
-from loglens.api import analyze, export, export_frames, export_records
+from importlib import import_module
+from typing import TYPE_CHECKING
+
 from loglens.errors import InputError, LoglensError
-from loglens.findings import Findings
-from loglens.lens import Lens, load
 from loglens.version import __version__
+
+if TYPE_CHECKING:
+    from loglens.api import analyze, export, export_frames, export_records
+    from loglens.findings import Findings
+    from loglens.lens import Lens, load
+
+#: Public names loaded on first use, so that importing loglens (and `loglens --help`) stays fast:
+#: Polars, plotly and the rules load only when something is read or analysed.
+_LAZY = {
+    "analyze": "loglens.api",
+    "export": "loglens.api",
+    "export_frames": "loglens.api",
+    "export_records": "loglens.api",
+    "Findings": "loglens.findings",
+    "Lens": "loglens.lens",
+    "load": "loglens.lens",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'loglens' has no attribute {name!r}")
 
 __all__ = [
     "Findings",

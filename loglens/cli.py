@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -22,11 +22,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from loglens import api, feedback
+from loglens import feedback
 from loglens.errors import LoglensError
 from loglens.printable import printable
-from loglens.reports import terminal
-from parsers import LoadResult
+
+if TYPE_CHECKING:
+    from parsers import LoadResult
 
 app = typer.Typer(
     add_completion=True,
@@ -96,6 +97,8 @@ def parse(
 
     Example: loglens parse sample_logs --out frames/
     """
+    from loglens import api  # here, not at the top: `loglens --help` must not load Polars
+
     with _input_errors():
         api.check_export(out)
         with feedback.progress(quiet) as say:
@@ -154,6 +157,9 @@ def analyze(
 
     Example: loglens analyze sample_logs/vm-modern --html report.html --json report.json
     """
+    from loglens import api
+    from loglens.reports import terminal
+
     _check_options(fail_on, open_report, html_out)
     outputs = {
         "JSON report": json_out if json_out != "-" else None,
@@ -230,6 +236,8 @@ def lnav_format(
     if out is None:
         typer.echo(fmt.render(), nl=False)
         return
+    from loglens import api
+
     with _input_errors():
         api.check_writable(out)
         api.write_text(out, fmt.render())

@@ -124,3 +124,11 @@ def test_parse_table_fits_a_narrow_terminal(tmp_path):
     assert any(
         "…" in line and line.split()[0].endswith(("waagent.log", ".status", ".settings", ".json")) for line in rows
     )
+
+
+def test_help_loads_no_data_libraries():
+    """`loglens --help` starts at once: Polars, plotly and the parsers load only for real work."""
+    probe = "import sys, loglens.cli; print(sorted(m for m in ('polars', 'plotly', 'jinja2', 'parsers') if m in sys.modules))"
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO)
+    assert run.stdout.strip() == "[]", run.stdout + run.stderr
+    assert loglens("--help").returncode == 0
