@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,22 +14,15 @@ import polars as pl
 import pytest
 
 from parsers import read_waagent
+from tests.debian_tools import debian_tool
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
 def lnav() -> str:
-    """Debian's lnav; installed with apt-get when missing (tests run as root in CI)."""
-    path = shutil.which("lnav")
-    if path is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "lnav"], check=False, env=env, capture_output=True)
-        path = shutil.which("lnav")
-    if path is None:
-        pytest.fail("lnav is needed for this test: install Debian's `lnav` package")
-    return path
+    """Debian's lnav (installed with apt-get when missing, as root in CI)."""
+    return debian_tool("lnav", "lnav")
 
 
 @pytest.fixture(scope="module")

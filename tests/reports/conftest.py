@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.debian_tools import debian_tool
 
 REPO = Path(__file__).resolve().parents[2]
 #: Flags for a headless Chromium on a machine with no network (see the env notes).
@@ -23,13 +23,5 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    """Debian's Chromium; installed with apt-get when missing (tests run as root in CI)."""
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, env=env, capture_output=True)
-        path = shutil.which("chromium")
-    if path is None:
-        pytest.fail("Chromium is needed for the browser tests: install Debian's `chromium` package")
-    return path
+    """Debian's Chromium (installed with apt-get when missing, as root in CI)."""
+    return shutil.which("chromium-browser") or debian_tool("chromium", "chromium")
