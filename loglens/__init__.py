@@ -38,6 +38,7 @@ def __getattr__(name: str):
         return value
     raise AttributeError(f"module 'loglens' has no attribute {name!r}")
 
+
 __all__ = [
     "Findings",
     "InputError",

@@ -45,12 +45,19 @@ EXIT_INTERNAL_ERROR = 3
 _IGNORED_SHOWN = 5
 
 
+def _is_failure(exc: BaseException) -> bool:
+    """An exception that is a loglens bug: any Exception, or a Polars panic (a BaseException),
+    but not SystemExit from typer or a KeyboardInterrupt. Polars is only looked up if loaded."""
+    polars = sys.modules.get("polars")
+    return isinstance(exc, Exception) or (polars is not None and isinstance(exc, polars.exceptions.PanicException))
+
+
 def main() -> None:
     """The console entry point: the app, with any unexpected exception as one `internal error:` line."""
     try:
         app(prog_name="loglens")
-    except Exception as exc:
-        if os.environ.get("LOGLENS_DEBUG"):
+    except BaseException as exc:
+        if not _is_failure(exc) or os.environ.get("LOGLENS_DEBUG"):
             raise
         reason = printable(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
         typer.echo(

@@ -143,7 +143,8 @@ def _run_rule(context: Context, module: ModuleType) -> tuple[list, str | None]:
     """
     try:
         return [(context.collection, module, hit) for hit in module.detect(context)], None
-    except Exception as exc:  # noqa: BLE001 - any rule bug must become a reported failure
+    # A Polars panic is a BaseException, not an Exception: it is a rule failure all the same.
+    except (Exception, pl.exceptions.PanicException) as exc:  # noqa: BLE001 - any rule bug is reported
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         where = f" on {context.collection}" if context.collection else ""
         return [], f"rule {module.RULE.id} failed{where} ({type(exc).__name__}: {reason}); its findings are missing"

@@ -132,9 +132,9 @@ def test_racing_writers_leave_one_whole_report(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["r.md"]
 
 
-def _failing_rule():
+def _failing_rule(error: BaseException | None = None):
     def detect(context):
-        raise ValueError("odd input\nsecond line")
+        raise error or ValueError("odd input\nsecond line")
 
     return SimpleNamespace(
         RULE=Rule(id="always-fails", category="timeout", severity="error", title="t", triggers=r"ExtHandler"),
@@ -157,6 +157,17 @@ def test_a_failing_rule_costs_only_its_findings():
     report = model.build(analysis, facts=False)
     assert document.build(report)["rule_failures"] == analysis.rule_failures
     assert "rule run(s) failed" in report["verdict"]
+
+
+def test_a_polars_panic_in_a_rule_is_a_failure_too():
+    import polars as pl
+
+    analysis = engine.analyze(load_sources([SAMPLE]), rules=(_failing_rule(pl.exceptions.PanicException("boom")),))
+    assert analysis.rule_failures == [
+        "rule always-fails failed on "
+        + analysis.contexts[0].collection
+        + " (PanicException: boom); its findings are missing"
+    ]
 
 
 def test_an_internal_error_is_one_line_and_its_own_exit_code(tmp_path):
