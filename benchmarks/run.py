@@ -8,7 +8,9 @@ Each measurement runs in its own process so its peak RSS is its own. Targets (2-
 parse >= 300 MB/s, >= 5x the plain-Python baseline, peak RSS <= 2.5x the input size;
 `loglens analyze` end to end (load, every rule, JSON) >= 250 MB/s with peak RSS <= 2.5x, and
 every incident the generator injected found. Beside the parse it prints the grammar-free
-slicing ceiling of `benchmarks/ceiling.py`, as context for the machine's speed.
+slicing ceiling of `benchmarks/ceiling.py`, as context for the machine's speed, and
+`benchmarks/compare.py`: lnav's headless load (when installed) beside the CLI's analyze and parse
+--out, with peak RSS, `--help` and a small-bundle analyze.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks.compare import side_by_side
 from benchmarks.generate import generate
 
 TARGET_MBPS = 300.0
@@ -145,6 +148,8 @@ def main() -> int:
         ("report adds < 2 s", analyzed["report_seconds"] < 2.0),
         ("report HTML < 10 MB", analyzed["report_bytes"] < 10_000_000),
     ]
+    # The issue "Streaming analyze" comparison: lnav, the CLI end to end, start-up costs.
+    checks += side_by_side(path)
     manifest = json.loads(Path(str(path) + ".manifest.json").read_text())
     for kind, injected in manifest["incidents"].items():
         rule, field = INCIDENT_CHECKS[kind]
