@@ -145,9 +145,10 @@ def load_sources(
 
 
 def _found_line(sources: dict[str, list[Source]]) -> str:
-    """`reading 27 file(s), 14.2 MB: 12 extension_log, 3 waagent, ...` (the size of plain files)."""
+    """`reading 27 file(s), 14.2 MB: 12 extension_log, 3 waagent, ...` (the size counts plain files)."""
     counts = {kind: len(found) for kind, found in sources.items() if found}
     files = sum(counts.values())
     size = sum(s.path.stat().st_size for found in sources.values() for s in found if s.path and s.path.is_file())
     kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items(), key=lambda item: -item[1]))
-    return f"reading {files} file(s){f', {size / 1e6:.1f} MB' if size else ''}: {kinds}"
+    shown = f", {size / 1e6:,.1f} MB" if size >= 1e6 else f", {size / 1e3:,.0f} KB" if size else ""
+    return f"reading {files} file(s){shown}: {kinds}"
