@@ -192,10 +192,7 @@ def analyze(
     if not quiet:
         _name_outputs(outputs)
     if html_out and open_report:
-        import webbrowser
-
-        if not webbrowser.open(html_out.resolve().as_uri()):
-            typer.echo(f"warning: no browser to open {html_out}", err=True)
+        _open_in_browser(html_out)
     if analysis.fails(fail_on.lower()):
         raise typer.Exit(EXIT_FINDINGS)
 
@@ -271,6 +268,13 @@ def _check_options(fail_on: str, open_report: bool, html_out: Path | None) -> No
         _usage_error(f"--fail-on must be one of {', '.join(choices)} (got {printable(fail_on)!r})")
     if open_report and not html_out:
         _usage_error("--open opens the HTML report: give --html FILE too")
+
+
+def _open_in_browser(report: Path) -> None:
+    import webbrowser
+
+    if not webbrowser.open(report.resolve().as_uri()):
+        typer.echo(f"warning: no browser to open {printable(str(report))}", err=True)
 
 
 def _name_outputs(outputs: dict[str, Path | str | None]) -> None:
