@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _LEVEL = r"VERBOSE|INFO|WARNING|ERROR"
 _THREAD = (
@@ -32,13 +32,14 @@ EXTENSION = re.compile(
     rf"^(?P<ts>\d{{4}}/\d{{2}}/\d{{2}} \d{{2}}:\d{{2}}:\d{{2}}(?:\.\d+)?) (?:(?P<level>ERROR|WARNING):)?(?:{_EXT} )?(?P<msg>.*)$"
 )
 EVENT = re.compile(
-    r"^Event: name=(?P<name>[^,]*), op=(?P<op>[^,]*), message=(?P<message>.*?)\n?(?:, duration=(?P<ms>\d+))?$", re.S
+    r"^Event: name=(?P<name>[^,]*), op=(?P<op>[^,]*), message=(?P<message>.*?)\n?(?:, duration=(?P<ms>\d+))?$",
+    re.DOTALL,
 )
 
 
 def _timestamp(text: str) -> datetime:
     # fromisoformat (Python 3.11) reads both forms once the date separators are dashes.
-    return datetime.fromisoformat(text.replace("/", "-")).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text.replace("/", "-")).replace(tzinfo=UTC)
 
 
 def parse(path: str) -> dict[str, list]:
@@ -80,7 +81,7 @@ def parse(path: str) -> dict[str, list]:
 
     line_no = 0
     with open(path, encoding="utf-8", errors="replace") as handle:
-        for line_no, line in enumerate(handle, start=1):  # noqa: B007 - used after the loop
+        for line_no, line in enumerate(handle, start=1):
             line = line.rstrip("\n")
             match = ISO.match(line) or LEGACY.match(line) or EXTENSION.match(line)
             if match is None:

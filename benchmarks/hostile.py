@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from parsers.lines import line_count
+
 REPO = Path(__file__).resolve().parents[1]
 SEED_ROOTS = ("sample_logs", "tests/corpus/cases", "tests/rules/fixtures", "tests/fixtures")
 #: Seeds larger than this are cut: the fuzzer wants many inputs, not big ones.
@@ -197,11 +199,6 @@ def _pack(target: Path, members: list[tuple[str, bytes]]) -> None:
             bundle.addfile(info, io.BytesIO(data))
 
 
-def physical_lines(data: bytes) -> int:
-    """Lines as loglens counts them: ends of line are `\\n` only; a last line may lack one."""
-    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
-
-
 def problems(result, written: list[tuple[Path, Input]]) -> list[str]:
     """Accounting violations in a load of ``written``: unbalanced accounts, and plain files whose
     line count is not their physical line count."""
@@ -217,7 +214,7 @@ def problems(result, written: list[tuple[Path, Input]]) -> list[str]:
                 data = gzip.decompress(data)
             except (OSError, EOFError, zlib.error):
                 continue  # a damaged stream: what was decoded before the damage is all there is
-        expected = physical_lines(data)
+        expected = line_count(data)
         if account.lines != expected:
             out.append(f"{account.path}: {account.lines} lines counted, the file has {expected}")
     return out

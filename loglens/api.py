@@ -15,7 +15,7 @@ import polars as pl
 
 from loglens import atomic, engine
 from loglens.engine import Analysis
-from loglens.errors import InputError
+from loglens.errors import InputError, first_line
 from loglens.redact import redact_frame
 from loglens.rules import REGISTRY
 from loglens.version import __version__
@@ -278,5 +278,5 @@ def _writing(out: Path | str) -> Iterator[None]:
     except OSError as exc:
         raise InputError(f"{out}: cannot write output: {exc.strerror or exc}") from exc
     except pl.exceptions.PolarsError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc) or type(exc).__name__
         raise InputError(f"{out}: cannot write output: {reason}") from exc

@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from loglens import feedback
-from loglens.errors import LoglensError
+from loglens.errors import LoglensError, first_line
 from loglens.printable import printable
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def main() -> None:
     except BaseException as exc:
         if not _is_failure(exc) or os.environ.get("LOGLENS_DEBUG"):
             raise
-        reason = printable(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+        reason = printable(first_line(exc))
         typer.echo(
             f"internal error: {type(exc).__name__}: {reason} (a loglens bug; LOGLENS_DEBUG=1 shows the traceback)",
             err=True,

@@ -16,6 +16,7 @@ from types import ModuleType
 import polars as pl
 
 from loglens.context import PROBLEM_LEVELS, Context, build_contexts
+from loglens.errors import first_line
 from loglens.findings import Findings, findings_frames
 from loglens.knowledge import SEVERITIES, handler_of
 from loglens.redact import redact_expr
@@ -145,7 +146,7 @@ def _run_rule(context: Context, module: ModuleType) -> tuple[list, str | None]:
         return [(context.collection, module, hit) for hit in module.detect(context)], None
     # A Polars panic is a BaseException, not an Exception: it is a rule failure all the same.
     except (Exception, pl.exceptions.PanicException) as exc:  # noqa: BLE001 - any rule bug is reported
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        reason = first_line(exc)
         where = f" on {context.collection}" if context.collection else ""
         return [], f"rule {module.RULE.id} failed{where} ({type(exc).__name__}: {reason}); its findings are missing"
 

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (empty when it has none): one line for a report."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
 class LoglensError(Exception):
     """Base class of every error loglens raises on purpose."""
 

@@ -24,7 +24,7 @@ import polars as pl
 from loglens import api
 from loglens.engine import Analysis
 from loglens.findings import Findings
-from loglens.redact import redact_frame, redact_text
+from loglens.redact import redact_frame, redact_texts
 from loglens.reports import figures
 from parsers import LoadResult, SourceAccount
 
@@ -101,7 +101,7 @@ class Lens:
     @property
     def warnings(self) -> list[str]:
         """Every warning about the input."""
-        return [redact_text(w) for w in self._result.warnings] if self.redact else self._result.warnings
+        return redact_texts(self._result.warnings) if self.redact else self._result.warnings
 
     @property
     def notes(self) -> list[str]:

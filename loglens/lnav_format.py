@@ -14,12 +14,9 @@ from typing import Any
 
 import regex
 
-from parsers.waagent_format import EXTENSION_TAIL, ISO_TAIL, LEGACY_TAIL, SAMPLE_LINES
+from parsers.waagent_format import EXTENSION_TAIL, ISO_STAMP, ISO_TAIL, LEGACY_TAIL, LEVELS, LOCAL_STAMP, SAMPLE_LINES
 
 FORMAT_NAME = "azure_waagent_log"
-_ISO_STAMP = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z"
-_LOCAL_STAMP = r"\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}"
-_LEVELS = "(?:VERBOSE|INFO|WARNING|ERROR)"
 #: Python's `(?P<name>` groups in PCRE2's spelling (lnav compiles the patterns with PCRE2).
 _PYTHON_GROUP = regex.compile(r"\(\?P<(\w+)>")
 _FIELDS = {
@@ -46,11 +43,11 @@ def build() -> dict[str, Any]:
             "file-pattern": r"waagent\.log",
             "multiline": True,
             "regex": {
-                "agent-iso": {"pattern": _pattern(_ISO_STAMP, ISO_TAIL)},
-                "agent-legacy": {"pattern": _pattern(rf"{_LOCAL_STAMP}\.\d{{1,9}}", LEGACY_TAIL)},
+                "agent-iso": {"pattern": _pattern(ISO_STAMP, ISO_TAIL)},
+                "agent-legacy": {"pattern": _pattern(rf"{LOCAL_STAMP}\.\d{{1,9}}", LEGACY_TAIL)},
                 # lnav keeps trying the pattern that matched last: this one must refuse agent lines.
                 "extension": {
-                    "pattern": _pattern(rf"{_LOCAL_STAMP}(?:\.\d{{1,9}})?(?! {_LEVELS}(?: |$))", EXTENSION_TAIL)
+                    "pattern": _pattern(rf"{LOCAL_STAMP}(?:\.\d{{1,9}})?(?! (?:{LEVELS})(?: |$))", EXTENSION_TAIL)
                 },
             },
             "timestamp-format": [

@@ -126,6 +126,11 @@ def redact_text(text: str) -> str:
     return pl.select(redact_expr(pl.lit(text, pl.String))).item()
 
 
+def redact_texts(texts: list[str]) -> list[str]:
+    """Redact many strings in one pass (prefiltered like frames)."""
+    return _redacted_column(pl.Series(texts, dtype=pl.String)).to_list() if texts else []
+
+
 #: Every form's match contains one of these (ASCII case-insensitive), or is a long unbroken line:
 #: a cheap first pass, so the patterns run only on the few rows that may hold a secret.
 _LITERALS = [

@@ -154,6 +154,11 @@ def _cut_long_lines(lines: pl.DataFrame, damage: Damage) -> pl.DataFrame:
     return lines.with_columns(text=pl.when(long).then(cut).otherwise(pl.col("text")))
 
 
+def line_count(data: bytes) -> int:
+    """Physical lines as loglens counts them: only `\\n` ends a line; a last line may lack it."""
+    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+
+
 def clean_line_count(data: bytes) -> int | None:
     """The number of lines in ``data`` when they need no repair (no NUL, CR, bad UTF-8 or over-long
     line), so that several such pieces can be split into lines together; otherwise None."""
@@ -164,7 +169,7 @@ def clean_line_count(data: bytes) -> int | None:
             data.decode("utf-8")
         except UnicodeDecodeError:
             return None
-    return data.count(b"\n") + (not data.endswith(b"\n"))
+    return line_count(data)
 
 
 def decode_chunk(data: bytes) -> LineChunk:

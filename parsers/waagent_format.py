@@ -44,7 +44,7 @@ THREAD_NAMES = (
 #: Process prefixes the agent writes in place of an extension prefix.
 PROCESS_NAMES = schema.PROCESSES
 
-_LEVEL = r"VERBOSE|INFO|WARNING|ERROR"
+LEVELS = r"VERBOSE|INFO|WARNING|ERROR"
 _THREAD = "|".join(THREAD_NAMES) + r"|Thread-\d+(?: \([^)]*\))?|Dummy-\d+"
 _PROCESS = "|".join(PROCESS_NAMES)
 #: `[Publisher.Type-1.2.3]`: split at the last '-', version is dotted digits ([CGI], [PERIODIC] fail).
@@ -54,28 +54,28 @@ _EXT_PREFIX = r"\[(?P<ext>[^\]\s]+)-(?P<ver>\d+(?:\.\d+)*)\]"
 #: agent-iso: level, optional thread (a whitelist, so a message's first word is not taken for
 #: one), optional process or extension prefix.
 ISO_TAIL = (
-    r" (?P<level>" + _LEVEL + r")(?: |$)(?:(?P<thread>" + _THREAD + r") )?"
+    r" (?P<level>" + LEVELS + r")(?: |$)(?:(?P<thread>" + _THREAD + r") )?"
     r"(?:(?:(?P<process>" + _PROCESS + r")|" + _EXT_PREFIX + r")(?: |$))?"
 )
 #: agent-legacy: level, optional `Daemon`/`ExtHandler` prefix or extension prefix (no threads yet).
-LEGACY_TAIL = r" (?P<level>" + _LEVEL + r")(?: |$)(?:(?:(?P<process>Daemon|ExtHandler)|" + _EXT_PREFIX + r")(?: |$))?"
+LEGACY_TAIL = r" (?P<level>" + LEVELS + r")(?: |$)(?:(?:(?P<process>Daemon|ExtHandler)|" + _EXT_PREFIX + r")(?: |$))?"
 #: extension: an optional `ERROR:`/`WARNING:` marker glued to the message, optional prefix.
 EXTENSION_TAIL = r"(?: (?:(?P<level>ERROR|WARNING):)?(?:" + _EXT_PREFIX + r" )?|$)"
-_ISO_TS = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z"
-_LOCAL_TS = r"[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
+ISO_STAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z"
+LOCAL_STAMP = r"[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
 _UNNAMED = regex.compile(r"\?P<\w+>")
 #: The whole header of any form, without captures so Polars runs it as a DFA: ISO agent line;
 #: legacy agent line (fraction and level) or extension line with a fraction; extension line.
 HEADER_PATTERN = _UNNAMED.sub(
     "?:",
-    rf"^(?:{_ISO_TS}{ISO_TAIL}|{_LOCAL_TS}\.[0-9]{{1,9}}(?:{LEGACY_TAIL}|{EXTENSION_TAIL})|{_LOCAL_TS}{EXTENSION_TAIL})",
+    rf"^(?:{ISO_STAMP}{ISO_TAIL}|{LOCAL_STAMP}\.[0-9]{{1,9}}(?:{LEGACY_TAIL}|{EXTENSION_TAIL})|{LOCAL_STAMP}{EXTENSION_TAIL})",
 )
 _TAIL_GRAMMAR = {
     "agent-iso": regex.compile(ISO_TAIL),
     "agent-legacy": regex.compile(LEGACY_TAIL),
     "extension": regex.compile(EXTENSION_TAIL),
 }
-_LEVEL_WORD = regex.compile(r"^ (?:" + _LEVEL + r")(?: |$)")
+_LEVEL_WORD = regex.compile(r"^ (?:" + LEVELS + r")(?: |$)")
 #: Telemetry echo `Event: name=..., op=..., message=...[, duration=N]`; the message may span lines,
 #: and with an empty stderr the `, duration=N` tail sits alone on the record's last line.
 EVENT_PATTERN = (
@@ -86,7 +86,7 @@ EVENT_PATTERN = (
 DURATION_TAIL = r", duration=\d+$"
 #: The start of an agent header line: a safe place to cut the stream into chunks.
 RECORD_START = regex.compile(
-    rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[.Z]|\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d+ (?:" + _LEVEL.encode() + rb") "
+    rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[.Z]|\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d+ (?:" + LEVELS.encode() + rb") "
 )
 #: Timestamp formats by form (ISO or not) and stamp length; six-digit fractions take Polars' fast path too.
 STAMP_FORMATS = {

@@ -41,6 +41,11 @@ def on_terminal(*args: str, columns: int = 80) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
+def screen_lines(shown: str) -> list[str]:
+    """What a terminal shows, as lines: colour and cursor sequences and carriage returns removed."""
+    return [line.rstrip() for line in regex.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown).replace("\r", "").splitlines()]
+
+
 def test_version_and_completion():
     run = loglens("--version")
     assert run.returncode == 0 and run.stdout.startswith("loglens ")
@@ -93,8 +98,7 @@ def test_progress_shows_on_a_terminal_only(tmp_path):
 
 
 def test_terminal_findings_keep_paths_whole_and_indent_wrapped_text():
-    shown = regex.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", on_terminal("analyze", SAMPLE, columns=80))
-    lines = [line.rstrip() for line in shown.replace("\r", "").splitlines()]
+    lines = screen_lines(on_terminal("analyze", SAMPLE, columns=80))
     # Every evidence location is on one line, however narrow the terminal.
     locations = [line.split("evidence: ", 1)[1] for line in lines if "evidence: " in line]
     assert locations and all(":" in where and " " not in where.split(" (+")[0] for where in locations)
@@ -117,7 +121,7 @@ def test_piped_output_is_never_wrapped():
 
 def test_parse_table_fits_a_narrow_terminal(tmp_path):
     shown = on_terminal("parse", SAMPLE, "--out", str(tmp_path / "narrow.parquet"), columns=80)
-    lines = [line.rstrip() for line in regex.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown).replace("\r", "").splitlines()]
+    lines = screen_lines(shown)
     rows = [line for line in lines if line.rstrip().endswith((" yes", " NO"))]
     # One row per source (27 of them), none wider than the terminal, each path elided in the middle.
     assert len(rows) == 27 and all(len(line) <= 80 for line in rows), rows

@@ -16,7 +16,7 @@ import polars as pl
 from loglens.engine import Analysis
 from loglens.knowledge import SEVERITIES
 from loglens.records import columns
-from loglens.redact import redact_text
+from loglens.redact import redact_texts
 from loglens.timefmt import stamp
 
 #: Lines shown before and after each evidence line (HTML).
@@ -66,8 +66,8 @@ def build(
         "severities": _grouped(findings),
         "other_errors": analysis.other_errors.to_dicts(),
         "inputs": [a.row() for a in analysis.load.accounts],
-        "warnings": [redact_text(w) for w in analysis.warnings],
-        "rule_failures": [redact_text(w) for w in analysis.rule_failures],
+        "warnings": redact_texts(analysis.warnings),
+        "rule_failures": redact_texts(analysis.rule_failures),
         "ignored": list(analysis.load.ignored),
     }
 
@@ -156,22 +156,23 @@ def _add_neighbours(frames: dict[str, pl.DataFrame], findings: list[dict]) -> No
         return
     starts = {(e["path"], e["line"]) for e in shown}
     records = _records_at(frames, {key: [key[1]] for key in starts})
-    around: dict[tuple[str, int], list[int]] = {}
-    for path, first in starts:
-        last = records[(path, first)]["line_last"] if (path, first) in records else first
-        lines = [*range(max(1, first - CONTEXT_LINES), first), *range(last + 1, last + CONTEXT_LINES + 1)]
-        around[(path, first)] = lines
+    last = {
+        (path, first): records[(path, first)]["line_last"] if (path, first) in records else first
+        for path, first in starts
+    }
+    around = {
+        (path, first): [*range(max(1, first - CONTEXT_LINES), first), *range(end + 1, end + CONTEXT_LINES + 1)]
+        for (path, first), end in last.items()
+    }
     records.update(_records_at(frames, around))
+    texts = dict(zip(records, redact_texts([_record_text(row) for row in records.values()]), strict=True))
     for e in shown:
-        first = e["line"]
-        last = records[(e["path"], first)]["line_last"] if (e["path"], first) in records else first
-        before = [n for n in range(first - CONTEXT_LINES, first) if (e["path"], n) in records]
-        after = [n for n in range(last + 1, last + CONTEXT_LINES + 1) if (e["path"], n) in records]
-        e["context"] = [
-            _context_entry(records[(e["path"], n)], evidence=n == first)
-            for n in (*before, first, *after)
-            if (e["path"], n) in records
+        path, first = e["path"], e["line"]
+        lines = [
+            *range(first - CONTEXT_LINES, first + 1),
+            *range(last[(path, first)] + 1, last[(path, first)] + CONTEXT_LINES + 1),
         ]
+        e["context"] = [_context_entry(texts[(path, n)], n, evidence=n == first) for n in lines if (path, n) in texts]
 
 
 def _records_at(frames: dict[str, pl.DataFrame], wanted: dict[tuple[str, int], list[int]]) -> dict:
@@ -190,14 +191,18 @@ def _records_at(frames: dict[str, pl.DataFrame], wanted: dict[tuple[str, int], l
     return found
 
 
-def _context_entry(row: dict, *, evidence: bool) -> dict[str, Any]:
-    """A record shown in context: its lines (the evidence record whole, a neighbour by its first line)."""
+def _record_text(row: dict) -> str:
     level = f"{row['level']} " if row["level"] else ""
-    lines = redact_text(f"{stamp(row['timestamp'])}{level}{row['message'] or ''}").split("\n")
+    return f"{stamp(row['timestamp'])}{level}{row['message'] or ''}"
+
+
+def _context_entry(text: str, line: int, *, evidence: bool) -> dict[str, Any]:
+    """A record shown in context: its lines (the evidence record whole, a neighbour by its first line)."""
+    lines = text.split("\n")
     if not evidence and len(lines) > 1:
         lines = [f"{lines[0]} [... {len(lines) - 1} more line(s)]"]
     return {
-        "line": row["line_first"],
+        "line": line,
         "lines": [line[:MAX_LINE_CHARS] for line in lines[:MAX_RECORD_LINES]],
         "hidden": max(0, len(lines) - MAX_RECORD_LINES),
         "is_evidence": evidence,

@@ -55,6 +55,11 @@ def config_rows(context: Context, key: str, values: tuple[str, ...]) -> pl.DataF
     )
 
 
+def at_minute(moment) -> str:
+    """` at 2025-06-11 03:17 UTC`, or nothing for text without times (a paste)."""
+    return f" at {minute(moment)} UTC" if moment else ""
+
+
 def span_text(rows: pl.DataFrame) -> str:
     """`from T1 to T2` (UTC, minutes) for a row set, or `` when it has no timestamps."""
     stamps = rows["timestamp"].drop_nulls()

@@ -37,8 +37,7 @@ import polars as pl
 from loglens.context import Context
 from loglens.findings import Hit, Rule
 from loglens.knowledge import GOAL_STATE_AGENT, first_group
-from loglens.rules._common import HIT_COLUMNS
-from loglens.timefmt import minute
+from loglens.rules._common import HIT_COLUMNS, at_minute
 
 #: `(current, target)` from the hand-over messages of each agent generation.
 HANDOVER = (
@@ -91,8 +90,7 @@ def detect(context: Context) -> list[Hit]:
         rows = pl.concat([group.select(HIT_COLUMNS), started.select(HIT_COLUMNS)])
         source = f" from {row['current']}" if row["current"] else ""
         times = f"; the hand-over to {target} was logged {group.height} times" if group.height > 1 else ""
-        when = f" at {minute(started['timestamp'][0])} UTC" if started["timestamp"][0] else ""
-        summary = f"Agent self-updated{source} to {target}{when}{times}"
+        summary = f"Agent self-updated{source} to {target}{at_minute(started['timestamp'][0])}{times}"
         hits.append(Hit(summary, rows, extension="WALinuxAgent", version=target, count=group.height))
     # Updates announced but not applied before the logs end: the agent waits for its update window.
     applied = set(handovers["target"].drop_nulls().to_list())

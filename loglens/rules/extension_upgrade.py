@@ -39,8 +39,7 @@ import polars as pl
 
 from loglens.context import Context
 from loglens.findings import Hit, Rule
-from loglens.rules._common import HIT_COLUMNS, span_text, upgrade_kind
-from loglens.timefmt import minute
+from loglens.rules._common import HIT_COLUMNS, at_minute, span_text, upgrade_kind
 
 UPDATE = r"^Update extension:? \[|^Update extension\.$"
 DISABLE = r"^Disable extension:? \[|^Disable extension\.$"
@@ -119,7 +118,7 @@ def detect(context: Context) -> list[Hit]:
             summary = f"{name} {kind} upgrade {old} -> {new} repeats: attempted {tries} times"
             severity = "warning"
         else:
-            summary = f"{name} {kind} upgrade {old} -> {new}{_at(group['timestamp'][0])}"
+            summary = f"{name} {kind} upgrade {old} -> {new}{at_minute(group['timestamp'][0])}"
             severity = None
         hits.append(Hit(summary, rows, severity=severity, extension=extension, version=new, count=tries))
     return hits
@@ -160,8 +159,3 @@ def _failed_step(failed: pl.DataFrame) -> str:
         if token in text:
             return f"the {step} step"
     return "an upgrade step (handler state failedupgrade)"
-
-
-def _at(moment) -> str:
-    """` at 2025-06-11 03:17 UTC`, or nothing for text without times (a paste)."""
-    return f" at {minute(moment)} UTC" if moment else ""

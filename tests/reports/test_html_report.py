@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 import re
+from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
