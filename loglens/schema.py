@@ -121,6 +121,46 @@ OTHER_ERROR_COLUMNS: tuple[Column, ...] = (
     Column("text", pl.String(), "The first example's text (redacted)."),
 )
 
+_VM = Column("vm", pl.String(), "The VM: its collection's path relative to the fleet source (`vm-042`, `eu/vm-7.zip`).")
+#: One per VM of a fleet run (`loglens fleet`): `vms/` in the dataset.
+FLEET_VM_COLUMNS: tuple[Column, ...] = (
+    _VM,
+    Column("source", pl.String(), "The fleet source it came from, as given (directory, glob or `az://` URL)."),
+    Column("location", pl.String(), "The collection itself: absolute path or `az://` URL."),
+    Column("fingerprint", pl.String(), "Files, bytes and newest time (or ETags) when listed: a rerun skips equal ones."),
+    Column("loglens_version", pl.String(), "loglens version that analysed it (a rerun redoes other versions)."),
+    Column("status", pl.String(), "ok, or failed (see `error`)."),
+    Column("failure", pl.String(), "For failed VMs: `input` (the collection cannot be analysed) or `task` (retried)."),
+    Column("error", pl.String(), "Why it failed, one line (redacted)."),
+    Column("agent_version", pl.String(), "Daemon (package) version of the agent."),
+    Column("goal_state_agent", pl.String(), "Goal-state (extension handler) agent version last seen."),
+    Column("distro", pl.String(), "Distribution as the agent states it."),
+    Column("extensions", pl.List(_EXTENSION_FACT), "Each extension: newest version, last status, requested version."),
+    Column("files", pl.Int64(), "Source files read."),
+    Column("lines", pl.Int64(), "Physical lines read."),
+    Column("unparsed", pl.Int64(), "Lines not recognised."),
+    Column("warnings", pl.Int64(), "Input warnings and rule failures."),
+    Column("errors", pl.Int64(), "Findings of severity error."),
+    Column("warning_findings", pl.Int64(), "Findings of severity warning."),
+    Column("infos", pl.Int64(), "Findings of severity info."),
+    Column("first_seen", UTC_TIMESTAMP, "First timestamped record."),
+    Column("last_seen", UTC_TIMESTAMP, "Last timestamped record."),
+    Column("seconds", pl.Float64(), "Analysis time on the worker, download included."),
+    Column("report", pl.String(), "This VM's own HTML report, relative to the dataset (`--per-vm-html`)."),
+)
+#: Fleet rows per finding, evidence line and unexplained error template: `vm` joins `vms`.
+FLEET_FINDING_COLUMNS: tuple[Column, ...] = (_VM, *(c for c in FINDING_COLUMNS if c.name != "records"))
+FLEET_EVIDENCE_COLUMNS: tuple[Column, ...] = (_VM, *EVIDENCE_COLUMNS)
+FLEET_OTHER_ERROR_COLUMNS: tuple[Column, ...] = (_VM, *OTHER_ERROR_COLUMNS)
+
+#: Fleet dataset part -> columns (`loglens.fleets.dataset`).
+FLEET_SCHEMAS: dict[str, tuple[Column, ...]] = {
+    "vms": FLEET_VM_COLUMNS,
+    "findings": FLEET_FINDING_COLUMNS,
+    "evidence": FLEET_EVIDENCE_COLUMNS,
+    "other_errors": FLEET_OTHER_ERROR_COLUMNS,
+}
+
 #: Derived frame name -> columns, in pipeline order.
 DERIVED_SCHEMAS: dict[str, tuple[Column, ...]] = {
     "records": RECORD_COLUMNS,
@@ -157,7 +197,18 @@ def render_markdown() -> str:
     ]
     for name, columns in DERIVED_SCHEMAS.items():
         out += [f"## `{name}`", "", _PURPOSE[name], "", *column_table(columns), ""]
+    out += ["# Fleet dataset", "", _FLEET_INTRO, ""]
+    for name, columns in FLEET_SCHEMAS.items():
+        out += [f"## `{name}/`", "", *column_table(columns), ""]
     return "\n".join(out)
+
+
+_FLEET_INTRO = (
+    "`loglens fleet SOURCE... --out DIR` writes one Parquet file per VM and part: "
+    "`DIR/<part>/<vm stem>.parquet`, readable as one table by `pl.scan_parquet('DIR/findings/*.parquet')`, "
+    "DuckDB (`read_parquet('DIR/findings/*.parquet')`) or Spark (`spark.read.parquet('DIR/findings')`). "
+    "`vm` joins the parts; `(vm, finding)` joins `findings` and `evidence`."
+)
 
 
 if __name__ == "__main__":

@@ -107,7 +107,7 @@ def collect(paths: Iterable[Path | str]) -> Collection:
             _walk_tree(path, found)
         elif _is_special(path, found):
             continue
-        elif _is_archive(path):
+        elif is_archive(path):
             _add_archive(path, found)
         else:
             # A file named on the command line is read even when nothing recognises it.
@@ -140,7 +140,7 @@ def _walk_tree(root: Path, found: Collection) -> None:
                 found.warnings.append(f"{path}: symbolic link skipped")
             elif _is_special(path, found):
                 continue
-            elif _is_archive(path):
+            elif is_archive(path):
                 _add_archive(path, found)
             else:
                 _add(Source.file(path), found)
@@ -158,7 +158,7 @@ def _is_special(path: Path, found: Collection) -> bool:
     return True
 
 
-def _is_archive(path: Path) -> bool:
+def is_archive(path: Path) -> bool:
     name = path.name.lower()
     return name.endswith(_ARCHIVE_SUFFIXES) and not WAAGENT_FILE_NAME.match(path.name)
 

@@ -1,0 +1,186 @@
+"""Drive a fleet run on Dask: list the VMs, skip those done, run one task per VM, record failures.
+
+By default a `LocalCluster` of worker processes (one thread each, the machine's memory split
+between them) lives for the run; `scheduler` submits to an existing cluster instead. Tasks go out
+in a bounded window, so a killed run loses at most the tasks in flight, and the scheduler never
+holds a million futures at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+from loglens.errors import InputError, first_line
+from loglens.fleets import dataset
+from loglens.fleets.task import Settings, analyze_unit, failed_row
+from loglens.fleets.units import Unit, discover
+from loglens.version import __version__
+
+#: Tasks in flight per worker: enough to keep each busy between results.
+_WINDOW_PER_WORKER = 4
+#: How long to wait for an existing cluster to offer a worker.
+_WORKER_WAIT_SECONDS = 60
+
+
+@dataclass
+class FleetRun:
+    """What one run did.
+
+    Attributes:
+        units: every VM found under the sources, in order.
+        skipped: VMs already in the dataset with the same input and loglens version.
+        analysed: VMs analysed by this run (failed ones included).
+        failed: `vm: error` for each VM of this run that failed.
+        warnings: sources that could not be listed, duplicate VM ids.
+    """
+
+    out: Path
+    units: list[Unit]
+    skipped: int = 0
+    analysed: int = 0
+    failed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    workers: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def vms(self) -> list[str]:
+        return [u.vm for u in self.units]
+
+
+def run(
+    sources: list[str],
+    out: Path | str,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    connection_string: str | None = None,
+    tz: str | None = None,
+    force: bool = False,
+    per_vm_html: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> FleetRun:
+    """Analyse every VM under ``sources`` into the dataset at ``out``.
+
+    Raises:
+        InputError: no VM found, an unreachable scheduler, or workers without loglens.
+    """
+    started = time.perf_counter()
+    out = Path(out).resolve()
+    found = discover(sources, connection_string=connection_string, exclude=out)
+    if not found.units:
+        raise InputError(f"no VM collections found under {', '.join(sources)}", warnings=found.warnings)
+    previous = {} if force else dataset.done(out)
+    todo = [u for u in found.units if not _is_done(u, previous.get(u.vm))]
+    result = FleetRun(out=out, units=found.units, skipped=len(found.units) - len(todo), warnings=found.warnings)
+    if todo:
+        settings = Settings(out=str(out), tz=tz, per_vm_html=per_vm_html, connection_string=connection_string)
+        with _client(workers, scheduler) as client:
+            result.workers = len(client.scheduler_info(n_workers=-1)["workers"])
+            _run_tasks(client, todo, settings, result, progress or (lambda _m: None))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _is_done(unit: Unit, previous: tuple[str, str, str | None] | None) -> bool:
+    """Done: the same input analysed by this loglens version, unless its task was lost."""
+    if previous is None:
+        return False
+    fingerprint, version, failure = previous
+    return fingerprint == unit.fingerprint and version == __version__ and failure != "task"
+
+
+def _run_tasks(client, todo: list[Unit], settings: Settings, result: FleetRun, say: Callable[[str], None]) -> None:
+    from distributed import as_completed
+
+    window = max(1, result.workers) * _WINDOW_PER_WORKER
+    waiting = iter(todo)
+    owners = {}
+
+    def submit(unit: Unit):
+        future = client.submit(analyze_unit, unit, settings, key=f"loglens-{unit.stem}-{time.time_ns()}", retries=1)
+        owners[future.key] = unit
+        return future
+
+    running = as_completed([submit(u) for u in islice(waiting, window)])
+    started = time.perf_counter()
+    for future in running:
+        unit = owners.pop(future.key)
+        try:
+            row = future.result()
+        except Exception as exc:  # the task raised twice, or its workers died: a row says why
+            row = failed_row(unit, "task", f"{type(exc).__name__}: {first_line(exc)}")
+            dataset.write_vm(Path(settings.out), unit.stem, {}, row)
+        future.release()
+        result.analysed += 1
+        if row["status"] != "ok":
+            result.failed.append(f"{unit.vm}: {row['error']}")
+        following = next(waiting, None)
+        if following is not None:
+            running.add(submit(following))
+        rate = result.analysed / max(time.perf_counter() - started, 1e-9)
+        say(f"{result.analysed:,}/{len(todo):,} VMs analysed, {len(result.failed):,} failed, {rate:,.1f} VMs/s")
+
+
+@contextmanager
+def _client(workers: int | None, scheduler: str | None) -> Iterator:
+    """A Dask client: to ``scheduler``, or to a LocalCluster of ``workers`` processes."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise InputError("loglens fleet needs Dask: pip install 'loglens[fleet]'") from exc
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except OSError as exc:
+            raise InputError(f"cannot reach the Dask scheduler at {scheduler}: {first_line(exc)}") from exc
+        with client:
+            _check_workers(client, scheduler)
+            yield client
+        return
+    count = workers or os.cpu_count() or 1
+    # Each worker's Polars gets its share of the cores, so workers do not fight over them.
+    threads = str(max(1, (os.cpu_count() or 1) // count))
+    with (
+        LocalCluster(
+            n_workers=count,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit="auto",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+            env={"POLARS_MAX_THREADS": threads},
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def _check_workers(client, scheduler: str) -> None:
+    """Fail early, and plainly, when the cluster has no worker or its workers lack this loglens."""
+    try:
+        client.wait_for_workers(1, timeout=_WORKER_WAIT_SECONDS)
+    except TimeoutError as exc:
+        raise InputError(f"the Dask scheduler at {scheduler} has no worker (waited {_WORKER_WAIT_SECONDS} s)") from exc
+    try:
+        versions = client.run(_worker_loglens_version)
+    except Exception as exc:
+        raise InputError(f"workers of {scheduler} cannot run loglens: {first_line(exc)}") from exc
+    wrong = sorted(f"{worker} has {version}" for worker, version in versions.items() if version != __version__)
+    if wrong:
+        raise InputError(f"workers of {scheduler} need loglens {__version__}: {'; '.join(wrong)}")
+
+
+def _worker_loglens_version() -> str:
+    try:
+        from loglens.version import __version__ as version
+    except ImportError:
+        return "no loglens"
+    return version
