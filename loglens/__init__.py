@@ -14,7 +14,7 @@ from loglens.errors import InputError, LoglensError
 from loglens.version import __version__
 
 if TYPE_CHECKING:
-    from loglens.api import analyze, export, export_frames, export_records
+    from loglens.api import analyze, export, export_frames, export_records, fleet, fleet_run
     from loglens.findings import Findings
     from loglens.lens import Lens, load
 
@@ -25,6 +25,8 @@ _LAZY = {
     "export": "loglens.api",
     "export_frames": "loglens.api",
     "export_records": "loglens.api",
+    "fleet": "loglens.api",
+    "fleet_run": "loglens.api",
     "Findings": "loglens.findings",
     "Lens": "loglens.lens",
     "load": "loglens.lens",
@@ -49,5 +51,7 @@ __all__ = [
     "export",
     "export_frames",
     "export_records",
+    "fleet",
+    "fleet_run",
     "load",
 ]

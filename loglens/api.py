@@ -280,3 +280,58 @@ def _writing(out: Path | str) -> Iterator[None]:
     except pl.exceptions.PolarsError as exc:
         reason = first_line(exc) or type(exc).__name__
         raise InputError(f"{out}: cannot write output: {reason}") from exc
+
+
+def fleet_run(sources: Iterable[str] | str, out: Path | str, **options):
+    """Analyse every VM under ``sources`` on Dask into the Parquet dataset ``out`` (resumable).
+
+    Options (`loglens.fleets.run.run`): ``workers``, ``scheduler``, ``connection_string``, ``tz``,
+    ``force``, ``per_vm_html``, ``progress``.
+
+    Returns:
+        A `FleetRun`: VMs found, analysed, skipped and failed.
+
+    Raises:
+        InputError: no VM found, an unreachable scheduler, workers without loglens, or no Dask.
+    """
+    from loglens.fleets.run import run
+
+    return run([sources] if isinstance(sources, str) else list(sources), out, **options)
+
+
+def fleet(out: Path | str, *, vms: Iterable[str] | None = None):
+    """Open a finished fleet dataset: `vms`, `findings`, `evidence`, `other_errors` as lazy frames.
+
+    Args:
+        vms: only these VMs (the CLI's report covers the VMs of its own run).
+
+    Raises:
+        InputError: ``out`` is not a fleet dataset.
+    """
+    from loglens.fleets.summary import Fleet
+
+    return Fleet(out, vms=vms)
+
+
+def write_fleet_html(fleet, out: Path | str) -> Path:
+    """Write the fleet report as self-contained HTML.
+
+    Raises:
+        InputError: the file cannot be written.
+    """
+    from loglens.fleets import report
+
+    with _writing(out):
+        return report.write_html(fleet, out, version=__version__)
+
+
+def write_fleet_markdown(fleet, out: Path | str) -> Path:
+    """Write the fleet report as Markdown.
+
+    Raises:
+        InputError: the file cannot be written.
+    """
+    from loglens.fleets import report
+
+    with _writing(out):
+        return report.write_markdown(fleet, out, version=__version__)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import inspect
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -23,7 +21,17 @@ from rich.table import Table
 from rich.text import Text
 
 from loglens import feedback
-from loglens.errors import LoglensError, first_line
+from loglens.cli_support import (
+    EXIT_FINDINGS,
+    EXIT_INPUT_ERROR,
+    EXIT_INTERNAL_ERROR,
+    input_errors,
+    name_outputs,
+    print_warnings,
+    usage_error,
+)
+from loglens.errors import first_line
+from loglens.fleets.cli import fleet as fleet_command
 from loglens.printable import printable
 
 if TYPE_CHECKING:
@@ -39,9 +47,6 @@ app = typer.Typer(
 # for grep and copy-paste.
 _out = Console(highlight=False, soft_wrap=not Console().is_terminal, width=None if Console().is_terminal else 100_000)
 
-EXIT_FINDINGS = 1
-EXIT_INPUT_ERROR = 2
-EXIT_INTERNAL_ERROR = 3
 _IGNORED_SHOWN = 5
 
 
@@ -106,14 +111,14 @@ def parse(
     """
     from loglens import api  # here, not at the top: `loglens --help` must not load Polars
 
-    with _input_errors():
+    with input_errors():
         api.check_export(out)
         with feedback.progress(quiet) as say:
             result = api.read(paths, tz=tz, progress=say)
             api.require_lines(result)
             say(f"writing {out}")
             written = api.export(result, out)
-    _print_warnings(result.warnings)
+    print_warnings(result.warnings)
     if not quiet:
         _out.print(_accounting_table(result))
         if result.ignored:
@@ -173,12 +178,12 @@ def analyze(
         "HTML report": html_out,
         "Markdown report": markdown_out,
     }
-    with _input_errors():
+    with input_errors():
         for out in filter(None, outputs.values()):
             api.check_writable(out)
         with feedback.progress(quiet) as say:
             analysis = api.analyze(paths, tz=tz, progress=say)
-            _print_warnings(analysis.warnings)
+            print_warnings(analysis.warnings)
             say("writing the reports")
             document = api.write_document(analysis, json_out)
             if html_out:
@@ -190,7 +195,7 @@ def analyze(
     elif not quiet:
         terminal.print_summary(analysis, _out)
     if not quiet:
-        _name_outputs(outputs)
+        name_outputs(outputs)
     if html_out and open_report:
         _open_in_browser(html_out)
     if analysis.fails(fail_on.lower()):
@@ -225,6 +230,9 @@ def rules(
     typer.echo(inspect.getdoc(module))
 
 
+app.command("fleet")(fleet_command)
+
+
 @app.command("lnav-format")
 def lnav_format(
     out: Annotated[
@@ -242,7 +250,7 @@ def lnav_format(
         return
     from loglens import api
 
-    with _input_errors():
+    with input_errors():
         api.check_writable(out)
         api.write_text(out, fmt.render())
     typer.echo(
@@ -250,24 +258,13 @@ def lnav_format(
     )
 
 
-@contextmanager
-def _input_errors() -> Iterator[None]:
-    """Turn a LoglensError into its warnings, one `error:` line and exit 2."""
-    try:
-        yield
-    except LoglensError as exc:
-        _print_warnings(getattr(exc, "warnings", []))
-        typer.echo(f"error: {printable(str(exc))}", err=True)
-        raise typer.Exit(EXIT_INPUT_ERROR) from None
-
-
 def _check_options(fail_on: str, open_report: bool, html_out: Path | None) -> None:
     # Checked here, not by the option's type: one plain message whatever the typer version.
     choices = [f.value for f in FailOn]
     if fail_on.lower() not in choices:
-        _usage_error(f"--fail-on must be one of {', '.join(choices)} (got {printable(fail_on)!r})")
+        usage_error(f"--fail-on must be one of {', '.join(choices)} (got {printable(fail_on)!r})")
     if open_report and not html_out:
-        _usage_error("--open opens the HTML report: give --html FILE too")
+        usage_error("--open opens the HTML report: give --html FILE too")
 
 
 def _open_in_browser(report: Path) -> None:
@@ -275,24 +272,6 @@ def _open_in_browser(report: Path) -> None:
 
     if not webbrowser.open(report.resolve().as_uri()):
         typer.echo(f"warning: no browser to open {printable(str(report))}", err=True)
-
-
-def _name_outputs(outputs: dict[str, Path | str | None]) -> None:
-    for what, out in outputs.items():
-        if out:
-            typer.echo(f"{what} written to {printable(str(out))}", err=True)
-
-
-def _usage_error(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(EXIT_INPUT_ERROR)
-
-
-def _print_warnings(warnings: list[str]) -> None:
-    for warning in warnings:
-        # Plain echo: a warning is one line, never wrapped or styled; control characters from
-        # file names and log text are shown escaped, so none can forge a line or drive the terminal.
-        typer.echo(f"warning: {printable(warning)}", err=True)
 
 
 def _accounting_table(result: LoadResult) -> Table:

@@ -86,9 +86,9 @@ def test_markdown_keeps_log_text_inert(hostile_tree):
 
 
 def test_markdown_code_spans_hold_any_backticks():
-    assert markdown._code("a`b") == "``a`b``"
-    assert markdown._code("`x") == "`` `x ``"
-    assert markdown._code("p|q") == "`p\\|q`"
+    assert markdown.code("a`b") == "``a`b``"
+    assert markdown.code("`x") == "`` `x ``"
+    assert markdown.code("p|q") == "`p\\|q`"
 
 
 def test_failed_write_leaves_no_partial_file(tmp_path):

@@ -115,7 +115,7 @@ def _run_tasks(client, todo: list[Unit], settings: Settings, result: FleetRun, s
         unit = owners.pop(future.key)
         try:
             row = future.result()
-        except Exception as exc:  # the task raised twice, or its workers died: a row says why
+        except Exception as exc:  # noqa: BLE001 -- the task raised twice, or its workers died: a row says why
             row = failed_row(unit, "task", f"{type(exc).__name__}: {first_line(exc)}")
             dataset.write_vm(Path(settings.out), unit.stem, {}, row)
         future.release()

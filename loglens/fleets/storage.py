@@ -59,7 +59,9 @@ def list_blobs(url: str, connection_string: str | None) -> dict[str, tuple[int, 
     return out
 
 
-def download(location: str, members: tuple[str, ...], is_directory: bool, into: Path, connection_string: str | None) -> Path:
+def download(
+    location: str, members: tuple[str, ...], is_directory: bool, into: Path, connection_string: str | None
+) -> Path:
     """Copy one unit's blobs under ``into`` (its name kept); returns the local file or directory."""
     fs = filesystem(connection_string)
     remote = _path_of(location)

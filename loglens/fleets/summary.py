@@ -106,7 +106,8 @@ class Fleet:
         causes = self.causes().filter(pl.col("severity") == "error").head(VERDICT_CAUSES)
         if causes.height:
             named = [
-                f"{row['rule']} on {row['vms']:,} VM(s)" + (f" since {row['since']:%Y-%m-%d %H:%M} UTC" if row["since"] else "")
+                f"{row['rule']} on {row['vms']:,} VM(s)"
+                + (f" since {row['since']:%Y-%m-%d %H:%M} UTC" if row["since"] else "")
                 for row in causes.iter_rows(named=True)
             ]
             text += " Top causes: " + "; ".join(named) + "."

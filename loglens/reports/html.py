@@ -21,7 +21,7 @@ from loglens.reports import figures, model
 from loglens.timefmt import human
 
 
-def _figure_json(figure) -> str:
+def figure_json(figure) -> str:
     """Figure JSON safe to place inside a script element."""
     text = plotly.io.to_json(figure, validate=False, remove_uids=True)
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
@@ -34,7 +34,7 @@ def render(analysis: Analysis, *, generated_at: datetime | None = None, version:
     )
     environment.filters["when"] = human
     report = model.build(analysis, generated_at=generated_at, version=version, neighbours=True)
-    charts = [{"id": f"chart-{name}", "json": _figure_json(build(analysis))} for name, build in figures.FIGURES.items()]
+    charts = [{"id": f"chart-{name}", "json": figure_json(build(analysis))} for name, build in figures.FIGURES.items()]
     template = environment.get_template("report.html.j2")
     # plotly.js is inserted verbatim; make sure no `</script` in it can end the element early.
     plotly_js = plotly.offline.get_plotlyjs().replace("</script", "<\\/script")

@@ -38,14 +38,14 @@ _MARKUP = regex.compile(r"([\\`*_\[\]<>|~])")
 _AUTOLINK = regex.compile(r"(?i)(?<=\b(?:https?|ftp|file))(:)(?=//)|(?<=\bwww)(\.)")
 
 
-def _inline(text: str | None) -> str:
+def inline(text: str | None) -> str:
     """Log text safe in a Markdown paragraph or table cell: one line, shown as written, never a
     link, image, HTML or table break."""
     text = " ".join(printable(text).split())
     return _AUTOLINK.sub(r"\\\1\2", _MARKUP.sub(r"\\\1", text))
 
 
-def _code(text: str | None) -> str:
+def code(text: str | None) -> str:
     """Text as a one-line code span (a file:line, a rule id), whatever backticks it holds."""
     text = " ".join(printable(text).split())
     ticks = "`" * (max((len(run) for run in _runs(text)), default=0) + 1)
@@ -59,7 +59,7 @@ def _extension(entry: dict) -> str:
     status = f" ({entry['status']})" if entry["status"] else ""
     asked = entry.get("requested")
     wanted = f"; goal state asks for {asked}" if asked and asked != entry["version"] else ""
-    return _inline(f"{entry['name']} {entry['version'] or ''}{status}{wanted}")
+    return inline(f"{entry['name']} {entry['version'] or ''}{status}{wanted}")
 
 
 def _facts_table(facts: list[dict]) -> list[str]:
@@ -75,14 +75,14 @@ def _facts_table(facts: list[dict]) -> list[str]:
         return "<br>".join(_extension(e) for e in vm["extensions"]) or "none seen"
 
     return [
-        row("VM files", [_code(vm["collection"]) for vm in facts]),
+        row("VM files", [code(vm["collection"]) for vm in facts]),
         "|---|" + "---|" * len(facts),
         row("Logs cover", [span(vm) for vm in facts]),
-        row("Agent package (daemon)", [_inline(vm["agent_package"]) or "not in the logs" for vm in facts]),
-        row("Goal-state agent", [_inline(vm["goal_state_agent"]) or "not in the logs" for vm in facts]),
-        row("Distribution", [_inline(vm["distro"]) or "not in the logs" for vm in facts]),
-        row("AutoUpdate.Enabled", [_inline(vm["auto_update"]) for vm in facts]),
-        row("Extensions.Enabled", [_inline(vm["extensions_enabled"]) for vm in facts]),
+        row("Agent package (daemon)", [inline(vm["agent_package"]) or "not in the logs" for vm in facts]),
+        row("Goal-state agent", [inline(vm["goal_state_agent"]) or "not in the logs" for vm in facts]),
+        row("Distribution", [inline(vm["distro"]) or "not in the logs" for vm in facts]),
+        row("AutoUpdate.Enabled", [inline(vm["auto_update"]) for vm in facts]),
+        row("Extensions.Enabled", [inline(vm["extensions_enabled"]) for vm in facts]),
         row("Extensions", [extensions(vm) for vm in facts]),
     ]
 
@@ -101,7 +101,7 @@ def render(analysis: Analysis, *, generated_at: datetime | None = None, version:
         "",
         "## Verdict",
         "",
-        _inline(report["verdict"]),
+        inline(report["verdict"]),
         "",
         f"**{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info.**",
         "",
@@ -123,9 +123,9 @@ def _finding(severity: str, category: str, f: dict) -> list[str]:
     """One finding: heading, summary, span, evidence in fences, what to do."""
     span = f", {human(f['first_seen'])} to {human(f['last_seen'])}" if f["first_seen"] else ""
     out = [
-        f"### {severity.upper()} · {category} · `{f['rule']}`" + (f" · {_code(f['vm'])}" if f["vm"] else ""),
+        f"### {severity.upper()} · {category} · `{f['rule']}`" + (f" · {code(f['vm'])}" if f["vm"] else ""),
         "",
-        f"**{_inline(f['summary'])}**",
+        f"**{inline(f['summary'])}**",
         "",
         f"{f['count']} occurrence(s){span}" + (f"; related: {', '.join(f['related'])}" if f["related"] else ""),
         "",
@@ -133,7 +133,7 @@ def _finding(severity: str, category: str, f: dict) -> list[str]:
     for e in f["evidence"][: model.MAX_EVIDENCE_SHOWN]:
         where = f"{e['path']}:{e['line']}" if e["line"] else e["path"]
         fence = _fence(e["text"])
-        out += [f"Evidence {_code(where)}:", "", fence, printable(e["text"], lines=True), fence, ""]
+        out += [f"Evidence {code(where)}:", "", fence, printable(e["text"], lines=True), fence, ""]
     # The remediation is loglens's own Markdown (commands in code spans), not log text.
     out += [f"What to do: {' '.join(f['remediation'].split())}", ""]
     if f["docs"]:
@@ -146,7 +146,7 @@ def _other_errors(other_errors: list[dict]) -> list[str]:
         return []
     out = ["## Other errors and warnings", "", "| count | template | example |", "|---|---|---|"]
     out += [
-        f"| {o['count']} | {_inline(o['template'])} | {_code(o['path'] + ':' + str(o['line']))} |" for o in other_errors
+        f"| {o['count']} | {inline(o['template'])} | {code(o['path'] + ':' + str(o['line']))} |" for o in other_errors
     ]
     return out + [""]
 
@@ -159,12 +159,12 @@ def _inputs(report: dict) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     out += [
-        f"| {_code(i['path'])} | {i['kind_shown']} | {i['lines']} | {i['records']} | {i['continuations']} | {i['unparsed']} | {i['skipped']} |"
+        f"| {code(i['path'])} | {i['kind_shown']} | {i['lines']} | {i['records']} | {i['continuations']} | {i['unparsed']} | {i['skipped']} |"
         for i in report["inputs"]
     ]
     if report["warnings"]:
         out += ["", "Warnings (input that could not be read fully, rules that failed):", ""] + [
-            f"- {_inline(w)}" for w in report["warnings"]
+            f"- {inline(w)}" for w in report["warnings"]
         ]
     return out
 

@@ -1,0 +1,139 @@
+"""`loglens fleet`: the command over `loglens.fleets.run` and the fleet report.
+
+Registered on the main app by `loglens.cli`; imports Dask, Polars and plotly only when it runs.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from loglens import feedback
+from loglens.cli_support import input_errors, name_outputs, print_warnings, usage_error
+from loglens.printable import printable
+
+#: Failed VMs named one by one on stderr (the dataset and report list them all).
+_FAILED_SHOWN = 20
+#: Seconds between progress lines when stderr is not a terminal (a CI log, a job's output).
+_PLAIN_PROGRESS_EVERY = 10.0
+
+
+def fleet(
+    sources: Annotated[
+        list[str],
+        typer.Argument(help="Directories of VM collections, globs, or az://container/prefix URLs.", metavar="SOURCE..."),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Directory of the Parquet dataset (created; reruns resume).")],
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes of the local cluster (default: one per core).")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Submit to this running Dask scheduler (tcp://HOST:8786) instead.")
+    ] = None,
+    connection_string: Annotated[
+        str | None,
+        typer.Option(help="Azure Storage connection string for az:// sources (default: AZURE_STORAGE_* variables)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Analyse every VM again, even those already done.")] = False,
+    html_out: Annotated[Path | None, typer.Option("--html", help="Write the fleet report as HTML.")] = None,
+    markdown_out: Annotated[Path | None, typer.Option("--markdown", help="Write the fleet report as Markdown.")] = None,
+    per_vm_html: Annotated[
+        bool, typer.Option("--per-vm-html", help="Also write each VM's own HTML report, linked from the fleet report.")
+    ] = False,
+    tz: Annotated[str, typer.Option(help="The VMs' UTC offset or IANA zone, for lines in local time.")] = "UTC",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only warnings and errors.")] = False,
+) -> None:
+    """Analyse many VMs on Dask into one Parquet dataset and a fleet report.
+
+    Each VM collection under a SOURCE (an archive, or a directory holding a VM's var/ tree) is one task.
+
+    A rerun skips VMs already done.
+
+    Exit codes: 0 done (VMs that failed are rows of the dataset), 2 usage or input error.
+
+    Example: loglens fleet bundles/ --out fleet-out --html fleet.html
+    """
+    from loglens import api
+
+    if workers is not None and scheduler:
+        usage_error("--workers sizes the local cluster; with --scheduler the cluster has its own workers")
+    outputs = {"Fleet HTML report": html_out, "Fleet Markdown report": markdown_out}
+    with input_errors():
+        api.check_writable(out, directory=True)
+        for target in filter(None, outputs.values()):
+            api.check_writable(target)
+        with _progress(quiet) as say:
+            say("listing the VM collections")
+            result = api.fleet_run(
+                sources,
+                out,
+                workers=workers,
+                scheduler=scheduler,
+                connection_string=connection_string,
+                tz=tz,
+                force=force,
+                per_vm_html=per_vm_html,
+                progress=say,
+            )
+            print_warnings(result.warnings)
+            say("writing the fleet report")
+            fleet = api.fleet(out, vms=result.vms)
+            if html_out:
+                api.write_fleet_html(fleet, html_out)
+            if markdown_out:
+                api.write_fleet_markdown(fleet, markdown_out)
+    _print_failures(result.failed)
+    if not quiet:
+        _print_summary(result, fleet)
+        name_outputs({"Fleet dataset": out, **outputs})
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[str], None]]:
+    """The live line on a terminal; elsewhere a line every few seconds (a long job shows it is alive)."""
+    if quiet or sys.stderr.isatty():
+        with feedback.progress(quiet) as say:
+            yield say
+        return
+    last = [time.monotonic()]
+
+    def say(message: str) -> None:
+        if time.monotonic() - last[0] >= _PLAIN_PROGRESS_EVERY:
+            last[0] = time.monotonic()
+            typer.echo(f"progress: {printable(message)}", err=True)
+
+    yield say
+
+
+def _print_failures(failed: list[str]) -> None:
+    print_warnings([f"VM not analysed: {f}" for f in failed[:_FAILED_SHOWN]])
+    if len(failed) > _FAILED_SHOWN:
+        print_warnings([f"... and {len(failed) - _FAILED_SHOWN} more VM(s) not analysed (status=failed in vms/)"])
+
+
+def _print_summary(result, fleet) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
+    console.print(Text(printable(fleet.verdict())))
+    ran = f"{result.analysed:,} VM(s) analysed in {result.seconds:.1f} s"
+    if result.workers:
+        ran += f" on {result.workers} worker(s)"
+    if result.skipped:
+        ran += f"; {result.skipped:,} already done (--force redoes them)"
+    console.print(Text(ran + "."))
+    causes = fleet.causes()
+    if causes.height:
+        table = Table("severity", "rule", "VMs", "findings", "since (UTC)", title="Causes across the fleet")
+        for row in causes.head(15).iter_rows(named=True):
+            since = f"{row['since']:%Y-%m-%d %H:%M}" if row["since"] else ""
+            table.add_row(row["severity"], row["rule"], str(row["vms"]), str(row["findings"]), since)
+        console.print(table)
