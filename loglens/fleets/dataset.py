@@ -4,7 +4,7 @@ Layout (`docs/schema.md`, "Fleet dataset"): `DIR/vms/<stem>.parquet` (one row), 
 `DIR/findings/`, `DIR/evidence/`, `DIR/other_errors/` with a file per VM that has rows. One task
 writes only its own VM's files, so workers never contend; the `vms` row is written last, so a VM
 counts as done only when all its parts are on disk. `DIR/reports/<stem>.html` holds per-VM
-reports when asked for.
+reports when asked for. Each part also holds `columns.parquet`, no rows, its declared columns.
 """
 
 from __future__ import annotations
@@ -20,6 +20,18 @@ PARTS = tuple(FLEET_SCHEMAS)
 #: The parts besides `vms`, written before it.
 ROW_PARTS = tuple(p for p in PARTS if p != "vms")
 REPORTS = "reports"
+
+
+#: A zero-row file in every part, so that a part no VM has rows for still reads as a table.
+COLUMNS_FILE = "columns.parquet"
+
+
+def prepare(out: Path) -> None:
+    """Create the part directories, each with its zero-row `columns.parquet` (VM stems never clash with it)."""
+    for part, columns in FLEET_SCHEMAS.items():
+        target = out / part / COLUMNS_FILE
+        if not target.exists():
+            _write(empty_frame(columns), target)
 
 
 def part_file(out: Path, part: str, stem: str) -> Path:

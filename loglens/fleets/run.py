@@ -77,6 +77,7 @@ def run(
     found = discover(sources, connection_string=connection_string, exclude=out)
     if not found.units:
         raise InputError(f"no VM collections found under {', '.join(sources)}", warnings=found.warnings)
+    dataset.prepare(out)
     previous = {} if force else dataset.done(out)
     todo = [u for u in found.units if not _is_done(u, previous.get(u.vm))]
     result = FleetRun(out=out, units=found.units, skipped=len(found.units) - len(todo), warnings=found.warnings)

@@ -22,6 +22,10 @@ from loglens.redact import redact_texts
 from loglens.version import __version__
 
 
+#: Input warnings kept in a failed VM's `error`.
+_WARNINGS_IN_ERROR = 3
+
+
 @dataclass(frozen=True)
 class Settings:
     """What every task of a run shares."""
@@ -42,7 +46,7 @@ def analyze_unit(unit: Unit, settings: Settings) -> dict:
             local, prefix = _local_copy(unit, settings, Path(scratch))
             analysis = api.analyze([local], tz=settings.tz)
         except (InputError, storage.StorageError) as exc:
-            row = failed_row(unit, "input", first_line(exc))
+            row = failed_row(unit, "input", _why(exc, unit))
             row["seconds"] = time.perf_counter() - started
             dataset.write_vm(out, unit.stem, {}, row)
             return row
@@ -56,6 +60,13 @@ def analyze_unit(unit: Unit, settings: Settings) -> dict:
     row["seconds"] = time.perf_counter() - started
     dataset.write_vm(out, unit.stem, frames, row)
     return row
+
+
+def _why(exc: Exception, unit: Unit) -> str:
+    """The error with the first warnings behind it (what was found and why it could not be read)."""
+    reasons = [first_line(exc), *getattr(exc, "warnings", [])[:_WARNINGS_IN_ERROR]]
+    parent = str(Path(unit.location).parent) + "/"
+    return "; ".join(r.replace(parent, "") for r in reasons)
 
 
 def _local_copy(unit: Unit, settings: Settings, scratch: Path) -> tuple[Path, str]:

@@ -1,0 +1,118 @@
+"""`loglens fleet` on a real LocalCluster of two worker processes: every VM as `analyze` sees it alone."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import polars as pl
+import pytest
+
+from benchmarks.fleet_data import missed
+from loglens import api
+from loglens.fleets.units import discover
+from tests.fleet.conftest import dataset_files, run_loglens
+
+#: Finding columns that do not depend on where the VM's files lay.
+_COMPARED = ["rule", "category", "severity", "title", "summary", "extension", "version", "first_seen", "last_seen",
+             "count", "related"]
+
+
+@pytest.fixture(scope="module")
+def fleet_run(fleet_source, tmp_path_factory):
+    root, manifest = fleet_source
+    out = tmp_path_factory.mktemp("dataset") / "out"
+    html = out.parent / "fleet.html"
+    done = run_loglens("fleet", str(root), "--out", str(out), "--workers", "2", "--html", str(html),
+                       "--markdown", str(out.parent / "fleet.md"), "--per-vm-html")
+    assert done.returncode == 0, done.stderr
+    return root, manifest, out, done
+
+
+def test_every_vm_is_analysed_as_analyze_sees_it_alone(fleet_run):
+    root, _manifest, out, _ = fleet_run
+    findings = pl.read_parquet(out / "findings" / "*.parquet")
+    evidence = pl.read_parquet(out / "evidence" / "*.parquet")
+    for unit in discover([str(root)]).units:
+        if unit.vm == "vm-corrupt.zip":
+            continue
+        alone = api.analyze([unit.location])
+        mine = findings.filter(pl.col("vm") == unit.vm).sort("finding")
+        assert mine.select(_COMPARED).to_dicts() == alone.findings.table.sort("finding").select(_COMPARED).to_dicts()
+        # Evidence: the same lines, its paths relative to the fleet source.
+        prefix = str(root) + "/"
+        expected = alone.findings.evidence.with_columns(pl.col("path").str.strip_prefix(prefix)).sort("finding", "rank")
+        theirs = evidence.filter(pl.col("vm") == unit.vm).drop("vm").sort("finding", "rank")
+        assert theirs.to_dicts() == expected.to_dicts()
+        assert all(p.startswith(unit.vm) for p in theirs["path"])
+
+
+def test_every_injected_incident_is_found_per_vm(fleet_run):
+    _root, manifest, out, _ = fleet_run
+    assert missed(manifest, pl.read_parquet(out / "findings" / "*.parquet")) == []
+
+
+def test_the_corrupt_bundle_is_a_failed_row_and_the_rest_complete(fleet_run):
+    _root, manifest, out, done = fleet_run
+    vms = pl.read_parquet(out / "vms" / "*.parquet")
+    assert vms.height == len(manifest) + 1
+    corrupt = vms.filter(pl.col("vm") == "vm-corrupt.zip").row(0, named=True)
+    assert corrupt["status"] == "failed" and corrupt["failure"] == "input"
+    assert "vm-corrupt.zip" in corrupt["error"] and "no log lines could be read" in corrupt["error"]
+    assert vms.filter(pl.col("vm") != "vm-corrupt.zip")["status"].unique().to_list() == ["ok"]
+    assert "warning: VM not analysed: vm-corrupt.zip" in done.stderr
+    # Facts per VM: the generator writes a 2.2.45 daemon on Ubuntu 20.04.
+    ok = vms.filter(pl.col("status") == "ok")
+    assert ok["agent_version"].unique().to_list() == ["2.2.45"]
+    assert ok["distro"].unique().to_list() == ["ubuntu 20.04"]
+    assert (ok["lines"] > 0).all() and (ok["files"] == 1).all()
+
+
+def test_the_dataset_reads_as_one_table_with_its_declared_columns(fleet_run):
+    from loglens.schema import FLEET_SCHEMAS
+
+    _root, _manifest, out, _ = fleet_run
+    for part, columns in FLEET_SCHEMAS.items():
+        frame = pl.scan_parquet(out / part / "*.parquet").collect()
+        assert frame.columns == [c.name for c in columns], part
+    # One file per VM and part: each task wrote only its own.
+    assert len(dataset_files(out)) == 10
+    assert not list(out.rglob(".*.part")), "no temporary file is left behind"
+
+
+def test_the_fleet_report_and_notebook_view_agree(fleet_run):
+    _root, manifest, out, done = fleet_run
+    fleet = api.fleet(out)
+    counts = fleet.counts()
+    assert counts["vms"] == 10 and counts["failed"] == 1
+    findings = fleet.findings.collect()
+    assert counts["errors"] == findings.filter(pl.col("severity") == "error")["vm"].n_unique() > 0
+    assert counts["errors"] + counts["warnings"] + counts["clean"] + counts["failed"] == len(manifest) + 1
+    assert fleet.verdict() in " ".join(done.stdout.split())
+    markdown = (out.parent / "fleet.md").read_text()
+    assert fleet.verdict() in markdown
+    html = (out.parent / "fleet.html").read_text()
+    for vm in (r["vm"] for r in fleet.vm_table().iter_rows(named=True) if r["report"]):
+        assert f">{vm}</a>" in html
+    links = fleet.vms.select("report").drop_nulls().collect()["report"].to_list()
+    assert len(links) == 9 and all((out / link).is_file() for link in links)
+
+
+def test_a_rerun_skips_done_vms_and_redoes_changed_ones(fleet_run):
+    root, _manifest, out, _ = fleet_run
+    again = run_loglens("fleet", str(root), "--out", str(out), "--workers", "1")
+    assert again.returncode == 0, again.stderr
+    assert "0 VM(s) analysed" in again.stdout and "10 already done" in again.stdout
+    log = root / "vm-0000" / "var" / "log" / "waagent.log"
+    stat = log.stat()
+    os.utime(log, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    changed = run_loglens("fleet", str(root), "--out", str(out), "--workers", "1")
+    assert "1 VM(s) analysed" in changed.stdout and "9 already done" in changed.stdout
+    forced = run_loglens("fleet", str(root), "--out", str(out), "--workers", "1", "--force", "-q")
+    assert forced.returncode == 0 and forced.stdout == ""
+
+
+def test_the_json_a_notebook_reads_is_plain_parquet(fleet_run):
+    _root, _manifest, out, _ = fleet_run
+    vms = pl.scan_parquet(out / "vms" / "*.parquet").select("vm", "extensions").collect()
+    assert json.loads(vms.write_json())  # nested extension structs survive
