@@ -53,3 +53,24 @@ def test_public_names_have_docstrings_with_examples():
         assert doc.strip(), name
     for method in ("analyze", "report", "window", "extension", "lazy"):
         assert "Example" in (getattr(loglens.Lens, method).__doc__ or ""), method
+
+
+def test_fleet_notebook_executes(tmp_path):
+    notebook_dir = tmp_path / "notebooks"
+    notebook_dir.mkdir()
+    shutil.copy(REPO / "notebooks" / "fleet.ipynb", notebook_dir)
+    (tmp_path / "sample_logs").symlink_to(REPO / "sample_logs")
+    notebook = nbformat.read(notebook_dir / "fleet.ipynb", as_version=4)
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(notebook_dir)}}
+    ).execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    figures = [o for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
+    assert len(figures) == 3  # matrix, extension versions, onset
+    printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "4 VMs analysed on 2 workers" in printed
+    assert "4 VM(s): 3 with errors" in printed
+    assert "2 VM(s) with an unsupported-OS finding: " in printed
+    assert not list(notebook_dir.rglob("*.parquet"))

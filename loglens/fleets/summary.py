@@ -164,3 +164,44 @@ class Fleet:
             .head(limit)
             .collect()
         )
+
+    # -- figures and reports (notebook conveniences over `loglens.fleets.figures` and `.report`) --
+
+    def matrix_chart(self):
+        """Plotly figure: worst severity per VM and category.
+
+        Example:
+            >>> loglens.fleet("out/").matrix_chart()  # doctest: +SKIP
+        """
+        from loglens.fleets import figures
+
+        return figures.matrix(self)
+
+    def extensions_chart(self):
+        """Plotly figure: VMs with findings per extension version (which rollout fails)."""
+        from loglens.fleets import figures
+
+        return figures.extensions(self)
+
+    def onset_chart(self):
+        """Plotly figure: VMs showing each category over time (when did it start)."""
+        from loglens.fleets import figures
+
+        return figures.onset(self)
+
+    def report(self, html: Path | str | None = None, markdown: Path | str | None = None) -> None:
+        """Write the fleet report as HTML and/or Markdown (as `loglens fleet --html/--markdown`)."""
+        from loglens import api
+
+        if html is not None:
+            api.write_fleet_html(self, html)
+        if markdown is not None:
+            api.write_fleet_markdown(self, markdown)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<p><b>loglens Fleet</b> {escape(str(self.out))}: {escape(self.verdict())}</p>"
+
+    def __repr__(self) -> str:
+        return f"Fleet({str(self.out)!r}): {self.verdict()}"
