@@ -8,6 +8,7 @@ findings, sort them into report order, and group the errors no finding explains.
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -27,8 +28,9 @@ from parsers import LoadResult
 
 #: Findings about one extension whose time spans come this close are linked as related.
 LINK_WINDOW = timedelta(minutes=15)
-#: Rules run at once (the CI-class machine has two cores).
-_PARALLEL_RULES = 2
+#: Rules run at once (the CI-class machine has two cores). Fleet workers, one per core, set
+#: LOGLENS_RULE_THREADS=1: their parallelism is across VMs.
+_PARALLEL_RULES = max(1, int(os.environ.get("LOGLENS_RULE_THREADS") or 2))
 #: Findings that are symptoms of another finding's cause when the same record proves both.
 SYMPTOMS_OF = {"extension-command-failed": ("package-manager-lock", "unsupported-os", "disk-full")}
 CAUSES = sorted({cause for causes in SYMPTOMS_OF.values() for cause in causes})

@@ -10,6 +10,8 @@ import arrows point one way: ``loglens`` imports ``parsers``, never the reverse.
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -318,6 +320,12 @@ def conform(frame: pl.DataFrame, columns: tuple[Column, ...]) -> pl.DataFrame:
 
 def empty_frame(columns: tuple[Column, ...]) -> pl.DataFrame:
     """An empty frame with exactly the declared columns."""
+    # Built once per declaration: a VM's analysis asks for dozens, and building one costs ~0.5 ms.
+    return _empty_frame(columns).clone()
+
+
+@functools.cache
+def _empty_frame(columns: tuple[Column, ...]) -> pl.DataFrame:
     return pl.DataFrame(schema=polars_schema(columns))
 
 

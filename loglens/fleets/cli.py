@@ -27,7 +27,9 @@ _PLAIN_PROGRESS_EVERY = 10.0
 def fleet(
     sources: Annotated[
         list[str],
-        typer.Argument(help="Directories of VM collections, globs, or az://container/prefix URLs.", metavar="SOURCE..."),
+        typer.Argument(
+            help="Directories of VM collections, globs, or az://container/prefix URLs.", metavar="SOURCE..."
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Directory of the Parquet dataset (created; reruns resume).")],
     workers: Annotated[

@@ -25,6 +25,8 @@ from loglens.version import __version__
 
 #: Tasks in flight per worker: enough to keep each busy between results.
 _WINDOW_PER_WORKER = 4
+#: Set in the local cluster's workers; `dask worker` started by hand takes the same from its environment.
+WORKER_ENVIRONMENT = {"POLARS_MAX_THREADS": "1", "LOGLENS_RULE_THREADS": "1"}
 #: How long to wait for an existing cluster to offer a worker.
 _WORKER_WAIT_SECONDS = 60
 
@@ -47,7 +49,11 @@ class FleetRun:
     analysed: int = 0
     failed: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: From the first task submitted to the last result: the run without cluster start-up.
+    task_seconds: float = 0.0
     workers: int = 0
+    #: Peak resident memory of each worker process, in bytes (as the workers report it).
+    worker_peak_rss: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -79,13 +85,15 @@ def run(
         raise InputError(f"no VM collections found under {', '.join(sources)}", warnings=found.warnings)
     dataset.prepare(out)
     previous = {} if force else dataset.done(out)
-    todo = [u for u in found.units if not _is_done(u, previous.get(u.vm))]
+    # Largest first: the big VMs start early instead of holding up the end of the run on one worker.
+    todo = sorted((u for u in found.units if not _is_done(u, previous.get(u.vm))), key=lambda u: -u.bytes)
     result = FleetRun(out=out, units=found.units, skipped=len(found.units) - len(todo), warnings=found.warnings)
     if todo:
         settings = Settings(out=str(out), tz=tz, per_vm_html=per_vm_html, connection_string=connection_string)
         with _client(workers, scheduler) as client:
             result.workers = len(client.scheduler_info(n_workers=-1)["workers"])
             _run_tasks(client, todo, settings, result, progress or (lambda _m: None))
+            result.worker_peak_rss = client.run(_peak_rss)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -110,23 +118,24 @@ def _run_tasks(client, todo: list[Unit], settings: Settings, result: FleetRun, s
         owners[future.key] = unit
         return future
 
-    running = as_completed([submit(u) for u in islice(waiting, window)])
     started = time.perf_counter()
-    for future in running:
-        unit = owners.pop(future.key)
-        try:
-            row = future.result()
-        except Exception as exc:  # noqa: BLE001 -- the task raised twice, or its workers died: a row says why
-            row = failed_row(unit, "task", f"{type(exc).__name__}: {first_line(exc)}")
-            dataset.write_vm(Path(settings.out), unit.stem, {}, row)
-        future.release()
-        result.analysed += 1
-        if row["status"] != "ok":
-            result.failed.append(f"{unit.vm}: {row['error']}")
-        following = next(waiting, None)
-        if following is not None:
-            running.add(submit(following))
-        rate = result.analysed / max(time.perf_counter() - started, 1e-9)
+    # Results come in batches: one gather per batch, not a round trip per VM.
+    running = as_completed([submit(u) for u in islice(waiting, window)], with_results=True, raise_errors=False)
+    for batch in running.batches():
+        for future, row in batch:
+            unit = owners.pop(future.key)
+            if isinstance(row, BaseException):  # the task raised twice, or its workers died: a row says why
+                row = failed_row(unit, "task", f"{type(row).__name__}: {first_line(row)}")
+                dataset.write_vm(Path(settings.out), unit.stem, {}, row)
+            future.release()
+            result.analysed += 1
+            if row["status"] != "ok":
+                result.failed.append(f"{unit.vm}: {row['error']}")
+            following = next(waiting, None)
+            if following is not None:
+                running.add(submit(following))
+        result.task_seconds = time.perf_counter() - started
+        rate = result.analysed / max(result.task_seconds, 1e-9)
         say(f"{result.analysed:,}/{len(todo):,} VMs analysed, {len(result.failed):,} failed, {rate:,.1f} VMs/s")
 
 
@@ -147,8 +156,6 @@ def _client(workers: int | None, scheduler: str | None) -> Iterator:
             yield client
         return
     count = workers or os.cpu_count() or 1
-    # Each worker's Polars gets its share of the cores, so workers do not fight over them.
-    threads = str(max(1, (os.cpu_count() or 1) // count))
     with (
         LocalCluster(
             n_workers=count,
@@ -157,7 +164,9 @@ def _client(workers: int | None, scheduler: str | None) -> Iterator:
             memory_limit="auto",
             dashboard_address=None,
             silence_logs=logging.ERROR,
-            env={"POLARS_MAX_THREADS": threads},
+            # One core per worker: a fleet's parallelism is across VMs, and threads inside each
+            # task would only contend with the other workers (measured in benchmarks/fleet.py).
+            env=WORKER_ENVIRONMENT,
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -177,6 +186,12 @@ def _check_workers(client, scheduler: str) -> None:
     wrong = sorted(f"{worker} has {version}" for worker, version in versions.items() if version != __version__)
     if wrong:
         raise InputError(f"workers of {scheduler} need loglens {__version__}: {'; '.join(wrong)}")
+
+
+def _peak_rss() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _worker_loglens_version() -> str:

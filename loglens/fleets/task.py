@@ -21,7 +21,6 @@ from loglens.fleets.units import Unit
 from loglens.redact import redact_texts
 from loglens.version import __version__
 
-
 #: Input warnings kept in a failed VM's `error`.
 _WARNINGS_IN_ERROR = 3
 

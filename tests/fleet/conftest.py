@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.fleet_data import generate_fleet
+from tests.reports.conftest import chromium  # noqa: F401 -- the fleet report test opens it too
 
 LOGLENS = [sys.executable, "-m", "loglens"]
 DASK = [sys.executable, "-m", "dask"]
@@ -29,7 +30,7 @@ def fleet_source(tmp_path_factory) -> tuple[Path, dict]:
 
 
 def run_loglens(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([*LOGLENS, *args], capture_output=True, text=True, timeout=timeout, **kwargs)
+    return subprocess.run([*LOGLENS, *args], check=False, capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
 def wait_for(condition, timeout: float, what: str) -> None:
@@ -57,8 +58,15 @@ class DaskProcesses:
         return process
 
     def scheduler(self) -> str:
-        self._start("scheduler", "--scheduler-file", str(self.scheduler_file), "--port", "0", "--no-dashboard",
-                    log="scheduler.log")
+        self._start(
+            "scheduler",
+            "--scheduler-file",
+            str(self.scheduler_file),
+            "--port",
+            "0",
+            "--no-dashboard",
+            log="scheduler.log",
+        )
         wait_for(self.scheduler_file.exists, 60, "the Dask scheduler")
         import json
 
@@ -66,8 +74,19 @@ class DaskProcesses:
         return json.loads(self.scheduler_file.read_text())["address"]
 
     def worker(self, name: str) -> subprocess.Popen:
-        return self._start("worker", "--scheduler-file", str(self.scheduler_file), "--nworkers", "1", "--nthreads",
-                           "1", "--no-dashboard", "--name", name, log=f"worker-{name}.log")
+        return self._start(
+            "worker",
+            "--scheduler-file",
+            str(self.scheduler_file),
+            "--nworkers",
+            "1",
+            "--nthreads",
+            "1",
+            "--no-dashboard",
+            "--name",
+            name,
+            log=f"worker-{name}.log",
+        )
 
     @staticmethod
     def kill(process: subprocess.Popen) -> None:

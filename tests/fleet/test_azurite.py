@@ -28,8 +28,13 @@ def _azurite_blob() -> str:
         if npm is None:
             pytest.fail("npm is needed to install the Azurite emulator for this test")
         NPM_PREFIX.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run([npm, "install", "--prefix", str(NPM_PREFIX), "--no-audit", "--no-fund", "azurite@3"],
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [npm, "install", "--prefix", str(NPM_PREFIX), "--no-audit", "--no-fund", "azurite@3"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if done.returncode != 0 or not binary.exists():
             pytest.fail(f"npm install azurite failed: {done.stderr[-500:]}")
     return str(binary)
@@ -47,9 +52,20 @@ def azurite(tmp_path_factory):
     port = _free_port()
     work = tmp_path_factory.mktemp("azurite")
     process = subprocess.Popen(
-        [_azurite_blob(), "--silent", "--location", str(work), "--blobHost", "127.0.0.1", "--blobPort", str(port),
-         "--skipApiVersionCheck", "--loose"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            _azurite_blob(),
+            "--silent",
+            "--location",
+            str(work),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
+            "--skipApiVersionCheck",
+            "--loose",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
     def listening() -> bool:
@@ -57,8 +73,10 @@ def azurite(tmp_path_factory):
             return s.connect_ex(("127.0.0.1", port)) == 0
 
     wait_for(listening, 60, "Azurite to listen")
-    yield (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
-           f"BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};")
+    yield (
+        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+        f"BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};"
+    )
     process.terminate()
     process.wait(timeout=30)
 
@@ -77,8 +95,9 @@ def test_fleet_reads_vms_from_blob_storage(azurite, fleet_source, tmp_path):
     root, manifest = fleet_source
     _upload(azurite, root, "collections", "incident-42")
     out = tmp_path / "out"
-    done = run_loglens("fleet", "az://collections/incident-42", "--out", str(out), "--workers", "2",
-                       "--connection-string", azurite)
+    done = run_loglens(
+        "fleet", "az://collections/incident-42", "--out", str(out), "--workers", "2", "--connection-string", azurite
+    )
     assert done.returncode == 0, done.stderr
     assert ACCOUNT_KEY not in done.stdout + done.stderr
     vms = pl.read_parquet(out / "vms" / "*.parquet")
@@ -101,8 +120,9 @@ def test_fleet_reads_vms_from_blob_storage(azurite, fleet_source, tmp_path):
 
 def test_bad_credentials_are_one_line_without_the_secret(azurite, tmp_path):
     wrong = azurite.replace(ACCOUNT_KEY, "V1JPTkdLRVlXUk9OR0tFWQ==")
-    done = run_loglens("fleet", "az://collections/incident-42", "--out", str(tmp_path / "out"),
-                       "--connection-string", wrong)
+    done = run_loglens(
+        "fleet", "az://collections/incident-42", "--out", str(tmp_path / "out"), "--connection-string", wrong
+    )
     assert done.returncode == 2
     assert "V1JPTkdLRVlXUk9OR0tFWQ" not in done.stdout + done.stderr
     assert "Traceback" not in done.stderr

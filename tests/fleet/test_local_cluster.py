@@ -14,8 +14,19 @@ from loglens.fleets.units import discover
 from tests.fleet.conftest import dataset_files, run_loglens
 
 #: Finding columns that do not depend on where the VM's files lay.
-_COMPARED = ["rule", "category", "severity", "title", "summary", "extension", "version", "first_seen", "last_seen",
-             "count", "related"]
+_COMPARED = [
+    "rule",
+    "category",
+    "severity",
+    "title",
+    "summary",
+    "extension",
+    "version",
+    "first_seen",
+    "last_seen",
+    "count",
+    "related",
+]
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +34,19 @@ def fleet_run(fleet_source, tmp_path_factory):
     root, manifest = fleet_source
     out = tmp_path_factory.mktemp("dataset") / "out"
     html = out.parent / "fleet.html"
-    done = run_loglens("fleet", str(root), "--out", str(out), "--workers", "2", "--html", str(html),
-                       "--markdown", str(out.parent / "fleet.md"), "--per-vm-html")
+    done = run_loglens(
+        "fleet",
+        str(root),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--html",
+        str(html),
+        "--markdown",
+        str(out.parent / "fleet.md"),
+        "--per-vm-html",
+    )
     assert done.returncode == 0, done.stderr
     return root, manifest, out, done
 

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.fleet.conftest import run_loglens
-from tests.reports.conftest import CHROMIUM_ARGS, REPO, chromium  # noqa: F401 -- the fixture
+from tests.reports.conftest import CHROMIUM_ARGS, REPO
 
 HOSTILE_VM = "vm-<img src=x onerror=alert(1)>"
 
@@ -24,8 +24,7 @@ def fleet_report(tmp_path_factory, fleet_source):
     out = source.parent / "out"
     html = source.parent / "reports" / "fleet.html"
     html.parent.mkdir()
-    done = run_loglens("fleet", str(source), "--out", str(out), "--workers", "1", "--html", str(html),
-                       "--per-vm-html")
+    done = run_loglens("fleet", str(source), "--out", str(out), "--workers", "1", "--html", str(html), "--per-vm-html")
     assert done.returncode == 0, done.stderr
     return html
 

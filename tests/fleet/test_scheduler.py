@@ -37,12 +37,16 @@ def test_a_worker_killed_mid_run_loses_nothing(dask_processes, tmp_path):
     address = dask_processes.scheduler()
     first = dask_processes.worker("first")
     out = tmp_path / "out"
-    run = subprocess.Popen([*LOGLENS, "fleet", str(fleet), "--out", str(out), "--scheduler", address],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = subprocess.Popen(
+        [*LOGLENS, "fleet", str(fleet), "--out", str(out), "--scheduler", address],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wait_for(lambda: len(dataset_files(out)) >= 2, 120, "the first VMs to finish")
     dask_processes.kill(first)  # SIGKILL: its tasks in flight are lost with it
     dask_processes.worker("second")
-    stdout, stderr = run.communicate(timeout=300)
+    _stdout, stderr = run.communicate(timeout=300)
     assert run.returncode == 0, stderr
     vms = pl.read_parquet(out / "vms" / "*.parquet")
     assert vms.height == 30 and vms["status"].unique().to_list() == ["ok"]
@@ -53,8 +57,13 @@ def test_a_killed_run_resumes_with_only_what_is_missing(tmp_path):
     fleet = tmp_path / "vms"
     manifest = generate_fleet(fleet, 40, seed=13, max_mb=0.4)
     out = tmp_path / "out"
-    run = subprocess.Popen([*LOGLENS, "fleet", str(fleet), "--out", str(out), "--workers", "1"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    run = subprocess.Popen(
+        [*LOGLENS, "fleet", str(fleet), "--out", str(out), "--workers", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     wait_for(lambda: len(dataset_files(out)) >= 3, 120, "the first VMs to finish")
     import os
 

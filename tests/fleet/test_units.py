@@ -8,14 +8,16 @@ from loglens.fleets.units import discover, group_files
 
 
 def test_trees_and_archives_are_units_at_any_depth():
-    roots = group_files([
-        "vm-1/var/log/waagent.log",
-        "vm-1/var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10/status/0.status",
-        "vm-1/instance-view.json",
-        "eu/vm-2/var/log/azure/custom-script/handler.log",
-        "eu/vm-3.zip",
-        "vm-4.tar.gz",
-    ])
+    roots = group_files(
+        [
+            "vm-1/var/log/waagent.log",
+            "vm-1/var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10/status/0.status",
+            "vm-1/instance-view.json",
+            "eu/vm-2/var/log/azure/custom-script/handler.log",
+            "eu/vm-3.zip",
+            "vm-4.tar.gz",
+        ]
+    )
     assert roots == {"vm-1": True, "eu/vm-2": True, "eu/vm-3.zip": False, "vm-4.tar.gz": False}
 
 
@@ -46,7 +48,9 @@ def test_discover_names_vms_relative_to_their_source(tmp_path):
     (tmp_path / "out").mkdir()
     found = discover([str(tmp_path / "fleet"), str(tmp_path / "fleet" / "vm-2.zip")], exclude=tmp_path / "out")
     assert [(u.vm, u.is_directory, u.files) for u in found.units] == [
-        ("eu/vm-1", True, 1), ("vm-2.zip", False, 1), ("vm-2.zip", False, 1)
+        ("eu/vm-1", True, 1),
+        ("vm-2.zip", False, 1),
+        ("vm-2.zip", False, 1),
     ]
     # The same id from one location twice is no conflict; the fingerprint follows the content.
     assert found.warnings == []
@@ -61,8 +65,10 @@ def test_globs_missing_paths_and_the_output_directory(tmp_path):
             bundle.writestr("var/log/waagent.log", "x\n")
     found = discover([str(tmp_path / "*.zip"), str(tmp_path / "missing"), str(tmp_path / "none-*.zip")])
     assert [u.vm for u in found.units] == ["a.zip", "b.zip"]
-    assert found.warnings == [f"{tmp_path / 'missing'}: no such file or directory",
-                              f"{tmp_path / 'none-*.zip'}: no file matches this pattern"]
+    assert found.warnings == [
+        f"{tmp_path / 'missing'}: no such file or directory",
+        f"{tmp_path / 'none-*.zip'}: no file matches this pattern",
+    ]
     out = tmp_path / "dataset"
     (out / "vms").mkdir(parents=True)
     (out / "vms" / "x.parquet").write_bytes(b"PAR1")
