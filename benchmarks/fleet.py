@@ -40,10 +40,10 @@ def _fleet(name: str, vms: int, max_mb: float, seed: int) -> tuple[Path, dict]:
 
 
 def _run(root: Path, workers: int) -> tuple[object, Path]:
-    from loglens import api
+    import loglens
 
     out = Path(tempfile.mkdtemp(prefix="loglens-fleet-bench-")) / "out"
-    return api.fleet_run([str(root)], out, workers=workers), out
+    return loglens.fleet_run([str(root)], out, workers=workers), out
 
 
 _ALONE_CHILD = """

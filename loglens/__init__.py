@@ -14,7 +14,8 @@ from loglens.errors import InputError, LoglensError
 from loglens.version import __version__
 
 if TYPE_CHECKING:
-    from loglens.api import analyze, export, export_frames, export_records, fleet, fleet_run
+    from loglens.api import analyze, export, export_frames, export_records
+    from loglens.fleets import fleet, fleet_run
     from loglens.findings import Findings
     from loglens.lens import Lens, load
 
@@ -25,8 +26,8 @@ _LAZY = {
     "export": "loglens.api",
     "export_frames": "loglens.api",
     "export_records": "loglens.api",
-    "fleet": "loglens.api",
-    "fleet_run": "loglens.api",
+    "fleet": "loglens.fleets",
+    "fleet_run": "loglens.fleets",
     "Findings": "loglens.findings",
     "Lens": "loglens.lens",
     "load": "loglens.lens",

@@ -106,7 +106,7 @@ def export_records(frame: pl.DataFrame, out: Path | str) -> Path:
     if suffix not in EXPORT_SUFFIXES:
         raise InputError(f"{out}: unknown output type {suffix or '(none)'}; use one of {', '.join(EXPORT_SUFFIXES)}")
     frame = redact_frame(frame)
-    with _writing(out):
+    with writing(out):
         out.parent.mkdir(parents=True, exist_ok=True)
         with atomic.replacing(out) as temporary:
             if suffix == ".parquet":
@@ -206,7 +206,7 @@ def write_document(analysis: Analysis, out: Path | str | None) -> str:
     report = model.build(analysis, version=__version__, facts=False)
     text = json.dumps(document.build(report), indent=2, ensure_ascii=False) + "\n"
     if out is not None and str(out) != "-":
-        with _writing(out):
+        with writing(out):
             atomic.write_text(out, text)
     return text
 
@@ -219,7 +219,7 @@ def write_html(analysis: Analysis, out: Path | str) -> Path:
     """
     from loglens.reports import html
 
-    with _writing(out):
+    with writing(out):
         return html.write(analysis, out, version=__version__)
 
 
@@ -231,7 +231,7 @@ def write_markdown(analysis: Analysis, out: Path | str) -> Path:
     """
     from loglens.reports import markdown
 
-    with _writing(out):
+    with writing(out):
         return markdown.write(analysis, out, version=__version__)
 
 
@@ -263,12 +263,12 @@ def write_text(out: Path | str, text: str) -> Path:
     Raises:
         InputError: the file cannot be written.
     """
-    with _writing(out):
+    with writing(out):
         return atomic.write_text(out, text)
 
 
 @contextmanager
-def _writing(out: Path | str) -> Iterator[None]:
+def writing(out: Path | str) -> Iterator[None]:
     """Turn a failed write of ``out`` into an InputError naming it.
 
     Polars reports a failed write (a full disk, say) as its own ComputeError, not OSError.
@@ -281,57 +281,3 @@ def _writing(out: Path | str) -> Iterator[None]:
         reason = first_line(exc) or type(exc).__name__
         raise InputError(f"{out}: cannot write output: {reason}") from exc
 
-
-def fleet_run(sources: Iterable[str] | str, out: Path | str, **options):
-    """Analyse every VM under ``sources`` on Dask into the Parquet dataset ``out`` (resumable).
-
-    Options (`loglens.fleets.run.run`): ``workers``, ``scheduler``, ``connection_string``, ``tz``,
-    ``force``, ``per_vm_html``, ``progress``.
-
-    Returns:
-        A `FleetRun`: VMs found, analysed, skipped and failed.
-
-    Raises:
-        InputError: no VM found, an unreachable scheduler, workers without loglens, or no Dask.
-    """
-    from loglens.fleets.run import run
-
-    return run([sources] if isinstance(sources, str) else list(sources), out, **options)
-
-
-def fleet(out: Path | str, *, vms: Iterable[str] | None = None):
-    """Open a finished fleet dataset: `vms`, `findings`, `evidence`, `other_errors` as lazy frames.
-
-    Args:
-        vms: only these VMs (the CLI's report covers the VMs of its own run).
-
-    Raises:
-        InputError: ``out`` is not a fleet dataset.
-    """
-    from loglens.fleets.summary import Fleet
-
-    return Fleet(out, vms=vms)
-
-
-def write_fleet_html(fleet, out: Path | str) -> Path:
-    """Write the fleet report as self-contained HTML.
-
-    Raises:
-        InputError: the file cannot be written.
-    """
-    from loglens.fleets import report
-
-    with _writing(out):
-        return report.write_html(fleet, out, version=__version__)
-
-
-def write_fleet_markdown(fleet, out: Path | str) -> Path:
-    """Write the fleet report as Markdown.
-
-    Raises:
-        InputError: the file cannot be written.
-    """
-    from loglens.fleets import report
-
-    with _writing(out):
-        return report.write_markdown(fleet, out, version=__version__)

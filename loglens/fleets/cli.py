@@ -66,34 +66,31 @@ def fleet(
     if workers is not None and scheduler:
         usage_error("--workers sizes the local cluster; with --scheduler the cluster has its own workers")
     outputs = {"Fleet HTML report": html_out, "Fleet Markdown report": markdown_out}
+    options = {"workers": workers, "scheduler": scheduler, "connection_string": connection_string, "tz": tz}
     with input_errors():
         api.check_writable(out, directory=True)
         for target in filter(None, outputs.values()):
             api.check_writable(target)
-        with _progress(quiet) as say:
-            say("listing the VM collections")
-            result = api.fleet_run(
-                sources,
-                out,
-                workers=workers,
-                scheduler=scheduler,
-                connection_string=connection_string,
-                tz=tz,
-                force=force,
-                per_vm_html=per_vm_html,
-                progress=say,
-            )
-            print_warnings(result.warnings)
-            say("writing the fleet report")
-            fleet = api.fleet(out, vms=result.vms)
-            if html_out:
-                api.write_fleet_html(fleet, html_out)
-            if markdown_out:
-                api.write_fleet_markdown(fleet, markdown_out)
+        result, fleet = _run_and_report(
+            sources, out, options | {"force": force, "per_vm_html": per_vm_html}, html_out, markdown_out, quiet
+        )
     _print_failures(result.failed)
     if not quiet:
         _print_summary(result, fleet)
         name_outputs({"Fleet dataset": out, **outputs})
+
+
+def _run_and_report(sources: list[str], out: Path, options: dict, html_out, markdown_out, quiet: bool):
+    from loglens import fleets
+
+    with _progress(quiet) as say:
+        say("listing the VM collections")
+        result = fleets.fleet_run(sources, out, progress=say, **options)
+        print_warnings(result.warnings)
+        say("writing the fleet report")
+        fleet = fleets.fleet(out, vms=result.vms)
+        fleet.report(html=html_out, markdown=markdown_out)
+    return result, fleet
 
 
 @contextmanager

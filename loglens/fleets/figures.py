@@ -8,7 +8,6 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-from loglens.fleets.summary import Fleet
 from loglens.knowledge import SEVERITIES
 
 #: VMs drawn in the matrix: the worst first (the VM table lists them all).
@@ -35,7 +34,7 @@ def _whole_ticks(largest: int) -> dict:
     return {"tickformat": "d", "tick0": 0, "dtick": max(1, -(-int(largest) // 8))}
 
 
-def matrix(fleet: Fleet) -> go.Figure:
+def matrix(fleet) -> go.Figure:
     """Worst severity per VM and category, the VMs with most errors on top."""
     order = fleet.vm_table().head(MATRIX_VMS).get_column("vm").to_list()
     cells = fleet.matrix()
@@ -67,7 +66,7 @@ def matrix(fleet: Fleet) -> go.Figure:
     return _layout(figure, f"VMs by category: worst finding{shown}", height=max(300, 120 + 18 * len(order)))
 
 
-def extensions(fleet: Fleet) -> go.Figure:
+def extensions(fleet) -> go.Figure:
     """VMs with an error or warning finding per extension version, stacked by category."""
     rows = fleet.by_extension()
     label = pl.concat_str(
@@ -95,7 +94,7 @@ def extensions(fleet: Fleet) -> go.Figure:
     )
 
 
-def onset(fleet: Fleet) -> go.Figure:
+def onset(fleet) -> go.Figure:
     """VMs showing each category over time: when did it start, how fast did it spread."""
     rows = fleet.onset()
     figure = go.Figure()

@@ -190,13 +190,19 @@ class Fleet:
         return figures.onset(self)
 
     def report(self, html: Path | str | None = None, markdown: Path | str | None = None) -> None:
-        """Write the fleet report as HTML and/or Markdown (as `loglens fleet --html/--markdown`)."""
-        from loglens import api
+        """Write the fleet report as HTML and/or Markdown (as `loglens fleet --html/--markdown`).
 
-        if html is not None:
-            api.write_fleet_html(self, html)
-        if markdown is not None:
-            api.write_fleet_markdown(self, markdown)
+        Raises:
+            InputError: a file cannot be written.
+        """
+        from loglens.api import writing
+        from loglens.fleets import report
+        from loglens.version import __version__
+
+        for out, write in ((html, report.write_html), (markdown, report.write_markdown)):
+            if out is not None:
+                with writing(out):
+                    write(self, out, version=__version__)
 
     def _repr_html_(self) -> str:
         from html import escape

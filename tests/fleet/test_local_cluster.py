@@ -8,6 +8,7 @@ import os
 import polars as pl
 import pytest
 
+import loglens
 from benchmarks.fleet_data import missed
 from loglens import api
 from loglens.fleets.units import discover
@@ -104,7 +105,7 @@ def test_the_dataset_reads_as_one_table_with_its_declared_columns(fleet_run):
 
 def test_the_fleet_report_and_notebook_view_agree(fleet_run):
     _root, manifest, out, done = fleet_run
-    fleet = api.fleet(out)
+    fleet = loglens.fleet(out)
     counts = fleet.counts()
     assert counts["vms"] == 10 and counts["failed"] == 1
     findings = fleet.findings.collect()
