@@ -20,17 +20,8 @@ from pathlib import Path
 
 import polars as pl
 
-from benchmarks.generate import INCIDENT_KINDS, LogWriter, healthy_cycle, incident
+from benchmarks.generate import INCIDENT_CHECKS, INCIDENT_KINDS, LogWriter, healthy_cycle, incident
 
-#: How each injected kind shows in a VM's findings: (rule id, `count` sums occurrences, `findings` counts rows).
-INCIDENT_CHECKS = {
-    "timeout": ("extension-command-timeout", "count"),
-    "unsupported-os": ("unsupported-os", "count"),
-    "wireserver": ("wireserver-unreachable", "findings"),
-    "lock-contention": ("package-manager-lock", "count"),
-    "agent-upgrade": ("agent-update", "count"),
-    "extension-upgrade": ("extension-upgrade", "count"),
-}
 #: Healthy goal-state cycles at least between two incidents.
 _CYCLES_BETWEEN = 3
 
@@ -89,7 +80,7 @@ def found_incidents(findings: pl.DataFrame) -> dict[str, dict[str, int]]:
     found: dict[str, dict[str, int]] = {}
     for kind, (rule, measure) in INCIDENT_CHECKS.items():
         rows = findings.filter(pl.col("rule") == rule).group_by("vm")
-        counted = rows.agg(pl.col("count").sum()) if measure == "count" else rows.agg(pl.len().alias("count"))
+        counted = rows.agg(pl.col("count").sum()) if measure == "occurrences" else rows.agg(pl.len().alias("count"))
         for vm, n in counted.iter_rows():
             found.setdefault(vm, {})[kind] = int(n)
     return found

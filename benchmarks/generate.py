@@ -37,6 +37,15 @@ TRACEBACK = """Traceback (most recent call last):
 azurelinuxagent.common.exception.HttpError: [HttpError] [HTTP Failed] GET http://168.63.129.16/machine/ -- IOError timed out -- 6 attempts made"""
 
 INCIDENT_KINDS = ("timeout", "unsupported-os", "wireserver", "lock-contention", "agent-upgrade", "extension-upgrade")
+#: How each kind shows in the findings: (rule id, `occurrences` sums their counts, `findings` counts them).
+INCIDENT_CHECKS = {
+    "timeout": ("extension-command-timeout", "occurrences"),
+    "unsupported-os": ("unsupported-os", "occurrences"),
+    "wireserver": ("wireserver-unreachable", "findings"),
+    "lock-contention": ("package-manager-lock", "occurrences"),
+    "agent-upgrade": ("agent-update", "occurrences"),
+    "extension-upgrade": ("extension-upgrade", "occurrences"),
+}
 
 
 class LogWriter:

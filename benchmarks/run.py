@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.compare import side_by_side
-from benchmarks.generate import generate
+from benchmarks.generate import INCIDENT_CHECKS, generate
 
 TARGET_MBPS = 300.0
 TARGET_SPEEDUP = 5.0
@@ -61,15 +61,6 @@ print(json.dumps({"seconds": elapsed, "counts": counts, "findings": findings, "j
                   "report_seconds": report_seconds, "report_bytes": len(report.encode()), "analyze_rss": analyze_rss,
                   "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 """
-#: How each injected incident kind shows up: (rule id, what to count).
-INCIDENT_CHECKS = {
-    "timeout": ("extension-command-timeout", "counts"),
-    "unsupported-os": ("unsupported-os", "counts"),
-    "wireserver": ("wireserver-unreachable", "findings"),
-    "lock-contention": ("package-manager-lock", "counts"),
-    "agent-upgrade": ("agent-update", "counts"),
-    "extension-upgrade": ("extension-upgrade", "counts"),
-}
 TARGET_ANALYZE_MBPS = 250.0
 
 # The grammar-free slicing calibration (benchmarks/ceiling.py): what this machine allows.
@@ -152,7 +143,8 @@ def main() -> int:
     checks += side_by_side(path)
     manifest = json.loads(Path(str(path) + ".manifest.json").read_text())
     for kind, injected in manifest["incidents"].items():
-        rule, field = INCIDENT_CHECKS[kind]
+        rule, counted = INCIDENT_CHECKS[kind]
+        field = "counts" if counted == "occurrences" else "findings"
         found = analyzed[field].get(rule, 0)
         print(f"incidents        {kind}: injected {injected}, found {found} ({rule}, {field})")
         checks.append((f"every injected {kind} incident found", found == injected))

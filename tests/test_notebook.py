@@ -11,19 +11,24 @@ from nbclient import NotebookClient
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_triage_notebook_executes(tmp_path):
+def _execute(name: str, tmp_path: Path) -> tuple[list, Path]:
+    """Run notebooks/``name`` in a real kernel from a copy beside the sample logs: its outputs, its folder."""
     notebook_dir = tmp_path / "notebooks"
     notebook_dir.mkdir()
-    shutil.copy(REPO / "notebooks" / "triage.ipynb", notebook_dir)
+    shutil.copy(REPO / "notebooks" / name, notebook_dir)
     (tmp_path / "sample_logs").symlink_to(REPO / "sample_logs")
-    notebook = nbformat.read(notebook_dir / "triage.ipynb", as_version=4)
+    notebook = nbformat.read(notebook_dir / name, as_version=4)
     assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), (
         "commit it with outputs cleared"
     )
     NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(notebook_dir)}}
     ).execute()
-    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    return [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs], notebook_dir
+
+
+def test_triage_notebook_executes(tmp_path):
+    outputs, notebook_dir = _execute("triage.ipynb", tmp_path)
     assert not [o for o in outputs if o.output_type == "error"]
     html_reprs = [
         o["data"]["text/html"]
@@ -56,16 +61,7 @@ def test_public_names_have_docstrings_with_examples():
 
 
 def test_fleet_notebook_executes(tmp_path):
-    notebook_dir = tmp_path / "notebooks"
-    notebook_dir.mkdir()
-    shutil.copy(REPO / "notebooks" / "fleet.ipynb", notebook_dir)
-    (tmp_path / "sample_logs").symlink_to(REPO / "sample_logs")
-    notebook = nbformat.read(notebook_dir / "fleet.ipynb", as_version=4)
-    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
-    NotebookClient(
-        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(notebook_dir)}}
-    ).execute()
-    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    outputs, notebook_dir = _execute("fleet.ipynb", tmp_path)
     assert not [o for o in outputs if o.output_type == "error"]
     figures = [o for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
     assert len(figures) == 3  # matrix, extension versions, onset

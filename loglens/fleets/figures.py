@@ -9,24 +9,13 @@ import plotly.graph_objects as go
 import polars as pl
 
 from loglens.knowledge import SEVERITIES
+from loglens.reports.figures import layout
 
 #: VMs drawn in the matrix: the worst first (the VM table lists them all).
 MATRIX_VMS = 150
 #: Extension versions drawn.
 EXTENSION_BARS = 25
 _SEVERITY_COLOURS = {"error": "#b71c1c", "warning": "#ef6c00", "info": "#1565c0"}
-
-
-def _layout(figure: go.Figure, title: str, height: int = 420) -> go.Figure:
-    figure.update_layout(
-        title={"text": title},
-        height=height,
-        template="plotly_white",
-        legend={"orientation": "h", "y": -0.25},
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        hoverlabel={"namelength": -1},
-    )
-    return figure
 
 
 def _whole_ticks(largest: int) -> dict:
@@ -63,7 +52,7 @@ def matrix(fleet) -> go.Figure:
     )
     figure.update_yaxes(autorange="reversed", type="category")
     shown = f" (the {len(order)} worst of {fleet.counts()['vms']:,})" if len(order) < fleet.counts()["vms"] else ""
-    return _layout(figure, f"VMs by category: worst finding{shown}", height=max(300, 120 + 18 * len(order)))
+    return layout(figure, f"VMs by category: worst finding{shown}", "", "", height=max(300, 120 + 18 * len(order)))
 
 
 def extensions(fleet) -> go.Figure:
@@ -88,10 +77,9 @@ def extensions(fleet) -> go.Figure:
         )
     figure.update_layout(barmode="stack")
     figure.update_yaxes(categoryorder="array", categoryarray=labels[::-1], type="category")
-    figure.update_xaxes(title="VMs", rangemode="tozero", **_whole_ticks(top["vms"].max() if top.height else 1))
-    return _layout(
-        figure, "Which rollout fails: VMs with findings by extension version", 160 + 24 * max(len(labels), 4)
-    )
+    figure.update_xaxes(rangemode="tozero", **_whole_ticks(top["vms"].max() if top.height else 1))
+    title = "Which rollout fails: VMs with findings by extension version"
+    return layout(figure, title, "VMs", "", height=160 + 24 * max(len(labels), 4))
 
 
 def onset(fleet) -> go.Figure:
@@ -108,9 +96,8 @@ def onset(fleet) -> go.Figure:
             text=part["vm"].to_list(),
             hovertemplate="%{x}<br>" + category[0] + ": %{y} VM(s), latest %{text}<extra></extra>",
         )
-    figure.update_xaxes(title="first seen on the VM (UTC)")
-    figure.update_yaxes(title="VMs", rangemode="tozero", **_whole_ticks(rows["vms"].max() if rows.height else 1))
-    return _layout(figure, "Incident onset: VMs with each category over time")
+    figure.update_yaxes(rangemode="tozero", **_whole_ticks(rows["vms"].max() if rows.height else 1))
+    return layout(figure, "Incident onset: VMs with each category over time", "first seen on the VM (UTC)", "VMs")
 
 
 FIGURES = {"matrix": matrix, "extensions": extensions, "onset": onset}

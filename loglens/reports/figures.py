@@ -65,7 +65,8 @@ def _finding_row(analysis: Analysis, finding: dict, row: str) -> str:
     return f"{_vm_short(finding['collection'])} · {row}" if analysis.several_vms else row
 
 
-def _layout(figure: go.Figure, title: str, x_title: str, y_title: str, height: int = 420) -> go.Figure:
+def layout(figure: go.Figure, title: str, x_title: str, y_title: str, height: int = 420) -> go.Figure:
+    """The look every loglens chart shares (the fleet charts too)."""
     figure.update_layout(
         title={"text": title},
         xaxis_title=x_title,
@@ -140,7 +141,7 @@ def timeline(analysis: Analysis) -> go.Figure:
         figure = _split_by_vm(figure, [_vm_short(c) for c in analysis.collections])
     figure.update_xaxes(type="date")
     figure.update_yaxes(categoryorder="category descending")  # top to bottom alphabetical: a VM's rows together
-    return _layout(
+    return layout(
         figure,
         "Extension operations (bars) and findings" + shown_note,
         _time_title(analysis),
@@ -234,7 +235,7 @@ def events_over_time(analysis: Analysis) -> go.Figure:
     else:
         title = "Log records over time (no timestamped records)"
     figure.update_xaxes(type="date")
-    return _layout(figure, title, "time (UTC)", "records")
+    return layout(figure, title, "time (UTC)", "records")
 
 
 #: Rules whose findings mark a version change on the versions chart.
@@ -274,7 +275,7 @@ def versions(analysis: Analysis) -> go.Figure:
         figure = _split_by_vm(figure, [_vm_short(c) for c in analysis.collections])
     figure.update_xaxes(type="date")
     height = max(320, 45 * spans["row"].n_unique() + 120 * len(analysis.collections) * analysis.several_vms + 200)
-    return _layout(figure, "Agent and extension versions over time", _time_title(analysis), "component", height=height)
+    return layout(figure, "Agent and extension versions over time", _time_title(analysis), "component", height=height)
 
 
 def _time_title(analysis: Analysis) -> str:
@@ -330,7 +331,7 @@ def other_errors(analysis: Analysis) -> go.Figure:
     figure.update_xaxes(
         rangemode="tozero", range=[0, most * 1.15 + 0.5], tickformat="d", dtick=None if most > 10 else 1
     )
-    return _layout(
+    return layout(
         figure,
         "Errors and warnings no rule explains (top templates)",
         "records",
