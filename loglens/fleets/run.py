@@ -8,6 +8,7 @@ holds a million futures at once.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import time
@@ -79,6 +80,8 @@ def run(
         InputError: no VM found, an unreachable scheduler, or workers without loglens.
     """
     started = time.perf_counter()
+    if importlib.util.find_spec("distributed") is None:
+        raise InputError("loglens fleet needs Dask: pip install 'loglens[fleet]'")
     out = Path(out).resolve()
     found = discover(sources, connection_string=connection_string, exclude=out)
     if not found.units:
@@ -142,10 +145,7 @@ def _run_tasks(client, todo: list[Unit], settings: Settings, result: FleetRun, s
 @contextmanager
 def _client(workers: int | None, scheduler: str | None) -> Iterator:
     """A Dask client: to ``scheduler``, or to a LocalCluster of ``workers`` processes."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError as exc:
-        raise InputError("loglens fleet needs Dask: pip install 'loglens[fleet]'") from exc
+    from distributed import Client, LocalCluster
     if scheduler:
         try:
             client = Client(scheduler, timeout="20s")
