@@ -311,11 +311,16 @@ def conform(frame: pl.DataFrame, columns: tuple[Column, ...]) -> pl.DataFrame:
     for c in columns:
         expr = (pl.col(c.name) if c.name in frame.columns else pl.lit(None)).cast(c.dtype)
         if isinstance(c.dtype, pl.Datetime) and c.name in frame.columns:
-            zone = c.dtype.time_zone
-            low, high = (pl.lit(t).dt.replace_time_zone(zone) if zone else pl.lit(t) for t in (_EARLIEST, _LATEST))
+            low, high = _time_bounds(c.dtype.time_zone)
             expr = pl.when(expr.is_between(low, high)).then(expr)
         exprs.append(expr.alias(c.name))
     return frame.select(exprs)
+
+
+@functools.cache
+def _time_bounds(zone: str | None) -> tuple[pl.Expr, pl.Expr]:
+    """The earliest and latest plausible time as literals in ``zone`` (built once: conform runs often)."""
+    return tuple(pl.lit(t).dt.replace_time_zone(zone) if zone else pl.lit(t) for t in (_EARLIEST, _LATEST))
 
 
 def empty_frame(columns: tuple[Column, ...]) -> pl.DataFrame:
