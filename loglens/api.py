@@ -26,7 +26,12 @@ EXPORT_SUFFIXES = (".parquet", ".csv", ".ndjson", ".jsonl")
 
 
 def read(
-    paths: Iterable[Path | str] | Path | str, *, tz: str | None = None, progress: Callable[[str], None] | None = None
+    paths: Iterable[Path | str] | Path | str,
+    *,
+    tz: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    waagent_sink: Callable[[Iterator[pl.DataFrame]], None] | None = None,
+    waagent_transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
 ) -> LoadResult:
     """Read every source under ``paths`` (files, VM trees, log-collector zips, tar/zip bundles).
 
@@ -35,6 +40,8 @@ def read(
         tz: the VM's UTC offset (``+05:30``) or IANA zone, applied to sources written in local
             time (old agents, Python extensions). Default UTC.
         progress: called with a short line on what is being read (the CLI's progress display).
+        waagent_sink: stream the agent's records to it instead of keeping them (`stream_records`),
+            each chunk first through ``waagent_transform`` in the parsing threads.
 
     Returns:
         The parser frames, per-source accounting and warnings.
@@ -48,7 +55,9 @@ def read(
         zone = VmTimezone.parse(tz)
     except TimezoneError as exc:
         raise InputError(str(exc)) from exc
-    return load_sources(list(paths), tz=zone, progress=progress)
+    return load_sources(
+        list(paths), tz=zone, progress=progress, waagent_sink=waagent_sink, waagent_transform=waagent_transform
+    )
 
 
 def require_lines(result: LoadResult) -> None:
@@ -117,6 +126,64 @@ def export_records(frame: pl.DataFrame, out: Path | str) -> Path:
             else:
                 frame.write_ndjson(temporary)
     return out
+
+
+def stream_records(
+    paths: Iterable[Path | str] | Path | str,
+    out: Path | str,
+    *,
+    tz: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[LoadResult, int]:
+    """Read ``paths`` and write the waagent records to ``out`` (by suffix, as `export_records`)
+    chunk by chunk, secrets redacted: memory stays bounded whatever the logs' size.
+
+    Returns:
+        The load (every account complete; its `waagent` frame empty, the records being in ``out``)
+        and the number of records written.
+
+    Raises:
+        InputError: an unknown suffix, nothing readable (then nothing is written), or a failed write.
+    """
+    from polars.io.plugins import register_io_source
+
+    from parsers.schema import WAAGENT_COLUMNS, polars_schema
+
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in EXPORT_SUFFIXES:
+        raise InputError(f"{out}: unknown output type {suffix or '(none)'}; use one of {', '.join(EXPORT_SUFFIXES)}")
+    written = [0]
+
+    def write(frames: Iterator[pl.DataFrame], target: Path) -> None:
+        def source(with_columns, predicate, n_rows, batch_size):
+            # Redacted already, in the parsing threads: Polars work inside this callback would run
+            # on the sink's own thread and be several times slower.
+            for frame in frames:
+                written[0] += frame.height
+                yield frame.select(with_columns) if with_columns is not None else frame
+
+        records = register_io_source(source, schema=polars_schema(WAAGENT_COLUMNS))
+        if suffix == ".parquet":
+            records.sink_parquet(target)
+        elif suffix == ".csv":
+            records.with_columns(pl.col(pl.List(pl.String)).list.join(",")).sink_csv(target)
+        else:
+            records.sink_ndjson(target)
+
+    with writing(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # Written beside ``out`` and renamed only when something was read: no half or empty file.
+        with atomic.replacing(out) as temporary:
+            result = read(
+                paths,
+                tz=tz,
+                progress=progress,
+                waagent_sink=lambda frames: write(frames, temporary),
+                waagent_transform=redact_frame,
+            )
+            require_lines(result)
+    return result, written[0]
 
 
 def export_frames(result, out_dir: Path | str) -> list[Path]:
@@ -280,4 +347,3 @@ def writing(out: Path | str) -> Iterator[None]:
     except pl.exceptions.PolarsError as exc:
         reason = first_line(exc) or type(exc).__name__
         raise InputError(f"{out}: cannot write output: {reason}") from exc
-

@@ -112,12 +112,17 @@ def parse(
     from loglens import api  # here, not at the top: `loglens --help` must not load Polars
 
     with input_errors():
-        api.check_export(out)
+        to_file = api.check_export(out) == "file"
         with feedback.progress(quiet) as say:
-            result = api.read(paths, tz=tz, progress=say)
-            api.require_lines(result)
-            say(f"writing {out}")
-            written = api.export(result, out)
+            if to_file:
+                # The records go to the file chunk by chunk as they are parsed: bounded memory.
+                result, rows = api.stream_records(paths, out, tz=tz, progress=say)
+            else:
+                result = api.read(paths, tz=tz, progress=say)
+                api.require_lines(result)
+                say(f"writing {out}")
+                written = api.export(result, out)
+                rows = sum(result.frames[p.stem].height for p in written)
     print_warnings(result.warnings)
     if not quiet:
         _out.print(_accounting_table(result))
@@ -126,11 +131,7 @@ def parse(
                 ", ..." if len(result.ignored) > _IGNORED_SHOWN else ""
             )
             _out.print(f"{len(result.ignored)} file(s) not read (not a source loglens knows): {shown}", markup=False)
-        rows = (
-            sum(result.frames[p.stem].height for p in written) if len(written) > 1 else result.frames["waagent"].height
-        )
-        target = out if len(written) > 1 else written[0]
-        _out.print(f"{rows} rows written to {target}", markup=False)
+        _out.print(f"{rows} rows written to {out}", markup=False)
 
 
 class FailOn(str, Enum):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from parsers.handler_files import read_handler_state, read_settings, read_status
 from parsers.instance_view import read_instance_views, read_vm_models
 from parsers.reader import Source, SourceAccount
 from parsers.timezones import VmTimezone
-from parsers.waagent import read_waagent
+from parsers.waagent import iter_waagent, read_waagent
 
 
 @dataclass
@@ -94,6 +95,8 @@ def load_sources(
     tz: VmTimezone | str | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     progress: Callable[[str], None] | None = None,
+    waagent_sink: Callable[[Iterator[pl.DataFrame]], None] | None = None,
+    waagent_transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
 ) -> LoadResult:
     """Read files, directory trees and archives under ``paths`` into frames.
 
@@ -103,6 +106,11 @@ def load_sources(
         tz: the VM's UTC offset or zone, for sources written in local time (default UTC).
         chunk_bytes: bytes per processing chunk of the big text logs.
         progress: called with a short line saying what is being read (for a progress display).
+        waagent_sink: given, the agent's and other text logs' records stream to it chunk by chunk
+            (it must consume them all, e.g. write them away) and the `waagent` frame stays empty;
+            their accounts are complete all the same.
+        waagent_transform: applied to those records chunk by chunk in the parsing threads (the
+            sink's redaction, say).
 
     Returns:
         A LoadResult; bad input becomes warnings, never exceptions.
@@ -118,12 +126,20 @@ def load_sources(
     with collect(paths) as found:
         sources = found.sources
         say(_found_line(sources))
-        waagent = read_waagent(sources["waagent"], tz=zone, chunk_bytes=chunk_bytes)
         # Other text worth reading (syslog copies, pastes, command output) takes the agent grammar
         # too: its agent lines become records, the rest stays searchable as unparsed lines.
-        texts = read_waagent(sources["text"], tz=zone, chunk_bytes=chunk_bytes, kind="text")
-        frames["waagent"] = pl.concat([waagent.frame, texts.frame]) if texts.accounts else waagent.frame
-        accounts += waagent.accounts + texts.accounts
+        streams = (
+            iter_waagent(sources["waagent"], accounts, tz=zone, chunk_bytes=chunk_bytes, transform=waagent_transform),
+            iter_waagent(
+                sources["text"], accounts, tz=zone, chunk_bytes=chunk_bytes, kind="text", transform=waagent_transform
+            ),
+        )
+        if waagent_sink is not None:
+            waagent_sink(itertools.chain(*streams))
+            frames["waagent"] = schema.empty_frame(schema.WAAGENT_COLUMNS)
+        else:
+            parts = [frame for stream in streams for frame in stream]
+            frames["waagent"] = pl.concat(parts) if parts else schema.empty_frame(schema.WAAGENT_COLUMNS)
         executions = read_waagent(
             sources["command_execution"], tz=zone, chunk_bytes=chunk_bytes, kind="command_execution"
         )

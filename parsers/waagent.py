@@ -11,7 +11,7 @@ each carry a one-line why.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -66,37 +66,59 @@ def read_waagent(
         >>> result = read_waagent(["sample_logs/vm-legacy/var/log/waagent.log"])  # doctest: +SKIP
         >>> result.frame.select("timestamp", "level", "message").head()  # doctest: +SKIP
     """
-    zone = tz if isinstance(tz, VmTimezone) else VmTimezone.parse(tz)
-    frames: list[pl.DataFrame] = []
     accounts: list[SourceAccount] = []
+    frames = list(iter_waagent(sources, accounts, tz=tz, chunk_bytes=chunk_bytes, kind=kind))
+    frame = pl.concat(frames, how="vertical") if frames else schema.empty_frame(schema.WAAGENT_COLUMNS)
+    return ParseResult(frame=frame, accounts=accounts)
+
+
+def iter_waagent(
+    sources: Iterable[Source | Path | str],
+    accounts: list[SourceAccount],
+    *,
+    tz: VmTimezone | str | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    kind: str = KIND,
+    transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+) -> Iterator[pl.DataFrame]:
+    """`read_waagent` as a stream: each chunk's records as they are parsed, in file and line order.
+
+    Nothing proportional to the input is held: a consumer that writes each frame away (`parse
+    --out`) reads any size in bounded memory. ``accounts`` receives each source's account; they are
+    complete once the iterator is exhausted. ``transform`` (e.g. redaction) is applied to each
+    chunk's records in the worker thread that parsed them, in parallel like the parsing.
+    """
+    zone = tz if isinstance(tz, VmTimezone) else VmTimezone.parse(tz)
+    mine: list[SourceAccount] = []
     damages: dict[int, Damage] = {}
 
     def chunks() -> Iterator[tuple[SourceAccount, RawChunk]]:
         for item in sources:
             source = item if isinstance(item, Source) else Source.file(item)
             account = SourceAccount(path=source.name, kind=kind)
+            mine.append(account)
             accounts.append(account)
             damages[id(account)] = Damage()
             for raw in iter_raw_chunks(source, account, record_start=RECORD_START, chunk_bytes=chunk_bytes):
                 yield account, raw
 
     def parse(job: tuple[SourceAccount, RawChunk]) -> tuple[SourceAccount, tuple]:
-        return job[0], parse_raw_chunk(job[1], source_path=job[0].path, zone=zone)
+        records, counts, damage = parse_raw_chunk(job[1], source_path=job[0].path, zone=zone)
+        return job[0], (records, transform(records) if transform else records, counts, damage)
 
     # One pipeline over every file's chunks: many small files keep the workers as busy as one big one.
-    for account, (records, counts, chunk_damage) in map_in_order(parse, chunks()):
-        # Chunks number their lines from 1; shift them to file line numbers.
-        frames.append(records.with_columns(pl.col("line_first", "line_last") + account.lines))
+    for account, (records, output, counts, chunk_damage) in map_in_order(parse, chunks()):
         account.saw_times(records["timestamp"])
+        # Chunks number their lines from 1; shift them to file line numbers.
+        shifted = output.with_columns(pl.col("line_first", "line_last") + account.lines)
         account.lines += counts[0]
         account.records += counts[1]
         account.continuations += counts[2]
         account.unparsed += counts[3]
         damages[id(account)].add(chunk_damage)
-    for account in accounts:
+        yield shifted
+    for account in mine:
         damages[id(account)].report(account)
-    frame = pl.concat(frames, how="vertical") if frames else schema.empty_frame(schema.WAAGENT_COLUMNS)
-    return ParseResult(frame=frame, accounts=accounts)
 
 
 def parse_raw_chunk(
