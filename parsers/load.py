@@ -126,20 +126,7 @@ def load_sources(
     with collect(paths) as found:
         sources = found.sources
         say(_found_line(sources))
-        # Other text worth reading (syslog copies, pastes, command output) takes the agent grammar
-        # too: its agent lines become records, the rest stays searchable as unparsed lines.
-        streams = (
-            iter_waagent(sources["waagent"], accounts, tz=zone, chunk_bytes=chunk_bytes, transform=waagent_transform),
-            iter_waagent(
-                sources["text"], accounts, tz=zone, chunk_bytes=chunk_bytes, kind="text", transform=waagent_transform
-            ),
-        )
-        if waagent_sink is not None:
-            waagent_sink(itertools.chain(*streams))
-            frames["waagent"] = schema.empty_frame(schema.WAAGENT_COLUMNS)
-        else:
-            parts = [frame for stream in streams for frame in stream]
-            frames["waagent"] = pl.concat(parts) if parts else schema.empty_frame(schema.WAAGENT_COLUMNS)
+        frames["waagent"] = _agent_logs(sources, accounts, zone, chunk_bytes, waagent_sink, waagent_transform)
         executions = read_waagent(
             sources["command_execution"], tz=zone, chunk_bytes=chunk_bytes, kind="command_execution"
         )
@@ -158,6 +145,28 @@ def load_sources(
     for name, columns in schema.FRAME_SCHEMAS.items():
         frames.setdefault(name, schema.empty_frame(columns))
     return LoadResult(frames=frames, accounts=accounts, notes=notes, ignored=ignored, looked_like=looked_like)
+
+
+def _agent_logs(
+    sources: dict[str, list[Source]],
+    accounts: list[SourceAccount],
+    zone: VmTimezone,
+    chunk_bytes: int,
+    sink: Callable[[Iterator[pl.DataFrame]], None] | None,
+    transform: Callable[[pl.DataFrame], pl.DataFrame] | None,
+) -> pl.DataFrame:
+    """The `waagent` frame: agent logs, then other text; empty when the records went to ``sink``."""
+    # Other text worth reading (syslog copies, pastes, command output) takes the agent grammar
+    # too: its agent lines become records, the rest stays searchable as unparsed lines.
+    streams = (
+        iter_waagent(sources["waagent"], accounts, tz=zone, chunk_bytes=chunk_bytes, transform=transform),
+        iter_waagent(sources["text"], accounts, tz=zone, chunk_bytes=chunk_bytes, kind="text", transform=transform),
+    )
+    if sink is not None:
+        sink(itertools.chain(*streams))
+        return schema.empty_frame(schema.WAAGENT_COLUMNS)
+    parts = [frame for stream in streams for frame in stream]
+    return pl.concat(parts) if parts else schema.empty_frame(schema.WAAGENT_COLUMNS)
 
 
 def _found_line(sources: dict[str, list[Source]]) -> str:

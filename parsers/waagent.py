@@ -19,6 +19,7 @@ import polars as pl
 from parsers import schema
 from parsers.bare_lines import parse_bare
 from parsers.chunks import DEFAULT_CHUNK_BYTES, RawChunk, iter_raw_chunks, map_in_order
+from parsers.event_fields import event_columns
 from parsers.folding import fold
 from parsers.lines import Damage, LineChunk, decode_chunk
 from parsers.payloads import decode_payloads
@@ -27,7 +28,6 @@ from parsers.timezones import VmTimezone
 from parsers.waagent_format import (
     AGENT_ESCAPE,
     DURATION_TAIL,
-    EVENT_PATTERN,
     FORMS,
     HEADER_PATTERN,
     KIND,
@@ -294,52 +294,9 @@ def _finish_records(records: pl.DataFrame, table: pl.DataFrame, source_path: str
         source_path=pl.lit(source_path),
         timestamp=utc,
         timestamp_local_assumed=~iso,
-        **_event_columns(records),
+        **event_columns(records),
     )
     return schema.conform(decode_payloads(records), schema.WAAGENT_COLUMNS)
-
-
-def _event_columns(records: pl.DataFrame) -> dict[str, pl.Expr | pl.Series]:
-    """The `Event:` fields of each record and what they name, derived on the event rows only.
-
-    A chunk without events gets constant null columns, which Polars keeps unmaterialised;
-    otherwise each column is filled by one scatter, as a per-row condition over every record
-    costs far more on string columns.
-    """
-    is_event = records.select(pl.col("message").str.starts_with("Event: ")).to_series()
-    if not is_event.any():
-        return {
-            "extension": pl.col("prefix_ext"),
-            "operation": pl.lit(None, pl.String),
-            "event_duration_ms": pl.lit(None, pl.Int64),
-        } | {name: pl.lit(None, pl.String) for name in ("event_name", "event_message")}
-    rows = is_event.arg_true()
-    events = (
-        records.lazy()
-        .select("message", "prefix_ext")
-        .filter(is_event)
-        .select(pl.col("message").str.extract_groups(EVENT_PATTERN).struct.unnest(), pl.col("prefix_ext").alias("own"))
-        .select(
-            "event_name",
-            "event_message",
-            # An agent's own events (name WALinuxAgent) are about no extension.
-            extension=pl.coalesce(
-                "own",
-                pl.when((pl.col("event_name") != "WALinuxAgent") & (pl.col("event_name") != "")).then("event_name"),
-            ),
-            operation=pl.when(pl.col("event_op") != "").then("event_op"),
-            event_duration_ms=pl.col("event_duration_ms").cast(pl.Int64, strict=False),
-        )
-        .collect()
-    )
-    empty = pl.repeat(None, records.height, dtype=pl.String, eager=True)
-    columns = {name: empty.clone().scatter(rows, events[name]) for name in ("event_name", "event_message", "operation")}
-    return columns | {
-        "extension": records["prefix_ext"].clone().scatter(rows, events["extension"]),
-        "event_duration_ms": pl.repeat(None, records.height, dtype=pl.Int64, eager=True).scatter(
-            rows, events["event_duration_ms"]
-        ),
-    }
 
 
 #: The agent forces each line to ASCII with Python's `backslashreplace` (reference 1.1): a
