@@ -123,21 +123,31 @@ def export_records(frame: pl.DataFrame, out: Path | str) -> Path:
         InputError: the suffix is not one of ``EXPORT_SUFFIXES`` or the file cannot be written.
     """
     out = Path(out)
-    suffix = out.suffix.lower()
-    if suffix not in EXPORT_SUFFIXES:
-        raise InputError(f"{out}: unknown output type {suffix or '(none)'}; use one of {', '.join(EXPORT_SUFFIXES)}")
+    suffix = _export_suffix(out)
     frame = redact_frame(frame)
     with writing(out):
         out.parent.mkdir(parents=True, exist_ok=True)
         with atomic.replacing(out) as temporary:
-            if suffix == ".parquet":
-                frame.write_parquet(temporary)
-            elif suffix == ".csv":
-                # CSV has no list type: join list columns (setting names) with commas.
-                frame.with_columns(pl.col(pl.List(pl.String)).list.join(",")).write_csv(temporary)
-            else:
-                frame.write_ndjson(temporary)
+            _sink(frame.lazy(), suffix, temporary)
     return out
+
+
+def _export_suffix(out: Path) -> str:
+    suffix = out.suffix.lower()
+    if suffix not in EXPORT_SUFFIXES:
+        raise InputError(f"{out}: unknown output type {suffix or '(none)'}; use one of {', '.join(EXPORT_SUFFIXES)}")
+    return suffix
+
+
+def _sink(records: pl.LazyFrame, suffix: str, target: Path) -> None:
+    """Write records as Parquet, CSV or NDJSON, streaming when they come from a stream."""
+    if suffix == ".parquet":
+        records.sink_parquet(target)
+    elif suffix == ".csv":
+        # CSV has no list type: join list columns (setting names) with commas.
+        records.with_columns(pl.col(pl.List(pl.String)).list.join(",")).sink_csv(target)
+    else:
+        records.sink_ndjson(target)
 
 
 def stream_records(
@@ -162,9 +172,7 @@ def stream_records(
     from parsers.schema import WAAGENT_COLUMNS, polars_schema
 
     out = Path(out)
-    suffix = out.suffix.lower()
-    if suffix not in EXPORT_SUFFIXES:
-        raise InputError(f"{out}: unknown output type {suffix or '(none)'}; use one of {', '.join(EXPORT_SUFFIXES)}")
+    suffix = _export_suffix(out)
     written = [0]
 
     def write(frames: Iterator[pl.DataFrame], target: Path) -> None:
@@ -175,13 +183,7 @@ def stream_records(
                 written[0] += frame.height
                 yield frame.select(with_columns) if with_columns is not None else frame
 
-        records = register_io_source(source, schema=polars_schema(WAAGENT_COLUMNS))
-        if suffix == ".parquet":
-            records.sink_parquet(target)
-        elif suffix == ".csv":
-            records.with_columns(pl.col(pl.List(pl.String)).list.join(",")).sink_csv(target)
-        else:
-            records.sink_ndjson(target)
+        _sink(register_io_source(source, schema=polars_schema(WAAGENT_COLUMNS)), suffix, target)
 
     with writing(out):
         out.parent.mkdir(parents=True, exist_ok=True)
