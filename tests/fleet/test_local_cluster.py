@@ -139,3 +139,18 @@ def test_the_json_a_notebook_reads_is_plain_parquet(fleet_run):
     _root, _manifest, out, _ = fleet_run
     vms = pl.scan_parquet(out / "vms" / "*.parquet").select("vm", "extensions").collect()
     assert json.loads(vms.write_json())  # nested extension structs survive
+
+
+def test_duckdb_reads_the_dataset_as_it_is(fleet_run):
+    import duckdb
+
+    _root, _manifest, out, _ = fleet_run
+    # Every part reads, an empty one too (its zero-row columns.parquet), and `vm` joins them.
+    for part in ("vms", "findings", "evidence", "other_errors"):
+        duckdb.sql(f"select count(*) from read_parquet('{out}/{part}/*.parquet')").fetchone()
+    joined = duckdb.sql(
+        f"select v.distro, count(distinct f.vm) from read_parquet('{out}/findings/*.parquet') f "
+        f"join read_parquet('{out}/vms/*.parquet') v using (vm) where f.severity = 'error' group by v.distro"
+    ).fetchall()
+    errors = pl.read_parquet(out / "findings" / "*.parquet").filter(pl.col("severity") == "error")["vm"].n_unique()
+    assert joined == [("ubuntu 20.04", errors)]
