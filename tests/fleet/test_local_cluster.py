@@ -147,7 +147,7 @@ def test_duckdb_reads_the_dataset_as_it_is(fleet_run):
     _root, _manifest, out, _ = fleet_run
     # Every part reads, an empty one too (its zero-row columns.parquet), and `vm` joins them.
     for part in ("vms", "findings", "evidence", "other_errors"):
-        duckdb.sql(f"select count(*) from read_parquet('{out}/{part}/*.parquet')").fetchone()
+        assert duckdb.sql(f"select count(*) from read_parquet('{out}/{part}/*.parquet')").fetchall()
     joined = duckdb.sql(
         f"select v.distro, count(distinct f.vm) from read_parquet('{out}/findings/*.parquet') f "
         f"join read_parquet('{out}/vms/*.parquet') v using (vm) where f.severity = 'error' group by v.distro"
