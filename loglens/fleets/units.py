@@ -93,15 +93,26 @@ def group_files(paths: Iterable[str]) -> dict[str, bool]:
     roots: dict[str, bool] = dict.fromkeys(trees, True)
     # Shallow first, so a VM directory of loose files owns its subdirectories.
     loose = sorted((p for p in paths if _owner(p, roots) is None), key=lambda p: (p.count("/"), p))
+    # Every directory that holds a tree (the tree's root and its ancestors): one set, not a scan per file.
+    holding_trees = {str(d) for t in trees for d in (PurePosixPath(t), *PurePosixPath(t).parents)}
     for p in loose:
         parent = str(PurePosixPath(p).parent)
-        holds_tree = any(t == parent or t.startswith(parent + "/") for t in trees)
-        if not is_archive(Path(p)) and parent != "." and not holds_tree and _owner(p, roots) is None:
+        if not is_archive(Path(p)) and parent != "." and parent not in holding_trees and _owner(p, roots) is None:
             roots[parent] = True
     for p in loose:
         if _owner(p, roots) is None:
             roots[p] = False
     return roots
+
+
+def members(paths: Iterable[str], roots: dict[str, bool]) -> dict[str, list[str]]:
+    """Each unit root's files (hidden ones included: they count in its fingerprint), one pass."""
+    out: dict[str, list[str]] = {root: [] for root in roots}
+    for path in paths:
+        owner = _owner(path, roots)
+        if owner is not None:
+            out[owner].append(path)
+    return out
 
 
 def _owner(path: str, roots: dict[str, bool]) -> str | None:
@@ -138,10 +149,10 @@ def _add_local_path(source: str, path: Path, base: Path, exclude: Path | None, f
         found.units.append(_local_unit(source, path, base, False, [(stat.st_size, stat.st_mtime_ns)]))
         return
     files = _walk(path, exclude, found)
-    for root, is_directory in group_files(files).items():
+    roots = group_files(files)
+    for root, inside in members(files, roots).items():
         where = path / root if root != "." else path
-        inside = [v for rel, v in files.items() if root == "." or rel == root or rel.startswith(root + "/")]
-        found.units.append(_local_unit(source, where, base, is_directory, inside))
+        found.units.append(_local_unit(source, where, base, roots[root], [files[rel] for rel in inside]))
 
 
 def _local_unit(source: str, where: Path, base: Path, is_directory: bool, stats: list[tuple[int, int]]) -> Unit:
@@ -200,10 +211,12 @@ def _add_blob_source(source: str, connection_string: str | None, found: Discover
         found.warnings.append(f"{source}: no blobs under this prefix")
         return
     base = source.rstrip("/")
-    for root, is_directory in group_files(listing).items():
-        inside = {rel: v for rel, v in listing.items() if root == "." or rel == root or rel.startswith(root + "/")}
+    roots = group_files(listing)
+    for root, paths in members(listing, roots).items():
+        is_directory = roots[root]
+        inside = {rel: listing[rel] for rel in paths}
         prefix = "" if root == "." else root + "/"
-        members = tuple(rel[len(prefix) :] for rel in inside) if is_directory else ()
+        blobs = tuple(rel[len(prefix) :] for rel in inside) if is_directory else ()
         digest = hashlib.sha1("".join(f"{rel}={etag};" for rel, (_, etag) in sorted(inside.items())).encode())
         found.units.append(
             Unit(
@@ -214,6 +227,6 @@ def _add_blob_source(source: str, connection_string: str | None, found: Discover
                 files=len(inside),
                 bytes=sum(size for size, _ in inside.values()),
                 modified=digest.hexdigest()[:16],
-                members=members,
+                members=blobs,
             )
         )
