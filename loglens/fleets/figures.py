@@ -51,7 +51,8 @@ def matrix(fleet) -> go.Figure:
         )
     )
     figure.update_yaxes(autorange="reversed", type="category")
-    shown = f" (the {len(order)} worst of {fleet.counts()['vms']:,})" if len(order) < fleet.counts()["vms"] else ""
+    total = fleet.counts()["vms"]
+    shown = f" (the {len(order)} worst of {total:,})" if len(order) < total else ""
     return layout(figure, f"VMs by category: worst finding{shown}", "", "", height=max(300, 120 + 18 * len(order)))
 
 

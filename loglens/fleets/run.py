@@ -146,6 +146,7 @@ def _run_tasks(client, todo: list[Unit], settings: Settings, result: FleetRun, s
 def _client(workers: int | None, scheduler: str | None) -> Iterator:
     """A Dask client: to ``scheduler``, or to a LocalCluster of ``workers`` processes."""
     from distributed import Client, LocalCluster
+
     if scheduler:
         try:
             client = Client(scheduler, timeout="20s")

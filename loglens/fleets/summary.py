@@ -24,7 +24,8 @@ class Fleet:
     """A fleet dataset (`loglens fleet --out DIR`) opened read-only.
 
     Attributes:
-        vms, findings, evidence, other_errors: the dataset's parts as Polars lazy frames.
+        vms, findings, evidence, other_errors: the dataset's parts as Polars lazy frames (the
+            tables below read each part once, when first asked: open the dataset again after a rerun).
 
     Example:
         >>> fleet = loglens.fleet("out/")  # doctest: +SKIP
@@ -45,16 +46,25 @@ class Fleet:
         self.findings = parts["findings"]
         self.evidence = parts["evidence"]
         self.other_errors = parts["other_errors"]
+        self._tables: dict[str, pl.DataFrame] = {}
+
+    def _table(self, part: str) -> pl.LazyFrame:
+        """A part as read once: a report asks for each several times, and a scan opens every VM's file."""
+        if part not in self._tables:
+            self._tables[part] = getattr(self, part).collect()
+        return self._tables[part].lazy()
 
     def vm_table(self) -> pl.DataFrame:
         """One row per VM, worst first: status, versions, finding counts, top categories."""
         worst = (
-            self.findings.filter(pl.col("severity") != "info")
+            self._table("findings")
+            .filter(pl.col("severity") != "info")
             .group_by("vm")
             .agg(categories=pl.col("category").unique().sort())
         )
         return (
-            self.vms.join(worst, on="vm", how="left")
+            self._table("vms")
+            .join(worst, on="vm", how="left")
             .sort(
                 [pl.col("status") == "ok", "errors", "warning_findings", "vm"],
                 descending=[False, True, True, False],
@@ -65,7 +75,7 @@ class Fleet:
 
     def counts(self) -> dict[str, int]:
         """VMs in all, failed to analyse, with an error finding, with warnings only, clean."""
-        vms = self.vms.select("status", "errors", "warning_findings").collect()
+        vms = self._table("vms").select("status", "errors", "warning_findings").collect()
         ok = vms.filter(pl.col("status") == "ok")
         errors = ok.filter(pl.col("errors") > 0).height
         warnings = ok.filter((pl.col("errors") == 0) & (pl.col("warning_findings") > 0)).height
@@ -80,7 +90,8 @@ class Fleet:
     def causes(self) -> pl.DataFrame:
         """Per category and rule: VMs with an error or warning finding, findings, onset and last time."""
         return (
-            self.findings.filter(pl.col("severity") != "info")
+            self._table("findings")
+            .filter(pl.col("severity") != "info")
             .group_by("category", "rule", "severity")
             .agg(
                 vms=pl.col("vm").n_unique(),
@@ -117,21 +128,23 @@ class Fleet:
         """VM x category: the worst severity of the VM's findings in that category (null: none)."""
         rank = {s: i for i, s in enumerate(SEVERITIES)}
         cells = (
-            self.findings.group_by("vm", "category")
+            self._table("findings")
+            .group_by("vm", "category")
             .agg(pl.col("severity").replace_strict(rank, return_dtype=pl.Int8).min().alias("worst"))
             .collect()
         )
-        names = list(SEVERITIES)
-        wide = cells.with_columns(pl.col("worst").map_elements(names.__getitem__, return_dtype=pl.String)).pivot(
+        names = {i: s for s, i in rank.items()}
+        wide = cells.with_columns(pl.col("worst").replace_strict(names, return_dtype=pl.String)).pivot(
             on="category", index="vm", values="worst"
         )
         categories = [c for c in CATEGORY_NAMES if c in wide.columns]
-        return self.vms.select("vm").collect().join(wide, on="vm", how="left").select("vm", *categories)
+        return self._table("vms").select("vm").collect().join(wide, on="vm", how="left").select("vm", *categories)
 
     def by_extension(self) -> pl.DataFrame:
         """Per extension and version: VMs with an error or warning finding about it, by category."""
         return (
-            self.findings.filter(pl.col("extension").is_not_null() & (pl.col("severity") != "info"))
+            self._table("findings")
+            .filter(pl.col("extension").is_not_null() & (pl.col("severity") != "info"))
             .group_by("extension", "version", "category")
             .agg(vms=pl.col("vm").n_unique(), findings=pl.len(), since=pl.col("first_seen").min())
             .sort(["vms", "findings", "extension", "version"], descending=[True, True, False, False], nulls_last=True)
@@ -141,7 +154,8 @@ class Fleet:
     def onset(self) -> pl.DataFrame:
         """Per category, when each VM first showed it (errors and warnings): `vms` counts up over time."""
         return (
-            self.findings.filter((pl.col("severity") != "info") & pl.col("first_seen").is_not_null())
+            self._table("findings")
+            .filter((pl.col("severity") != "info") & pl.col("first_seen").is_not_null())
             .group_by("category", "vm")
             .agg(pl.col("first_seen").min())
             .sort("category", "first_seen", "vm")
@@ -152,7 +166,8 @@ class Fleet:
     def top_templates(self, limit: int = TOP_TEMPLATES) -> pl.DataFrame:
         """Unexplained error templates across the fleet: on most VMs first, with one example."""
         return (
-            self.other_errors.group_by("template")
+            self._table("other_errors")
+            .group_by("template")
             .agg(
                 vms=pl.col("vm").n_unique(),
                 count=pl.col("count").sum(),
