@@ -104,11 +104,13 @@ def iter_waagent(
 
     def parse(job: tuple[SourceAccount, RawChunk]) -> tuple[SourceAccount, tuple]:
         records, counts, damage = parse_raw_chunk(job[1], source_path=job[0].path, zone=zone)
-        return job[0], (records, transform(records) if transform else records, counts, damage)
+        # The span is taken here, so that only the transformed records wait in flight.
+        stamps = records["timestamp"]
+        return job[0], (transform(records) if transform else records, stamps, counts, damage)
 
     # One pipeline over every file's chunks: many small files keep the workers as busy as one big one.
-    for account, (records, output, counts, chunk_damage) in map_in_order(parse, chunks()):
-        account.saw_times(records["timestamp"])
+    for account, (output, stamps, counts, chunk_damage) in map_in_order(parse, chunks()):
+        account.saw_times(stamps)
         # Chunks number their lines from 1; shift them to file line numbers.
         shifted = output.with_columns(pl.col("line_first", "line_last") + account.lines)
         account.lines += counts[0]

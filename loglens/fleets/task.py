@@ -41,11 +41,12 @@ def analyze_unit(unit: Unit, settings: Settings) -> dict:
     started = time.perf_counter()
     out = Path(settings.out)
     with tempfile.TemporaryDirectory(prefix="loglens-fleet-") as scratch:
+        prefix = _source_prefix(unit, Path(scratch))
         try:
-            local, prefix = _local_copy(unit, settings, Path(scratch))
+            local = _local_copy(unit, settings, Path(scratch))
             analysis = api.analyze([local], tz=settings.tz)
         except (InputError, storage.StorageError) as exc:
-            row = failed_row(unit, "input", _why(exc, unit))
+            row = failed_row(unit, "input", _why(exc, prefix))
             row["seconds"] = time.perf_counter() - started
             dataset.write_vm(out, unit.stem, {}, row)
             return row
@@ -61,23 +62,27 @@ def analyze_unit(unit: Unit, settings: Settings) -> dict:
     return row
 
 
-def _why(exc: Exception, unit: Unit) -> str:
+def _why(exc: Exception, prefix: str) -> str:
     """The error with the first warnings behind it (what was found and why it could not be read)."""
     reasons = [first_line(exc), *getattr(exc, "warnings", [])[:_WARNINGS_IN_ERROR]]
-    parent = str(Path(unit.location).parent) + "/"
-    return "; ".join(r.replace(parent, "") for r in reasons)
+    return "; ".join(r.replace(prefix, "") for r in reasons)
 
 
-def _local_copy(unit: Unit, settings: Settings, scratch: Path) -> tuple[Path, str]:
-    """The unit as a local path, and the prefix that turns its paths into `vm`-relative ones."""
+def _source_prefix(unit: Unit, scratch: Path) -> str:
+    """What comes before `vm` in the paths the analysis reports: removed, they read relative to the source."""
     if storage.is_blob_url(unit.location):
-        into = scratch / Path(unit.vm).parent
-        into.mkdir(parents=True, exist_ok=True)
-        local = storage.download(unit.location, unit.members, unit.is_directory, into, settings.connection_string)
-        return local, f"{scratch}/"
-    location = Path(unit.location)
-    root = str(location)[: -len(unit.vm)] if str(location).endswith("/" + unit.vm) else f"{location.parent}/"
-    return location, root
+        return f"{scratch}/"  # downloaded to scratch/<vm>
+    location = str(Path(unit.location))
+    return location[: -len(unit.vm)] if location.endswith("/" + unit.vm) else f"{Path(location).parent}/"
+
+
+def _local_copy(unit: Unit, settings: Settings, scratch: Path) -> Path:
+    """The unit as a local path: itself, or its blobs downloaded under ``scratch``."""
+    if not storage.is_blob_url(unit.location):
+        return Path(unit.location)
+    into = scratch / Path(unit.vm).parent
+    into.mkdir(parents=True, exist_ok=True)
+    return storage.download(unit.location, unit.members, unit.is_directory, into, settings.connection_string)
 
 
 def fleet_frames(analysis, vm: str, prefix: str) -> dict[str, pl.DataFrame]:
