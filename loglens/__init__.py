@@ -15,8 +15,8 @@ from loglens.version import __version__
 
 if TYPE_CHECKING:
     from loglens.api import analyze, export, export_frames, export_records
-    from loglens.fleets import fleet, fleet_run
     from loglens.findings import Findings
+    from loglens.fleets import fleet, fleet_run
     from loglens.lens import Lens, load
 
 #: Public names loaded on first use, so that importing loglens (and `loglens --help`) stays fast:

@@ -58,13 +58,9 @@ def read(
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    try:
-        zone = VmTimezone.parse(tz)
-    except TimezoneError as exc:
-        raise InputError(str(exc)) from exc
     return load_sources(
         list(paths),
-        tz=zone,
+        tz=_zone(tz),
         progress=progress,
         waagent_sink=waagent_sink,
         waagent_transform=waagent_transform,
@@ -252,6 +248,10 @@ def analyze(
 ) -> Analysis:
     """Read ``paths`` and run every rule: findings, unexplained errors and the load itself.
 
+    The text logs stream (`loglens.streamed`): memory stays bounded whatever their size, and the
+    result's `waagent` frame holds only the records the rules could read. `load` keeps every
+    record for exploring; `Lens.analysis` analyses that full load the same way.
+
     Raises:
         InputError: bad ``tz``, no line could be read at all, or nothing read was recognised and
             nothing was found in it.
@@ -260,14 +260,26 @@ def analyze(
         >>> analysis = analyze(["sample_logs/vm-modern"])  # doctest: +SKIP
         >>> analysis.findings.frame.filter(pl.col("severity") == "error")  # doctest: +SKIP
     """
-    result = read(paths, tz=tz, progress=progress)
-    require_lines(result)
-    if progress:
-        vms = len(set(result.collections().values())) or 1
-        progress(f"running {len(REGISTRY)} rules on {vms} VM collection(s)")
-    analysis = analyze_load(result)
+    from loglens import streamed
+
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    analysis = streamed.analyze(
+        list(paths),
+        tz=_zone(tz),
+        progress=progress,
+        check_lines=require_lines,
+        triggers=[m.RULE.triggers for m in REGISTRY],
+    )
     require_recognised(analysis)
     return analysis
+
+
+def _zone(tz: str | None) -> VmTimezone:
+    try:
+        return VmTimezone.parse(tz)
+    except TimezoneError as exc:
+        raise InputError(str(exc)) from exc
 
 
 def analyze_load(result: LoadResult) -> Analysis:

@@ -13,7 +13,7 @@ from functools import cached_property
 
 import polars as pl
 
-from loglens import facts, operations, versions
+from loglens import facts, operations, summaries, versions
 from loglens.knowledge import BANNER
 from loglens.records import records as record_view
 from parsers import LoadResult, SourceAccount
@@ -28,17 +28,19 @@ class Context:
 
     Attributes:
         collection: the collection's name (`LoadResult.collections`).
-        frames: its parser frames.
-        all_records: its whole record view (`loglens.records`).
-        records: the record view narrowed to records some rule's triggers match, errors and
-            warnings, and every status and instance-view row.
+        frames: its parser frames (a streamed load's `waagent` frame holds only the kept rows).
+        records: its record view (`loglens.records`) narrowed to records some rule's triggers
+            match, errors and warnings, and every status and instance-view row.
+        spans: its `loglens.summaries` spans (every record's source, extension, version and time).
+        timeline: its `loglens.summaries` timeline (records per minute and level).
         accounts: its sources' line accounting.
     """
 
     collection: str
     frames: dict[str, pl.DataFrame]
-    all_records: pl.DataFrame
     records: pl.DataFrame
+    spans: pl.DataFrame
+    timeline: pl.DataFrame
     accounts: list[SourceAccount] = field(default_factory=list)
 
     @cached_property
@@ -59,13 +61,13 @@ class Context:
     @cached_property
     def versions(self) -> pl.DataFrame:
         """The `versions` derived frame of this collection."""
-        spans = versions.versions(self.all_records)
-        return spans.select(pl.lit(self.collection, pl.String).alias("collection"), pl.all())
+        found = versions.versions(self.spans, self.records)
+        return found.select(pl.lit(self.collection, pl.String).alias("collection"), pl.all())
 
     @cached_property
     def facts(self) -> pl.DataFrame:
         """The `facts` derived frame of this collection (one row)."""
-        return facts.vm_facts(self.collection, self.frames, self.all_records, self.records)
+        return facts.vm_facts(self.collection, self.frames, self.spans, self.records)
 
     def search(
         self, pattern: str, *, kinds: tuple[str, ...] | None = None, words: tuple[str, ...] = ()
@@ -81,36 +83,82 @@ class Context:
         return frame.filter(pl.col("message").str.contains(pattern))
 
 
-def build_contexts(load: LoadResult, triggers: list[str]) -> tuple[pl.DataFrame, list[Context]]:
-    """The load's record view (built once) and one context per collection, in load order.
+@dataclass(frozen=True)
+class Streamed:
+    """What a streamed load adds to its frames (`loglens.streamed`): its `waagent` frame holds
+    only the rows `keep_expression` keeps, each with its `row`, out of ``rows``, and the spans and
+    timeline of every streamed row."""
+
+    rows: int
+    spans: pl.DataFrame
+    timeline: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class Whole:
+    """What every collection's contexts come from: the narrowed view and the summaries."""
+
+    narrowed: pl.DataFrame
+    spans: pl.DataFrame
+    timeline: pl.DataFrame
+
+
+def keep_expression(triggers: list[str]) -> pl.Expr:
+    """True for the records some rule (or the timeline, or the facts) may read.
+
+    Args:
+        triggers: the patterns of the rules that will run; records none of them matches are
+            left out (errors and warnings stay).
+    """
+    # The operation and banner lines are always kept: the timeline and the facts read them whatever rules run.
+    pattern = "|".join(f"(?:{t})" for t in [*triggers, operations.TRIGGERS, BANNER])
+    return (pl.col("message").str.contains(pattern) | pl.col("level").is_in(PROBLEM_LEVELS)).fill_null(False)
+
+
+def build_contexts(
+    load: LoadResult, triggers: list[str], streamed: Streamed | None = None
+) -> tuple[Whole, list[Context]]:
+    """The load's narrowed record view and summaries (built once) and one context per collection.
 
     Args:
         load: what the parsers read.
-        triggers: the patterns of the rules that will run; records none of them matches are
-            left out of each context's narrowed `records` (errors and warnings stay).
+        triggers: the patterns of the rules that will run (`keep_expression`).
+        streamed: given, ``load`` is a streamed load and this is what its stream left.
     """
-    records = record_view(load.frames)
-    # The operation and banner lines are always kept: the timeline and the facts read them whatever rules run.
-    narrowed = _narrow(records, [*triggers, operations.TRIGGERS, BANNER])
+    view = record_view(load.frames, streamed.rows if streamed else None)
+    keep = keep_expression(triggers) | pl.col("kind").is_in(["status", "instance_view"])
+    if streamed is None:
+        narrowed, spans, timeline = _narrow(view, keep), [summaries.spans(view)], [summaries.timeline(view)]
+    else:
+        # The streamed rows were narrowed and summarised as they were parsed; the rest is done here.
+        rest = view.filter(pl.col("kind") != "waagent")
+        narrowed = pl.concat([view.filter(pl.col("kind") == "waagent"), _narrow(rest, keep)])
+        spans = [streamed.spans, summaries.spans(rest)]
+        timeline = [streamed.timeline, summaries.timeline(rest)]
+    whole = Whole(narrowed, summaries.combine_spans(spans), summaries.combine_timeline(timeline))
     parts = load.by_collection()
     if len(parts) == 1:
         ((name, part),) = parts.items()
-        return records, [Context(name, part.frames, records, narrowed, list(part.accounts))]
+        return whole, [Context(name, part.frames, whole.narrowed, whole.spans, whole.timeline, list(part.accounts))]
     contexts = []
     for name, part in parts.items():
-        mine = pl.col("source_path").is_in([a.path for a in part.accounts])
-        contexts.append(Context(name, part.frames, records.filter(mine), narrowed.filter(mine), list(part.accounts)))
-    return records, contexts
+        paths = [a.path for a in part.accounts]
+        mine = pl.col("source_path").is_in(paths)
+        contexts.append(
+            Context(
+                name,
+                part.frames,
+                whole.narrowed.filter(mine),
+                summaries.of_paths(whole.spans, paths),
+                summaries.of_paths(whole.timeline, paths),
+                list(part.accounts),
+            )
+        )
+    return whole, contexts
 
 
-def _narrow(records: pl.DataFrame, triggers: list[str]) -> pl.DataFrame:
-    """One pass of every trigger over all records (a DFA), then the rows rules may need."""
-    pattern = "|".join(f"(?:{t})" for t in triggers)
-    keep = (
-        pl.col("message").str.contains(pattern)
-        | pl.col("level").is_in(PROBLEM_LEVELS)
-        | pl.col("kind").is_in(["status", "instance_view"])
-    ).fill_null(False)
+def _narrow(records: pl.DataFrame, keep: pl.Expr) -> pl.DataFrame:
+    """One pass of ``keep`` (every trigger as one DFA) over all records."""
     # A regex pass runs on one core; two halves in two threads use both (Polars releases the GIL).
     half = (records.height + 1) // 2
     with ThreadPoolExecutor(max_workers=2) as pool:

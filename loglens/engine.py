@@ -16,7 +16,7 @@ from types import ModuleType
 
 import polars as pl
 
-from loglens.context import PROBLEM_LEVELS, Context, build_contexts
+from loglens.context import PROBLEM_LEVELS, Context, Streamed, build_contexts
 from loglens.errors import first_line
 from loglens.findings import Findings, findings_frames
 from loglens.knowledge import SEVERITIES, handler_of
@@ -43,21 +43,24 @@ class Analysis:
     """The result of analysing a load: the contexts, the findings and the unexplained errors.
 
     Attributes:
-        load: what the parsers read.
-        records: the load's record view (built once; `loglens.records`).
+        load: what the parsers read (streamed: its `waagent` frame holds only the kept rows).
+        timeline: records per source, minute and level, of the whole load (`loglens.summaries`).
         contexts: one per VM collection, in load order, with its derived frames.
         findings: the `findings` and `evidence` frames, in report order.
         other_errors: the `other_errors` frame.
         rule_failures: one line per rule that raised on a collection (`rule X failed on Y: ...`);
             the other rules' findings stand.
+        nearby: records read back around the evidence of a streamed load (`loglens.streamed`),
+            which its frames no longer hold; the reports show them as the evidence's context.
     """
 
     load: LoadResult
-    records: pl.DataFrame
+    timeline: pl.DataFrame
     contexts: list[Context]
     findings: Findings
     other_errors: pl.DataFrame
     rule_failures: list[str] = field(default_factory=list)
+    nearby: pl.DataFrame | None = None
 
     @property
     def warnings(self) -> list[str]:
@@ -101,8 +104,10 @@ class Analysis:
         return bool(self.findings.table["severity"].is_in(levels).any())
 
 
-def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> Analysis:
-    """Run ``rules`` (default: the registry) over a load result.
+def analyze(
+    load: LoadResult, rules: tuple[ModuleType, ...] | None = None, streamed: Streamed | None = None
+) -> Analysis:
+    """Run ``rules`` (default: the registry) over a load result (``streamed``: what its stream left).
 
     Several VMs loaded at once (trees or archives side by side) are analysed one collection at a
     time (`LoadResult.collections`), so no finding pairs lines of different VMs.
@@ -112,7 +117,7 @@ def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> An
         >>> analysis.findings.frame.filter(pl.col("severity") == "error")  # doctest: +SKIP
     """
     modules = rules if rules is not None else REGISTRY
-    records, contexts = build_contexts(load, [m.RULE.triggers for m in modules])
+    whole, contexts = build_contexts(load, [m.RULE.triggers for m in modules], streamed)
     # Rules are independent and spend their time in Polars (which releases the GIL): run two at once.
     work = [(context, module) for context in contexts for module in modules]
     with ThreadPoolExecutor(max_workers=_PARALLEL_RULES) as pool:
@@ -127,13 +132,12 @@ def analyze(load: LoadResult, rules: tuple[ModuleType, ...] | None = None) -> An
         .sort("finding", "rank")
     )
     table = table.with_columns(finding=order["new"])
-    narrowed = pl.concat([c.records for c in contexts])
     return Analysis(
         load=load,
-        records=records,
+        timeline=whole.timeline,
         contexts=contexts,
         findings=Findings(table, evidence),
-        other_errors=_other_errors(narrowed, table),
+        other_errors=_other_errors(pl.concat([c.records for c in contexts]), table),
         rule_failures=[failure for _, failure in results if failure],
     )
 

@@ -17,18 +17,17 @@ DEFAULT_ON = "not configured (default: on)"
 
 
 def vm_facts(
-    collection: str, frames: dict[str, pl.DataFrame], records: pl.DataFrame, banners: pl.DataFrame
+    collection: str, frames: dict[str, pl.DataFrame], spans: pl.DataFrame, banners: pl.DataFrame
 ) -> pl.DataFrame:
     """The facts of one collection (`FACT_COLUMNS`).
 
     Args:
-        records: its whole record view (extension names and versions, time span).
+        spans: its `loglens.summaries` spans (extension names and versions, time span).
         banners: records holding at least every line `knowledge.BANNER` matches (a narrowed view).
     """
     banners = banners.filter((pl.col("kind") == "waagent") & pl.col("message").str.contains(BANNER))
     version_file = frames["agent_version"]
     config = dict(frames["config"].filter(pl.col("key").is_not_null()).select("key", "value").iter_rows())
-    stamps = records.get_column("timestamp")
     row = {
         "collection": collection,
         "agent_package": _last(banners, daemon_version(pl.col("message"))) or _first(version_file, "package_version"),
@@ -37,9 +36,9 @@ def vm_facts(
         "distro": _distro(_last(banners, first_group(pl.col("message"), DISTRO, 3)) or _first(version_file, "distro")),
         "auto_update": config.get("AutoUpdate.Enabled", DEFAULT_ON),
         "extensions_enabled": config.get("Extensions.Enabled", DEFAULT_ON),
-        "extensions": _extensions(records, frames["status"], frames["goal_state"]),
-        "first_seen": stamps.min(),
-        "last_seen": stamps.max(),
+        "extensions": _extensions(spans, frames["status"], frames["goal_state"]),
+        "first_seen": spans.get_column("first_seen").min(),
+        "last_seen": spans.get_column("last_seen").max(),
     }
     schema = {c.name: c.dtype for c in FACT_COLUMNS}
     return conform(pl.DataFrame([row], schema=schema), FACT_COLUMNS)
@@ -60,14 +59,12 @@ def _first(frame: pl.DataFrame, column: str) -> str | None:
     return values[0] if values.len() else None
 
 
-def _extensions(records: pl.DataFrame, status: pl.DataFrame, goal_state: pl.DataFrame) -> list[dict]:
+def _extensions(spans: pl.DataFrame, status: pl.DataFrame, goal_state: pl.DataFrame) -> list[dict]:
     """Each extension with the newest version seen, its last reported status, and the version the
     goal-state files request (the last read, in path order; a goal state names extensions the logs
     may never mention)."""
-    # Two small columns, not the whole view: filtering the messages too would copy them all.
-    named = pl.DataFrame([records.get_column("extension"), records.get_column("extension_version")])
     seen = (
-        named.filter(pl.col("extension").is_not_null() & (pl.col("extension") != "WALinuxAgent"))
+        spans.filter(pl.col("extension").is_not_null() & (pl.col("extension") != "WALinuxAgent"))
         .group_by("extension")
         .agg(pl.col("extension_version").drop_nulls().unique())
     )

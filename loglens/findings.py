@@ -29,6 +29,8 @@ from parsers.schema import UTC_TIMESTAMP, Level
 DOC_SECTIONS = ("What it detects", "Why it matters", "Example", "Known benign causes", "Remediation", "References")
 #: Evidence lines kept per finding (the representative few; the count says how many matched).
 MAX_EVIDENCE = 5
+#: Records shown before and after each evidence line (the HTML report's context).
+CONTEXT_LINES = 3
 #: Characters of a record kept as evidence text (multi-line records are cut, not dropped).
 MAX_EVIDENCE_CHARS = 1200
 _ID = regex.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

@@ -32,24 +32,36 @@ def columns(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     return pl.DataFrame([frame.get_column(name) for name in names])
 
 
-def records(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
+def records(frames: dict[str, pl.DataFrame], streamed_rows: int | None = None) -> pl.DataFrame:
     """Common columns of every record frame plus `kind` (which frame) and `record` (row number).
 
     Args:
         frames: the named frames of a load result.
+        streamed_rows: given, the `waagent` frame is a streamed analysis's kept rows out of
+            ``streamed_rows``, each with its stream row number in a `row` column
+            (`loglens.streamed`): that number is its `record`, and the frames after it are
+            numbered as if every streamed row were there.
 
     Returns:
-        One frame, in frame order then row order; `record` numbers its rows from 0.
+        One frame, in frame order then row order; `record` numbers the rows of the whole load from 0.
     """
-    parts = []
+    parts, first = [], 0
     for name, kind in RECORD_FRAMES.items():
         frame = frames.get(name)
-        if frame is None or frame.height == 0:
+        if frame is None:
             continue
-        if name == "command_execution" and frames.get("waagent") is not None and frames["waagent"].height:
+        if name == "command_execution" and (streamed_rows or frames["waagent"].height):
             continue
-        parts.append(columns(frame, COMMON).with_columns(kind=pl.lit(kind)))
+        streamed = name == "waagent" and streamed_rows is not None
+        if frame.height:
+            if streamed:
+                number = frame.get_column("row").cast(pl.UInt32) + first
+            else:
+                number = pl.int_range(first, first + frame.height, dtype=pl.UInt32, eager=True)
+            part = columns(frame, COMMON).with_columns(kind=pl.lit(kind))
+            parts.append(part.insert_column(0, number.alias("record")))
+        first += streamed_rows if streamed else frame.height
     if not parts:
-        schema = {**{c.name: c.dtype for c in COMMON_COLUMNS}, "kind": pl.String}
-        return pl.DataFrame(schema=schema).with_row_index("record")
-    return pl.concat(parts, how="vertical").with_row_index("record")
+        schema = {"record": pl.UInt32, **{c.name: c.dtype for c in COMMON_COLUMNS}, "kind": pl.String}
+        return pl.DataFrame(schema=schema)
+    return pl.concat(parts, how="vertical")

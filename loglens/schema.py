@@ -127,7 +127,9 @@ FLEET_VM_COLUMNS: tuple[Column, ...] = (
     _VM,
     Column("source", pl.String(), "The fleet source it came from, as given (directory, glob or `az://` URL)."),
     Column("location", pl.String(), "The collection itself: absolute path or `az://` URL."),
-    Column("fingerprint", pl.String(), "Files, bytes and newest time (or ETags) when listed: a rerun skips equal ones."),
+    Column(
+        "fingerprint", pl.String(), "Files, bytes and newest time (or ETags) when listed: a rerun skips equal ones."
+    ),
     Column("loglens_version", pl.String(), "loglens version that analysed it (a rerun redoes other versions)."),
     Column("status", pl.String(), "ok, or failed (see `error`)."),
     Column("failure", pl.String(), "For failed VMs: `input` (the collection cannot be analysed) or `task` (retried)."),

@@ -17,31 +17,36 @@ DAEMON = "WALinuxAgent (daemon)"
 EXTENSION_HANDLER = "WALinuxAgent (extension handler)"
 
 
-def versions(records: pl.DataFrame) -> pl.DataFrame:
-    """Version spans of one collection's records (`VERSION_COLUMNS`, without `collection`).
+def versions(spans: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+    """Version spans of one collection (`VERSION_COLUMNS`, without `collection`).
 
     Args:
-        records: the collection's whole record view (timestamped rows are used).
+        spans: its `loglens.summaries` spans (extension versions, from every record).
+        records: records holding at least every line `knowledge.BANNER` matches (a narrowed view).
     """
-    records = records.filter(pl.col("timestamp").is_not_null())
-    extensions = records.filter(pl.col("extension_version").is_not_null() & pl.col("extension").is_not_null()).select(
-        component="extension", version="extension_version", timestamp="timestamp", source_path="source_path"
+    extensions = spans.filter(
+        pl.col("extension_version").is_not_null()
+        & pl.col("extension").is_not_null()
+        & pl.col("first_seen").is_not_null()
+    ).select("source_path", "first_seen", "last_seen", component="extension", version="extension_version")
+    banners = records.filter(
+        pl.col("timestamp").is_not_null() & (pl.col("kind") == "waagent") & pl.col("message").str.contains(BANNER)
     )
-    banners = records.filter((pl.col("kind") == "waagent") & pl.col("message").str.contains(BANNER))
     agent = (
         banners.select(
             component=pl.when(pl.col("message").str.contains(DAEMON_AGENT))
             .then(pl.lit(DAEMON))
             .otherwise(pl.lit(EXTENSION_HANDLER)),
             version=pl.coalesce(goal_state_agent_version(pl.col("message")), daemon_version(pl.col("message"))),
-            timestamp="timestamp",
+            first_seen="timestamp",
+            last_seen="timestamp",
             source_path="source_path",
         )
     ).filter(pl.col("version").is_not_null())
-    spans = (
-        pl.concat([agent, extensions])
-        .group_by("component", "version", "source_path", maintain_order=True)
-        .agg(first_seen=pl.col("timestamp").min(), last_seen=pl.col("timestamp").max())
-        .sort("component", "first_seen")
+    found = (
+        pl.concat([agent, extensions.select(agent.columns)])
+        .group_by("component", "version", "source_path")
+        .agg(pl.col("first_seen").min(), pl.col("last_seen").max())
+        .sort("component", "first_seen", "version", "source_path")
     )
-    return conform(spans, VERSION_COLUMNS).drop("collection")
+    return conform(found, VERSION_COLUMNS).drop("collection")

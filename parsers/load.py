@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import polars as pl
 
 from parsers import schema
 from parsers.agent_config import read_agent_versions, read_waagent_conf
+from parsers.chunk_index import ChunkIndex
 from parsers.chunks import DEFAULT_CHUNK_BYTES
 from parsers.collect import assign_collections, collect
 from parsers.control_plane import read_control_plane
@@ -119,6 +121,34 @@ def load_sources(
         >>> result = load_sources(["sample_logs/vm-modern"])  # doctest: +SKIP
         >>> result.frames["status"].select("extension", "status", "code", "message")  # doctest: +SKIP
     """
+    with open_sources(
+        paths,
+        tz=tz,
+        chunk_bytes=chunk_bytes,
+        progress=progress,
+        waagent_sink=waagent_sink,
+        waagent_transform=waagent_transform,
+    ) as result:
+        return result
+
+
+@contextmanager
+def open_sources(
+    paths: Iterable[Path | str],
+    *,
+    tz: VmTimezone | str | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    progress: Callable[[str], None] | None = None,
+    waagent_sink: Callable[[Iterator[pl.DataFrame]], None] | None = None,
+    waagent_transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    waagent_index: ChunkIndex | None = None,
+) -> Iterator[LoadResult]:
+    """`load_sources` with the sources still open inside the block (archives are closed after it).
+
+    ``waagent_index`` records where each streamed chunk came from, so that records can be read
+    back by line while the block lasts (`ChunkIndex.records_at`); the other arguments are
+    `load_sources`'.
+    """
     zone = tz if isinstance(tz, VmTimezone) else VmTimezone.parse(tz)
     frames: dict[str, pl.DataFrame] = {}
     accounts: list[SourceAccount] = []
@@ -126,7 +156,8 @@ def load_sources(
     with collect(paths) as found:
         sources = found.sources
         say(_found_line(sources))
-        frames["waagent"] = _agent_logs(sources, accounts, zone, chunk_bytes, waagent_sink, waagent_transform)
+        stream = _Stream(waagent_sink, waagent_transform, waagent_index)
+        frames["waagent"] = _agent_logs(sources, accounts, zone, chunk_bytes, stream)
         executions = read_waagent(
             sources["command_execution"], tz=zone, chunk_bytes=chunk_bytes, kind="command_execution"
         )
@@ -137,35 +168,45 @@ def load_sources(
             *parts, read = reader(sources[kind])
             frames.update(zip(names, parts, strict=True))
             accounts += read
-        notes, ignored, looked_like = list(found.warnings), list(found.ignored), dict(found.looked_like)
         for account in accounts:
             account.recognised_by = found.recognised_by.get(account.path)
-    # Extension events are extension log rows from another file shape: one frame for both.
-    frames["extension_logs"] = pl.concat([frames["extension_logs"], frames.pop("extension_events")])
-    for name, columns in schema.FRAME_SCHEMAS.items():
-        frames.setdefault(name, schema.empty_frame(columns))
-    return LoadResult(frames=frames, accounts=accounts, notes=notes, ignored=ignored, looked_like=looked_like)
+        # Extension events are extension log rows from another file shape: one frame for both.
+        frames["extension_logs"] = pl.concat([frames["extension_logs"], frames.pop("extension_events")])
+        for name, columns in schema.FRAME_SCHEMAS.items():
+            frames.setdefault(name, schema.empty_frame(columns))
+        yield LoadResult(
+            frames=frames,
+            accounts=accounts,
+            notes=list(found.warnings),
+            ignored=list(found.ignored),
+            looked_like=dict(found.looked_like),
+        )
+
+
+@dataclass(frozen=True)
+class _Stream:
+    """Where the agent's records go when they stream (`open_sources`' waagent arguments)."""
+
+    sink: Callable[[Iterator[pl.DataFrame]], None] | None
+    transform: Callable[[pl.DataFrame], pl.DataFrame] | None
+    index: ChunkIndex | None
 
 
 def _agent_logs(
-    sources: dict[str, list[Source]],
-    accounts: list[SourceAccount],
-    zone: VmTimezone,
-    chunk_bytes: int,
-    sink: Callable[[Iterator[pl.DataFrame]], None] | None,
-    transform: Callable[[pl.DataFrame], pl.DataFrame] | None,
+    sources: dict[str, list[Source]], accounts: list[SourceAccount], zone: VmTimezone, chunk_bytes: int, stream: _Stream
 ) -> pl.DataFrame:
-    """The `waagent` frame: agent logs, then other text; empty when the records went to ``sink``."""
+    """The `waagent` frame: agent logs, then other text; empty when the records went to a sink."""
     # Other text worth reading (syslog copies, pastes, command output) takes the agent grammar
     # too: its agent lines become records, the rest stays searchable as unparsed lines.
+    options = {"tz": zone, "chunk_bytes": chunk_bytes, "transform": stream.transform, "index": stream.index}
     streams = (
-        iter_waagent(sources["waagent"], accounts, tz=zone, chunk_bytes=chunk_bytes, transform=transform),
-        iter_waagent(sources["text"], accounts, tz=zone, chunk_bytes=chunk_bytes, kind="text", transform=transform),
+        iter_waagent(sources["waagent"], accounts, **options),
+        iter_waagent(sources["text"], accounts, kind="text", **options),
     )
-    if sink is not None:
-        sink(itertools.chain(*streams))
+    if stream.sink is not None:
+        stream.sink(itertools.chain(*streams))
         return schema.empty_frame(schema.WAAGENT_COLUMNS)
-    parts = [frame for stream in streams for frame in stream]
+    parts = [frame for part in streams for frame in part]
     return pl.concat(parts) if parts else schema.empty_frame(schema.WAAGENT_COLUMNS)
 
 

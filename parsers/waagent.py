@@ -80,6 +80,7 @@ def iter_waagent(
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     kind: str = KIND,
     transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    index=None,
 ) -> Iterator[pl.DataFrame]:
     """`read_waagent` as a stream: each chunk's records as they are parsed, in file and line order.
 
@@ -87,6 +88,9 @@ def iter_waagent(
     --out`) reads any size in bounded memory. ``accounts`` receives each source's account; they are
     complete once the iterator is exhausted. ``transform`` (e.g. redaction) is applied to each
     chunk's records in the worker thread that parsed them, in parallel like the parsing.
+    ``index`` (a `parsers.chunk_index.ChunkIndex`) records where each chunk came from; with it, a
+    `row` column the transform adds (numbered from 0 in the chunk) is shifted to row numbers of
+    the whole stream, as `line_first` and `line_last` are shifted to file lines.
     """
     zone = tz if isinstance(tz, VmTimezone) else VmTimezone.parse(tz)
     mine: list[SourceAccount] = []
@@ -99,28 +103,41 @@ def iter_waagent(
             mine.append(account)
             accounts.append(account)
             damages[id(account)] = Damage()
-            for raw in iter_raw_chunks(source, account, record_start=RECORD_START, chunk_bytes=chunk_bytes):
-                yield account, raw
+            raws = iter_raw_chunks(source, account, record_start=RECORD_START, chunk_bytes=chunk_bytes)
+            for ordinal, raw in enumerate(raws):
+                yield account, (source, ordinal, raw)
 
-    def parse(job: tuple[SourceAccount, RawChunk]) -> tuple[SourceAccount, tuple]:
-        records, counts, damage = parse_raw_chunk(job[1], source_path=job[0].path, zone=zone)
+    def parse(job: tuple[SourceAccount, tuple]) -> tuple[SourceAccount, tuple, tuple]:
+        records, counts, damage = parse_raw_chunk(job[1][2], source_path=job[0].path, zone=zone)
         # The span is taken here, so that only the transformed records wait in flight.
-        stamps = records["timestamp"]
-        return job[0], (transform(records) if transform else records, stamps, counts, damage)
+        stamps, rows = records["timestamp"], records.height
+        # Only a byte range is handed on: a streamed chunk's bytes are let go once parsed.
+        source, ordinal, raw = job[1]
+        place = (source, ordinal, raw if raw.data is None else None)
+        return job[0], place, (transform(records) if transform else records, stamps, rows, counts, damage)
 
     # One pipeline over every file's chunks: many small files keep the workers as busy as one big one.
-    for account, (output, stamps, counts, chunk_damage) in map_in_order(parse, chunks()):
+    for account, (source, ordinal, raw), (output, stamps, rows, counts, chunk_damage) in map_in_order(parse, chunks()):
         account.saw_times(stamps)
         # Chunks number their lines from 1; shift them to file line numbers.
         shifted = output.with_columns(pl.col("line_first", "line_last") + account.lines)
-        account.lines += counts[0]
-        account.records += counts[1]
-        account.continuations += counts[2]
-        account.unparsed += counts[3]
+        if index is not None:
+            first_row = index.add(source, ordinal, account.lines, counts[0], rows, raw)
+            if "row" in shifted.columns:
+                shifted = shifted.with_columns(pl.col("row") + first_row)
+        _tally(account, counts)
         damages[id(account)].add(chunk_damage)
         yield shifted
     for account in mine:
         damages[id(account)].report(account)
+
+
+def _tally(account: SourceAccount, counts: tuple[int, int, int, int]) -> None:
+    """Add a chunk's counts (lines, records, continuations, unparsed) to its source's account."""
+    account.lines += counts[0]
+    account.records += counts[1]
+    account.continuations += counts[2]
+    account.unparsed += counts[3]
 
 
 def parse_raw_chunk(

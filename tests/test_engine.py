@@ -90,7 +90,7 @@ def test_one_html_report_builds_the_record_view_once(monkeypatch):
 
     calls = []
     build = loglens.context.record_view
-    monkeypatch.setattr(loglens.context, "record_view", lambda frames: calls.append(1) or build(frames))
+    monkeypatch.setattr(loglens.context, "record_view", lambda *args: calls.append(1) or build(*args))
     analysis = analyze(load_sources(VMS))
     html.render(analysis, version="test")
     assert len(calls) == 1

@@ -204,15 +204,17 @@ def _operation_bars(figure: go.Figure, ops: pl.DataFrame) -> None:
 
 def events_over_time(analysis: Analysis) -> go.Figure:
     """Records per time bucket by level, stacked, with findings marked by category."""
-    records = analysis.records.filter(pl.col("timestamp").is_not_null())
+    timeline = analysis.timeline
     figure = go.Figure()
-    if records.height:
-        span = (records["timestamp"].max() - records["timestamp"].min()) or timedelta(minutes=1)
+    if timeline.height:
+        spans = pl.concat([c.spans for c in analysis.contexts])
+        span = (spans["last_seen"].max() - spans["first_seen"].min()) or timedelta(minutes=1)
         bucket = next((b for b in _BUCKETS if span / timedelta(minutes=_BUCKET_SPAN[b]) <= 200), "7d")
+        # Every bucket is whole minutes, so minutes truncate to the bucket their records would.
         counts = (
-            records.select(bucket=pl.col("timestamp").dt.truncate(bucket), level=pl.col("level"))
+            timeline.select(bucket=pl.col("minute").dt.truncate(bucket), level=pl.col("level"), count=pl.col("count"))
             .group_by("bucket", "level")
-            .agg(count=pl.len())
+            .agg(pl.col("count").sum())
             .with_columns(pl.col("level").cast(pl.String))
             .sort("bucket")
         )

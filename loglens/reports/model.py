@@ -14,13 +14,12 @@ from typing import Any
 import polars as pl
 
 from loglens.engine import Analysis
+from loglens.findings import CONTEXT_LINES
 from loglens.knowledge import SEVERITIES
 from loglens.records import columns
 from loglens.redact import redact_texts
 from loglens.timefmt import stamp
 
-#: Lines shown before and after each evidence line (HTML).
-CONTEXT_LINES = 3
 #: Evidence lines shown per finding in the reports (the JSON document holds every kept line).
 MAX_EVIDENCE_SHOWN = 5
 #: Characters of one log line shown in context.
@@ -29,7 +28,7 @@ MAX_LINE_CHARS = 400
 MAX_RECORD_LINES = 200
 #: Lines of an evidence record shown before the rest folds away (expandable) in the HTML.
 RECORD_LINES_OPEN = 6
-_TEXT_FRAMES = ("waagent", "command_execution", "extension_logs")
+_TEXT_FRAMES = ("waagent", "command_execution", "extension_logs", "nearby")
 
 
 def build(
@@ -51,7 +50,7 @@ def build(
     """
     findings = _findings(analysis)
     if neighbours:
-        _add_neighbours(analysis.load.frames, findings)
+        _add_neighbours(analysis.load.frames, analysis.nearby, findings)
     facts = analysis.facts.to_dicts() if facts else []
     return {
         "version": version,
@@ -143,14 +142,17 @@ def _not_understood(analysis: Analysis) -> str | None:
     return f"{unparsed:,} of {lines:,} lines ({unparsed / lines:.0%}) were not recognised as agent, extension or Azure text"
 
 
-def _add_neighbours(frames: dict[str, pl.DataFrame], findings: list[dict]) -> None:
+def _add_neighbours(frames: dict[str, pl.DataFrame], nearby: pl.DataFrame | None, findings: list[dict]) -> None:
     """Give each shown evidence line its whole record and the records around it.
 
     ``context`` becomes a list of `{line, lines, is_evidence}`: up to `CONTEXT_LINES` records
     before the evidence record, the evidence record with every line (its `[stdout]`/`[stderr]`
     sections included), and up to `CONTEXT_LINES` records after its last line. Two joins over the
-    text frames: the evidence records, then their neighbours.
+    text frames (and the records a streamed analysis read back, ``nearby``): the evidence
+    records, then their neighbours.
     """
+    if nearby is not None:
+        frames = {**frames, "nearby": nearby}
     shown = [e for f in findings for e in f["evidence"][:MAX_EVIDENCE_SHOWN] if e["line"] is not None]
     if not shown:
         return

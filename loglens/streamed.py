@@ -1,0 +1,133 @@
+"""Analysis of a stream: the agent's records pass chunk by chunk and only what analysis needs stays.
+
+The agent logs (and other text) are most of any input. Read whole, they are held twice over; a
+streamed analysis keeps, per chunk and in the threads that parse it, the records some rule may
+read (`context.keep_expression`, the same selection a full load narrows to) and the chunk's
+summaries (`loglens.summaries`); every other record is let go. The small sources (extension
+logs, status files, documents) are read whole as before. After the rules ran, the records around
+each evidence line are read back from their chunks (`parsers.chunk_index`) while the sources are
+still open. The result is the `Analysis` a full load gives: the same findings, versions, facts,
+charts and evidence context (a test compares them).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import polars as pl
+
+from loglens import engine, summaries
+from loglens.context import Streamed, keep_expression
+from loglens.engine import Analysis
+from loglens.findings import CONTEXT_LINES
+from parsers import LoadResult, VmTimezone
+from parsers.chunk_index import ChunkIndex
+from parsers.chunks import DEFAULT_CHUNK_BYTES
+from parsers.load import open_sources
+from parsers.schema import WAAGENT_COLUMNS, empty_frame
+
+#: Summary parts merged into one once this many have piled up, so they stay few whatever the size.
+_PARTS_BEFORE_MERGE = 64
+
+
+class RecordDigest:
+    """What a stream of `waagent` records leaves: kept rows, their row numbers, the summaries.
+
+    `transform` runs in the parsing threads, `consume` (the load's sink) in the reading one.
+    """
+
+    def __init__(self, triggers: list[str]) -> None:
+        self._keep = keep_expression(triggers)
+        self._lock = threading.Lock()
+        # Empty summaries first: a stream without a chunk still gives typed (empty) frames.
+        empty = empty_frame(WAAGENT_COLUMNS)
+        self._spans: list[pl.DataFrame] = [summaries.spans(empty)]
+        self._timeline: list[pl.DataFrame] = [summaries.timeline(empty)]
+        self._kept: list[pl.DataFrame] = []
+
+    def transform(self, records: pl.DataFrame) -> pl.DataFrame:
+        """One chunk's kept rows, with `row` (numbered from 0 here; the stream shifts it)."""
+        spans, timeline = summaries.spans(records), summaries.timeline(records)
+        with self._lock:
+            self._spans.append(spans)
+            self._timeline.append(timeline)
+        return records.with_row_index("row").filter(self._keep)
+
+    def consume(self, chunks: Iterator[pl.DataFrame]) -> None:
+        """Hold each chunk's kept rows; merge the summaries now and then."""
+        for kept in chunks:
+            self._kept.append(kept)
+            if len(self._spans) > _PARTS_BEFORE_MERGE:
+                self._merge()
+
+    def _merge(self) -> None:
+        with self._lock:
+            spans, self._spans = self._spans, []
+            timeline, self._timeline = self._timeline, []
+        merged = summaries.combine_spans(spans), summaries.combine_timeline(timeline)
+        with self._lock:
+            self._spans.append(merged[0])
+            self._timeline.append(merged[1])
+
+    def kept(self) -> pl.DataFrame:
+        """Every kept row (`WAAGENT_COLUMNS` and `row`), in stream order."""
+        if not self._kept:
+            return empty_frame(WAAGENT_COLUMNS).with_row_index("row")
+        return pl.concat(self._kept)
+
+    def streamed(self, rows: int) -> Streamed:
+        """What the engine needs besides the frames, once the stream (of ``rows`` rows) is over."""
+        self._merge()
+        return Streamed(rows=rows, spans=self._spans[0], timeline=self._timeline[0])
+
+
+def analyze(
+    paths: Iterable[Path | str],
+    *,
+    tz: VmTimezone,
+    progress: Callable[[str], None] | None,
+    check_lines: Callable[[LoadResult], None],
+    triggers: list[str],
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> Analysis:
+    """Read ``paths`` streaming the text logs, run every rule, and fetch the evidence's neighbours.
+
+    ``check_lines`` is called on the load before the rules run (it raises when nothing was read).
+    """
+    digest = RecordDigest(triggers)
+    index = ChunkIndex(zone=tz, chunk_bytes=chunk_bytes)
+    with open_sources(
+        paths,
+        tz=tz,
+        chunk_bytes=chunk_bytes,
+        progress=progress,
+        waagent_sink=digest.consume,
+        waagent_transform=digest.transform,
+        waagent_index=index,
+    ) as load:
+        check_lines(load)
+        load.frames["waagent"] = digest.kept()
+        if progress:
+            progress(f"running {len(triggers)} rules on {len(set(load.collections().values())) or 1} VM collection(s)")
+        analysis = engine.analyze(load, streamed=digest.streamed(index.rows))
+        analysis.nearby = index.records_at(_around_evidence(analysis))
+    return analysis
+
+
+def _around_evidence(analysis: Analysis) -> pl.DataFrame:
+    """`source_path` and `line_first` of the records the reports show around each evidence line:
+    `CONTEXT_LINES` before its first line, and after its record's last line."""
+    evidence = analysis.findings.evidence.filter(pl.col("line").is_not_null()).select(
+        source_path="path", line_first=pl.col("line").cast(pl.UInt32)
+    )
+    kept = analysis.load.frames["waagent"].select("source_path", "line_first", "line_last")
+    ends = evidence.unique().join(kept, on=["source_path", "line_first"], how="left")
+    # A few lines per evidence line, and evidence is capped per finding: a short loop.
+    wanted = []
+    for path, first, last in ends.iter_rows():
+        last = first if last is None else last
+        wanted += [(path, n) for n in range(max(1, first - CONTEXT_LINES), first)]
+        wanted += [(path, n) for n in range(last + 1, last + CONTEXT_LINES + 1)]
+    return pl.DataFrame(wanted, schema={"source_path": pl.String, "line_first": pl.UInt32}, orient="row")

@@ -1,0 +1,61 @@
+"""What outlives the records in a streamed analysis: when each name was seen, and records per minute.
+
+Versions, facts and the events chart once read every record; they need only two summaries,
+which chunks of records give part by part and `combine_*` merge (min, max and sums do not care
+in which order the parts come):
+
+- **spans**: per source, extension and extension version (nulls included), the first and last
+  timestamp and the number of records;
+- **timeline**: per source, minute and level, the number of timestamped records.
+
+A fully loaded analysis builds them from its whole record view with the same functions, so both
+ways give the same frames.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+SPAN_KEYS = ["source_path", "extension", "extension_version"]
+TIMELINE_KEYS = ["source_path", "minute", "level"]
+
+
+def spans(records: pl.DataFrame) -> pl.DataFrame:
+    """`SPAN_KEYS`, `first_seen`, `last_seen` (null when no record had a time) and `records`."""
+    return records.group_by(SPAN_KEYS).agg(
+        first_seen=pl.col("timestamp").min(), last_seen=pl.col("timestamp").max(), records=pl.len()
+    )
+
+
+def timeline(records: pl.DataFrame) -> pl.DataFrame:
+    """`TIMELINE_KEYS` and `count`: timestamped records per source, minute and level."""
+    return (
+        records.filter(pl.col("timestamp").is_not_null())
+        .group_by(pl.col("source_path"), pl.col("timestamp").dt.truncate("1m").alias("minute"), pl.col("level"))
+        .agg(count=pl.len())
+    )
+
+
+def combine_spans(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """One spans frame from several, sorted so that equal inputs give equal frames."""
+    return (
+        pl.concat(parts)
+        .group_by(SPAN_KEYS)
+        .agg(pl.col("first_seen").min(), pl.col("last_seen").max(), pl.col("records").sum())
+        .sort(SPAN_KEYS, nulls_last=True)
+    )
+
+
+def combine_timeline(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """One timeline frame from several, sorted by minute."""
+    return (
+        pl.concat(parts)
+        .group_by(TIMELINE_KEYS)
+        .agg(pl.col("count").sum())
+        .sort("minute", "source_path", "level", nulls_last=True)
+    )
+
+
+def of_paths(frame: pl.DataFrame, paths: list[str]) -> pl.DataFrame:
+    """The rows of some sources (one collection's)."""
+    return frame.filter(pl.col("source_path").is_in(paths))

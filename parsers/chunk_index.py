@@ -1,0 +1,169 @@
+"""Where each chunk of a streamed text log came from, so its records can be read back by line.
+
+A streamed analysis keeps only the records its rules need (`loglens.digest`); the report still
+shows the lines around each evidence line. `ChunkIndex` remembers, per chunk, its source, its
+place in the source's lines and the stream's rows, and (for a plain file on disk) its byte range.
+`records_at` reads just the chunks holding the wanted lines again: a plain file's chunk by its
+byte range, a compressed or archived source by splitting it again the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from parsers import schema
+from parsers.chunks import RawChunk, iter_raw_chunks
+from parsers.reader import Source, SourceAccount
+from parsers.timezones import VmTimezone
+from parsers.waagent import parse_raw_chunk
+from parsers.waagent_format import RECORD_START
+
+
+@dataclass(frozen=True)
+class ChunkPlace:
+    """One parsed chunk.
+
+    Attributes:
+        source: the source it was cut from.
+        ordinal: its number among its source's chunks, from 0.
+        first_line: lines of the source before it.
+        lines: its lines.
+        first_row: rows of the whole stream before it.
+        rows: its rows (records and unparsed lines).
+        raw: its byte range in a file on disk; None when its bytes came from a stream (gzip, an
+            archive member), which must be split again to reach it.
+    """
+
+    source: Source
+    ordinal: int
+    first_line: int
+    lines: int
+    first_row: int
+    rows: int
+    raw: RawChunk | None
+
+
+@dataclass
+class ChunkIndex:
+    """Every chunk of a stream, in stream order; filled by `parsers.waagent.iter_waagent`.
+
+    Attributes:
+        zone: the zone the chunks were parsed with (a re-read must parse them the same way).
+        chunk_bytes: the chunk size they were cut with (a re-split must cut them the same way).
+    """
+
+    zone: VmTimezone
+    chunk_bytes: int
+    places: list[ChunkPlace] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        """Rows the stream has yielded so far."""
+        return self.places[-1].first_row + self.places[-1].rows if self.places else 0
+
+    def add(self, source: Source, ordinal: int, first_line: int, lines: int, rows: int, raw: RawChunk | None) -> int:
+        """Record the next chunk (``raw``: its byte range on disk, or None); returns its first row."""
+        first_row = self.rows
+        place = ChunkPlace(source, ordinal, first_line, lines, first_row, rows, raw)
+        self.places.append(place)
+        return first_row
+
+    def records_at(self, wanted: pl.DataFrame) -> pl.DataFrame:
+        """The records (`WAAGENT_COLUMNS`) starting at the wanted lines, read back from their chunks.
+
+        Args:
+            wanted: `source_path` and `line_first` pairs; lines of other sources are ignored.
+        """
+        lines = wanted.select(pl.col("source_path").cast(pl.String), pl.col("line_first").cast(pl.UInt32)).unique()
+        by_path = {path: set(group["line_first"].to_list()) for (path,), group in lines.group_by("source_path")}
+        found = []
+        for name, places in self._places_by_source().items():
+            targets = by_path.get(name)
+            if not targets:
+                continue
+            needed = [p for p in places if any(p.first_line < n <= p.first_line + p.lines for n in targets)]
+            pieces = []
+            for place, data in self._reread(needed):
+                mine = sorted(n - place.first_line for n in targets if 0 < n - place.first_line <= place.lines)
+                pieces += [(place.first_line + before, piece) for before, piece in _pieces(data, mine)]
+            if pieces:
+                found.append(self._parse_pieces(name, pieces).filter(pl.col("line_first").is_in(list(targets))))
+        return pl.concat(found) if found else schema.empty_frame(schema.WAAGENT_COLUMNS)
+
+    def _places_by_source(self) -> dict[str, list[ChunkPlace]]:
+        out: dict[str, list[ChunkPlace]] = {}
+        for place in self.places:
+            out.setdefault(place.source.name, []).append(place)
+        return out
+
+    def _reread(self, needed: list[ChunkPlace]) -> Iterator[tuple[ChunkPlace, bytes]]:
+        """The bytes of each needed chunk (all of one source)."""
+        streamed = {p.ordinal: p for p in needed if p.raw is None}
+        for place in needed:
+            if place.raw is not None:
+                yield place, place.raw.load()
+        if not streamed:
+            return
+        # A throwaway account: the source's warnings were reported on the first read.
+        source = needed[0].source
+        account = SourceAccount(path=source.name, kind="reread")
+        for ordinal, raw in enumerate(
+            iter_raw_chunks(source, account, record_start=RECORD_START, chunk_bytes=self.chunk_bytes)
+        ):
+            if (place := streamed.pop(ordinal, None)) is not None:
+                yield place, raw.load()
+            if not streamed:
+                break
+
+    def _parse_pieces(self, name: str, pieces: list[tuple[int, bytes]]) -> pl.DataFrame:
+        """Records of a source's pieces, (lines before it, bytes) each, parsed at once (one call
+        costs the same for a few lines as for many), numbered by their lines in the source."""
+        data = b"".join(piece for _, piece in pieces)
+        records, _, _ = parse_raw_chunk(RawChunk(None, 0, len(data), data), source_path=name, zone=self.zone)
+        lines_before, shift = 0, []
+        for before, piece in pieces:
+            shift.append((lines_before, before - lines_before))
+            lines_before += piece.count(b"\n")
+        starts = pl.Series([start for start, _ in shift], dtype=pl.Int64)
+        offsets = pl.Series([offset for _, offset in shift], dtype=pl.Int64)
+        # Each record lies in one piece: the last piece starting before its first line.
+        piece = starts.search_sorted(records["line_first"].cast(pl.Int64) - 1, side="right") - 1
+        moved = offsets.gather(piece)
+        return records.with_columns(
+            (pl.col("line_first").cast(pl.Int64) + moved).cast(pl.UInt32),
+            (pl.col("line_last").cast(pl.Int64) + moved).cast(pl.UInt32),
+        )
+
+
+#: Wanted lines closer than this share one piece.
+_PIECE_GAP = 64
+
+
+def _pieces(data: bytes, lines: list[int]) -> Iterator[tuple[int, bytes]]:
+    """Small pieces of a chunk holding the wanted lines (numbered from 1 in the chunk), as (lines
+    of the chunk before the piece, its bytes).
+
+    Each piece begins at a line that starts a record and ends before one, exactly as a chunk is
+    cut, so its records parse as they did in the whole chunk (parsing does not depend on where
+    chunks are cut); parsing a few lines instead of the whole chunk keeps the read-back cheap.
+    """
+    rows = data.split(b"\n")
+    if rows and rows[-1] == b"":
+        rows.pop()
+    clusters: list[list[int]] = []
+    for line in lines:
+        if clusters and line - clusters[-1][1] <= _PIECE_GAP:
+            clusters[-1][1] = line
+        else:
+            clusters.append([line, line])
+    for low, high in clusters:
+        start = min(low, len(rows))
+        while start > 1 and not RECORD_START.match(rows[start - 1]):
+            start -= 1
+        end = high + 1
+        while end <= len(rows) and not RECORD_START.match(rows[end - 1]):
+            end += 1
+        yield start - 1, b"\n".join(rows[start - 1 : end - 1]) + b"\n"
