@@ -15,6 +15,7 @@ import polars as pl
 
 from loglens import facts, operations, summaries, versions
 from loglens.knowledge import BANNER
+from loglens.records import record_parts
 from loglens.records import records as record_view
 from parsers import LoadResult, SourceAccount
 
@@ -125,14 +126,16 @@ def build_contexts(
         triggers: the patterns of the rules that will run (`keep_expression`).
         streamed: given, ``load`` is a streamed load and this is what its stream left.
     """
-    view = record_view(load.frames, streamed.rows if streamed else None)
     keep = keep_expression(triggers) | pl.col("kind").is_in(["status", "instance_view"])
     if streamed is None:
+        view = record_view(load.frames)
         narrowed, spans, timeline = _narrow(view, keep), [summaries.spans(view)], [summaries.timeline(view)]
     else:
         # The streamed rows were narrowed and summarised as they were parsed; the rest is done here.
-        rest = view.filter(pl.col("kind") != "waagent")
-        narrowed = pl.concat([view.filter(pl.col("kind") == "waagent"), _narrow(rest, keep)])
+        parts = record_parts(load.frames, streamed.rows)
+        kept = parts.pop("waagent", None)
+        rest = record_view({}) if not parts else pl.concat(list(parts.values()))
+        narrowed = _narrow(rest, keep) if kept is None else pl.concat([kept, _narrow(rest, keep)])
         spans = [streamed.spans, summaries.spans(rest)]
         timeline = [streamed.timeline, summaries.timeline(rest)]
     whole = Whole(narrowed, summaries.combine_spans(spans), summaries.combine_timeline(timeline))

@@ -43,7 +43,8 @@ class Analysis:
     """The result of analysing a load: the contexts, the findings and the unexplained errors.
 
     Attributes:
-        load: what the parsers read (streamed: its `waagent` frame holds only the kept rows).
+        load: what the parsers read (streamed: its `waagent` frame holds only the kept rows, in
+            the record view's columns).
         timeline: records per source, minute and level, of the whole load (`loglens.summaries`).
         contexts: one per VM collection, in load order, with its derived frames.
         findings: the `findings` and `evidence` frames, in report order.

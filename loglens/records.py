@@ -45,7 +45,16 @@ def records(frames: dict[str, pl.DataFrame], streamed_rows: int | None = None) -
     Returns:
         One frame, in frame order then row order; `record` numbers the rows of the whole load from 0.
     """
-    parts, first = [], 0
+    parts = list(record_parts(frames, streamed_rows).values())
+    if not parts:
+        schema = {"record": pl.UInt32, **{c.name: c.dtype for c in COMMON_COLUMNS}, "kind": pl.String}
+        return pl.DataFrame(schema=schema)
+    return pl.concat(parts, how="vertical")
+
+
+def record_parts(frames: dict[str, pl.DataFrame], streamed_rows: int | None = None) -> dict[str, pl.DataFrame]:
+    """`records` before stacking: kind -> that frame's part of the view (non-empty parts only)."""
+    parts, first = {}, 0
     for name, kind in RECORD_FRAMES.items():
         frame = frames.get(name)
         if frame is None:
@@ -59,9 +68,6 @@ def records(frames: dict[str, pl.DataFrame], streamed_rows: int | None = None) -
             else:
                 number = pl.int_range(first, first + frame.height, dtype=pl.UInt32, eager=True)
             part = columns(frame, COMMON).with_columns(kind=pl.lit(kind))
-            parts.append(part.insert_column(0, number.alias("record")))
+            parts[kind] = part.insert_column(0, number.alias("record"))
         first += streamed_rows if streamed else frame.height
-    if not parts:
-        schema = {"record": pl.UInt32, **{c.name: c.dtype for c in COMMON_COLUMNS}, "kind": pl.String}
-        return pl.DataFrame(schema=schema)
-    return pl.concat(parts, how="vertical")
+    return parts

@@ -22,9 +22,10 @@ from loglens import engine, summaries
 from loglens.context import Streamed, keep_expression
 from loglens.engine import Analysis
 from loglens.findings import CONTEXT_LINES
+from loglens.records import COMMON
 from parsers import LoadResult, VmTimezone
 from parsers.chunk_index import ChunkIndex
-from parsers.chunks import DEFAULT_CHUNK_BYTES
+from parsers.chunks import STREAM_CHUNK_BYTES
 from parsers.load import open_sources
 from parsers.schema import WAAGENT_COLUMNS, empty_frame
 
@@ -48,12 +49,18 @@ class RecordDigest:
         self._kept: list[pl.DataFrame] = []
 
     def transform(self, records: pl.DataFrame) -> pl.DataFrame:
-        """One chunk's kept rows, with `row` (numbered from 0 here; the stream shifts it)."""
+        """One chunk's kept rows: `row` (numbered from 0 here; the stream shifts it) and the
+        record view's columns (the only ones rules and reports read)."""
         spans, timeline = summaries.spans(records), summaries.timeline(records)
         with self._lock:
             self._spans.append(spans)
             self._timeline.append(timeline)
-        return records.with_row_index("row").filter(self._keep)
+        kept = records.with_row_index("row").filter(self._keep).select("row", *COMMON)
+        # A filtered string column still holds its chunk's whole buffers; copying the kept strings
+        # (concatenating nothing to them) lets the rest of the chunk go.
+        # (`source_path` is one literal per chunk: its buffer is small.)
+        strings = [name for name, dtype in kept.schema.items() if dtype == pl.String and name != "source_path"]
+        return kept.with_columns(pl.concat_str(pl.col(name), pl.lit("")).alias(name) for name in strings)
 
     def consume(self, chunks: Iterator[pl.DataFrame]) -> None:
         """Hold each chunk's kept rows; merge the summaries now and then."""
@@ -72,9 +79,9 @@ class RecordDigest:
             self._timeline.append(merged[1])
 
     def kept(self) -> pl.DataFrame:
-        """Every kept row (`WAAGENT_COLUMNS` and `row`), in stream order."""
+        """Every kept row (`row` and the record view's columns), in stream order."""
         if not self._kept:
-            return empty_frame(WAAGENT_COLUMNS).with_row_index("row")
+            return empty_frame(WAAGENT_COLUMNS).with_row_index("row").select("row", *COMMON)
         return pl.concat(self._kept)
 
     def streamed(self, rows: int) -> Streamed:
@@ -90,7 +97,7 @@ def analyze(
     progress: Callable[[str], None] | None,
     check_lines: Callable[[LoadResult], None],
     triggers: list[str],
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    chunk_bytes: int = STREAM_CHUNK_BYTES,
 ) -> Analysis:
     """Read ``paths`` streaming the text logs, run every rule, and fetch the evidence's neighbours.
 

@@ -143,27 +143,61 @@ _PIECE_GAP = 64
 
 
 def _pieces(data: bytes, lines: list[int]) -> Iterator[tuple[int, bytes]]:
-    """Small pieces of a chunk holding the wanted lines (numbered from 1 in the chunk), as (lines
-    of the chunk before the piece, its bytes).
+    """Small pieces of a chunk holding the wanted lines (sorted, numbered from 1 in the chunk),
+    as (lines of the chunk before the piece, its bytes).
 
     Each piece begins at a line that starts a record and ends before one, exactly as a chunk is
     cut, so its records parse as they did in the whole chunk (parsing does not depend on where
-    chunks are cut); parsing a few lines instead of the whole chunk keeps the read-back cheap.
+    chunks are cut); parsing a few lines instead of the whole chunk keeps the read-back cheap,
+    and lines are found by counting newlines, never by splitting the chunk.
     """
-    rows = data.split(b"\n")
-    if rows and rows[-1] == b"":
-        rows.pop()
     clusters: list[list[int]] = []
     for line in lines:
         if clusters and line - clusters[-1][1] <= _PIECE_GAP:
             clusters[-1][1] = line
         else:
             clusters.append([line, line])
+    cursor = _LineCursor(data)
     for low, high in clusters:
-        start = min(low, len(rows))
-        while start > 1 and not RECORD_START.match(rows[start - 1]):
-            start -= 1
-        end = high + 1
-        while end <= len(rows) and not RECORD_START.match(rows[end - 1]):
-            end += 1
-        yield start - 1, b"\n".join(rows[start - 1 : end - 1]) + b"\n"
+        start, number = cursor.start_of(low)
+        while start > 0 and not RECORD_START.match(data, start):
+            start = data.rfind(b"\n", 0, start - 1) + 1
+            number -= 1
+        end = cursor.start_of(high + 1)[0]
+        while end < len(data) and not RECORD_START.match(data, end):
+            end = _next_line(data, end)
+        yield number - 1, data[start:end]
+
+
+def _next_line(data: bytes, at: int) -> int:
+    """Where the line after the one at ``at`` starts (the end of ``data`` after the last)."""
+    newline = data.find(b"\n", at)
+    return len(data) if newline == -1 else newline + 1
+
+
+class _LineCursor:
+    """Byte offsets of line starts, found moving forward: newlines are counted a block at a time
+    (in C) while the wanted line is far, then passed one by one."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.at, self.line = data, 0, 1
+
+    def start_of(self, line: int) -> tuple[int, int]:
+        """The offset where ``line`` starts (or the end of the data), and the line found there."""
+        if line < self.line:
+            self.at, self.line = 0, 1
+        data, span = self.data, 1 << 16
+        while line - self.line > _PIECE_GAP and span >= 4096:
+            end = min(len(data), self.at + span)
+            passed = data.count(b"\n", self.at, end)
+            if passed >= line - self.line:
+                span //= 2  # would pass the line: count a shorter block
+                continue
+            # ``end`` may fall inside a line; the line it falls in is still ahead of the wanted one.
+            self.at, self.line, span = end, self.line + passed, span * 2
+            if end == len(data):
+                break
+        while self.line < line and self.at < len(data):
+            self.at = _next_line(data, self.at)
+            self.line += 1
+        return self.at, self.line
