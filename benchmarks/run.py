@@ -1,8 +1,8 @@
 """One-command benchmark: parse and analyze throughput and peak RSS on a large generated waagent.log.
 
 Usage (from the repository root, after `pip install .`):
-    python -m benchmarks.run                # 500 MB, generated once into benchmarks/data/
-    python -m benchmarks.run --size-mb 100  # quicker
+    python -m benchmarks.run                # 500 MB, plus the side by side at 2 GB (generated once)
+    python -m benchmarks.run --size-mb 100 --also-mb   # quicker: no 2 GB comparison
 
 Each measurement runs in its own process so its peak RSS is its own. Targets (2-core machine):
 parse >= 300 MB/s, >= 5x the plain-Python baseline, peak RSS <= 2.5x the input size;
@@ -10,7 +10,7 @@ parse >= 300 MB/s, >= 5x the plain-Python baseline, peak RSS <= 2.5x the input s
 every incident the generator injected found. Beside the parse it prints the grammar-free
 slicing ceiling of `benchmarks/ceiling.py`, as context for the machine's speed, and
 `benchmarks/compare.py`: lnav's headless load (when installed) beside the CLI's analyze and parse
---out, with peak RSS, `--help` and a small-bundle analyze.
+--out, with peak RSS, at 500 MB and 2 GB, with `--help` and a small-bundle analyze.
 """
 
 from __future__ import annotations
@@ -92,6 +92,13 @@ def main() -> int:
     parser.add_argument("--size-mb", type=float, default=500.0)
     parser.add_argument("--data-dir", type=Path, default=Path("benchmarks/data"))
     parser.add_argument("--skip-baseline", action="store_true", help="skip the slow plain-Python baseline")
+    parser.add_argument(
+        "--also-mb",
+        type=float,
+        nargs="*",
+        default=[2048.0],
+        help="more sizes for the side-by-side comparison (generated once each; none to skip)",
+    )
     args = parser.parse_args()
 
     path = args.data_dir / f"waagent-{args.size_mb:g}mb.log"
@@ -139,8 +146,15 @@ def main() -> int:
         ("report adds < 2 s", analyzed["report_seconds"] < 2.0),
         ("report HTML < 10 MB", analyzed["report_bytes"] < 10_000_000),
     ]
-    # The issue "Streaming analyze" comparison: lnav, the CLI end to end, start-up costs.
+    # The issue "Streaming analyze" comparison: lnav, the CLI end to end, start-up costs; then the
+    # same at the larger sizes, where memory must stay as bounded as at this one.
     checks += side_by_side(path)
+    for also in args.also_mb:
+        bigger = args.data_dir / f"waagent-{also:g}mb.log"
+        if not bigger.exists():
+            print(f"generating {bigger} ...", flush=True)
+            generate(bigger, also)
+        checks += side_by_side(bigger, startup=False)
     manifest = json.loads(Path(str(path) + ".manifest.json").read_text())
     for kind, injected in manifest["incidents"].items():
         rule, counted = INCIDENT_CHECKS[kind]

@@ -28,6 +28,22 @@ RECORD_COLUMNS: tuple[Column, ...] = (
     ),
 )
 
+SPAN_COLUMNS: tuple[Column, ...] = (
+    Column("source_path", pl.String(), "The source file."),
+    Column("extension", pl.String(), "Extension named by the records (null: records naming none)."),
+    Column("extension_version", pl.String(), "Its version as the records name it (null: none named)."),
+    Column("first_seen", UTC_TIMESTAMP, "The earliest of these records' times (null when none has a time)."),
+    Column("last_seen", UTC_TIMESTAMP, "The latest of them."),
+    Column("records", pl.UInt32(), "How many records these are."),
+)
+
+TIMELINE_COLUMNS: tuple[Column, ...] = (
+    Column("source_path", pl.String(), "The source file."),
+    Column("minute", UTC_TIMESTAMP, "The minute (records' times truncated to it)."),
+    Column("level", Level, "The records' level (null: records without one)."),
+    Column("count", pl.UInt32(), "Timestamped records of this source, minute and level."),
+)
+
 OPERATION_COLUMNS: tuple[Column, ...] = (
     _COLLECTION,
     Column("record", pl.UInt32(), "Record of the agent line that started the operation."),
@@ -166,6 +182,8 @@ FLEET_SCHEMAS: dict[str, tuple[Column, ...]] = {
 #: Derived frame name -> columns, in pipeline order.
 DERIVED_SCHEMAS: dict[str, tuple[Column, ...]] = {
     "records": RECORD_COLUMNS,
+    "spans": SPAN_COLUMNS,
+    "timeline": TIMELINE_COLUMNS,
     "operations": OPERATION_COLUMNS,
     "versions": VERSION_COLUMNS,
     "facts": FACT_COLUMNS,
@@ -175,7 +193,11 @@ DERIVED_SCHEMAS: dict[str, tuple[Column, ...]] = {
 }
 
 _PURPOSE = {
-    "records": "Every log-like row of the parser frames stacked on their common columns (`loglens.records`).",
+    "records": "Every log-like row of the parser frames stacked on their common columns (`loglens.records`). "
+    "`loglens analyze` streams the text logs and keeps only the rows some rule may read (`loglens.streamed`).",
+    "spans": "Per source, extension and version: when records named them and how many (`loglens.summaries`); "
+    "what versions and facts read instead of every record.",
+    "timeline": "Records per source, minute and level (`loglens.summaries`); the events chart reads it.",
     "operations": "Extension operations and how long they took (`loglens.operations`).",
     "versions": "Agent and extension versions over time (`loglens.versions`).",
     "facts": "What the logs say about each VM (`loglens.facts`).",

@@ -4,9 +4,9 @@ Versions, facts and the events chart once read every record; they need only two 
 which chunks of records give part by part and `combine_*` merge (min, max and sums do not care
 in which order the parts come):
 
-- **spans**: per source, extension and extension version (nulls included), the first and last
+- **spans** (`schema.SPAN_COLUMNS`): per source, extension and extension version (nulls included), the first and last
   timestamp and the number of records;
-- **timeline**: per source, minute and level, the number of timestamped records.
+- **timeline** (`schema.TIMELINE_COLUMNS`): per source, minute and level, the number of timestamped records.
 
 A fully loaded analysis builds them from its whole record view with the same functions, so both
 ways give the same frames.
@@ -15,6 +15,8 @@ ways give the same frames.
 from __future__ import annotations
 
 import polars as pl
+
+from loglens.schema import SPAN_COLUMNS, TIMELINE_COLUMNS, conform
 
 SPAN_KEYS = ["source_path", "extension", "extension_version"]
 TIMELINE_KEYS = ["source_path", "minute", "level"]
@@ -37,23 +39,25 @@ def timeline(records: pl.DataFrame) -> pl.DataFrame:
 
 
 def combine_spans(parts: list[pl.DataFrame]) -> pl.DataFrame:
-    """One spans frame from several, sorted so that equal inputs give equal frames."""
-    return (
+    """One spans frame (`SPAN_COLUMNS`) from several, sorted so that equal inputs give equal frames."""
+    combined = (
         pl.concat(parts)
         .group_by(SPAN_KEYS)
         .agg(pl.col("first_seen").min(), pl.col("last_seen").max(), pl.col("records").sum())
         .sort(SPAN_KEYS, nulls_last=True)
     )
+    return conform(combined, SPAN_COLUMNS)
 
 
 def combine_timeline(parts: list[pl.DataFrame]) -> pl.DataFrame:
-    """One timeline frame from several, sorted by minute."""
-    return (
+    """One timeline frame (`TIMELINE_COLUMNS`) from several, sorted by minute."""
+    combined = (
         pl.concat(parts)
         .group_by(TIMELINE_KEYS)
         .agg(pl.col("count").sum())
         .sort("minute", "source_path", "level", nulls_last=True)
     )
+    return conform(combined, TIMELINE_COLUMNS)
 
 
 def of_paths(frame: pl.DataFrame, paths: list[str]) -> pl.DataFrame:
