@@ -9,6 +9,7 @@ byte range, a compressed or archived source by splitting it again the same way.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -18,7 +19,7 @@ from parsers import schema
 from parsers.chunks import RawChunk, iter_raw_chunks
 from parsers.reader import Source, SourceAccount
 from parsers.timezones import VmTimezone
-from parsers.waagent import parse_raw_chunk
+from parsers.waagent import LINE_MARK_EVERY, parse_raw_chunk
 from parsers.waagent_format import RECORD_START
 
 
@@ -35,6 +36,8 @@ class ChunkPlace:
         rows: its rows (records and unparsed lines).
         raw: its byte range in a file on disk; None when its bytes came from a stream (gzip, an
             archive member), which must be split again to reach it.
+        marks: byte offsets in it of lines 1, 1 + `LINE_MARK_EVERY`, ... (empty: not marked), so
+            that a few lines are read back without reading the whole chunk.
     """
 
     source: Source
@@ -44,6 +47,7 @@ class ChunkPlace:
     first_row: int
     rows: int
     raw: RawChunk | None
+    marks: tuple[int, ...] = ()
 
 
 @dataclass
@@ -64,10 +68,19 @@ class ChunkIndex:
         """Rows the stream has yielded so far."""
         return self.places[-1].first_row + self.places[-1].rows if self.places else 0
 
-    def add(self, source: Source, ordinal: int, first_line: int, lines: int, rows: int, raw: RawChunk | None) -> int:
+    def add(
+        self,
+        source: Source,
+        ordinal: int,
+        first_line: int,
+        lines: int,
+        rows: int,
+        raw: RawChunk | None,
+        marks: tuple[int, ...] = (),
+    ) -> int:
         """Record the next chunk (``raw``: its byte range on disk, or None); returns its first row."""
         first_row = self.rows
-        place = ChunkPlace(source, ordinal, first_line, lines, first_row, rows, raw)
+        place = ChunkPlace(source, ordinal, first_line, lines, first_row, rows, raw, marks)
         self.places.append(place)
         return first_row
 
@@ -88,7 +101,10 @@ class ChunkIndex:
             pieces = []
             for place, data in self._reread(needed):
                 mine = sorted(n - place.first_line for n in targets if 0 < n - place.first_line <= place.lines)
-                pieces += [(place.first_line + before, piece) for before, piece in _pieces(data, mine)]
+                found_in = _marked_pieces(place, mine) if data is None else None
+                if found_in is None:
+                    found_in = list(_pieces(data if data is not None else place.raw.load(), _clusters(mine)))
+                pieces += [(place.first_line + before, piece) for before, piece in found_in]
             if pieces:
                 found.append(self._parse_pieces(name, pieces).filter(pl.col("line_first").is_in(list(targets))))
         return pl.concat(found) if found else schema.empty_frame(schema.WAAGENT_COLUMNS)
@@ -99,12 +115,13 @@ class ChunkIndex:
             out.setdefault(place.source.name, []).append(place)
         return out
 
-    def _reread(self, needed: list[ChunkPlace]) -> Iterator[tuple[ChunkPlace, bytes]]:
-        """The bytes of each needed chunk (all of one source)."""
+    def _reread(self, needed: list[ChunkPlace]) -> Iterator[tuple[ChunkPlace, bytes | None]]:
+        """The bytes of each needed chunk (all of one source); None for a chunk on disk, which is
+        read in part (`_marked_pieces`) or, failing that, whole."""
         streamed = {p.ordinal: p for p in needed if p.raw is None}
         for place in needed:
             if place.raw is not None:
-                yield place, place.raw.load()
+                yield place, None
         if not streamed:
             return
         # A throwaway account: the source's warnings were reported on the first read.
@@ -142,21 +159,64 @@ class ChunkIndex:
 _PIECE_GAP = 64
 
 
-def _pieces(data: bytes, lines: list[int]) -> Iterator[tuple[int, bytes]]:
-    """Small pieces of a chunk holding the wanted lines (sorted, numbered from 1 in the chunk),
-    as (lines of the chunk before the piece, its bytes).
+def _marked_pieces(place: ChunkPlace, lines: list[int]) -> list[tuple[int, bytes]] | None:
+    """`_pieces` of a chunk on disk, each read from the marks around it rather than the whole
+    chunk; None when the chunk has no marks or a piece reaches past its window."""
+    if not place.marks or place.raw is None:
+        return None
+    marks, raw, out = place.marks, place.raw, []
+    with open(raw.path, "rb") as handle:
+        for low, high in _clusters(lines):
+            # From the mark a whole stretch before the first line to the one a stretch after the last.
+            first = max(0, (low - 1) // LINE_MARK_EVERY - 1)
+            last = (high - 1) // LINE_MARK_EVERY + 2
+            start, end = marks[first], marks[last] if last < len(marks) else raw.length
+            data = os.pread(handle.fileno(), end - start, raw.offset + start)
+            if len(data) != end - start:
+                return None
+            try:
+                before = first * LINE_MARK_EVERY
+                out += [
+                    (before + n, piece)
+                    for n, piece in _pieces(
+                        data, [[low - before, high - before]], open_start=first > 0, open_end=last < len(marks)
+                    )
+                ]
+            except _OutOfWindow:
+                return None
+    return out
 
-    Each piece begins at a line that starts a record and ends before one, exactly as a chunk is
-    cut, so its records parse as they did in the whole chunk (parsing does not depend on where
-    chunks are cut); parsing a few lines instead of the whole chunk keeps the read-back cheap,
-    and lines are found by counting newlines, never by splitting the chunk.
-    """
+
+class _OutOfWindow(Exception):
+    """A piece reaches past the bytes read for it."""
+
+
+def _clusters(lines: list[int]) -> list[list[int]]:
+    """Sorted lines grouped into [first, last] runs with gaps of at most `_PIECE_GAP`."""
     clusters: list[list[int]] = []
     for line in lines:
         if clusters and line - clusters[-1][1] <= _PIECE_GAP:
             clusters[-1][1] = line
         else:
             clusters.append([line, line])
+    return clusters
+
+
+def _pieces(
+    data: bytes, clusters: list[list[int]], *, open_start: bool = False, open_end: bool = False
+) -> Iterator[tuple[int, bytes]]:
+    """Small pieces of a chunk holding the wanted lines (`_clusters`, numbered from 1 in ``data``),
+    one per cluster, as (lines of ``data`` before the piece, its bytes).
+
+    Each piece begins at a line that starts a record and ends before one, exactly as a chunk is
+    cut, so its records parse as they did in the whole chunk (parsing does not depend on where
+    chunks are cut); parsing a few lines instead of the whole chunk keeps the read-back cheap,
+    and lines are found by counting newlines, never by splitting the chunk. ``open_start`` and
+    ``open_end``: ``data`` is a window of the chunk, whose edges are not record boundaries.
+
+    Raises:
+        _OutOfWindow: a piece would begin before or end after the window.
+    """
     cursor = _LineCursor(data)
     for low, high in clusters:
         start, number = cursor.start_of(low)
@@ -166,6 +226,8 @@ def _pieces(data: bytes, lines: list[int]) -> Iterator[tuple[int, bytes]]:
         end = cursor.start_of(high + 1)[0]
         while end < len(data) and not RECORD_START.match(data, end):
             end = _next_line(data, end)
+        if (open_start and start == 0 and not RECORD_START.match(data, 0)) or (open_end and end == len(data)):
+            raise _OutOfWindow
         yield number - 1, data[start:end]
 
 

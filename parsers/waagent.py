@@ -108,21 +108,25 @@ def iter_waagent(
                 yield account, (source, ordinal, raw)
 
     def parse(job: tuple[SourceAccount, tuple]) -> tuple[SourceAccount, tuple, tuple]:
-        records, counts, damage = parse_raw_chunk(job[1][2], source_path=job[0].path, zone=zone)
+        source, ordinal, raw = job[1]
+        on_disk = raw.data is None
+        marks = [] if index is not None and on_disk else None
+        records, counts, damage = parse_raw_chunk(raw, source_path=job[0].path, zone=zone, marks=marks)
         # The span is taken here, so that only the transformed records wait in flight.
         stamps, rows = records["timestamp"], records.height
         # Only a byte range is handed on: a streamed chunk's bytes are let go once parsed.
-        source, ordinal, raw = job[1]
-        place = (source, ordinal, raw if raw.data is None else None)
+        place = (source, ordinal, raw if on_disk else None, tuple(marks or ()))
         return job[0], place, (transform(records) if transform else records, stamps, rows, counts, damage)
 
     # One pipeline over every file's chunks: many small files keep the workers as busy as one big one.
-    for account, (source, ordinal, raw), (output, stamps, rows, counts, chunk_damage) in map_in_order(parse, chunks()):
+    for account, (source, ordinal, raw, marks), (output, stamps, rows, counts, chunk_damage) in map_in_order(
+        parse, chunks()
+    ):
         account.saw_times(stamps)
         # Chunks number their lines from 1; shift them to file line numbers.
         shifted = output.with_columns(pl.col("line_first", "line_last") + account.lines)
         if index is not None:
-            first_row = index.add(source, ordinal, account.lines, counts[0], rows, raw)
+            first_row = index.add(source, ordinal, account.lines, counts[0], rows, raw, marks)
             if "row" in shifted.columns:
                 shifted = shifted.with_columns(pl.col("row") + first_row)
         _tally(account, counts)
@@ -141,9 +145,14 @@ def _tally(account: SourceAccount, counts: tuple[int, int, int, int]) -> None:
 
 
 def parse_raw_chunk(
-    raw: RawChunk, source_path: str, zone: VmTimezone
+    raw: RawChunk, source_path: str, zone: VmTimezone, marks: list[int] | None = None
 ) -> tuple[pl.DataFrame, tuple[int, int, int, int], Damage]:
     """Read, decode and parse one chunk (in a worker thread).
+
+    Args:
+        marks: given, receives the byte offsets in the chunk of lines 1, 1 + `LINE_MARK_EVERY`,
+            ... when its lines are its bytes as they are (nothing repaired), so that a line can be
+            read back without reading the whole chunk (`parsers.chunk_index`).
 
     Returns:
         Records numbered from line 1 of the chunk; counts (lines, records, continuations,
@@ -154,8 +163,15 @@ def parse_raw_chunk(
     except OSError as exc:
         return schema.empty_frame(schema.WAAGENT_COLUMNS), (0, 0, 0, 0), Damage(read_errors=[str(exc)])
     chunk = decode_chunk(data)
+    if marks is not None and not (chunk.damaged or chunk.damage.crlf or chunk.damage.long_lines):
+        widths = chunk.lines.get_column("text").str.len_bytes().cast(pl.Int64) + 1
+        marks += (widths.cum_sum() - widths).gather_every(LINE_MARK_EVERY).to_list()
     records, counts = parse_chunk(chunk, source_path, zone)
     return records, (chunk.lines.height, *counts), chunk.damage
+
+
+#: Lines between two byte offsets `parse_raw_chunk` marks.
+LINE_MARK_EVERY = 1024
 
 
 def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[pl.DataFrame, tuple[int, int, int]]:
