@@ -6,7 +6,7 @@ This package knows formats, not diagnoses; ``loglens`` builds on it, never the r
 from parsers.load import LoadResult, load_sources
 from parsers.reader import ParseResult, Source, SourceAccount
 from parsers.timezones import TimezoneError, VmTimezone
-from parsers.waagent import read_waagent
+from parsers.waagent_stream import read_waagent
 
 __all__ = [
     "LoadResult",

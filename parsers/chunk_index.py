@@ -52,7 +52,7 @@ class ChunkPlace:
 
 @dataclass
 class ChunkIndex:
-    """Every chunk of a stream, in stream order; filled by `parsers.waagent.iter_waagent`.
+    """Every chunk of a stream, in stream order; filled by `parsers.waagent_stream.iter_waagent`.
 
     Attributes:
         zone: the zone the chunks were parsed with (a re-read must parse them the same way).

@@ -23,7 +23,7 @@ from parsers.handler_files import read_handler_state, read_settings, read_status
 from parsers.instance_view import read_instance_views, read_vm_models
 from parsers.reader import Source, SourceAccount
 from parsers.timezones import VmTimezone
-from parsers.waagent import iter_waagent, read_waagent
+from parsers.waagent_stream import iter_waagent, read_waagent
 
 
 @dataclass

@@ -11,7 +11,6 @@ import arrows point one way: ``loglens`` imports ``parsers``, never the reverse.
 from __future__ import annotations
 
 import functools
-
 from dataclasses import dataclass
 from datetime import datetime
 

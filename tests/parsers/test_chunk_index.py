@@ -17,7 +17,7 @@ from parsers.chunk_index import ChunkIndex
 from parsers.chunks import STREAM_CHUNK_BYTES
 from parsers.reader import Source
 from parsers.timezones import VmTimezone
-from parsers.waagent import iter_waagent
+from parsers.waagent_stream import iter_waagent
 
 
 @pytest.fixture(scope="module")
