@@ -25,7 +25,7 @@ from loglens.findings import CONTEXT_LINES
 from loglens.records import COMMON
 from parsers import LoadResult, VmTimezone
 from parsers.chunk_index import ChunkIndex
-from parsers.chunks import STREAM_CHUNK_BYTES
+from parsers.chunks import DEFAULT_CHUNK_BYTES
 from parsers.load import open_sources
 from parsers.schema import WAAGENT_COLUMNS, empty_frame
 
@@ -97,11 +97,14 @@ def analyze(
     progress: Callable[[str], None] | None,
     check_lines: Callable[[LoadResult], None],
     triggers: list[str],
-    chunk_bytes: int = STREAM_CHUNK_BYTES,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
 ) -> Analysis:
     """Read ``paths`` streaming the text logs, run every rule, and fetch the evidence's neighbours.
 
     ``check_lines`` is called on the load before the rules run (it raises when nothing was read).
+    The chunks are the full load's 12 MiB: 6 MiB (`parse --out`'s) peaked no lower here, because
+    the rules over the kept records peak higher than the reading, and took 6.4 s against 5.5 s for
+    a 525 MB log.
     """
     digest = RecordDigest(triggers)
     index = ChunkIndex(zone=tz, chunk_bytes=chunk_bytes)
