@@ -17,7 +17,6 @@ from loglens import atomic, engine
 from loglens.engine import Analysis
 from loglens.errors import InputError, first_line
 from loglens.redact import redact_frame
-from loglens.rules import REGISTRY
 from loglens.version import __version__
 from parsers import LoadResult, TimezoneError, VmTimezone, load_sources
 from parsers.chunks import DEFAULT_CHUNK_BYTES, STREAM_CHUNK_BYTES
@@ -265,7 +264,6 @@ def analyze(
         tz=_zone(tz),
         progress=progress,
         check_lines=require_lines,
-        triggers=[m.RULE.triggers for m in REGISTRY],
     )
     require_recognised(analysis)
     return analysis

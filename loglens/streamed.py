@@ -23,6 +23,7 @@ from loglens.context import Streamed, keep_expression
 from loglens.engine import Analysis
 from loglens.findings import CONTEXT_LINES
 from loglens.records import COMMON
+from loglens.rules import REGISTRY
 from parsers import LoadResult, VmTimezone
 from parsers.chunk_index import ChunkIndex
 from parsers.chunks import DEFAULT_CHUNK_BYTES
@@ -31,31 +32,47 @@ from parsers.schema import WAAGENT_COLUMNS, empty_frame
 
 #: Summary parts merged into one once this many have piled up, so they stay few whatever the size.
 _PARTS_BEFORE_MERGE = 64
+#: Streamed rows held whole besides the kept ones while there are no more than this many: the
+#: evidence context of a small input is taken from them rather than parsed again (a tiny VM's
+#: read-back cost ~15 ms, a fleet's fixed cost per VM); past it they are let go.
+WHOLE_ROWS_HELD = 50_000
+#: The columns the reports show of a record around an evidence line (`reports.model`).
+READ_BACK_COLUMNS = ["source_path", "line_first", "line_last", "timestamp", "level", "message"]
 
 
 class RecordDigest:
-    """What a stream of `waagent` records leaves: kept rows, their row numbers, the summaries.
+    """What a stream of `waagent` records leaves: kept rows, their row numbers, the summaries, and
+    (while the stream is small) every row, for the evidence context.
 
     `transform` runs in the parsing threads, `consume` (the load's sink) in the reading one.
     """
 
-    def __init__(self, triggers: list[str]) -> None:
+    def __init__(self, triggers: list[str], index: ChunkIndex) -> None:
         self._keep = keep_expression(triggers)
+        self._index = index
         self._lock = threading.Lock()
         # Empty summaries first: a stream without a chunk still gives typed (empty) frames.
         empty = empty_frame(WAAGENT_COLUMNS)
         self._spans: list[pl.DataFrame] = [summaries.spans(empty)]
         self._timeline: list[pl.DataFrame] = [summaries.timeline(empty)]
         self._kept: list[pl.DataFrame] = []
+        self._whole: list[pl.DataFrame] | None = []
+        self._rows_seen = 0
 
     def transform(self, records: pl.DataFrame) -> pl.DataFrame:
-        """One chunk's kept rows: `row` (numbered from 0 here; the stream shifts it) and the
-        record view's columns (the only ones rules and reports read)."""
+        """One chunk's rows for `consume`: `row` (numbered from 0 here; the stream shifts it), the
+        record view's columns (the only ones rules and reports read) and `kept`; only the kept
+        rows once the stream has passed `WHOLE_ROWS_HELD`."""
         spans, timeline = summaries.spans(records), summaries.timeline(records)
         with self._lock:
             self._spans.append(spans)
             self._timeline.append(timeline)
-        kept = records.with_row_index("row").filter(self._keep).select("row", *COMMON)
+            self._rows_seen += records.height
+            small = self._rows_seen <= WHOLE_ROWS_HELD
+        rows = records.with_row_index("row").select("row", *COMMON, kept=self._keep)
+        if small:
+            return rows
+        kept = rows.filter(pl.col("kept"))
         # A filtered string column still holds its chunk's whole buffers; copying the kept strings
         # (concatenating nothing to them) lets the rest of the chunk go.
         # (`source_path` is one literal per chunk: its buffer is small.)
@@ -63,9 +80,16 @@ class RecordDigest:
         return kept.with_columns(pl.concat_str(pl.col(name), pl.lit("")).alias(name) for name in strings)
 
     def consume(self, chunks: Iterator[pl.DataFrame]) -> None:
-        """Hold each chunk's kept rows; merge the summaries now and then."""
-        for kept in chunks:
-            self._kept.append(kept)
+        """Hold each chunk's kept rows (and the whole chunk while the stream is small); merge the
+        summaries now and then."""
+        for rows in chunks:
+            if self._whole is not None:
+                # Whole only if it has every row of the chunk just indexed.
+                if rows.height == self._index.places[-1].rows:
+                    self._whole.append(rows.select(READ_BACK_COLUMNS))
+                else:
+                    self._whole = None
+            self._kept.append(rows.filter(pl.col("kept")).drop("kept"))
             if len(self._spans) > _PARTS_BEFORE_MERGE:
                 self._merge()
 
@@ -84,6 +108,12 @@ class RecordDigest:
             return empty_frame(WAAGENT_COLUMNS).with_row_index("row").select("row", *COMMON)
         return pl.concat(self._kept)
 
+    def whole(self) -> pl.DataFrame | None:
+        """Every streamed row (`READ_BACK_COLUMNS`) when the stream was small enough to hold, else None."""
+        if not self._whole:
+            return None
+        return pl.concat(self._whole)
+
     def streamed(self, rows: int) -> Streamed:
         """What the engine needs besides the frames, once the stream (of ``rows`` rows) is over."""
         self._merge()
@@ -96,7 +126,6 @@ def analyze(
     tz: VmTimezone,
     progress: Callable[[str], None] | None,
     check_lines: Callable[[LoadResult], None],
-    triggers: list[str],
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
 ) -> Analysis:
     """Read ``paths`` streaming the text logs, run every rule, and fetch the evidence's neighbours.
@@ -106,8 +135,9 @@ def analyze(
     the rules over the kept records peak higher than the reading, and took 6.4 s against 5.5 s for
     a 525 MB log.
     """
-    digest = RecordDigest(triggers)
+    triggers = [module.RULE.triggers for module in REGISTRY]  # the rules the engine will run
     index = ChunkIndex(zone=tz, chunk_bytes=chunk_bytes)
+    digest = RecordDigest(triggers, index)
     with open_sources(
         paths,
         tz=tz,
@@ -122,7 +152,12 @@ def analyze(
         if progress:
             progress(f"running {len(triggers)} rules on {len(set(load.collections().values())) or 1} VM collection(s)")
         analysis = engine.analyze(load, streamed=digest.streamed(index.rows))
-        analysis.nearby = index.records_at(_around_evidence(analysis))
+        wanted = _around_evidence(analysis)
+        whole = digest.whole()
+        if whole is None:
+            analysis.nearby = index.records_at(wanted)
+        else:
+            analysis.nearby = whole.join(wanted, on=["source_path", "line_first"], how="semi")
     return analysis
 
 

@@ -21,7 +21,6 @@ from benchmarks.generate import generate
 from loglens import api, streamed
 from loglens.engine import Analysis
 from loglens.reports import model
-from loglens.rules import REGISTRY
 from parsers import VmTimezone
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,7 +34,6 @@ def _streamed(paths: list[Path], chunk_bytes: int) -> Analysis:
         tz=VmTimezone.parse(None),
         progress=None,
         check_lines=api.require_lines,
-        triggers=[m.RULE.triggers for m in REGISTRY],
         chunk_bytes=chunk_bytes,
     )
 
@@ -74,8 +72,17 @@ def generated(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture
+def read_back(monkeypatch):
+    """Hold no stream whole, so that every evidence context is read back from the files."""
+    monkeypatch.setattr(streamed, "WHOLE_ROWS_HELD", 0)
+
+
+@pytest.mark.parametrize("held", [False, True], ids=["read-back", "held-whole"])
 @pytest.mark.parametrize("shape", ["plain", "gzip", "bundle.zip"])
-def test_streamed_analysis_equals_the_full_one_on_the_generated_log(generated, shape):
+def test_streamed_analysis_equals_the_full_one_on_the_generated_log(generated, shape, held, monkeypatch):
+    # Read back from the files (a large input), or taken from the rows held whole (a small one).
+    monkeypatch.setattr(streamed, "WHOLE_ROWS_HELD", 10**9 if held else 0)
     paths = [generated / shape]
     full = api.analyze_load(api.read(paths))
     stream = _streamed(paths, chunk_bytes=64 * 1024)
@@ -86,7 +93,7 @@ def test_streamed_analysis_equals_the_full_one_on_the_generated_log(generated, s
     assert stream.nearby is not None and stream.nearby.height > 0
 
 
-def test_evidence_context_is_read_back_where_the_stream_let_it_go(generated):
+def test_evidence_context_is_read_back_where_the_stream_let_it_go(generated, read_back):
     stream = _streamed([generated / "plain"], chunk_bytes=64 * 1024)
     page = model.build(stream, neighbours=True)
     kept = set(stream.load.frames["waagent"].select("source_path", "line_first").iter_rows())
@@ -100,12 +107,12 @@ def test_evidence_context_is_read_back_where_the_stream_let_it_go(generated):
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
-def test_streamed_analysis_equals_the_full_one_on_each_sample(sample):
+def test_streamed_analysis_equals_the_full_one_on_each_sample(sample, read_back):
     full = api.analyze_load(api.read([sample]))
     assert _differences(full, _streamed([sample], chunk_bytes=4096)) == []
 
 
-def test_streamed_analysis_equals_the_full_one_on_every_corpus_case():
+def test_streamed_analysis_equals_the_full_one_on_every_corpus_case(read_back):
     differ = {}
     for case in sorted(CORPUS.iterdir()):
         load = api.read([case])
