@@ -9,6 +9,7 @@ byte range, a compressed or archived source by splitting it again the same way.
 
 from __future__ import annotations
 
+import bisect
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -91,22 +92,23 @@ class ChunkIndex:
             wanted: `source_path` and `line_first` pairs; lines of other sources are ignored.
         """
         lines = wanted.select(pl.col("source_path").cast(pl.String), pl.col("line_first").cast(pl.UInt32)).unique()
-        by_path = {path: set(group["line_first"].to_list()) for (path,), group in lines.group_by("source_path")}
+        by_path = {path: sorted(group["line_first"].to_list()) for (path,), group in lines.group_by("source_path")}
         found = []
         for name, places in self._places_by_source().items():
             targets = by_path.get(name)
             if not targets:
                 continue
-            needed = [p for p in places if any(p.first_line < n <= p.first_line + p.lines for n in targets)]
+            # Each place's wanted lines, numbered in the chunk: found once, by bisection.
+            mine = {p.ordinal: _lines_in(p, targets) for p in places}
             pieces = []
-            for place, data in self._reread(needed):
-                mine = sorted(n - place.first_line for n in targets if 0 < n - place.first_line <= place.lines)
-                found_in = _marked_pieces(place, mine) if data is None else None
+            for place, data in self._reread([p for p in places if mine[p.ordinal]]):
+                wanted_here = mine[place.ordinal]
+                found_in = _marked_pieces(place, wanted_here) if data is None else None
                 if found_in is None:
-                    found_in = list(_pieces(data if data is not None else place.raw.load(), _clusters(mine)))
+                    found_in = list(_pieces(data if data is not None else place.raw.load(), _clusters(wanted_here)))
                 pieces += [(place.first_line + before, piece) for before, piece in found_in]
             if pieces:
-                found.append(self._parse_pieces(name, pieces).filter(pl.col("line_first").is_in(list(targets))))
+                found.append(self._parse_pieces(name, pieces).filter(pl.col("line_first").is_in(targets)))
         return pl.concat(found) if found else schema.empty_frame(schema.WAAGENT_COLUMNS)
 
     def _places_by_source(self) -> dict[str, list[ChunkPlace]]:
@@ -157,6 +159,13 @@ class ChunkIndex:
 
 #: Wanted lines closer than this share one piece.
 _PIECE_GAP = 64
+
+
+def _lines_in(place: ChunkPlace, targets: list[int]) -> list[int]:
+    """The sorted ``targets`` that fall in ``place``, numbered from 1 in the chunk."""
+    low = bisect.bisect_right(targets, place.first_line)
+    high = bisect.bisect_right(targets, place.first_line + place.lines)
+    return [n - place.first_line for n in targets[low:high]]
 
 
 def _marked_pieces(place: ChunkPlace, lines: list[int]) -> list[tuple[int, bytes]] | None:
