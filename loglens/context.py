@@ -13,6 +13,7 @@ from functools import cached_property
 
 import polars as pl
 
+from catalogue.match import ID, anchored, tag
 from loglens import facts, operations, summaries, versions
 from loglens.knowledge import BANNER
 from loglens.records import record_parts
@@ -70,6 +71,32 @@ class Context:
         """The `facts` derived frame of this collection (one row)."""
         return facts.vm_facts(self.collection, self.frames, self.spans, self.records)
 
+    @cached_property
+    def messages(self) -> pl.DataFrame:
+        """The view's records that carry catalogue messages: one row per (record, message id),
+        with the entry's named fields as columns (`catalogue.match.tag`)."""
+        return tag(self.records)
+
+    def tagged(self, ids: tuple[str, ...] | list[str], *, kinds: tuple[str, ...] | None = None) -> pl.DataFrame:
+        """Records carrying any of the catalogue messages ``ids`` (an id, or a prefix ending in `.`).
+
+        One row per record (the first matching message's id and fields), in record order.
+        """
+        exact = [i for i in ids if not i.endswith(".")]
+        prefixes = tuple(i for i in ids if i.endswith("."))
+        wanted = pl.col(ID).is_in(exact)
+        if prefixes:
+            wanted = wanted | pl.any_horizontal([pl.col(ID).str.starts_with(p) for p in prefixes])
+        frame = self.messages.filter(wanted)
+        if kinds is not None:
+            frame = frame.filter(pl.col("kind").is_in(kinds))
+        return frame.unique(subset="record", keep="first", maintain_order=True)
+
+    def field_of(self, records: pl.Series, field: str) -> str | None:
+        """The first value of a catalogue field that any message of ``records`` states."""
+        values = self.messages.filter(pl.col("record").is_in(records.implode())).get_column(field).drop_nulls()
+        return values[0] if values.len() else None
+
     def search(
         self, pattern: str, *, kinds: tuple[str, ...] | None = None, words: tuple[str, ...] = ()
     ) -> pl.DataFrame:
@@ -112,8 +139,10 @@ def keep_expression(triggers: list[str]) -> pl.Expr:
             left out (errors and warnings stay).
     """
     # The operation and banner lines are always kept: the timeline and the facts read them whatever rules run.
-    pattern = "|".join(f"(?:{t})" for t in [*triggers, operations.TRIGGERS, BANNER])
-    return (pl.col("message").str.contains(pattern) | pl.col("level").is_in(PROBLEM_LEVELS)).fill_null(False)
+    pattern = "|".join(f"(?:{t})" for t in [*filter(None, triggers), operations.TRIGGERS, BANNER])
+    keep = pl.col("message").str.contains(pattern) | pl.col("level").is_in(PROBLEM_LEVELS)
+    # Every record that carries a catalogue message's anchor is kept: rules read them tagged.
+    return (keep.fill_null(False) | anchored()).fill_null(False)
 
 
 def build_contexts(

@@ -20,6 +20,7 @@ from types import ModuleType
 import polars as pl
 import regex
 
+import catalogue
 from loglens import benign
 from loglens.knowledge import CATEGORY_NAMES, SEVERITIES
 from loglens.redact import redact_expr
@@ -41,17 +42,18 @@ _URL = regex.compile(r"https?://\S+")
 class Rule:
     """A rule's metadata. The explanation, remediation and docs link come from its module docstring.
 
-    ``triggers`` is a regex every record the rule looks at matches. The engine runs the
-    rules' triggers as one pass over all records and hands rules only the records that matched
-    (plus errors, warnings, status and instance-view rows). A rule's own patterns then run over
-    a small set.
+    ``messages`` are the catalogue ids (or id prefixes, ending in `.`) the rule reads: the
+    engine keeps every record that carries a catalogue message (one anchor pass, `catalogue.match`),
+    and the rule reads them tagged (`Context.tagged`). ``triggers`` is the older form, a regex every
+    record the rule looks at matches, for rules whose wording has not moved to the catalogue yet.
     """
 
     id: str
     category: str
     severity: str
     title: str
-    triggers: str
+    triggers: str = ""
+    messages: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
@@ -60,6 +62,10 @@ class Rule:
             raise ValueError(f"{self.id}: unknown category {self.category!r}")
         if self.severity not in SEVERITIES:
             raise ValueError(f"{self.id}: unknown severity {self.severity!r}")
+        known = catalogue.load().by_id
+        stray = [m for m in self.messages if not any(i == m or (m.endswith(".") and i.startswith(m)) for i in known)]
+        if stray:
+            raise ValueError(f"{self.id}: no catalogue entry for messages {stray}")
 
 
 @dataclass

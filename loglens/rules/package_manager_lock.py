@@ -36,60 +36,35 @@ References:
 from __future__ import annotations
 
 import polars as pl
-import regex
 
 from loglens.context import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, span_text, version_of
-
-#: Lock messages of apt/dpkg, yum/dnf/rpm and zypper, and the extensions' own lock notices.
-LOCK = (
-    r"(?i)could not get lock|unable to acquire the dpkg frontend lock|unable to lock the administration directory"
-    r"|unable to lock directory /var/lib/apt/lists|dpkg (?:frontend|database) lock (?:is|was) locked"
-    r"|dpkg status database is locked|waiting for cache lock|holding the (?:yum|dnf) lock|existing lock /var/run/yum\.pid"
-    r"|waiting for process with pid \d+ to finish|transaction lock on \S*\.rpm\.lock|system management is locked by the application"
-    r"|package manager (?:on the vm )?is (?:currently )?locked|dpkg frontend is locked by another process"
-)
-#: Every LOCK match contains one of these words (a cheap first pass).
-LOCK_WORDS = ("lock", "waiting for process")
-#: `It is held by process 3121 (unattended-upgr)`, zypper's `with pid 1450 (zypper)`, dpkg's `locked by X process with pid N`.
-_HOLDER = (
-    r"(?:held by process|application with pid|another copy is running as pid) (\d+)(?: \(([^)]+)\))?"
-    r"|locked by (\S+) process with pid (\d+)|The other application is: (\S+)"
-)
-#: The rpm lock path starts at a word start: an unanchored `\S*` would retry at every character of
-#: a long token, quadratic in its length (a 780 KB line took minutes).
-_LOCK_FILE = (
-    r"(/var/lib/dpkg/lock(?:-frontend)?|/var/lib/apt/lists/lock|/var/cache/apt/archives/lock|/var/run/yum\.pid"
-    r"|(?<![^\s'\"(=])\S*?\.rpm\.lock)"
-)
-
 
 RULE = Rule(
     id="package-manager-lock",
     category="lock-contention",
     severity="error",
     title="Package manager locked by another process",
-    triggers=LOCK,
+    messages=("pkg.",),
 )
+#: Outcomes of the tool's own run: apt's `E:` and dpkg's `error:` lines are the tool giving up.
+_FAILED = ("exit code", "failed", "\nE: ", "error: ")
 
 
 def detect(context: Context) -> list[Hit]:
     hits = []
-    matched = context.search(LOCK, words=LOCK_WORDS)
+    matched = context.tagged(RULE.messages)
     for (extension,), rows in matched.group_by(["extension"], maintain_order=True):
-        text = "\n".join(m for m in rows["message"].to_list() if m)
-        holder = _holder(text)
-        lock = regex.search(_LOCK_FILE, text)
+        text = "\n" + "\n".join(m for m in rows["message"].to_list() if m)
+        holder = _holder(rows)
+        lock = _first(rows, "lock_file")
         manager = _manager(text)
-        # apt's `E: Could not get lock` and dpkg's `dpkg: error: ...` are the tools giving up.
-        failed = (rows["level"].cast(pl.String) == "ERROR").any() or bool(
-            regex.search(r"(?i)exit code|failed|^E: |\berror: ", text, flags=regex.M)
-        )
-        operation = _operation(text)
+        failed = (rows["level"].cast(pl.String) == "ERROR").any() or any(w in text for w in _FAILED)
+        operation = context.field_of(rows["record"], "operation")
         what = f"{operation} of {extension}" if operation and extension else (extension or "A package operation")
         held = (
-            f"{lock.group(1) if lock else manager + ' lock'} was held by {holder}"
+            f"{lock or manager + ' lock'} was held by {holder}"
             if holder
             else f"the {manager} lock was held"
         )
@@ -108,13 +83,15 @@ def detect(context: Context) -> list[Hit]:
     return hits
 
 
-def _holder(text: str) -> str | None:
-    """`name (pid N)` from whichever of the tools' phrasings the text has."""
-    pid = name = None
-    for match in regex.finditer(_HOLDER, text):
-        held_pid, held_name, dpkg_name, dpkg_pid, yum_app = match.groups()
-        pid = pid or held_pid or dpkg_pid
-        name = name or held_name or dpkg_name or yum_app
+def _first(rows: pl.DataFrame, field: str) -> str | None:
+    """The first non-null value of a catalogue field among the rows."""
+    values = rows.get_column(field).drop_nulls()
+    return values[0] if values.len() else None
+
+
+def _holder(rows: pl.DataFrame) -> str | None:
+    """`name (pid N)` from the lock messages' `holder` and `pid` fields."""
+    pid, name = _first(rows, "pid"), _first(rows, "holder")
     if name and pid:
         return f"{name} (pid {pid})"
     return name or (f"pid {pid}" if pid else None)
@@ -126,11 +103,3 @@ def _manager(text: str) -> str:
         if word in lowered:
             return "dpkg" if word == "apt" else word
     return "package manager"
-
-
-def _operation(text: str) -> str | None:
-    match = regex.search(
-        r"\bop=(Install|Enable|Update|Disable|UnInstall)\b|\b(Install|Enable|Update|Disable|Uninstall),(?:failed|error)",
-        text,
-    )
-    return (match.group(1) or match.group(2)) if match else None

@@ -1,0 +1,48 @@
+"""Every catalogue entry keeps its contract: each example produces its id, each no_match does
+not, and each pattern runs in Polars (the Rust regex dialect the pass uses)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+import catalogue
+from catalogue.match import ids_of, tag
+
+ENTRIES = catalogue.load().entries
+
+
+def test_catalogue_loads_with_unique_ids():
+    assert len({e.id for e in ENTRIES}) == len(ENTRIES) > 0
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.id)
+def test_examples_produce_their_id(entry):
+    pl.Series([""]).str.contains(entry.pattern)  # compiles as Rust regex
+    found = ids_of(list(entry.examples))
+    missing = [example for example, ids in zip(entry.examples, found, strict=True) if entry.id not in ids]
+    assert not missing, f"{entry.id} does not match its examples: {missing}"
+    if entry.no_match:
+        wrong = [text for text, ids in zip(entry.no_match, ids_of(list(entry.no_match)), strict=True) if entry.id in ids]
+        assert not wrong, f"{entry.id} matches lines it must not: {wrong}"
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.id)
+def test_examples_are_found_inside_wrappers(entry):
+    """A message is recognised whatever wraps it: a journald prefix, a grep file name, quotes."""
+    example = entry.examples[0]
+    wrapped = [
+        f"May 03 14:07:06 vm-1 waagent[2401]: {example}",
+        f"/var/log/waagent.log.1:{example}",
+        f'  "message": "{example}"',
+    ]
+    assert all(entry.id in ids for ids in ids_of(wrapped))
+
+
+def test_tag_keeps_row_columns_and_fields():
+    frame = pl.DataFrame({"message": ["x", "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 1519 (dpkg)"], "n": [1, 2]})
+    hits = tag(frame)
+    assert hits.select("n", "message_id", "pid", "holder", "lock_file").rows() == [
+        (2, "pkg.apt-could-not-get-lock", "1519", "dpkg", "/var/lib/dpkg/lock-frontend")
+    ]
+    assert set(catalogue.FIELDS) <= set(hits.columns)
