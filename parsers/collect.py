@@ -34,7 +34,7 @@ from parsers.waagent_format import FILE_NAME as WAAGENT_FILE_NAME
 MAX_ARCHIVE_BYTES = 4 * 1024**3
 MAX_ARCHIVE_MEMBERS = 100_000
 #: How much of a file is read to sniff what it is.
-_SNIFF_BYTES = 4096
+_SNIFF_BYTES = 65536
 
 #: `<Publisher.Type>-<version>` handler directory under /var/lib/waagent.
 HANDLER_DIR = regex.compile(r"^(?P<ext>[A-Za-z][\w.]*?)-(?P<ver>\d+(?:\.\d+)*)$")

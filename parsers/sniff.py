@@ -3,12 +3,16 @@
 Names only hint (`parsers.collect.kind_of_path` reads the path first); when the path does not
 tell, the first few KiB decide: an instance view, `az vm show`, saved `waagent --version` output,
 an extension status file under another name, ARM/CLI error JSON, portal or CLI status text, or
-any text that mentions the agent, extensions or a condition loglens diagnoses.
+any text in which the message catalogue (`catalogue/`) recognises a line: the same knowledge the
+rules read, so a file is read the same way named alone or found in a directory.
 """
 
 from __future__ import annotations
 
 import regex
+
+import catalogue
+from catalogue.match import ids_of
 
 #: Files in a tree that are documents or code, never logs, however they mention the agent.
 NOT_LOGS = (
@@ -36,23 +40,9 @@ NOT_LOGS = (
     "certificates.xml",
     "certificates.json",
 )
-#: Words that make a text file worth reading with the agent grammar, whatever its name: the agent
-#: and extensions by name, their error wording, and the conditions loglens diagnoses (a syslog
-#: copy, `systemctl status`, a cloud-init log, `df` output, pasted portal text).
-_RELEVANT_TEXT = regex.compile(
-    rb"WALinuxAgent|waagent|walinuxagent|azurelinuxagent|Azure Linux Agent|168\.63\.129\.16|ExtHandler"
-    rb"|Microsoft\.(?:Azure|OSTCExtensions|EnterpriseCloud|CPlat|GuestConfiguration)\.|VMExtension"
-    rb"|Non-zero exit code|\[Extension(?:Operation)?Error\]|omsagent|(?i:could not get lock|frontend is locked"
-    rb"|no space left on device|yum lock|system management is locked)|^Filesystem\s+(?:Size|Inodes|1K-blocks)",
-    flags=regex.M,
-)
-#: Azure's own status vocabulary, as the portal, the CLI and the instance view print it.
-_AZURE_STATUS_TEXT = regex.compile(
-    rb"ProvisioningState/|PowerState/|VMExtensionProvisioning|VMExtensionHandler|displayStatus|Status level"
-    rb"|Handler status|typeHandlerVersion|Deployment failed|\(VMExtension\w+\)|Code: VMExtension"
-    rb"|\[Extension(?:Operation)?Error\]|Non-zero exit code|Enable failed: failed to execute command"
-    rb"|Provisioning of VM extension|Extension Message:|Extension Error:"
-)
+#: Catalogue messages that are Azure's own status vocabulary (portal, CLI, instance view) rather
+#: than a log's: with no log line in the head, such text is control-plane text.
+_STATUS_MENTIONS = {"mention.portal-status", "mention.extension-error-marker"}
 #: A timestamped log line (the agent's, an extension's, or syslog's): then the file is a log.
 _LOG_LINE = regex.compile(
     rb"(?m)^\s*(?:[0-9]{4}[-/][0-9]{2}[-/][0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}|[A-Z][a-z]{2} [ 0-9]?[0-9] [0-9]{2}:[0-9]{2})"
@@ -85,11 +75,23 @@ def kind_of_content(head: bytes) -> str | None:
         return None
     if text.startswith(b"<") and b"<Extensions" in head and b"<Plugins>" in head:
         return "goal_state"  # an ExtensionsConfig under another name
-    if _AZURE_STATUS_TEXT.search(head) and not _LOG_LINE.search(head):
+    found = messages_in(head)
+    if found and not _LOG_LINE.search(head) and _is_status_text(found):
         return "control_plane"  # portal, CLI or instance-view text, with no log lines in it
-    if _RELEVANT_TEXT.search(head):
-        return "text"
+    if found:
+        return "text"  # any line carries a message of the catalogue (inside any wrapper)
     return None
+
+
+def messages_in(head: bytes) -> set[str]:
+    """Catalogue ids any line of ``head`` carries (the same pass rules read; `catalogue.match`)."""
+    lines = head.decode("utf-8", errors="replace").splitlines()
+    return set().union(*ids_of(lines)) if lines else set()
+
+
+def _is_status_text(found: set[str]) -> bool:
+    entries = catalogue.load().by_id
+    return any(i in _STATUS_MENTIONS or entries[i].file == "control_plane" for i in found)
 
 
 def looks_like(head: bytes) -> str:
