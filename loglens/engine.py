@@ -16,6 +16,7 @@ from types import ModuleType
 
 import polars as pl
 
+import catalogue
 from loglens.context import PROBLEM_LEVELS, Context, Streamed, build_contexts
 from loglens.errors import first_line
 from loglens.findings import Findings, findings_frames
@@ -49,6 +50,9 @@ class Analysis:
         contexts: one per VM collection, in load order, with its derived frames.
         findings: the `findings` and `evidence` frames, in report order.
         other_errors: the `other_errors` frame.
+        unexplained: error-level (`errors`) and warning-level (`warnings`) records no finding
+            explains and no known-benign catalogue message accounts for, and how many records
+            were set aside as known benign (`benign`): the verdict states them.
         rule_failures: one line per rule that raised on a collection (`rule X failed on Y: ...`);
             the other rules' findings stand.
         nearby: records read back around the evidence of a streamed load (`loglens.streamed`),
@@ -62,6 +66,7 @@ class Analysis:
     other_errors: pl.DataFrame
     rule_failures: list[str] = field(default_factory=list)
     nearby: pl.DataFrame | None = None
+    unexplained: dict[str, int] = field(default_factory=lambda: {"errors": 0, "warnings": 0, "benign": 0})
 
     @property
     def warnings(self) -> list[str]:
@@ -140,6 +145,7 @@ def analyze(
         findings=Findings(table, evidence),
         other_errors=_other_errors(pl.concat([c.records for c in contexts]), table),
         rule_failures=[failure for _, failure in results if failure],
+        unexplained=_unexplained(contexts, table),
     )
 
 
@@ -217,6 +223,24 @@ def _linked(table: pl.DataFrame) -> pl.DataFrame:
         .with_columns(related=pl.col("linked").fill_null(pl.lit([], pl.List(pl.String))))
         .drop("linked")
     )
+
+
+def _unexplained(contexts: list[Context], findings: pl.DataFrame) -> dict[str, int]:
+    """How many error and warning records no finding explains, known-benign ones set apart."""
+    explained = findings["records"].explode().drop_nulls().unique().implode()
+    benign_ids = catalogue.load().ids(category="benign")
+    counts = {"errors": 0, "warnings": 0, "benign": 0}
+    for context in contexts:
+        open_ = context.records.filter(pl.col("level").is_in(PROBLEM_LEVELS) & ~pl.col("record").is_in(explained))
+        if open_.is_empty():
+            continue
+        benign = context.messages.filter(pl.col("message_id").is_in(benign_ids))["record"].unique().implode()
+        known = pl.col("record").is_in(benign)
+        counts["benign"] += open_.filter(known).height
+        rest = open_.filter(~known)["level"].cast(pl.String)
+        counts["warnings"] += int((rest == "WARNING").sum())
+        counts["errors"] += rest.len() - int((rest == "WARNING").sum())
+    return counts
 
 
 def _other_errors(records: pl.DataFrame, findings: pl.DataFrame) -> pl.DataFrame:

@@ -92,6 +92,12 @@ class Hit:
     corroborated: bool = False
     #: A documentation link for this occurrence (an extension's own page) instead of the rule's.
     docs: str | None = None
+    #: For a rule that reports catalogue messages as they are (`loglens.rules.catalogue_message`):
+    #: the message's own category, title, meaning and fix instead of the rule's.
+    category: str | None = None
+    title: str | None = None
+    explanation: str | None = None
+    remediation: str | None = None
 
 
 def doc_sections(module: ModuleType) -> dict[str, str]:
@@ -127,6 +133,12 @@ _ROW_TYPES = {
 }
 
 
+def _overrides(hit: Hit) -> dict[str, str]:
+    """What a hit says of itself instead of its rule (category, title, explanation, remediation)."""
+    fields = ("category", "title", "explanation", "remediation")
+    return {k: getattr(hit, k) for k in fields if getattr(hit, k) is not None}
+
+
 def findings_frames(results: list[tuple[str, ModuleType, Hit]]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The `findings` and `evidence` frames of rule hits, in hit order (`finding` numbers them).
 
@@ -155,6 +167,7 @@ def findings_frames(results: list[tuple[str, ModuleType, Hit]]) -> tuple[pl.Data
                 "count_given": hit.count,
                 **documentation[rule.id],
                 **({"docs": hit.docs} if hit.docs else {}),
+                **_overrides(hit),
             }
         )
     # Messages stay out of the concat and sort (a hit can hold thousands of rows): only the few

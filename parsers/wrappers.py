@@ -4,7 +4,9 @@ Agent lines reach support engineers inside other logs: `journalctl` and `/var/lo
 `messages` copies (`May 03 14:07:06 host waagent[2401]: 2024-05-03T14:07:06.006518Z INFO ...`,
 RFC 3339 stamps with `journalctl -o short-iso`), `systemctl status` blocks, Packer/CI output
 (`2020-10-22T04:51:14.3545151Z     azure-arm: ...`), supervisord headers, and pasted text indented
-by the poster. Each wrapper is declared here as data with real sample lines (a test checks them).
+by the poster. Each of those is declared here as data with real sample lines (a test checks them);
+any other prefix before an agent timestamp (a `grep` file name, a shell prompt, a bullet, a quote)
+is taken as a wrapper too (`EMBEDDED`), without a list of them.
 
 `unwrap` strips a wrapper from every line that has one, so the agent grammar reads the inner line
 as if it had been written plainly (its own timestamp wins over the wrapper's). Which wrapped lines
@@ -50,6 +52,14 @@ WRAPPERS: tuple[tuple[str, str, str], ...] = (
         " 2018/07/06 14:01:46.761953 ERROR ExtHandler Command: [iptables -w -t security -L], return code: [1]",
     ),
 )
+#: Any other prefix before an agent line: a `grep` file name (`/var/log/waagent.log.1:`), a shell
+#: prompt, a quote or a bullet. Not a list of wrappers: whatever precedes an agent timestamp that
+#: starts after a separator is the wrapper (the agent header then decides whether it is the agent's).
+#: Group 1 is the prefix alone (Polars' regex has no look-ahead to leave the stamp out of the match).
+EMBEDDED = r"^(.{0,199}?[\s:>$#\"'(\[|*-])[0-9]{4}[-/][0-9]{2}[-/][0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}"
+EMBEDDED_SAMPLE = (
+    "/var/log/waagent.log.1:2023-06-05T16:19:18.931679Z INFO ExtHandler WireServer is not responding. Reporting error"
+)
 #: Every wrapper prefix, capture-free, as one pattern (Polars runs it as one DFA pass).
 _ANY = "|".join("(?:" + regex.sub(r"\?P<\w+>", "?:", pattern) + ")" for _, pattern, _ in WRAPPERS)
 #: Lines of the chunk looked at to decide whether it is wrapped at all (the fast path's cost).
@@ -83,9 +93,15 @@ def unwrap(lines: pl.DataFrame, agent_header: str) -> Unwrapped | None:
     """
     text = lines.get_column("text")
     probe = text.head(_PROBE_LINES)
-    if not (probe.str.contains(_ANY).any() or probe.str.contains(SUPERVISORD).any()):
+    embedded = probe.str.contains(EMBEDDED) & ~probe.str.contains(agent_header)
+    if not (probe.str.contains(_ANY).any() or probe.str.contains(SUPERVISORD).any() or embedded.any()):
         return None
-    prefix = text.str.extract(f"({_ANY})", 1)
+    declared = text.str.extract(f"({_ANY})", 1)
+    # A line that is an agent line as it stands has no wrapper, whatever its message quotes.
+    other = pl.select(
+        pl.when(declared.is_null() & ~text.str.contains(agent_header)).then(text.str.extract(EMBEDDED, 1))
+    ).to_series()
+    prefix = pl.select(pl.coalesce(declared, other)).to_series()
     wrapped = prefix.is_not_null()
     inner = pl.select(pl.when(wrapped).then(text.str.slice(prefix.str.len_chars())).otherwise(text)).to_series()
     # `indent` keeps the timestamp in its match (a look-ahead Polars' regex lacks): put it back.
@@ -105,7 +121,8 @@ def _fields(line_no: pl.Series, prefix: pl.Series) -> pl.DataFrame:
     """Which wrapper each wrapped line had, and its host, ident and pid."""
     frame = pl.DataFrame({"line_no": line_no, "prefix": prefix})
     columns = []
-    for name, pattern, _ in WRAPPERS:
+    # An embedded wrapper's prefix is matched alone (the stamp after it is not part of it).
+    for name, pattern, _ in (*WRAPPERS, ("embedded", EMBEDDED.split("[0-9]{4}")[0] + "$", EMBEDDED_SAMPLE)):
         groups = [g for g in ("host", "ident", "pid") if f"?P<{g}>" in pattern]
         matched = pl.col("prefix").str.contains(pattern)
         found = pl.col("prefix").str.extract_groups(pattern)

@@ -152,7 +152,10 @@ def test_analyze_json_document_shape_on_stdout():
     run = loglens("analyze", "sample_logs/vm-modern", "--json", "-")
     assert run.returncode == 0, run.stderr
     document = json.loads(run.stdout)
-    assert set(document) == {"loglens_version", "inputs", "findings", "other_errors", "summary", "rule_failures"}
+    assert set(document) == {
+        "loglens_version", "inputs", "findings", "other_errors", "summary", "verdict", "unexplained", "rule_failures"
+    }
+    assert set(document["unexplained"]) == {"error_records", "warning_records", "known_benign_records", "inputs_not_read"}
     assert set(document["inputs"][0]) == {"path", "kind", "lines", "records", "unparsed"}
     finding = document["findings"][0]
     assert set(finding) == {

@@ -6,7 +6,8 @@ A view of the report model. Shape (all timestamps ISO 8601 UTC, all text redacte
                    "version", "first_seen", "last_seen", "count", "evidence": [{"path", "line", "text"}],
                    "explanation", "remediation", "docs", "related": [rule ids]}],
      "other_errors": [{"template", "count", "example": {"path", "line", "text"}}],
-     "summary": {"error", "warning", "info"},
+     "summary": {"error", "warning", "info"}, "verdict": the report's one paragraph,
+     "unexplained": {"error_records", "warning_records", "known_benign_records", "inputs_not_read": [paths]},
      "rule_failures": [one line per rule that raised; its findings are missing]}
 """
 
@@ -52,5 +53,7 @@ def build(report: dict[str, Any]) -> dict[str, Any]:
             for o in report["other_errors"]
         ],
         "summary": report["counts"],
+        "verdict": report["verdict"],
+        "unexplained": report["unexplained"],
         "rule_failures": report["rule_failures"],
     }

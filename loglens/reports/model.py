@@ -68,6 +68,12 @@ def build(
         "warnings": redact_texts(analysis.warnings),
         "rule_failures": redact_texts(analysis.rule_failures),
         "ignored": list(analysis.load.ignored),
+        "unexplained": {
+            "error_records": analysis.unexplained["errors"],
+            "warning_records": analysis.unexplained["warnings"],
+            "known_benign_records": analysis.unexplained["benign"],
+            "inputs_not_read": not_read(analysis),
+        },
     }
 
 
@@ -104,10 +110,12 @@ def verdict(analysis: Analysis) -> str:
     """One paragraph in plain words: how many problems, and the most severe ones."""
     counts = analysis.counts()
     caveat = _not_understood(analysis)
+    unexplained = unexplained_text(analysis)
     if analysis.rule_failures:
         failed = f"{len(analysis.rule_failures)} rule run(s) failed on this input and their findings are missing"
         caveat = f"{caveat}, and {failed}" if caveat else failed
     if not counts["error"] and not counts["warning"]:
+        caveat = "; ".join(filter(None, [caveat, unexplained])) or None
         if caveat:
             return f"No errors or warnings found, but {caveat}: this is not a clean bill of health."
         return "No errors or warnings found: the logs show the agent and its extensions working normally."
@@ -124,9 +132,28 @@ def verdict(analysis: Analysis) -> str:
         return f"{f['collection']}: {text}" if several and f["collection"] else text
 
     worst = " ".join(said(f) for f in problems.head(3).iter_rows(named=True))
-    return f"{lead} Most severe: {worst}" + (
-        f" Note: {caveat}; findings there come from searching it as plain text." if caveat else ""
+    return (
+        f"{lead} Most severe: {worst}"
+        + (f" Note: {caveat}; findings there come from searching it as plain text." if caveat else "")
+        + (f" Besides: {unexplained}." if unexplained else "")
     )
+
+
+def unexplained_text(analysis: Analysis) -> str | None:
+    """`3 error record(s) no rule explained and 1 input file(s) not read`, or None when all is accounted."""
+    parts = []
+    if analysis.unexplained["errors"]:
+        parts.append(f"{analysis.unexplained['errors']:,} error record(s) no rule explained (listed under other errors)")
+    unread = not_read(analysis)
+    if unread:
+        parts.append(f"{len(unread):,} input file(s) were not read")
+    return " and ".join(parts) or None
+
+
+def not_read(analysis: Analysis) -> list[str]:
+    """Files found but not read because nothing in them was recognised (documents and key
+    material skipped by their names are not counted: they are never logs)."""
+    return [name for name in analysis.load.ignored if name in analysis.load.looked_like]
 
 
 #: From this share of unparsed lines on, the verdict says how much was not understood.

@@ -412,3 +412,28 @@ def test_error_prefixed_output_inside_a_timestamped_log_stays_output(tmp_path):
     log.write_text("2019/06/18 09:14:11.104558 INFO ExtHandler Run a command\nERROR: not a record here\n")
     (account,) = read_waagent([log]).accounts
     assert (account.records, account.continuations) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # WALinuxAgent#2024 as posted: a syslog ident with the date cut off.
+        'python3[1291]: 2020/09/25 07:23:46.795804 ERROR ExtHandler Event: name=WALinuxAgent, op=HealthObservation, message={"ObservationName": "InstanceMetadataHeartbeat", "IsHealthy": false}, duration=0',
+        # WALinuxAgent#2836's line (case 008) as `grep -r` prints it, and after a prompt and a bullet.
+        "/var/log/waagent.log.1:2023-06-05T16:19:18.931679Z INFO ExtHandler WireServer is not responding. Reset dhcp endpoint",
+        "azureuser@vm:~$ 2023-06-05T16:19:18.931679Z INFO ExtHandler WireServer is not responding. Reset dhcp endpoint",
+        "* 2023-06-05T16:19:18.931679Z INFO ExtHandler WireServer is not responding. Reset dhcp endpoint",
+    ],
+)
+def test_any_prefix_before_an_agent_line_is_a_wrapper(tmp_path, line):
+    log = tmp_path / "waagent.log"
+    log.write_text(line + "\n")
+    row = read_waagent([log]).frame.row(0, named=True)
+    assert row["wrapper"] == "embedded" and row["timestamp"] is not None and row["line_format"] != "unparsed", row
+
+
+def test_an_agent_line_quoting_a_timestamp_is_not_wrapped(tmp_path):
+    log = tmp_path / "waagent.log"
+    log.write_text("2023-06-05T16:19:18.931679Z INFO ExtHandler ExtHandler Last seen at 2023-06-05T16:00:00.000000Z INFO x\n")
+    row = read_waagent([log]).frame.row(0, named=True)
+    assert row["wrapper"] is None and row["message"].startswith("Last seen at"), row
