@@ -16,6 +16,7 @@ FIELDS: dict[str, str] = {
     "exit_code": "a process's exit code",
     "error_code": "an agent or control-plane error code (`1009`, `-2147024809`, `VMExtensionProvisioningError`)",
     "seconds": "a duration or limit in seconds",
+    "throttled_seconds": "CPU time a cgroup throttled a command for, in seconds (`CPUThrottledTime`)",
     "pid": "a process id",
     "holder": "the process holding a lock",
     "lock_file": "the lock file a package tool could not take",
@@ -26,4 +27,6 @@ FIELDS: dict[str, str] = {
     "path": "a file or directory path",
     "command": "a command line",
     "unit": "a systemd unit",
+    "when": "a time the message states (a schedule or a deadline), as written",
+    "state": "a handler or extension state (`enabled`, `notinstalled`, `failedupgrade`, `transitioning`)",
 }

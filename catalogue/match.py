@@ -28,9 +28,14 @@ def _anchor_table(catalogue: Catalogue) -> pl.DataFrame:
     return pl.DataFrame(pairs, schema={_ANCHOR: pl.String, ID: pl.String}, orient="row").unique()
 
 
-def anchored(column: str = "message", catalogue: Catalogue | None = None) -> pl.Expr:
-    """True where ``column`` holds any catalogue anchor: the cheap first pass (one automaton)."""
-    words = list((catalogue or load()).anchors)
+def anchored(column: str = "message", catalogue: Catalogue | None = None, ids: list[str] | None = None) -> pl.Expr:
+    """True where ``column`` holds any anchor of the catalogue (or of the entries ``ids``): the
+    cheap first pass (one automaton)."""
+    catalogue = catalogue or load()
+    if ids is None:
+        words = list(catalogue.anchors)
+    else:
+        words = sorted({a for i in ids for a in catalogue.by_id[i].anchors})
     return pl.col(column).str.contains_any(words, ascii_case_insensitive=True).fill_null(False)
 
 

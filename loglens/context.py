@@ -13,8 +13,10 @@ from functools import cached_property
 
 import polars as pl
 
+import catalogue
 from catalogue.match import ID, anchored, tag
 from loglens import facts, operations, summaries, versions
+from loglens.findings import Rule
 from loglens.knowledge import BANNER
 from loglens.records import record_parts
 from loglens.records import records as record_view
@@ -31,8 +33,8 @@ class Context:
     Attributes:
         collection: the collection's name (`LoadResult.collections`).
         frames: its parser frames (a streamed load's `waagent` frame holds only the kept rows).
-        records: its record view (`loglens.records`) narrowed to records some rule's triggers
-            match, errors and warnings, and every status and instance-view row.
+        records: its record view (`loglens.records`) narrowed to the records some rule
+            may read (`keep_expression`), errors and warnings, and every status and instance-view row.
         spans: its `loglens.summaries` spans (every record's source, extension, version and time).
         timeline: its `loglens.summaries` timeline (records per minute and level).
         accounts: its sources' line accounting.
@@ -131,31 +133,42 @@ class Whole:
     timeline: pl.DataFrame
 
 
-def keep_expression(triggers: list[str]) -> pl.Expr:
+def keep_expression(rules: list[Rule]) -> pl.Expr:
     """True for the records some rule (or the timeline, or the facts) may read.
 
     Args:
-        triggers: the patterns of the rules that will run; records none of them matches are
-            left out (errors and warnings stay).
+        rules: the rules that will run: records that carry an anchor of a catalogue message they
+            may read (every problem or benign message, and the context messages they declare), or
+            match an older rule's `triggers`, are kept; errors and warnings always stay.
     """
     # The operation and banner lines are always kept: the timeline and the facts read them whatever rules run.
-    pattern = "|".join(f"(?:{t})" for t in [*filter(None, triggers), operations.TRIGGERS, BANNER])
+    pattern = "|".join(f"(?:{t})" for t in [*filter(None, (r.triggers for r in rules)), operations.TRIGGERS, BANNER])
     keep = pl.col("message").str.contains(pattern) | pl.col("level").is_in(PROBLEM_LEVELS)
-    # Every record that carries a catalogue message's anchor is kept: rules read them tagged.
-    return (keep.fill_null(False) | anchored()).fill_null(False)
+    return (keep.fill_null(False) | anchored(ids=kept_messages(rules))).fill_null(False)
+
+
+def kept_messages(rules: list[Rule]) -> list[str]:
+    """Catalogue ids whose records the rules may read: every entry but the `context` ones no rule
+    declares (mentions and facts: kept for them alone, every agent line would be kept)."""
+    declared = [m for rule in rules for m in rule.messages]
+    return [
+        e.id
+        for e in catalogue.load().entries
+        if e.category != "context" or any(e.id == m or (m.endswith(".") and e.id.startswith(m)) for m in declared)
+    ]
 
 
 def build_contexts(
-    load: LoadResult, triggers: list[str], streamed: Streamed | None = None
+    load: LoadResult, rules: list[Rule], streamed: Streamed | None = None
 ) -> tuple[Whole, list[Context]]:
     """The load's narrowed record view and summaries (built once) and one context per collection.
 
     Args:
         load: what the parsers read.
-        triggers: the patterns of the rules that will run (`keep_expression`).
+        rules: the rules that will run (`keep_expression`).
         streamed: given, ``load`` is a streamed load and this is what its stream left.
     """
-    keep = keep_expression(triggers) | pl.col("kind").is_in(["status", "instance_view"])
+    keep = keep_expression(rules) | pl.col("kind").is_in(["status", "instance_view"])
     if streamed is None:
         view = record_view(load.frames)
         narrowed, spans, timeline = _narrow(view, keep), [summaries.spans(view)], [summaries.timeline(view)]

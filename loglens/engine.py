@@ -123,7 +123,7 @@ def analyze(
         >>> analysis.findings.frame.filter(pl.col("severity") == "error")  # doctest: +SKIP
     """
     modules = rules if rules is not None else REGISTRY
-    whole, contexts = build_contexts(load, [m.RULE.triggers for m in modules], streamed)
+    whole, contexts = build_contexts(load, [m.RULE for m in modules], streamed)
     # Rules are independent and spend their time in Polars (which releases the GIL): run two at once.
     work = [(context, module) for context in contexts for module in modules]
     with ThreadPoolExecutor(max_workers=_PARALLEL_RULES) as pool:

@@ -92,11 +92,10 @@ LONG_LIMIT_EXTENSIONS = (
 )
 #: How the charts name the limits.
 LIMITS_LABEL = "platform limit (20 min; 90 for CustomScript, Chef, DSC)"
-#: Operations above this share of their limit are a warning.
+#: Operations above this share of their limit are a warning. (The platform's verdict on a slow
+#: extension and the agent's non-converged goal state are catalogue messages:
+#: `arm.extension-provisioning-timed-out`, `ext.goal-state-not-converged`.)
 WARN_SHARE = 0.75
-#: The platform's verdict on a slow extension, and the agent's sign of a non-converged goal state.
-PLATFORM_TIMEOUT = r"VMExtensionProvisioningTimeout|[Pp]rovisioning of VM extension .* has timed out"
-NOT_CONVERGED = r"not all the extensions in the previous goal state have completed: .*'transitioning'"
 #: The agent's own per-command limits in seconds (it kills the command at these).
 COMMAND_LIMITS = {"enable": 300, "uninstall": 300, "install": 900, "update": 900, "disable": 900}
 
@@ -126,12 +125,13 @@ def platform_limit(extension: pl.Expr) -> pl.Expr:
 
 
 # -- exit codes -----------------------------------------------------------------------------
-
-#: Output that means an exit 51 came from a failed download (a package missing from its
-#: repository), not from the OS check: a command failure, not an unsupported OS.
-DOWNLOAD_TEXT = (
-    r"(?i)\b404\b[^\n]{0,40}not found|returned error: 404|unable to locate package|has no installation candidate"
-)
+#
+# Recognising an exit code in text is the catalogue's job: `exitcode.*` entries (51, 52, 53, 100,
+# 126, 127, 137, -1, OMS's 55), `pkg.ama-exit-56`, the Go handlers' `gohandler.exit-*` and the
+# agent's `Non-zero exit code` family (`catalogue/entries/extension_handling.toml` and
+# neighbours). These tables stay here as the *lookup* by (extension, code) that summaries need:
+# the extension is often known only from the record (a 2.2 event names a relative command, not
+# the handler), and the code's meaning depends on it. Keep the two in step when a code is added.
 
 #: Shell and package-tool meanings, true for any command.
 SHELL_EXIT_CODES = {

@@ -101,6 +101,9 @@ def unwrap(lines: pl.DataFrame, agent_header: str) -> Unwrapped | None:
     other = pl.select(
         pl.when(declared.is_null() & ~text.str.contains(agent_header)).then(text.str.extract(EMBEDDED, 1))
     ).to_series()
+    # Only an agent line is unwrapped this way (`since Tue 2017-01-10 07:42:24 UTC` is not one).
+    agent_inside = pl.select(text.str.slice(other.str.len_chars()).str.contains(agent_header)).to_series()
+    other = pl.select(pl.when(agent_inside).then(other)).to_series()
     prefix = pl.select(pl.coalesce(declared, other)).to_series()
     wrapped = prefix.is_not_null()
     inner = pl.select(pl.when(wrapped).then(text.str.slice(prefix.str.len_chars())).otherwise(text)).to_series()

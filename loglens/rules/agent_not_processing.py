@@ -2,12 +2,15 @@
 
 What it detects:
     The daemon restarting after an unhandled exception (`Daemon ended with exception -- Sleep 15
-    seconds and restart daemon`), the extension handler process dying (`ExtHandler process ...
-    launched with command '...' exited with return code: N` on 2.8+, `Agent did not terminate
-    cleanly`, `did not terminate cleanly` on older agents), the handler's main loop failing (`Agent
-    WALinuxAgent-2.2.46 failed with exception: ...`, `restarted more than 3 times in 300 seconds`),
-    tracebacks through the 2.0 agent's own code (`/usr/sbin/waagent`), agent `UnhandledError`
-    events, and `systemctl status` output showing the agent's unit failed or in `auto-restart`.
+    seconds and restart daemon`; before 2.2.14 only `Sleep 15 seconds and restart daemon`), the
+    extension handler process dying (`ExtHandler process ... launched with command '...' exited
+    with return code: N` on 2.8+, `Agent did not terminate cleanly`, `did not terminate cleanly` on
+    older agents, `is an orphan -- exiting`, `is reached memory limit -- exiting`), the handler's
+    main loop failing (`Agent WALinuxAgent-2.2.46 failed with exception: ...`, `restarted more than 3
+    times in 300 seconds`), the distro-installed agent failing at launch (`launched with command
+    '/usr/sbin/waagent -run-exthandlers' failed with ...`), tracebacks through the 2.0 agent's own
+    code (`/usr/sbin/waagent`), agent `UnhandledError` events, and `systemctl status` output showing
+    the agent's unit failed or in `auto-restart` (or its process exited with `status=1/FAILURE`).
 
 Why it matters:
     While the agent is restarting, nothing processes goal states. Extensions are not installed
@@ -38,25 +41,16 @@ import polars as pl
 
 from loglens.context import Context
 from loglens.findings import Hit, Rule
+from loglens.rules._agent import CRASHED, EVENT_ECHO, LAUNCH_FAILED, by_record, carries, echoed, installed_launch
 from loglens.rules._common import HIT_COLUMNS, span_text
 
-#: Daemon and handler crashes and restarts, and the agent's unhandled-error event. (A legacy
-#: `Daemon ended with exception` line parses with `Daemon` as its prefix, the G1/G2 ambiguity,
-#: so the message may start at `ended`.)
-CRASH = (
-    r"(?:^|Daemon )ended with exception|ExtHandler process \S+ launched with command .* exited with return code"
-    r"|did not terminate cleanly|op=UnhandledError|was orphaned -- exiting|is an orphan -- exiting"
-    # 2.1/2.2: the handler's main loop died (`Agent WALinuxAgent-2.2.46 failed with exception: ...`),
-    # or the daemon gave up relaunching it.
-    r"|^Agent WALinuxAgent-\S+ failed with exception|restarted more than \d+ times in \d+ seconds"
-    # The distro-installed agent (not an updated egg) failing at launch.
-    r"|launched with command '[^']*/s?bin/waagent [^']*' (?:failed with|returned code: [1-9])"
-    # 2.0, the single-file agent: any traceback through its own code is its main loop failing.
-    r'|File "/usr/sbin/waagent", line \d+, in '
-)
-#: `systemctl status waagent` (or walinuxagent) showing the service down or being restarted.
-SERVICE_DOWN = r"^\s*Active: (?:failed|activating \(auto-restart\))"
-_SERVICE = r"\b(?:waagent|walinuxagent)\.service\b"
+#: The agent's telemetry of an unhandled exception: it accompanies a crash, it is not one more.
+_UNHANDLED = "agent.unhandled-error-event"
+#: The handler's main loop failing; its telemetry echo (`Event: ... message=<same text>`) is not a second failure.
+_HANDLER_FAILED = "agent.handler-failed-exception"
+#: `systemctl status` showing a unit down (its state, or its process's non-zero exit), and the agent's unit named.
+_UNIT_DOWN = ("agent.systemd-unit-down", "agent.systemd-process-failed")
+_AGENT_UNIT = "agent.systemd-unit"
 #: Restarts at or above this count are a crash loop (an error), fewer a warning.
 LOOP = 3
 
@@ -65,16 +59,22 @@ RULE = Rule(
     category="agent-health",
     severity="error",
     title="Guest agent crashing or restarting",
-    triggers="|".join((CRASH, SERVICE_DOWN, _SERVICE)),
+    messages=(*CRASHED, *LAUNCH_FAILED, *_UNIT_DOWN, _AGENT_UNIT, EVENT_ECHO),
 )
 
 
 def detect(context: Context) -> list[Hit]:
     hits = _service_down(context)
-    rows = context.search(CRASH, kinds=("waagent",))
+    crashes = by_record(context, (*CRASHED, *LAUNCH_FAILED))
+    # A launch failure counts here only for the distro-installed agent (a downloaded egg failing
+    # is a failed update, agent-update-failed); `returned code: 0` is no failure.
+    launch_only = carries(LAUNCH_FAILED) & ~carries(CRASHED)
+    installed = installed_launch() & (pl.col("exit_code").cast(pl.Int64, strict=False).fill_null(1) != 0)
+    echo = echoed(context) & (pl.col("ids").list.len() == 1) & carries(_HANDLER_FAILED)
+    rows = crashes.filter(~(launch_only & ~installed) & ~echo)
     if rows.height == 0:
         return hits
-    restarts = rows.filter(~pl.col("message").str.contains("op=UnhandledError")).height or rows.height
+    restarts = rows.filter(~carries(_UNHANDLED)).height or rows.height
     severity = "error" if restarts >= LOOP else "warning"
     how = "crash loop: " if restarts >= LOOP else ""
     span = span_text(rows)
@@ -84,10 +84,10 @@ def detect(context: Context) -> list[Hit]:
 
 def _service_down(context: Context) -> list[Hit]:
     """`systemctl status` output of the agent's unit showing it failed or restarting."""
-    down = context.search(SERVICE_DOWN)
+    down = by_record(context, _UNIT_DOWN, kinds=None)
     if down.height == 0:
         return []
-    units = context.search(_SERVICE, words=(".service",)).select("source_path").unique()
+    units = by_record(context, (_AGENT_UNIT,), kinds=None).select("source_path").unique()
     down = down.join(units, on="source_path", how="semi")
     if down.height == 0:
         return []

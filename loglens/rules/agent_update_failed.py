@@ -2,12 +2,16 @@
 
 What it detects:
     A newly launched agent crashing (`Agent WALinuxAgent-2.2.40 launched with command '...' failed
-    with return code: 1`, `returned code`, `failed with exception`), the daemon blocking that
-    version (`is permanently blacklisted`, 2.14+ `is permanently disabled`, `restarted more than 3
-    times`; 2.2 then skips it at every start, `is blacklisted - skipping download` and `error state:
-    ... Fatal: True`, a warning on its own), rolling back (`is reverting to the installed agent`, `Marking the agent ... as bad
-    version`, `Blacklisting the agent`), and download or retry failures (`Unable to download Agent`,
-    `[SelfUpdate]Unable to update Agent`, `Attempted enough update retries`).
+    with return code: 1`, `returned code`, `failed with exception`, 2.1's `launch failed with
+    command ... failed with exception` and `failed with code`), the daemon blocking that version
+    (`is permanently blacklisted`, 2.1's `is permenantly blacklisted` and `is blacklisted`, 2.14+
+    `is permanently disabled`, `restarted more than 3 times`; 2.2 then skips it at every start,
+    `is blacklisted - skipping download` and `error state: ... Fatal: True`, a warning on its own),
+    rolling back (`is reverting to the installed agent`, `Marking the agent ... as bad version`,
+    `Blacklisting the agent`), and download, manifest or unpack failures (`Unable to download Agent`,
+    `download failed with exception`, `No matching package found in the agent manifest`, `is missing
+    agent handler manifest file`, `has a malformed HandlerManifest.json`, `Exception unpacking Agent`)
+    or the agent giving up (`[SelfUpdate]Unable to update Agent`, `Attempted enough update retries`).
 
 Why it matters:
     After a failed update the VM keeps running the older extension handler. It may lack fixes,
@@ -35,94 +39,71 @@ References:
 from __future__ import annotations
 
 import polars as pl
-import regex
 
 from loglens.context import Context
 from loglens.findings import Hit, Rule
-from loglens.rules._common import HIT_COLUMNS, span_text
-
-#: Launch failures, blocking and rollback, download and retry failures.
-FAILURE = (
-    r"Agent WALinuxAgent-\S+ launched with command .* (?:failed with return code|returned code|failed with exception)"
-    r"|Agent WALinuxAgent-\S+ is permanently (?:blacklisted|disabled)|Agent WALinuxAgent-\S+ restarted more than \d+ times"
-    r"|Agent WALinuxAgent-\S+ is blacklisted - skipping download|Agent WALinuxAgent-\S+ error state: .*Fatal: True"
-    r"|is reverting to the installed agent|Marking the agent \S+ as bad version|Blacklisting the agent \S+"
-    r"|Unable to download Agent|Agent WALinuxAgent-\S+ download failed|\[(?:SelfUpdate|RSM)\]\s*Unable to update Agent"
-    r"|Attempted enough update retries for version|No matching package found in the agent manifest for version"
-    r"|Downloaded agent package: \S+ is missing agent handler manifest file"
+from loglens.rules._agent import (
+    BLOCKED,
+    CHOSEN,
+    DOWNLOAD_FAILED,
+    GAVE_UP,
+    LAUNCH_FAILED,
+    RESTARTED_TOO_OFTEN,
+    ROLLBACK,
+    SKIPPED,
+    UPDATE_FAILED,
+    by_record,
+    carries,
+    installed_launch,
 )
-#: The daemon launching the distro-installed agent (`/usr/sbin/waagent`), not an updated egg.
-INSTALLED_LAUNCH = r"launched with command '[^']*/s?bin/waagent [^']*'"
-#: The daemon passing over a version blocked before this log starts.
-_SKIPPED = r"is blacklisted - skipping download|error state: .*Fatal: True"
-_VERSION = r"WALinuxAgent-(\d+(?:\.\d+)+)|agent (\d+(?:\.\d+)+)|version: (\d+(?:\.\d+)+)"
-_ROLLBACK_TO = r"Determined Agent WALinuxAgent-(\S+) to be the latest agent|Installed Agent WALinuxAgent-(\S+) is the most current agent"
-
+from loglens.rules._common import HIT_COLUMNS, span_text
 
 RULE = Rule(
     id="agent-update-failed",
     category="upgrade",
     severity="error",
     title="Guest agent update failed or rolled back",
-    triggers=FAILURE + "|" + _ROLLBACK_TO,
+    messages=tuple(dict.fromkeys((*UPDATE_FAILED, *CHOSEN))),
+)
+
+#: What each kind of message says happened, in the order the summary tells it.
+_STEPS = (
+    ("the new agent crashed at launch", LAUNCH_FAILED),
+    ("it restarted too often", (RESTARTED_TOO_OFTEN,)),
+    ("it was blocked", BLOCKED),
+    ("the agent reverted to the installed version", ROLLBACK),
+    ("the download failed", DOWNLOAD_FAILED),
+    ("the update was abandoned after retries", GAVE_UP),
 )
 
 
 def detect(context: Context) -> list[Hit]:
-    agent = context.records.filter(pl.col("kind") == "waagent")
+    failures = by_record(context, UPDATE_FAILED)
     # The installed agent (not a downloaded egg) failing at launch is agent health, not an update:
     # agent-not-processing reports it.
-    failures = agent.filter(pl.col("message").str.contains(FAILURE))
-    failures = failures.filter(~pl.col("message").str.contains(INSTALLED_LAUNCH))
+    failures = failures.filter(~(carries(LAUNCH_FAILED) & installed_launch()))
     if failures.height == 0:
         return []
-    failures = failures.with_columns(
-        agent_version=pl.col("message")
-        .str.extract(_VERSION, 1)
-        .fill_null(pl.col("message").str.extract(_VERSION, 2))
-        .fill_null(pl.col("message").str.extract(_VERSION, 3))
-    )
-    rollbacks = agent.filter(pl.col("message").str.contains(_ROLLBACK_TO))
+    rollbacks = by_record(context, CHOSEN)
     hits = []
-    for (version,), rows in failures.group_by(["agent_version"], maintain_order=True):
-        text = "\n".join(rows["message"].to_list())
-        steps = [label for label, token in _STEPS if regex.search(token, text)]
-        code = regex.search(r"(?:return|returned) code: (-?\d+)", text)
+    for (version,), rows in failures.group_by(["version"], maintain_order=True):
+        carried = set(rows["ids"].explode().to_list())
+        steps = [label for label, ids in _STEPS if carried & set(ids)]
+        codes = rows.filter(carries(LAUNCH_FAILED))["exit_code"].drop_nulls()
         last = rows["timestamp"].max()
         # Pasted text may have no times: then the order of the lines decides.
         later = pl.col("timestamp") > last if last else pl.col("record") > rows["record"].max()
         after = rollbacks.filter(later).head(1)
-        back_to = None
-        if after.height:
-            match = regex.search(_ROLLBACK_TO, after["message"][0])
-            back_to = match.group(1) or match.group(2)
-        parts = ", ".join(steps) + (f" (exit code {code.group(1)})" if code else "")
+        back_to = after["version"][0] if after.height else None
+        parts = ", ".join(steps) + (f" (exit code {codes[0]})" if codes.len() else "")
         rolled = f"; the daemon went back to {back_to}" if back_to and back_to != version else ""
         span = span_text(rows)
         summary = f"Agent update to {version or 'a new version'} failed: {parts}{' ' + span if span else ''}{rolled}"
         severity = None
-        if rows["message"].str.contains(_SKIPPED).all():
+        if carried <= set(SKIPPED):
             # Only the daemon skipping a version it blocked earlier: the failure itself is older.
-            summary = (
-                f"Agent {version} was blocked after an earlier failed update; the daemon skips it {span_text(rows)}"
-            )
+            summary = f"Agent {version} was blocked after an earlier failed update; the daemon skips it {span}"
             severity = "warning"
         rows = pl.concat([rows.select(HIT_COLUMNS), after.select(HIT_COLUMNS)])
-        hits.append(Hit(summary, rows, severity=severity, extension="WALinuxAgent", version=version))
+        hits.append(Hit(summary.strip(), rows, severity=severity, extension="WALinuxAgent", version=version))
     return hits
-
-
-_STEPS = (
-    ("the new agent crashed at launch", r"launched with command .* (?:failed with|returned code)"),
-    ("it restarted too often", r"restarted more than"),
-    (
-        "it was blocked",
-        r"permanently (?:blacklisted|disabled)|as bad version|Blacklisting the agent|is blacklisted - skipping",
-    ),
-    ("the agent reverted to the installed version", r"reverting to the installed agent"),
-    (
-        "the download failed",
-        r"Unable to download Agent|download failed|No matching package found|missing agent handler manifest",
-    ),
-    ("the update was abandoned after retries", r"Attempted enough update retries|Unable to update Agent"),
-)

@@ -2,11 +2,12 @@
 
 What it detects:
     A goal-state agent version older than 2.2.53. loglens reads the version from `is running as
-    the goal state agent`, `Goal State Agent version`, `waagent --version` output, and the
-    instance view's `vmAgentVersion`; with none of those, from the daemon's banner (`Azure Linux
-    Agent Version:2.1.3`, 2.0's `Windows Azure Linux Agent Version`). The newest version seen
-    counts. Also Azure refusing an operation because `it requires features that are not
-    supported by the version of the VM agent`.
+    the goal state agent` (2.1: `is running as the current agent`), `Goal State Agent version`,
+    `waagent --version` output (also when pasted into other text: `Goal state agent: 2.2.34`),
+    and the instance view's `vmAgentVersion`; with none of those, from the daemon's banner
+    (`Azure Linux Agent Version:2.1.3`, 2.0's `Windows Azure Linux Agent Version:
+    WALinuxAgent-2.0.16`). The newest version seen counts. Also Azure refusing an operation
+    because `it requires features that are not supported by the version of the VM agent`.
 
 Why it matters:
     2.2.53 shipped in early 2021. Older agents miss years of fixes to extension handling,
@@ -34,16 +35,19 @@ import polars as pl
 
 from loglens.context import Context
 from loglens.findings import Hit, Rule
-from loglens.knowledge import GOAL_STATE_AGENT, goal_state_agent_version, version_key
+from loglens.knowledge import version_key
+from loglens.rules._agent import HANDLER_BANNERS, by_record
 from loglens.rules._common import HIT_COLUMNS
 
 #: Oldest goal-state agent loglens does not flag.
 MINIMUM = "2.2.53"
 
-#: The daemon's banner (the package version), including the 2.0 agent's `Windows Azure Linux Agent Version: 2.0.16`.
-DAEMON_BANNER = r"^(?:Windows )?Azure Linux Agent Version: ?(\d+(?:\.\d+)+)"
+#: The daemon's banner (the package version), including 2.0's `Windows Azure Linux Agent Version: WALinuxAgent-2.0.16`.
+DAEMON_BANNER = "agent.banner-daemon"
+#: `waagent --version` output pasted into other text (`Goal state agent: 2.2.34`).
+VERSION_OUTPUT = "agent.version-output-goal-state"
 #: The platform refusing an operation because the agent is too old.
-TOO_OLD = r"requires features that are not supported by the version of the VM agent"
+TOO_OLD = "agent.platform-requires-newer-agent"
 
 
 RULE = Rule(
@@ -51,23 +55,21 @@ RULE = Rule(
     category="agent-health",
     severity="warning",
     title="Very old guest agent",
-    triggers="|".join((GOAL_STATE_AGENT, DAEMON_BANNER, TOO_OLD)),
+    messages=(*HANDLER_BANNERS, VERSION_OUTPUT, DAEMON_BANNER, TOO_OLD),
 )
 
 
 def detect(context: Context) -> list[Hit]:
     hits = _platform_says_too_old(context)
-    seen = context.search(GOAL_STATE_AGENT, kinds=("waagent",)).with_columns(
-        agent=goal_state_agent_version(pl.col("message"))
-    )
+    seen = pl.concat(
+        [by_record(context, HANDLER_BANNERS), by_record(context, (VERSION_OUTPUT,), kinds=None)], how="diagonal_relaxed"
+    ).rename({"version": "agent"})
     which = "goal-state agent"
     if seen.height == 0 and context.frames["agent_version"].height == 0:
         which = "agent package (daemon)"
         # Without a goal-state banner the daemon's (package) version is all there is.
-        seen = context.search(DAEMON_BANNER, kinds=("waagent",)).with_columns(
-            agent=pl.col("message").str.extract(DAEMON_BANNER, 1)
-        )
-    versions = [(v, "log") for v in seen["agent"].to_list()]
+        seen = by_record(context, (DAEMON_BANNER,)).rename({"version": "agent"})
+    versions = [(v, "log") for v in seen["agent"].drop_nulls().to_list()]
     versions += [
         (v, "waagent --version") for v in context.frames["agent_version"]["goal_state_agent"].drop_nulls().to_list()
     ]
@@ -84,7 +86,7 @@ def detect(context: Context) -> list[Hit]:
 
 
 def _platform_says_too_old(context: Context) -> list[Hit]:
-    rows = context.search(TOO_OLD)
+    rows = by_record(context, (TOO_OLD,), kinds=None)
     if rows.height == 0:
         return []
     summary = (

@@ -6,7 +6,12 @@ What it detects:
     switches (any other value means the default, on), and `AutoUpdate.UpdateToLatestVersion`
     decides whenever it is set (agents 2.10 and later); and
     the agent's own notices `AutoUpdate.Enabled is set to False, not processing the operation` /
-    `AutoUpdate.UpdateToLatestVersion is set to False`.
+    `AutoUpdate.UpdateToLatestVersion is set to False` (2.6+) and `Agent auto-update is disabled.`
+    (2.2.47-2.2.48). On 2.10+ an `AutoUpdate.Enabled` notice does not count when the agent says
+    `AutoUpdate.UpdateToLatestVersion` decides (`The legacy AutoUpdate.Enabled configuration is
+    also used, but it is ignored`, `... **Deprecated** now but it's set to different value`). The
+    2.2 agent's empty `Event: name=WALinuxAgent, op=AutoUpdate, message=` line is not read: it says
+    nothing an engineer can act on (issue #1779).
 
 Why it matters:
     With auto-update off, the extension-handling agent stays at the version the distro package
@@ -34,10 +39,11 @@ import polars as pl
 
 from loglens.context import Context
 from loglens.findings import Hit, Rule
+from loglens.rules._agent import AUTO_UPDATE_OFF, LEGACY_SETTING_IGNORED, by_record, carries
 from loglens.rules._common import HIT_COLUMNS, config_rows
 
-#: The agent's notice when a disabled setting skips the update.
-NOTICE = r"AutoUpdate\.(?:Enabled|UpdateToLatestVersion) is set to False"
+#: The 2.6+ notice about `AutoUpdate.Enabled` alone: on 2.10+ another setting may decide.
+_ENABLED_OFF = "agent-update.config-autoupdate-enabled-false"
 #: The agent's switches: only `y` and `n` count (any case); any other value means the default (on).
 _OFF = ("n",)
 #: 2.10+ agents: `AutoUpdate.UpdateToLatestVersion` decides when it is set; `AutoUpdate.Enabled` is
@@ -50,13 +56,16 @@ RULE = Rule(
     category="upgrade",
     severity="warning",
     title="Agent auto-update disabled",
-    triggers=NOTICE,
+    messages=(*AUTO_UPDATE_OFF, *LEGACY_SETTING_IGNORED),
 )
 
 
 def detect(context: Context) -> list[Hit]:
     config = _deciding_setting(context)
-    notices = context.search(NOTICE, kinds=("waagent",))
+    notices = by_record(context, AUTO_UPDATE_OFF)
+    if by_record(context, LEGACY_SETTING_IGNORED).height:
+        # Both settings are present: `AutoUpdate.UpdateToLatestVersion` decides, not `AutoUpdate.Enabled`.
+        notices = notices.filter(~(carries(_ENABLED_OFF) & (pl.col("ids").list.len() == 1)))
     rows = pl.concat([config, notices.select(HIT_COLUMNS)])
     if rows.height == 0:
         return []

@@ -2,9 +2,10 @@
 
 What it detects:
     `No space left on device` / `[Errno 28]` / Ruby's `Errno::ENOSPC` (fluentd in omsagent) in
-    any source, the extensions' own low-disk messages (`failed due to low disk space`, `not
-    enough free space`, `Disk space is low`), and `df`/`df -i` output with a file system 100%
-    used (inodes run out while `df -h` still shows free space).
+    any source, the extensions' own low-disk messages (`Install failed due to low disk space`),
+    apt's `You don't have enough free space in ...` and yum's `At least N MB more space needed`,
+    and `df`/`df -i` output with a file system 100% used (inodes run out while `df -h` still
+    shows free space). The wordings are catalogue entries (`catalogue/entries/disk.toml`).
 
 Why it matters:
     Extensions unpack packages under `/var/lib/waagent` and write logs under `/var/log/azure`. A
@@ -31,23 +32,27 @@ from loglens.context import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, span_text
 
+#: A write that failed for want of space: ENOSPC in its spellings (`No space left on device`,
+#: `[Errno 28]`, `Errno::ENOSPC`), the extensions' own low-disk checks, apt's and yum's free-space checks.
 FULL = (
-    r"(?i)no space left on device|\[errno 28\]|errno::enospc|failed due to low disk space"
-    r"|not enough (?:free )?(?:disk )?space|disk space is low"
+    "disk.no-space-left-on-device",
+    "disk.errno-28",
+    "disk.extension-low-disk-space",
+    "disk.apt-not-enough-free-space",
+    "disk.yum-more-space-needed",
 )
-#: A `df` (or `df -i`) table row of a full file system: `/dev/sda1  2.0M  2.0M  0  100% /`.
-DF_FULL = r"^/dev/\S+\s+\S+\s+\S+\s+\S+\s+100%\s+/\S*\s*$"
+#: A `df` (or `df -i`) row of a full file system: `/dev/sda1  2.0M  2.0M  0  100% /`.
+DF_FULL = "disk.df-full"
 
-
-RULE = Rule(id="disk-full", category="disk-space", severity="error", title="Disk full", triggers=FULL + "|" + DF_FULL)
+RULE = Rule(id="disk-full", category="disk-space", severity="error", title="Disk full", messages=(*FULL, DF_FULL))
 
 
 def detect(context: Context) -> list[Hit]:
-    rows = context.search(FULL, words=("space", "errno 28", "enospc"))
+    rows = context.tagged(FULL)
     hits = []
-    tables = context.search(DF_FULL, words=("100%",))
+    tables = context.tagged((DF_FULL,))
     if tables.height:
-        mounts = ", ".join(sorted({m.split()[-1] for m in tables["message"].to_list()}))
+        mounts = ", ".join(sorted(set(tables["path"].drop_nulls().to_list())))
         # `df -i` rows look the same: a full inode table fails writes just like full blocks.
         summary = f"df shows {mounts} 100% used (blocks or inodes): every write there fails with ENOSPC"
         hits.append(Hit(summary, tables.select(HIT_COLUMNS)))

@@ -4,9 +4,11 @@ What it detects:
     The agent's own command limits being hit. `Timeout(N): <cmd>` (and, from agent 2.9 with
     cgroups, `Timeout(N);CPUThrottledTime(Xsecs): <cmd>`) in an `Event:` error or an `[ExtensionError]`
     warning: the agent gives enable and uninstall 300 s, and install, update and disable 900 s,
-    and then kills the command's process group. Also the 90-minute wait for dependent
-    extensions: `did not reach a terminal state within the allowed timeout` and `failed or timed
-    out, will skip processing the rest of the extensions`.
+    and then kills the command's process group. The 2.0 agent's `Process exceeded timeout of 300
+    seconds` too. Also the 90-minute wait for dependent extensions: `[Dependent] Extension X did
+    not reach a terminal state within the allowed timeout` and `[An|Dependent] extension X failed
+    or timed out, will skip processing the rest of the extensions`. The wordings are catalogue
+    entries (`ext.command-timeout`, `ext.dependency-timeout`, ...).
 
 Why it matters:
     A killed command leaves the extension half-installed or half-configured, and the handler
@@ -33,36 +35,39 @@ References:
 from __future__ import annotations
 
 import polars as pl
-import regex
 
 from loglens.context import Context
 from loglens.findings import Hit, Rule
 from loglens.knowledge import COMMAND_LIMITS
 from loglens.rules._common import HIT_COLUMNS, span_text, version_of
 
-#: The agent's timeout text, optionally with cgroup CPU throttling.
-TIMEOUT = r"Timeout\((\d+)\)(?:;CPUThrottledTime\(([\d.]+)secs\))?: "
-#: The dependency wait (90 minutes by default).
-DEPENDENCY = r"did not reach a terminal state within the allowed timeout|failed or timed out, will skip processing the rest of the extensions"
-
+#: The agent killing a command at its limit: `Timeout(N): <cmd>` (2.1+, with `;CPUThrottledTime(Xsecs)`
+#: from 2.9 with cgroups) and the 2.0 agent's `Process exceeded timeout of 300 seconds`.
+KILLED = ("ext.command-timeout", "ext.legacy-command-timeout")
+#: The 90-minute wait for an extension others depend on, and the skip that follows it.
+DEPENDENCY = ("ext.dependency-timeout", "ext.dependency-failed-skip")
+#: Download timeouts are network problems, not a command's time limit.
+DOWNLOAD_TIMEOUT = "ext.download-timeout"
+#: Only the agent's own lines and its captured command output say this.
+_KINDS = ("waagent", "command_execution")
 
 RULE = Rule(
     id="extension-command-timeout",
     category="timeout",
     severity="error",
     title="Extension command killed at the agent's time limit",
-    triggers=TIMEOUT + "|" + DEPENDENCY,
+    messages=(*KILLED, *DEPENDENCY, DOWNLOAD_TIMEOUT),
 )
 
 
 def detect(context: Context) -> list[Hit]:
-    kinds = ("waagent", "command_execution")
-    killed = context.search(TIMEOUT, kinds=kinds).filter(~pl.col("message").str.contains("Timeout downloading"))
+    downloads = context.tagged((DOWNLOAD_TIMEOUT,))["record"].implode()
+    killed = context.tagged(KILLED, kinds=_KINDS).filter(~pl.col("record").is_in(downloads))
     hits = []
     for (extension,), rows in killed.group_by(["extension"], maintain_order=True):
-        text = rows["message"][0]
-        limit, throttled = regex.search(TIMEOUT, text).groups()
-        operation = _operation(text)
+        first = rows.row(0, named=True)
+        limit, throttled = first["seconds"], first["throttled_seconds"]
+        operation = _operation(context, rows.head(1))
         expected = COMMAND_LIMITS.get((operation or "").lower())
         version = version_of(rows)
         what = f"{operation or 'A command'} of {extension or 'an extension'}{' ' + version if version else ''}"
@@ -71,17 +76,28 @@ def detect(context: Context) -> list[Hit]:
         times = f", {rows.height} times" if rows.height > 1 else ""
         summary = f"{what} was killed by the agent after {limit_text}{cpu} {span_text(rows)}{times}"
         hits.append(Hit(summary, rows.select(HIT_COLUMNS), extension=extension, version=version))
-    waited = context.search(DEPENDENCY, kinds=kinds)
+    waited = context.tagged(DEPENDENCY, kinds=_KINDS)
     for (extension,), rows in waited.group_by(["extension"], maintain_order=True):
-        name = regex.search(r"[Ee]xtension (\S+) (?:did not|failed)", rows["message"][0])
-        who = name.group(1) if name else extension or "a dependent extension"
+        # The dependency's name as the agent states it (`Dependent extension X failed or timed out`).
+        named = rows[_field(rows, "extension")][0]
+        who = named or extension or "a dependent extension"
         summary = f"The agent gave up waiting for {who} (90-minute dependency limit) and skipped the extensions sequenced after it {span_text(rows)}"
-        hits.append(Hit(summary, rows.select(HIT_COLUMNS), extension=extension or (name.group(1) if name else None)))
+        hits.append(Hit(summary, rows.select(HIT_COLUMNS), extension=extension or named))
     return hits
 
 
-def _operation(text: str) -> str | None:
-    match = regex.search(r"\bop=(\w+)", text) or regex.search(
-        r"\b(enable|install|update|disable|uninstall)\b[^\n]*$", text.split("\n", 1)[0], regex.I
-    )
-    return match.group(1).capitalize() if match else None
+def _field(frame: pl.DataFrame, name: str) -> str:
+    """The column of a catalogue field in a tagged frame (suffixed where a record column has its name)."""
+    return f"{name}_right" if f"{name}_right" in frame.columns else name
+
+
+#: The handler commands; an event's `op=` can also be `Download` (2.2 agents report an old
+#: version's failed disable that way), then the command line names the step.
+_COMMANDS = ("install", "enable", "update", "disable", "uninstall")
+
+
+def _operation(context: Context, rows: pl.DataFrame) -> str | None:
+    """`Install`, `Enable`...: the parser's (`op=`), else the one the command line names (catalogue field)."""
+    stated = next((o for o in rows["operation"].to_list() if o and o.lower() in _COMMANDS), None)
+    stated = stated or context.field_of(rows["record"], _field(context.messages, "operation"))
+    return stated.capitalize() if stated else None

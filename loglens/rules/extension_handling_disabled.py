@@ -2,7 +2,11 @@
 
 What it detects:
     `Extensions.Enabled=n` in `/etc/waagent.conf`, and the agent noting that it skips extension
-    processing (`Extension handling is disabled` / `Extensions.Enabled is set to False`).
+    processing, in each generation's words (the `config.` entries of
+    `catalogue/entries/goal_state.toml`): `Extension handling is disabled` (2.2-2.9, verbose
+    logs), `Extensions.Enabled is set to False, not processing the operation` (2.3+, at start),
+    `Extension '...' will not be processed since extension processing is disabled` (2.10+, also
+    the extension's reported status).
 
 Why it matters:
     With extension handling off, the agent does not run any extension: installs and enables
@@ -31,7 +35,8 @@ from loglens.context import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, config_rows
 
-NOTICE = r"Extension handling is disabled|Extensions\.Enabled is set to False"
+#: The agent's notices that it skips extensions because `Extensions.Enabled=n`.
+NOTICES = ("config.extension-handling-disabled", "config.extensions-enabled-false", "config.extension-not-processed")
 
 
 RULE = Rule(
@@ -39,7 +44,7 @@ RULE = Rule(
     category="agent-health",
     severity="error",
     title="Extension handling disabled",
-    triggers=NOTICE,
+    messages=NOTICES,
 )
 
 
@@ -48,7 +53,7 @@ def detect(context: Context) -> list[Hit]:
         [
             # Only `n` turns a switch off; the agent reads any other value as the default (on).
             config_rows(context, "Extensions.Enabled", ("n",)),
-            context.search(NOTICE).select(HIT_COLUMNS),
+            context.tagged(NOTICES).select(HIT_COLUMNS),
         ]
     )
     if rows.height == 0:

@@ -8,9 +8,10 @@ What it detects:
     handler log (`event=end`, `failed to handle`) or a final status file, and counts a still
     `transitioning` operation up to the end of the collected logs. The time is compared with the
     platform limits in the public docs: 20 minutes per extension, 90 for CustomScript, Chef and
-    DSC. Also the platform's own verdict in the instance view (`VMExtensionProvisioningTimeout`,
-    `has timed out`) and the agent noting a new goal state while extensions were still
-    `transitioning`.
+    DSC. Also the platform's own verdict in the instance view, ARM errors and portal text
+    (`VMExtensionProvisioningTimeout`, `Provisioning of VM extension X has timed out`) and the
+    agent noting a new goal state while extensions were still `transitioning` (catalogue entries
+    `arm.extension-provisioning-*` and `ext.goal-state-not-converged`).
 
 Why it matters:
     Past the limit, the deployment or the portal shows the extension as timed out, even if the
@@ -42,25 +43,41 @@ from __future__ import annotations
 
 import polars as pl
 
-from loglens import operations
 from loglens.context import Context
 from loglens.findings import Hit, Rule
-from loglens.knowledge import NOT_CONVERGED, PLATFORM_TIMEOUT, WARN_SHARE
+from loglens.knowledge import WARN_SHARE
 from loglens.rules._common import HIT_COLUMNS, duration_text
 from parsers.schema import Level
+
+#: Azure's verdict on a slow extension: the `VMExtensionProvisioningTimeout` code and its message
+#: `Provisioning of VM extension <name> has timed out`, a template deployment that timed out
+#: waiting for extensions, and the VM's own provisioning not reported in time (`OSProvisioningTimedOut`).
+PLATFORM_TIMEOUT = (
+    "arm.extension-provisioning-timed-out",
+    "arm.extension-provisioning-timeout-code",
+    "arm.template-deployment-timed-out",
+    "arm.os-provisioning-timed-out",
+    "arm.os-provisioning-timed-out-code",
+)
+#: The verdict on the VM as a whole, not one extension.
+_OS_PROVISIONING = ("arm.os-provisioning-timed-out", "arm.os-provisioning-timed-out-code")
+#: The agent's sign of a goal state that did not converge (an extension still `transitioning`).
+NOT_CONVERGED = "ext.goal-state-not-converged"
 
 RULE = Rule(
     id="extension-provisioning-timeout",
     category="timeout",
     severity="error",
     title="Extension provisioning time limit reached",
-    triggers="|".join((operations.TRIGGERS, PLATFORM_TIMEOUT, NOT_CONVERGED)),
+    # The operation lines the durations are measured from are always kept (`context.keep_expression`)
+    # and read through `context.operations`.
+    messages=(*PLATFORM_TIMEOUT, NOT_CONVERGED),
 )
 
 
 def detect(context: Context) -> list[Hit]:
     records = context.records.filter(pl.col("timestamp").is_not_null())
-    converging = records.filter(pl.col("message").str.contains(NOT_CONVERGED))
+    converging = context.tagged((NOT_CONVERGED,)).filter(pl.col("timestamp").is_not_null()).select(records.columns)
     measured = context.operations
     hits = []
     if measured.height:
@@ -69,28 +86,34 @@ def detect(context: Context) -> list[Hit]:
         for (_extension, _operation), group in long.group_by(["extension", "operation"], maintain_order=True):
             row = group.sort("took", descending=True).row(0, named=True)
             hits.append(_hit(row, group, records, converging))
-    platform = context.search(PLATFORM_TIMEOUT, kinds=_PLATFORM_KINDS)
+    platform = context.tagged(PLATFORM_TIMEOUT, kinds=_PLATFORM_KINDS)
     if platform.height:
         hits += _platform_hits(context, platform)
     return hits
 
 
-#: The extension's ARM name in Azure's verdict.
-_QUOTED_NAME = r"VM extension (\S+) has timed out|extension '([^']+)'"
 #: Where Azure's own verdict on a slow extension can appear.
 _PLATFORM_KINDS = ("instance_view", "control_plane", "status", "extension_log", "waagent")
 
 
 def _platform_hits(context: Context, platform: pl.DataFrame) -> list[Hit]:
     """Azure's verdict, one finding per extension it names, with every source that says so."""
-    names = [pl.col("message").str.extract(_QUOTED_NAME, g) for g in (1, 2)]
-    named = platform.with_columns(named=pl.coalesce(names))
+    # The ARM resource name and the verdict's sentence, from any message of the record (a record
+    # tagged by the code alone may also carry the sentence).
+    stated = (
+        context.messages.filter(pl.col("message_id").is_in(PLATFORM_TIMEOUT) & pl.col("error").is_not_null())
+        .select("record", named=pl.col(_field(context.messages, "extension")), verdict=pl.col("error"))
+        .unique("record", keep="first")
+    )
+    named = platform.join(stated, on="record", how="left")
     hits = []
     for (name,), rows in named.group_by(["named"], maintain_order=True):
-        row = rows.sort(pl.col("message").str.contains("has timed out"), descending=True).row(0, named=True)
+        row = rows.sort(pl.col("verdict").is_not_null(), descending=True).row(0, named=True)
         extension = next((e for e in rows["extension"].to_list() if e), None) or _extension_named(context, name)
         who = f"{name} ({extension})" if name and extension else extension or name or "an extension"
-        text = next((line.strip() for line in row["message"].splitlines() if "timed out" in line), row["message"][:160])
+        if not name and not extension and rows["message_id"].is_in(_OS_PROVISIONING).all():
+            who = "the VM (OS provisioning, before any extension)"
+        text = (row["verdict"] or row["message"][:160]).strip()
         sources = rows["source_path"].n_unique()
         also = f" ({sources} sources say so)" if sources > 1 else ""
         summary = f"Azure reports that provisioning of {who} timed out{also}: {text[:160]}"
@@ -164,3 +187,8 @@ def _extension_named(context: Context, name: str | None) -> str | None:
         return None
     view = context.frames["instance_view"].filter((pl.col("name") == name) & pl.col("extension").is_not_null())
     return view["extension"][0] if view.height else None
+
+
+def _field(frame: pl.DataFrame, name: str) -> str:
+    """The column of a catalogue field in a tagged frame (suffixed where a record column has its name)."""
+    return f"{name}_right" if f"{name}_right" in frame.columns else name

@@ -1,9 +1,13 @@
 """The agent or an extension could not reach the Instance Metadata Service (169.254.169.254).
 
 What it detects:
-    `[IMDS_CONNECTION_ERROR] Unable to connect to IMDS endpoint 169.254.169.254`, `Failed to get
-    IMDS info`, `IMDS error in /metadata/...`, `Error in SendImdsHeartbeat`, and extension lines
-    that fail on 169.254.169.254 (`dial tcp 169.254.169.254:80: i/o timeout`).
+    The agent's IMDS failures in every generation, as the message catalogue knows them (the
+    `imds.` entries of `catalogue/entries/goal_state.toml`): `[IMDS_CONNECTION_ERROR] Unable to
+    connect to IMDS endpoint 169.254.169.254` (2.2.4x: `Unable to connect to primary IMDS
+    endpoint`), `Failed to get IMDS info`, `IMDS error in /metadata/...`, `Error in
+    SendImdsHeartbeat` / `Exception sending imds heartbeat`, `Could not determine the image origin
+    from IMDS`, and extension lines that fail on 169.254.169.254 (`dial tcp 169.254.169.254:80:
+    i/o timeout`).
 
 Why it matters:
     Extensions that use managed identities or read VM metadata (monitoring agents, Key Vault,
@@ -27,15 +31,13 @@ References:
 
 from __future__ import annotations
 
+import catalogue
 from loglens.context import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, span_text
 
-#: IMDS failure messages of the agent, and extension errors on the IMDS address.
-FAILURE = (
-    r"\[IMDS_CONNECTION_ERROR\]|Failed to get IMDS info|IMDS error in /metadata/|Error in SendImdsHeartbeat"
-    r"|169\.254\.169\.254[^\n]*(?:i/o timeout|timed out|Connection refused|No route to host|Network is unreachable|IOError)"
-)
+#: IMDS failures of the agent and of extensions: every `imds.` entry of category `wireserver`.
+FAILURES = tuple(e.id for e in catalogue.load().entries if e.id.startswith("imds.") and e.category == "wireserver")
 
 
 RULE = Rule(
@@ -43,12 +45,12 @@ RULE = Rule(
     category="wireserver",
     severity="warning",
     title="Instance Metadata Service unreachable",
-    triggers=FAILURE,
+    messages=("imds.",),
 )
 
 
 def detect(context: Context) -> list[Hit]:
-    rows = context.search(FAILURE, kinds=("waagent", "command_execution", "extension_log", "status", "instance_view"))
+    rows = context.tagged(FAILURES, kinds=("waagent", "command_execution", "extension_log", "status", "instance_view"))
     hits = []
     for (extension,), group in rows.group_by(["extension"], maintain_order=True):
         who = extension or "The agent"

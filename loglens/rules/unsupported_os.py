@@ -1,10 +1,12 @@
 """An extension exited with code 51 or reported an unsupported OS, distro or version.
 
 What it detects:
-    An extension command exiting with code 51 (`Non-zero exit code: 51,` in waagent.log), a
-    status file or instance view reporting code 51, and extension log or output lines such as
-    `Unsupported operating system`, `Indeterminate operating system`, `The OS has neither rpm
-    nor dpkg`, `Unexpected Linux distribution` or `<distro> is not supported`.
+    An extension command exiting with code 51 (`Non-zero exit code: 51,` in waagent.log, also
+    localized, or a HandlerUtil status echo `Install,failed,51,...`), a status file or instance
+    view reporting code 51, and extension log or output lines such as `Unsupported operating
+    system`, `Indeterminate operating system`, `The OS has neither rpm nor dpkg`, `Unexpected
+    Linux distribution`, `Unsupported kernel version` or `<distro> is not supported`: every
+    catalogue message of the `unsupported-os` category.
 
 Why it matters:
     By the extension publishers' convention, exit code 51 means the extension does not support
@@ -36,63 +38,54 @@ References:
 from __future__ import annotations
 
 import polars as pl
-import regex
 
+import catalogue
 from loglens.context import Context
 from loglens.findings import Hit, Rule
-from loglens.knowledge import DOWNLOAD_TEXT
 from loglens.rules._common import HIT_COLUMNS, version_of
 
-#: The agent's report of the exit code (the comma keeps 510 or 5100 out), and a HandlerUtil status echo with code 51.
-EXIT_51 = r"Non-zero exit code: 51,|^[A-Za-z][\w-]*,[A-Za-z]+,51,"
-#: Text extensions print when refusing the OS.
-UNSUPPORTED_TEXT = (
-    r"(?i)unsupported (?:operating system|os|distro|distribution|linux distribution)|indeterminate operating system"
-    r"|neither rpm nor dpkg|unexpected linux distribution|(?:os|distro|distribution|version)\b[^\n]{0,60}\bis not supported"
-    r"|\bis not supported by this version|the os is not supported"
-    r"|is not a supported (?:distribution|distro|operating system|os|platform)"
-    r"|does not support (?:this |the )?(?:distro|distribution|os|operating system|linux distribution)"
-)
-#: Every UNSUPPORTED_TEXT match contains one of these words (a cheap first pass).
-UNSUPPORTED_WORDS = ("supported", "does not support", "indeterminate", "neither rpm", "unexpected linux")
-#: Text that means the 51 is about a package-manager lock (DSC), not the OS.
-LOCK_TEXT = r"(?i)dpkg[^\n]*lock|package manager[^\n]*locked|rpm[^\n]*lock"
-_LINE_PREFIX = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (?:ERROR:|WARNING:)? ?(?:\[[^\]]+\]:? )?"
-
+#: The exit code: `Non-zero exit code: 51,` (every agent generation, also localized) and the
+#: HandlerUtil status echo `Install,failed,51,<message>`.
+EXIT_51 = "exitcode.51-unsupported-os"
+#: Every message the catalogue classes as an OS refusal (`Unsupported operating system: ...`,
+#: `Indeterminate operating system`, `<distro> is not supported`, ...), from any extension.
+OS_REFUSALS = tuple(i for i in catalogue.load().ids(category="unsupported-os") if i != EXIT_51)
+#: Lock messages: some extensions (DSC) exit 51 for a held dpkg lock too.
+LOCKS = tuple(catalogue.load().ids(category="lock-contention"))
+#: A failed download (an HTTP 404, a package apt cannot find): the 51 is then a command failure.
+DOWNLOAD_FAILED = ("ext.download-404-not-found", "apt.unable-to-locate-package")
 
 RULE = Rule(
     id="unsupported-os",
     category="unsupported-os",
     severity="error",
     title="Extension does not support this OS",
-    triggers=EXIT_51 + "|" + UNSUPPORTED_TEXT,
+    messages=(EXIT_51, *OS_REFUSALS, *LOCKS, *DOWNLOAD_FAILED),
 )
 
 
 def detect(context: Context) -> list[Hit]:
     records = context.records
-    stated = context.search(UNSUPPORTED_TEXT, words=UNSUPPORTED_WORDS).filter(
-        ~pl.col("message").str.contains(r"Failing GS .* Unsupported features")
-    )
     candidates = (
         pl.concat(
             [
-                context.search(EXIT_51, words=("51,",)),
-                stated,
+                context.tagged((EXIT_51, *OS_REFUSALS)).select(records.columns),
                 records.filter(pl.col("record").is_in(_status_or_view_51(context).implode())),
             ]
         )
         .unique("record", maintain_order=True)
         .sort("record")
     )
+    messages = context.messages
     hits = []
     for (extension,), rows in candidates.group_by(["extension"], maintain_order=True):
-        text = "\n".join(m for m in rows["message"].to_list() if m)
+        said = messages.filter(pl.col("record").is_in(rows["record"].implode()))
+        ids = set(said["message_id"].to_list())
         version = version_of(rows)
         name = extension or "an extension"
-        says_os = regex.search(UNSUPPORTED_TEXT, text) is not None
-        says_lock = regex.search(LOCK_TEXT, text) is not None
-        if not says_os and regex.search(DOWNLOAD_TEXT, text):
+        says_os = bool(ids & set(OS_REFUSALS))
+        says_lock = bool(ids & set(LOCKS))
+        if not says_os and ids & set(DOWNLOAD_FAILED):
             continue  # a failed download, not the OS check: a command failure
         if says_lock and not says_os:
             summary = (
@@ -103,8 +96,8 @@ def detect(context: Context) -> list[Hit]:
                 Hit(summary, rows.select(HIT_COLUMNS), severity="warning", extension=extension, version=version)
             )
             continue
-        reason = _reason(rows)
         if says_os:
+            reason = _reason(said.filter(pl.col("message_id").is_in(OS_REFUSALS)))
             summary = f"{name}{' ' + version if version else ''} does not support this OS: {reason}"
         else:
             summary = f"{name}{' ' + version if version else ''} exited with code 51 (by convention: unsupported OS); the log gives no reason text"
@@ -125,12 +118,14 @@ def _status_or_view_51(context: Context) -> pl.Series:
     return pl.concat([status_ids, view_ids])
 
 
-def _reason(rows: pl.DataFrame) -> str:
-    """The most specific line stating the OS problem."""
-    lines = [line.strip() for m in rows["message"].to_list() if m for line in m.splitlines()]
-    stated = [line for line in lines if regex.search(UNSUPPORTED_TEXT, line)]
-    if not stated and not lines:
-        return "the source gives no reason text"
-    best = min(stated, key=len) if stated else lines[0]
-    # Drop an extension logger's own stamp and tag when the reason comes from captured output.
-    return regex.sub(_LINE_PREFIX, "", best)[:200]
+def _reason(refusals: pl.DataFrame) -> str:
+    """The most specific statement of the OS problem: the shortest refusal a message states, else
+    the distribution it names, else the first line of its record."""
+    stated = [e.strip() for e in refusals["error"].drop_nulls().to_list() if e.strip()]
+    if stated:
+        return min(stated, key=len)[:200]
+    distro = refusals["distro"].drop_nulls()
+    if distro.len():
+        return f"unsupported distribution {distro[0]}"[:200]
+    lines = [line.strip() for m in refusals["message"].to_list() if m for line in m.splitlines() if line.strip()]
+    return lines[0][:200] if lines else "the source gives no reason text"

@@ -1,18 +1,23 @@
 """The agent or an extension could not reach the WireServer (168.63.129.16).
 
 What it detects:
-    Failures to talk to 168.63.129.16 (port 80 WireServer and port 32526 HostGAPlugin): HTTP
-    errors and timeouts (`IOError timed out -- 6 attempts made`, `Connection refused`, `No route
-    to host`), `[ProtocolError]`/`[Wireserver Exception]`, goal-state fetch failures (`Error
-    fetching the goal state`, `Fetching the goal state is still failing`, `Exception retrieving
-    extension handlers`, `Attempts to retrieve the goal state are failing`), the boot-time
-    endpoint loop (`WireServer is not responding`, `Protocol endpoint not found`, `Retry detect
-    protocol`), endpoint discovery blocked (`Failed to send DHCP request: [DhcpError] [Errno 1]
-    Operation not permitted`), the HostGAPlugin answering with an error (`get API versions
-    returned status code [400]`), HostGAPlugin heartbeat and status-upload failures, and the agent
-    failing to set up its own firewall rules. Failures are grouped into streaks; a `recovered from
-    previous errors` line ends a streak. Pasted text without times is one finding, backed by a
-    failed provisioning or a failed `curl` probe of the address in the same text.
+    Failures to talk to 168.63.129.16 (port 80 WireServer and port 32526 HostGAPlugin) in every
+    agent generation, as the message catalogue knows them (`catalogue/entries/goal_state.toml`,
+    the `wire.` entries of category `wireserver`): HTTP errors and timeouts (`IOError timed out --
+    6 attempts made`, `Connection refused`, `No route to host`), `[Wireserver Exception]`,
+    goal-state fetch failures (`Error fetching the goal state`, `Fetching the goal state is still
+    failing`, `Attempts to retrieve the goal state are failing`, `Exception retrieving extension
+    handlers`, the 2.0 agent's `UpdateGoalState failed`), the boot-time endpoint loop (`WireServer
+    is not responding`, `Protocol endpoint not found`, `Retry detect protocol`), endpoint discovery
+    blocked (`Failed to send DHCP request: [DhcpError] [Errno 1] Operation not permitted`), the
+    WireServer or HostGAPlugin answering with an error (`Calling wire server failed: 503`, `get
+    API versions returned status code [400]`, the 2.0 agent's `ERROR:HTTP Req: POST
+    /machine?comp=health` with `HTTP Err: Status=503`, `Failed to post: /machine?comp=health Http
+    resource gone.`), health-report, heartbeat and status-upload failures, and the agent failing
+    to set up its own firewall rules. Failures are grouped into streaks; a `recovered from previous
+    errors` line (or a goal state fetched or processed) ends a streak. Pasted text without times is
+    one finding, backed by a failed provisioning or a failed `curl` probe of the address in the
+    same text.
 
 Why it matters:
     The agent gets every goal state, extension package and certificate through the WireServer,
@@ -28,9 +33,13 @@ Known benign causes:
     A few failures that recover within minutes (host maintenance, a network blip) are reported as
     a warning. Lines the agent's own tests treat as harmless (a vmSettings or goal-state fetch
     overtaken by a newer goal state, telemetry drops, HostGAPlugin health probes, a persistent
-    firewall file on a read-only /lib; `loglens/benign.py`) are info unless they persist. Healthy lines that merely mention the address (`Route to 168.63.129.16 exists`,
-    `Wire server endpoint:168.63.129.16`, firewall rules set successfully, iptables dumps) never
-    count.
+    firewall file on a read-only /lib; the `benign` catalogue entries) are info unless they persist.
+    `[Wireserver Exception]` only wraps what a call raised: around an error of the agent's own
+    (`'latin-1' codec can't encode character`, `'HTTPResponse' object has no attribute 'statue'`)
+    it is reported as info, not as an unreachable WireServer. Healthy lines that merely mention
+    the address (`Route to 168.63.129.16 exists`, `Wire server endpoint:168.63.129.16`, the 2.0
+    agent's `Discovered Windows Azure endpoint: 168.63.129.16`, firewall rules set successfully,
+    iptables dumps) never count.
 
 Remediation:
     Make sure the guest allows outbound TCP 80 and 32526 to 168.63.129.16 (and DNS on 53) for root:
@@ -48,68 +57,83 @@ from datetime import timedelta
 
 import polars as pl
 
+import catalogue
+from catalogue.match import ID
 from loglens.context import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, duration_text, span_text
 
-#: Failure tokens that must accompany the address.
-_FAILURE = r"IOError|timed out|Connection refused|No route to host|Network is unreachable|Connection reset|attempts made|\[HTTP Failed\]|\[HTTP Retry\]|Status Code|Timeout"
-#: Messages that are failures whatever address they show (the WireServer client and goal-state loop).
-FAILURE = (
-    r"168\.63\.129\.16[^\n]*(?:"
-    + _FAILURE
-    + r")|\[Wireserver Exception\]|\[Wireserver Failed\]|Calling wire server failed"
-    r"|\[ProtocolNotFoundError\]|No protocol found|WireServer is not responding|Protocol endpoint not found"
-    r"|Retry detect protocols?: retry=|No route exists to 168\.63\.129\.16|Exception retrieving extension handlers"
-    r"|An error occurred while retrieving the goal state|Attempts to retrieve the goal state are failing"
-    r"|Error fetching the goal state|Fetching the goal state is still failing|Fetching the goal state failed"
-    r"|Error in SendHostPluginHeartbeat|Failed to report vm agent status|Exception uploading status blob"
-    r"|Failed to upload status blob via either channel|GET vmSettings \[[^\]]*\]: (?:Timeout|\[HTTP Failed\])"
-    # The HostGAPlugin answering its API-version query with an error (2.2 agents).
-    r"|get API versions returned status code \[\d+\]"
-    # Endpoint discovery blocked: the agent may not send DHCP requests (appliances, hardened images).
-    r"|Failed to send DHCP request: \[DhcpError\]"
-)
+_ENTRIES = catalogue.load().entries
+#: Failures to talk to the WireServer or the HostGAPlugin: every `wire.` entry of that category.
+FAILURES = tuple(e.id for e in _ENTRIES if e.id.startswith("wire.") and e.category == "wireserver")
 #: The agent's own firewall set-up failing (the rules that protect 168.63.129.16).
-FIREWALL_FAILURE = (
-    r"Unable to add (?:ACCEPT|DROP) firewall rule|Unable to establish firewall|An error occurred while setting up the firewall"
-    r"|Unable to setup the persistent firewall rules|Error initializing firewall|Unable to add firewall rules"
-)
-#: What shows a WireServer failure in pasted text mattered: a failed provisioning, or `curl` to the
-#: address answering `000` (no HTTP response at all).
-CORROBORATION = r"ProvisioningState/failed|curl [^\n]*168\.63\.129\.16|^000$"
+FIREWALL_FAILURES = tuple(e.id for e in _ENTRIES if e.id.startswith("firewall.") and e.category == "wireserver")
+#: 2.0 lines that the agent writes for every request under `Logs.Verbose=y` and at ERROR only when
+#: the request failed: they count as failures at ERROR only.
+FAILED_WHEN_ERROR = ("wire.legacy-http-request", "wire.legacy-http-call-failed")
 #: A streak ends at the next sign that the WireServer answered again: the agent saying it
 #: recovered, or a goal state fetched or processed. (`Fetched a new incarnation` is left out: it
-#: comes with every goal state beside `ProcessExtensionsGoalState completed`, and would only add
-#: rows to the narrowed view.)
+#: comes with every goal state beside `ProcessExtensionsGoalState completed`.)
 RECOVERED = (
-    r"recovered from previous errors|Fetch goal state completed|Fetched new vmSettings"
-    r"|ProcessExtensionsGoalState completed|ProcessExtensionsInGoalState completed|ProcessGoalState completed"
+    "wire.goal-state-recovered",
+    "wire.goal-state-fetched",
+    "wire.goal-state-processed",
+    "wire.legacy-goal-state-retrieved",
 )
-#: Failures with no answer from the server at all.
-_NO_ANSWER = r"(?i)timed out|connection refused|no route to host|network is unreachable|connection reset|DhcpError|not responding|endpoint not found|IOError"
-#: Failures that are an answer from the server (an HTTP status), not a missing connection.
-ANSWERED = r"\[(?P<a>[1-5][0-9]{2}): |Status Code (?P<b>[1-5][0-9]{2})|status code \[(?P<c>[1-5][0-9]{2})\]"
-#: Where a failing request went: (label, token in the message), the first that matches names it.
+#: What shows a WireServer failure in pasted text mattered: a failed provisioning, or a `curl`
+#: probe of the address that got no HTTP answer.
+CORROBORATION = ("wire.provisioning-state-failed", "wire.curl-probe")
+#: The WireServer client's wrapper around any exception a call raised: a failure only when what it
+#: wraps is one (an HTTP or socket error, tagged on the same line); else an error of the agent's own.
+WRAPPER = "wire.wireserver-exception"
+#: The socket errors a failure ends in, as the summary names them: all are "no answer at all".
+SYMPTOMS = {
+    "net.timed-out": "timeouts",
+    "net.connection-refused": "connection refused",
+    "net.no-route-to-host": "no route to host",
+    "net.network-unreachable": "network unreachable",
+    "net.connection-reset": "connections reset",
+}
+#: Failures of endpoint discovery, which get no answer from the WireServer either.
+DISCOVERY = (
+    "wire.no-route",
+    "wire.dhcp-request-failed",
+    "wire.legacy-dhcp-failed",
+    "wire.legacy-environment-detection-failed",
+    "wire.not-responding",
+    "wire.protocol-endpoint-not-found",
+    "wire.retry-detect-protocol",
+    "wire.no-protocol-found",
+    "wire.legacy-protocol-detect-failed",
+)
+#: Answers whose status the message implies rather than states (403 and 503 throttling, 410 Gone).
+IMPLIED_STATUS = {"wire.throttled": "403", "wire.service-unavailable": "503", "wire.legacy-post-failed": "410"}
+#: The 2.0 agent logs a failed request over several lines (`socket IOError ...` before it,
+#: `HTTP Err: Status=503` after it): its socket error and status are read this many records around.
+LEGACY_WINDOW = 4
+#: Where a failing request went: (label, message ids or id prefixes, endpoint substrings); the
+#: first that a failure matches names it.
 ENDPOINTS = (
-    ("vmSettings", "vmSettings"),
-    ("HostGAPlugin health", ":32526/health"),
-    ("HostGAPlugin", ":32526"),
-    ("HostGAPlugin", "API versions"),
-    ("telemetry", "comp=telemetrydata"),
-    ("telemetry", "DroppedEventsCount"),
-    ("status upload", "status blob"),
-    ("endpoint discovery", "DhcpError"),
-    ("endpoint discovery", "Protocol endpoint not found"),
-    ("endpoint discovery", "WireServer is not responding"),
-    ("goal state", "goal state"),
-    ("goal state", "168.63.129.16/machine"),
+    ("vmSettings", ("wire.vmsettings-failed",), ("/vmSettings",)),
+    ("HostGAPlugin health", ("wire.hostplugin-heartbeat-failed",), (":32526/health",)),
+    ("HostGAPlugin", ("wire.hostplugin-",), (":32526",)),
+    ("telemetry", ("wire.telemetry-failed", "benign.telemetry-dropped"), ("comp=telemetrydata",)),
+    ("health report", ("wire.provision-status-failed",), ("comp=health", "/HealthService")),
+    ("status upload", ("wire.status-upload-failed", "wire.report-status-failed"), ()),
+    ("endpoint discovery", DISCOVERY, ()),
+    (
+        "goal state",
+        ("wire.goal-state-", "wire.extension-handlers-exception", "wire.legacy-update-goal-state-failed"),
+        ("/machine",),
+    ),
 )
 #: Up to this many failures that then recover are a transient blip (the agent team's own threshold).
 TRANSIENT_MAX = 5
 #: Failures further apart than this start a new streak. The agent repeats `still failing` only
 #: every 6 hours during a long outage, so the gap must be longer than that.
 STREAK_GAP = timedelta(hours=7)
+#: The kinds of records a failure may come from.
+_KINDS = ("waagent", "command_execution", "extension_log", "control_plane")
 
 
 RULE = Rule(
@@ -117,47 +141,120 @@ RULE = Rule(
     category="wireserver",
     severity="error",
     title="WireServer 168.63.129.16 unreachable",
-    triggers="|".join((FAILURE, RECOVERED, FIREWALL_FAILURE, CORROBORATION)),
+    messages=("wire.", "firewall.", "net.", "benign.telemetry-dropped"),
 )
 
 
 def detect(context: Context) -> list[Hit]:
-    kinds = ("waagent", "command_execution", "extension_log", "control_plane")
-    failures = context.search(FAILURE, kinds=kinds).filter(~pl.col("message").str.contains(RECOVERED))
+    records = _records(context)
+    failures = records.filter(
+        pl.col("ids").list.eval(pl.element().is_in(FAILURES)).list.any()
+        & ~pl.col("ids").list.eval(pl.element().is_in(RECOVERED)).list.any()
+        # The 2.0 request lines are failures only when logged as errors.
+        & (
+            pl.col("ids").list.eval(pl.element().is_in(FAILURES) & ~pl.element().is_in(FAILED_WHEN_ERROR)).list.any()
+            | (pl.col("level").cast(pl.String) == "ERROR").fill_null(False)
+        )
+    )
+    failures = _with_legacy_neighbours(failures, records)
     hits = []
     if failures.height:
         # Success lines come with every goal state: only the first after a failure ends a streak.
-        successes = context.search(RECOVERED, kinds=kinds).filter(pl.col("timestamp").is_not_null())
+        successes = records.filter(
+            pl.col("ids").list.eval(pl.element().is_in(RECOVERED)).list.any() & pl.col("timestamp").is_not_null()
+        )
         events = pl.concat(
             [
                 failures.filter(pl.col("timestamp").is_not_null()).with_columns(recovered=pl.lit(False)),
                 successes.with_columns(recovered=pl.lit(True)),
-            ]
+            ],
+            how="diagonal_relaxed",
         ).sort("timestamp", maintain_order=True)
         events = events.filter(~pl.col("recovered") | ~pl.col("recovered").shift(1).fill_null(True))
         hits += [h for streak in _streaks(events) if (h := _streak_hit(streak))]
     untimed = failures.filter(pl.col("timestamp").is_null())
     if untimed.height:
-        # Pasted text without times: no streak to measure, but the failures are still evidence.
-        how = " and ".join(sorted(_symptoms(untimed)))
-        summary = f"168.63.129.16 unreachable ({how}): {untimed.height} failure(s); the text gives no times"
-        # A failed provisioning or a failed manual probe in the same text shows the failure mattered.
-        backing = context.search(CORROBORATION).join(
-            untimed.select("source_path").unique(), on="source_path", how="semi"
+        hits.append(_untimed_hit(untimed, records))
+    wrapped = records.filter(
+        pl.col("ids").list.contains(WRAPPER)
+        & ~pl.col("ids").list.eval(pl.element().is_in([*FAILURES, *SYMPTOMS])).list.any()
+    )
+    if wrapped.height:
+        # The WireServer client wraps any exception, the agent's own bugs included: say so, as info.
+        errors = wrapped.join(
+            context.messages.filter(pl.col(ID) == WRAPPER).select("record", "error"), on="record", how="left"
+        )["error"]
+        when = span_text(wrapped)
+        summary = (
+            "The agent's WireServer client failed on an error of its own, not on the network"
+            f"{f' ({when})' if when else ''}: {errors.drop_nulls().first() or 'see the evidence'}"
         )
-        if backing.height:
-            summary += "; the same text shows " + (
-                "a manual probe of 168.63.129.16 failing"
-                if backing["message"].str.contains("curl|^000$").any()
-                else "a failed provisioning"
-            )
-        rows = pl.concat([untimed, backing]).unique("record", maintain_order=True).select(HIT_COLUMNS)
-        hits.append(Hit(summary, rows, count=untimed.height, corroborated=backing.height > 0))
-    firewall = context.search(FIREWALL_FAILURE, kinds=kinds)
+        hits.append(Hit(summary, wrapped.select(HIT_COLUMNS), severity="info", count=wrapped.height))
+    firewall = records.filter(pl.col("ids").list.eval(pl.element().is_in(FIREWALL_FAILURES)).list.any())
     if firewall.height:
         summary = f"The agent could not set up its firewall rules for 168.63.129.16 ({span_text(firewall)}); other processes may reach the WireServer unprotected, or iptables is broken"
         hits.append(Hit(summary, firewall.select(HIT_COLUMNS), severity="warning"))
     return hits
+
+
+def _records(context: Context) -> pl.DataFrame:
+    """The records of the failure kinds that carry this rule's messages: one row per record with
+    every id it carries (`ids`) and the first `endpoint` and `status` any of them states."""
+    tagged = context.messages.filter(pl.col("kind").is_in(_KINDS))
+    wanted = pl.col(ID).is_in([*RECOVERED, *CORROBORATION, *SYMPTOMS, "net.not-permitted", "benign.telemetry-dropped"])
+    wanted = wanted | pl.col(ID).str.starts_with("wire.") | pl.col(ID).str.starts_with("firewall.")
+    tagged = tagged.filter(wanted)
+    fields = tagged.group_by("record", maintain_order=True).agg(
+        pl.col(ID).alias("ids"),
+        pl.col("endpoint").drop_nulls().first(),
+        pl.col("status").drop_nulls().first(),
+    )
+    rows = tagged.unique("record", keep="first", maintain_order=True).select(*HIT_COLUMNS, "kind")
+    return rows.join(fields, on="record", how="left", maintain_order="left")
+
+
+def _with_legacy_neighbours(failures: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+    """The 2.0 agent's failures gain the socket errors and statuses logged on the lines around them."""
+    legacy = failures.filter(pl.col("ids").list.eval(pl.element().str.starts_with("wire.legacy-")).list.any())
+    neighbours = records.filter(
+        pl.col("ids").list.eval(pl.element().is_in([*SYMPTOMS, "wire.legacy-http-status"])).list.any()
+    )
+    if legacy.height == 0 or neighbours.height == 0:
+        return failures
+    near = (
+        legacy.select("record", "source_path")
+        .join(neighbours.select("source_path", pl.col("record").alias("other"), "ids", "status"), on="source_path")
+        .filter((pl.col("other").cast(pl.Int64) - pl.col("record").cast(pl.Int64)).abs() <= LEGACY_WINDOW)
+        .group_by("record")
+        .agg(pl.col("ids").explode().alias("near_ids"), pl.col("status").drop_nulls().first().alias("near_status"))
+    )
+    return (
+        failures.join(near, on="record", how="left", maintain_order="left")
+        .with_columns(
+            ids=pl.concat_list("ids", pl.col("near_ids").fill_null(pl.lit([], pl.List(pl.String)))),
+            status=pl.coalesce("status", "near_status"),
+        )
+        .drop("near_ids", "near_status")
+    )
+
+
+def _untimed_hit(untimed: pl.DataFrame, records: pl.DataFrame) -> Hit:
+    """Pasted text without times: no streak to measure, but the failures are still evidence."""
+    how = " and ".join(sorted(_symptoms(untimed)))
+    summary = f"168.63.129.16 unreachable ({how}): {untimed.height} failure(s); the text gives no times"
+    # A failed provisioning or a failed manual probe in the same text shows the failure mattered;
+    # a probe that printed an HTTP status shows the WireServer answered, and backs nothing.
+    backing = records.filter(
+        pl.col("ids").list.eval(pl.element().is_in(CORROBORATION)).list.any()
+        & (pl.col("status").is_null() | (pl.col("status") == "000"))
+    ).join(untimed.select("source_path").unique(), on="source_path", how="semi")
+    if backing.height:
+        probed = backing["ids"].list.contains("wire.curl-probe").any()
+        summary += "; the same text shows " + (
+            "a manual probe of 168.63.129.16 failing" if probed else "a failed provisioning"
+        )
+    rows = pl.concat([untimed.select(HIT_COLUMNS), backing.select(HIT_COLUMNS)]).unique("record", maintain_order=True)
+    return Hit(summary, rows, count=untimed.height, corroborated=backing.height > 0)
 
 
 def _streaks(events: pl.DataFrame) -> list[pl.DataFrame]:
@@ -200,7 +297,7 @@ def _streak_hit(streak: pl.DataFrame) -> Hit | None:
     if transient:
         what = f"Transient WireServer blip ({how}; {where})"
     summary = f"{what}: {failures.height} failure(s) {span_text(failures)}, {tail}"
-    rows = pl.concat([failures, recovery]).select(HIT_COLUMNS)
+    rows = pl.concat([failures.select(HIT_COLUMNS), recovery.select(HIT_COLUMNS)])
     # One failure with nothing after it shows no persistence: a warning, not an outage.
     severity = "warning" if transient or (failures.height == 1 and ended is None) else None
     return Hit(summary, rows, severity=severity, count=failures.height)
@@ -209,37 +306,42 @@ def _streak_hit(streak: pl.DataFrame) -> Hit | None:
 def _endpoints(failures: pl.DataFrame) -> list[str]:
     """Which endpoints the failing requests went to, in a stable order."""
     found = []
-    for message in failures["message"].to_list():
-        label = next((name for name, token in ENDPOINTS if token in (message or "")), "WireServer")
+    for ids, endpoint in failures.select("ids", "endpoint").iter_rows():
+        label = next(
+            (
+                name
+                for name, wanted, parts in ENDPOINTS
+                if any(i == w or (w.endswith("-") and i.startswith(w)) for i in ids for w in wanted)
+                or any(part in (endpoint or "") for part in parts)
+            ),
+            "WireServer",
+        )
         if label not in found:
             found.append(label)
     return found
 
 
 def _statuses(failures: pl.DataFrame) -> list[str]:
-    codes = failures.select(pl.col("message").str.extract_groups(ANSWERED)).unnest("message")
-    values = pl.concat([codes[c] for c in codes.columns]).drop_nulls().unique().sort()
-    return values.to_list()
+    """The HTTP statuses the failures got: stated by a message, or implied by it."""
+    stated = failures["status"].drop_nulls().to_list()
+    implied = [IMPLIED_STATUS[i] for ids in failures["ids"].to_list() for i in ids if i in IMPLIED_STATUS]
+    return sorted({s for s in [*stated, *implied] if s != "000"})
 
 
 def _unreachable(failures: pl.DataFrame) -> bool:
-    """True when some failure had no answer at all (timeout, refused, no route, reset)."""
-    return bool(failures["message"].str.contains(_NO_ANSWER).any())
+    """True when some failure had no answer at all (timeout, refused, no route, reset, no endpoint)."""
+    no_answer = [*SYMPTOMS, *DISCOVERY]
+    return bool(failures["ids"].list.eval(pl.element().is_in(no_answer)).list.any().any())
 
 
 def _symptoms(failures: pl.DataFrame) -> set[str]:
-    text = "\n".join(failures["message"].to_list())
-    found = {
-        label
-        for label, token in (
-            ("timeouts", "timed out"),
-            ("connection refused", "Connection refused"),
-            ("no route to host", "No route to host"),
-            ("network unreachable", "Network is unreachable"),
-            ("protocol not found", "Protocol endpoint not found"),
-            ("DHCP requests not permitted", "[DhcpError]"),
-            ("HTTP error answers", "returned status code ["),
-        )
-        if token in text
-    }
+    found = set()
+    for ids, status in failures.select("ids", "status").iter_rows():
+        found |= {SYMPTOMS[i] for i in ids if i in SYMPTOMS}
+        if "wire.protocol-endpoint-not-found" in ids:
+            found.add("protocol not found")
+        if "wire.dhcp-request-failed" in ids:
+            found.add("DHCP requests not permitted" if "net.not-permitted" in ids else "DHCP requests failing")
+        if status and status != "000":
+            found.add("HTTP error answers")
     return found or {"request failures"}

@@ -1,10 +1,14 @@
-"""The known-benign list (loglens/benign.py): every entry's own example, built into one waagent.log,
-raises nothing above info; the same lines repeated past the corroboration count do."""
+"""The known-benign list (catalogue entries of category `benign`, read by loglens/benign.py): every
+entry's own example, built into one waagent.log, raises nothing above info; the same lines repeated
+past the corroboration count do."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+import catalogue
 from loglens import api
 from loglens.benign import BENIGN, CORROBORATION
 
@@ -31,7 +35,16 @@ def test_each_entry_matches_its_own_example(entry):
     import polars as pl
 
     assert pl.Series([entry.example]).str.contains(entry.pattern).all(), entry.name
-    assert entry.source.startswith("https://")
+    # A public thread, or the code (or the agent's own log checker) pinned to a tag or commit.
+    assert re.match(r"https://|[\w.-]+/[\w.-]+@\S+:\S+:\d+", entry.source), entry.source
+
+
+def test_benign_list_is_the_catalogues_benign_entries_with_the_corroboration_count():
+    entries = [e for e in catalogue.load().entries if e.category == "benign"]
+    assert [b.name for b in BENIGN] == [e.id.removeprefix("benign.") for e in entries]
+    # The agent's own list (benign.toml) uses the count loglens.findings applies to every entry.
+    assert {e.benign_unless for e in entries if e.file == "benign"} == {CORROBORATION}
+    assert [b.benign_unless for b in BENIGN] == [e.benign_unless or CORROBORATION for e in entries]
 
 
 def test_a_benign_looking_condition_that_persists_is_not_capped(tmp_path):
