@@ -85,7 +85,8 @@ _SEEN_LISTED = 20
 
 
 def require_recognised(analysis: Analysis) -> None:
-    """Raise when not one line was recognised and no rule found anything in the plain text.
+    """Raise when not one line was recognised, no catalogue message was seen in any file and no
+    rule found anything in the plain text.
 
     Text loglens does not understand must never read as a clean bill of health.
 
@@ -93,7 +94,8 @@ def require_recognised(analysis: Analysis) -> None:
         InputError: every line of every source was unparsed and nothing was found.
     """
     accounts = analysis.load.accounts
-    if any(a.records for a in accounts) or len(analysis.findings):
+    # A file whose lines carry catalogue messages (`parsers.sniff`) is analysed, records or not.
+    if any(a.records for a in accounts) or len(analysis.findings) or any(a.recognised_by == "content" for a in accounts):
         return
     lines = sum(a.lines for a in accounts)
     raise InputError(

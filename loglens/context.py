@@ -38,6 +38,7 @@ class Context:
         spans: its `loglens.summaries` spans (every record's source, extension, version and time).
         timeline: its `loglens.summaries` timeline (records per minute and level).
         accounts: its sources' line accounting.
+        declared: the catalogue messages the rules that run declare (`Rule.messages`).
     """
 
     collection: str
@@ -46,6 +47,8 @@ class Context:
     spans: pl.DataFrame
     timeline: pl.DataFrame
     accounts: list[SourceAccount] = field(default_factory=list)
+    #: The catalogue ids (or prefixes) the rules of this run declare they read (`Rule.messages`).
+    declared: tuple[str, ...] = ()
 
     @cached_property
     def log_ends(self) -> pl.DataFrame:
@@ -168,6 +171,7 @@ def build_contexts(
         rules: the rules that will run (`keep_expression`).
         streamed: given, ``load`` is a streamed load and this is what its stream left.
     """
+    declared = tuple(m for rule in rules for m in rule.messages)
     keep = keep_expression(rules) | pl.col("kind").is_in(["status", "instance_view"])
     if streamed is None:
         view = record_view(load.frames)
@@ -184,7 +188,9 @@ def build_contexts(
     parts = load.by_collection()
     if len(parts) == 1:
         ((name, part),) = parts.items()
-        return whole, [Context(name, part.frames, whole.narrowed, whole.spans, whole.timeline, list(part.accounts))]
+        return whole, [
+            Context(name, part.frames, whole.narrowed, whole.spans, whole.timeline, list(part.accounts), declared)
+        ]
     contexts = []
     for name, part in parts.items():
         paths = [a.path for a in part.accounts]
@@ -197,6 +203,7 @@ def build_contexts(
                 summaries.of_paths(whole.spans, paths),
                 summaries.of_paths(whole.timeline, paths),
                 list(part.accounts),
+                declared,
             )
         )
     return whole, contexts

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("loglens", "parsers")
+PACKAGES = ("loglens", "parsers", "catalogue")
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 
