@@ -20,6 +20,7 @@ from catalogue import FIELDS, Catalogue, load
 ID = "message_id"
 _ROW = "_catalogue_row"
 _ANCHOR = "_catalogue_anchor"
+_STATED = "_stated"
 
 
 @cache
@@ -45,6 +46,8 @@ def tag(frame: pl.DataFrame, column: str = "message", catalogue: Catalogue | Non
     Returns:
         ``frame``'s columns for each matching row, plus `message_id` and one String column per
         `catalogue.FIELDS` name (the entry's named groups; null where it has none), in row order.
+        A field ``frame`` already has as a column keeps the frame's value, and the message's is
+        `stated_<field>`.
     """
     catalogue = catalogue or load()
     indexed = frame.with_row_index(_ROW)
@@ -65,7 +68,10 @@ def tag(frame: pl.DataFrame, column: str = "message", catalogue: Catalogue | Non
     parts = [_verified(rows, catalogue.by_id[entry_id], column) for (entry_id,), rows in candidates.group_by([ID])]
     empty = {_ROW: pl.UInt32, ID: pl.String, **dict.fromkeys(FIELDS, pl.String)}
     hits = pl.concat([pl.DataFrame(schema=empty), *parts], how="diagonal_relaxed").select(list(empty))
-    return indexed.join(hits, on=_ROW).sort(_ROW, ID).drop(_ROW)
+    # A field the frame already has (a record's `extension`, `operation`) keeps the frame's value;
+    # what the message states is in `stated_<field>`.
+    joined = indexed.join(hits, on=_ROW, suffix=_STATED).sort(_ROW, ID).drop(_ROW)
+    return joined.rename({c: f"stated_{c.removesuffix(_STATED)}" for c in joined.columns if c.endswith(_STATED)})
 
 
 def _verified(rows: pl.DataFrame, entry, column: str) -> pl.DataFrame:

@@ -58,8 +58,10 @@ from loglens.rules._agent import (
     by_record,
     echoed,
 )
-from loglens.rules._common import HIT_COLUMNS, at_minute
+from loglens.rules._common import HIT_COLUMNS, at_minute, span_text
 
+#: A newer agent package downloaded (the step before a hand-over).
+_DOWNLOADED = "agent-update.downloaded"
 #: A hand-over whose new version then failed: agent-update-failed reports it.
 _FAILED = (*LAUNCH_FAILED, RESTARTED_TOO_OFTEN, *BLOCKED)
 
@@ -68,7 +70,7 @@ RULE = Rule(
     category="upgrade",
     severity="info",
     title="Guest agent updated itself",
-    messages=tuple(dict.fromkeys((*HANDOVER, *SCHEDULED, *RUNNING, *CHOSEN, *DAEMON_VERSION, *_FAILED, EVENT_ECHO))),
+    messages=tuple(dict.fromkeys((*HANDOVER, *SCHEDULED, *RUNNING, *CHOSEN, *DAEMON_VERSION, *_FAILED, EVENT_ECHO, _DOWNLOADED))),
 )
 
 
@@ -107,7 +109,23 @@ def detect(context: Context) -> list[Hit]:
         when = group["when"][-1]
         summary = f"Agent discovered update {version}, scheduled on or after {when}; not applied in these logs"
         hits.append(Hit(summary, group.select(HIT_COLUMNS), extension="WALinuxAgent", version=version))
-    return hits + _package_changes(by_record(context, DAEMON_VERSION))
+    downloads = _downloads(by_record(context, (_DOWNLOADED,)), applied)
+    return hits + downloads + _package_changes(by_record(context, DAEMON_VERSION))
+
+
+def _downloads(downloaded: pl.DataFrame, applied: set) -> list[Hit]:
+    """Agent packages downloaded with no hand-over to them in these logs: one finding for all."""
+    pending = downloaded.filter(
+        ~pl.col("version").map_elements(lambda v: version_key(v) in applied, return_dtype=pl.Boolean)
+    )
+    if pending.is_empty():
+        return []
+    versions = list(dict.fromkeys(pending["version"].to_list()))
+    summary = (
+        f"Agent downloaded update package(s) {', '.join(versions)} {span_text(pending)}".rstrip()
+        + "; no hand-over to them is in these logs"
+    )
+    return [Hit(summary, pending.select(HIT_COLUMNS), extension="WALinuxAgent", version=versions[-1])]
 
 
 def _first_after(rows: pl.DataFrame, version: str, handover: dict) -> pl.DataFrame:

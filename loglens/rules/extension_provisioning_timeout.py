@@ -190,5 +190,5 @@ def _extension_named(context: Context, name: str | None) -> str | None:
 
 
 def _field(frame: pl.DataFrame, name: str) -> str:
-    """The column of a catalogue field in a tagged frame (suffixed where a record column has its name)."""
-    return f"{name}_right" if f"{name}_right" in frame.columns else name
+    """The column of a catalogue field in a tagged frame (`stated_<name>` where a record column has its name)."""
+    return f"stated_{name}" if f"stated_{name}" in frame.columns else name
