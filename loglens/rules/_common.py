@@ -85,3 +85,9 @@ def version_of(rows: pl.DataFrame) -> str | None:
         for message in rows["message"].to_list():
             versions.update(regex.findall(r"/var/lib/waagent/[^/\s]+?-(\d+(?:\.\d+)+)/", message or ""))
     return max(versions, key=version_key) if versions else None
+
+
+def stated_field(frame: pl.DataFrame, name: str) -> str:
+    """The column of a catalogue field in a tagged frame: `stated_<name>` where the record view has
+    a column of that name (`extension`, `operation`; see `catalogue.match.tag`), else the field."""
+    return f"stated_{name}" if f"stated_{name}" in frame.columns else name

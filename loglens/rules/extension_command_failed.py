@@ -52,7 +52,7 @@ import polars as pl
 from loglens.context import Context
 from loglens.findings import Hit, Rule
 from loglens.knowledge import exit_code_meaning, extension_docs
-from loglens.rules._common import HIT_COLUMNS, stderr_tail, version_of
+from loglens.rules._common import HIT_COLUMNS, stderr_tail, version_of, stated_field
 
 #: The agent's own report of a handler command's exit (`Non-zero exit code: N` in every generation,
 #: the portal's localized form, the 2.0 agent's `returned non-zero exit code(N)`) and the HandlerUtil
@@ -129,7 +129,7 @@ def detect(context: Context) -> list[Hit]:
         op = _operation(context, rows) or "A command"
         version = version_of(rows)
         # With no handler in the record, the name the message gives (an ARM resource name) is shown.
-        shown = extension or context.field_of(rows["record"], _field(context.messages, "extension"))
+        shown = extension or context.field_of(rows["record"], stated_field(context.messages, "extension"))
         who = f"{shown}{' ' + version if version else ''}" if shown else "an extension"
         meaning = exit_code_meaning(code, extension, handler_exit=rows["message_id"][0] in HANDLER_EXIT)
         if code == 51:
@@ -145,7 +145,7 @@ def _reported(context: Context, carried: pl.DataFrame, coded: pl.DataFrame) -> l
     """Failures stated without an exit code (Azure's verdict, a handler's status), one finding per
     extension they name; records that also carry an exit code are reported above."""
     messages = context.messages
-    named = pl.col(_field(messages, "extension"))
+    named = pl.col(stated_field(messages, "extension"))
     said = (
         messages.filter(pl.col("message_id").is_in(REPORTED) & ~pl.col("record").is_in(coded["record"].implode()))
         .join(carried, on="record", how="left")
@@ -171,10 +171,6 @@ def _reported(context: Context, carried: pl.DataFrame, coded: pl.DataFrame) -> l
     return hits
 
 
-def _field(frame: pl.DataFrame, name: str) -> str:
-    """The column of a catalogue field in a tagged frame (`stated_<name>` where a record column has its name)."""
-    return f"stated_{name}" if f"stated_{name}" in frame.columns else name
-
 
 #: The handler commands; an event's `op=` can also be `Download` (2.2 agents report an old
 #: version's failed disable that way), then the command line names the step.
@@ -184,5 +180,5 @@ _COMMANDS = ("install", "enable", "update", "disable", "uninstall")
 def _operation(context: Context, rows: pl.DataFrame) -> str | None:
     """`Install`, `Enable`...: the parser's (`op=`, a status's operation), else the one a message states."""
     stated = next((o for o in rows["operation"].to_list() if o and o.lower() in _COMMANDS), None)
-    stated = stated or context.field_of(rows["record"], _field(context.messages, "operation"))
+    stated = stated or context.field_of(rows["record"], stated_field(context.messages, "operation"))
     return stated.capitalize() if stated else None

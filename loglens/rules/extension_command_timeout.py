@@ -39,7 +39,7 @@ import polars as pl
 from loglens.context import Context
 from loglens.findings import Hit, Rule
 from loglens.knowledge import COMMAND_LIMITS
-from loglens.rules._common import HIT_COLUMNS, span_text, version_of
+from loglens.rules._common import HIT_COLUMNS, span_text, version_of, stated_field
 
 #: The agent killing a command at its limit: `Timeout(N): <cmd>` (2.1+, with `;CPUThrottledTime(Xsecs)`
 #: from 2.9 with cgroups) and the 2.0 agent's `Process exceeded timeout of 300 seconds`.
@@ -79,16 +79,12 @@ def detect(context: Context) -> list[Hit]:
     waited = context.tagged(DEPENDENCY, kinds=_KINDS)
     for (extension,), rows in waited.group_by(["extension"], maintain_order=True):
         # The dependency's name as the agent states it (`Dependent extension X failed or timed out`).
-        named = rows[_field(rows, "extension")][0]
+        named = rows[stated_field(rows, "extension")][0]
         who = named or extension or "a dependent extension"
         summary = f"The agent gave up waiting for {who} (90-minute dependency limit) and skipped the extensions sequenced after it {span_text(rows)}"
         hits.append(Hit(summary, rows.select(HIT_COLUMNS), extension=extension or named))
     return hits
 
-
-def _field(frame: pl.DataFrame, name: str) -> str:
-    """The column of a catalogue field in a tagged frame (`stated_<name>` where a record column has its name)."""
-    return f"stated_{name}" if f"stated_{name}" in frame.columns else name
 
 
 #: The handler commands; an event's `op=` can also be `Download` (2.2 agents report an old
@@ -99,5 +95,5 @@ _COMMANDS = ("install", "enable", "update", "disable", "uninstall")
 def _operation(context: Context, rows: pl.DataFrame) -> str | None:
     """`Install`, `Enable`...: the parser's (`op=`), else the one the command line names (catalogue field)."""
     stated = next((o for o in rows["operation"].to_list() if o and o.lower() in _COMMANDS), None)
-    stated = stated or context.field_of(rows["record"], _field(context.messages, "operation"))
+    stated = stated or context.field_of(rows["record"], stated_field(context.messages, "operation"))
     return stated.capitalize() if stated else None

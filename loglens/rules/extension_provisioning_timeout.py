@@ -46,7 +46,7 @@ import polars as pl
 from loglens.context import Context
 from loglens.findings import Hit, Rule
 from loglens.knowledge import WARN_SHARE
-from loglens.rules._common import HIT_COLUMNS, duration_text
+from loglens.rules._common import HIT_COLUMNS, duration_text, stated_field
 from parsers.schema import Level
 
 #: Azure's verdict on a slow extension: the `VMExtensionProvisioningTimeout` code and its message
@@ -102,7 +102,7 @@ def _platform_hits(context: Context, platform: pl.DataFrame) -> list[Hit]:
     # tagged by the code alone may also carry the sentence).
     stated = (
         context.messages.filter(pl.col("message_id").is_in(PLATFORM_TIMEOUT) & pl.col("error").is_not_null())
-        .select("record", named=pl.col(_field(context.messages, "extension")), verdict=pl.col("error"))
+        .select("record", named=pl.col(stated_field(context.messages, "extension")), verdict=pl.col("error"))
         .unique("record", keep="first")
     )
     named = platform.join(stated, on="record", how="left")
@@ -188,7 +188,3 @@ def _extension_named(context: Context, name: str | None) -> str | None:
     view = context.frames["instance_view"].filter((pl.col("name") == name) & pl.col("extension").is_not_null())
     return view["extension"][0] if view.height else None
 
-
-def _field(frame: pl.DataFrame, name: str) -> str:
-    """The column of a catalogue field in a tagged frame (`stated_<name>` where a record column has its name)."""
-    return f"stated_{name}" if f"stated_{name}" in frame.columns else name

@@ -49,7 +49,7 @@ import polars as pl
 
 from loglens.context import Context
 from loglens.findings import Hit, Rule
-from loglens.rules._common import HIT_COLUMNS, at_minute, span_text, upgrade_kind
+from loglens.rules._common import HIT_COLUMNS, at_minute, span_text, upgrade_kind, stated_field
 
 #: The agent starting a handler command (`[Name-Ver] Update extension [cmd]`, `Disable extension: [cmd]`, ...).
 COMMAND = "ext.command-start"
@@ -116,10 +116,6 @@ def detect(context: Context) -> list[Hit]:
     return hits
 
 
-def _field(frame: pl.DataFrame, name: str) -> str:
-    """The column of a catalogue field in a tagged frame (`stated_<name>` where a record column has its name)."""
-    return f"stated_{name}" if f"stated_{name}" in frame.columns else name
-
 
 def _steps(context: Context) -> pl.DataFrame:
     """The agent's upgrade-relevant lines, one row per (record, message): which handler and version
@@ -131,7 +127,7 @@ def _steps(context: Context) -> pl.DataFrame:
         & pl.col("kind").is_in(["waagent", "command_execution"])
         & pl.col("timestamp").is_not_null()
     )
-    said_op = pl.col(_field(messages, "operation")).str.to_lowercase()
+    said_op = pl.col(stated_field(messages, "operation")).str.to_lowercase()
     record_op = pl.col("operation").str.to_lowercase()
     failing = pl.col("message_id").is_in(["ext.nonzero-exit-code", "ext.command-timeout"])
     step = (
@@ -161,7 +157,7 @@ def _steps(context: Context) -> pl.DataFrame:
     )
     return (
         rows.with_columns(
-            extension=pl.coalesce(pl.col("extension"), pl.col(_field(messages, "extension"))),
+            extension=pl.coalesce(pl.col("extension"), pl.col(stated_field(messages, "extension"))),
             version=pl.coalesce(pl.col("extension_version"), pl.col("version"), pl.col("from_version")),
             old_named=pl.col("from_version"),
             step=step,
