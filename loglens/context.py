@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 
 import polars as pl
 
@@ -80,7 +80,7 @@ class Context:
     def messages(self) -> pl.DataFrame:
         """The view's records that carry catalogue messages: one row per (record, message id),
         with the entry's named fields as columns (`catalogue.match.tag`)."""
-        return tag(self.records)
+        return tag(self.records, ids=kept_messages(self.declared))
 
     def tagged(self, ids: tuple[str, ...] | list[str], *, kinds: tuple[str, ...] | None = None) -> pl.DataFrame:
         """Records carrying any of the catalogue messages ``ids`` (an id, or a prefix ending in `.`).
@@ -147,18 +147,19 @@ def keep_expression(rules: list[Rule]) -> pl.Expr:
     # The operation and banner lines are always kept: the timeline and the facts read them whatever rules run.
     pattern = "|".join(f"(?:{t})" for t in [*filter(None, (r.triggers for r in rules)), operations.TRIGGERS, BANNER])
     keep = pl.col("message").str.contains(pattern) | pl.col("level").is_in(PROBLEM_LEVELS)
-    return (keep.fill_null(False) | anchored(ids=kept_messages(rules))).fill_null(False)
+    declared = tuple(m for rule in rules for m in rule.messages)
+    return (keep.fill_null(False) | anchored(ids=list(kept_messages(declared)))).fill_null(False)
 
 
-def kept_messages(rules: list[Rule]) -> list[str]:
+@cache
+def kept_messages(declared: tuple[str, ...]) -> tuple[str, ...]:
     """Catalogue ids whose records the rules may read: every entry but the `context` ones no rule
-    declares (mentions and facts: kept for them alone, every agent line would be kept)."""
-    declared = [m for rule in rules for m in rule.messages]
-    return [
+    declares (``declared``: the rules' `messages`; mentions and facts alone would keep every agent line)."""
+    return tuple(
         e.id
         for e in catalogue.load().entries
         if e.category != "context" or any(e.id == m or (m.endswith(".") and e.id.startswith(m)) for m in declared)
-    ]
+    )
 
 
 def build_contexts(

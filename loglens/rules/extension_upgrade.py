@@ -109,7 +109,7 @@ def detect(context: Context) -> list[Hit]:
     hits: list[Hit] = []
     found: set[tuple[str, str, str]] = set()
     if steps.height:
-        by_handler = steps.group_by(["extension"], maintain_order=True)
+        by_handler = _near_starts(steps).group_by(["extension"], maintain_order=True)
         attempts = [attempt for (ext,), rows in by_handler for attempt in _attempts(ext, rows)]
         hits += _attempt_hits(context, steps, attempts, found)
     hits += _handler_log_changes(context, found)
@@ -166,6 +166,19 @@ def _steps(context: Context) -> pl.DataFrame:
         .filter(pl.col("extension").is_not_null() & pl.col("step").is_not_null())
         .sort("timestamp", "record")
     )
+
+
+def _near_starts(steps: pl.DataFrame) -> pl.DataFrame:
+    """The steps within `WINDOW` after a step that may start an attempt (of the same handler): the
+    only rows `_attempts` can use. A healthy log's thousands of enables are left out at once."""
+    starts = steps.filter(pl.col("step").is_in(["disable", "update", "failed"])).select(
+        "extension", start=pl.col("timestamp")
+    )
+    near = steps.join_asof(
+        starts.sort("start"), left_on="timestamp", right_on="start", by="extension", strategy="backward",
+        tolerance=WINDOW, check_sortedness=False,  # both sorted by time (`_steps`, above)
+    )
+    return near.filter(pl.col("start").is_not_null()).drop("start")
 
 
 def _attempts(extension: str, rows: pl.DataFrame) -> list[_Attempt]:
