@@ -24,8 +24,9 @@ _STATED = "_stated"
 
 
 @cache
-def _anchor_table(catalogue: Catalogue) -> pl.DataFrame:
-    pairs = [(anchor, entry.id) for entry in catalogue.entries for anchor in entry.anchors]
+def _anchor_table(catalogue: Catalogue, ids: tuple[str, ...] | None) -> pl.DataFrame:
+    entries = catalogue.entries if ids is None else [catalogue.by_id[i] for i in ids]
+    pairs = [(anchor, entry.id) for entry in entries for anchor in entry.anchors]
     return pl.DataFrame(pairs, schema={_ANCHOR: pl.String, ID: pl.String}, orient="row").unique()
 
 
@@ -40,8 +41,11 @@ def anchored(column: str = "message", catalogue: Catalogue | None = None, ids: l
     return pl.col(column).str.contains_any(words, ascii_case_insensitive=True).fill_null(False)
 
 
-def tag(frame: pl.DataFrame, column: str = "message", catalogue: Catalogue | None = None) -> pl.DataFrame:
-    """The rows of ``frame`` that carry catalogue messages, one row per (row, message).
+def tag(
+    frame: pl.DataFrame, column: str = "message", catalogue: Catalogue | None = None, ids: tuple[str, ...] | None = None
+) -> pl.DataFrame:
+    """The rows of ``frame`` that carry catalogue messages (of the entries ``ids``, or any), one
+    row per (row, message).
 
     Returns:
         ``frame``'s columns for each matching row, plus `message_id` and one String column per
@@ -50,17 +54,18 @@ def tag(frame: pl.DataFrame, column: str = "message", catalogue: Catalogue | Non
         `stated_<field>`.
     """
     catalogue = catalogue or load()
+    table = _anchor_table(catalogue, ids)
     indexed = frame.with_row_index(_ROW)
     found = indexed.select(
         _ROW,
         pl.col(column)
-        .str.extract_many(list(catalogue.anchors), ascii_case_insensitive=True, overlapping=True)
+        .str.extract_many(table[_ANCHOR].unique().sort().to_list(), ascii_case_insensitive=True, overlapping=True)
         .alias(_ANCHOR),
     ).filter(pl.col(_ANCHOR).list.len() > 0)
     candidates = (
         found.explode(_ANCHOR)
         .with_columns(pl.col(_ANCHOR).str.to_lowercase())
-        .join(_anchor_table(catalogue), on=_ANCHOR)
+        .join(table, on=_ANCHOR)
         .select(_ROW, ID)
         .unique()
         .join(indexed.select(_ROW, column), on=_ROW)
