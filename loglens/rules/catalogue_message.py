@@ -60,7 +60,14 @@ def _unclaimed(declared: tuple[str, ...]) -> list[str]:
 
 def detect(context: Context) -> list[Hit]:
     by_id = catalogue.load().by_id
-    rows = context.messages.filter(pl.col("message_id").is_in(_unclaimed(context.declared)))
+    unclaimed = _unclaimed(context.declared)
+    # A line that also carries a problem message another rule reads is that rule's to explain:
+    # one incident, one finding.
+    problems = [e.id for e in catalogue.load().entries if e.category != "context"]
+    diagnosed = context.messages.filter(pl.col("message_id").is_in(problems) & ~pl.col("message_id").is_in(unclaimed))
+    rows = context.messages.filter(
+        pl.col("message_id").is_in(unclaimed) & ~pl.col("record").is_in(diagnosed["record"].implode())
+    )
     hits = []
     for (message_id, extension), group in rows.group_by(["message_id", "extension"], maintain_order=True):
         entry = by_id[message_id]
