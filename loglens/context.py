@@ -102,19 +102,6 @@ class Context:
         values = self.messages.filter(pl.col("record").is_in(records.implode())).get_column(field).drop_nulls()
         return values[0] if values.len() else None
 
-    def search(
-        self, pattern: str, *, kinds: tuple[str, ...] | None = None, words: tuple[str, ...] = ()
-    ) -> pl.DataFrame:
-        """Records whose message matches ``pattern`` (Rust regex), optionally from some kinds only.
-
-        ``words``: literal words (ASCII case-insensitive) of which every match contains one. They
-        are found with one Aho-Corasick pass first, so an expensive pattern runs on few rows.
-        """
-        frame = self.records if kinds is None else self.records.filter(pl.col("kind").is_in(kinds))
-        if words:
-            frame = frame.filter(pl.col("message").str.contains_any(list(words), ascii_case_insensitive=True))
-        return frame.filter(pl.col("message").str.contains(pattern))
-
 
 @dataclass(frozen=True)
 class Streamed:
