@@ -44,7 +44,7 @@ def render(analysis: Analysis, *, wrap: bool = True) -> Group:
             parts.append(grid)
         else:
             parts.append(Text.assemble(head[0], " " * (8 - len(head[0])), head[1]))
-        parts += [Text.assemble(" " * 8, text) for _, text in details]
+        parts += [_indented(text) for _, text in details]
     if report["other_errors"]:
         table = Table(title="Other errors and warnings no rule explains", title_justify="left")
         table.add_column("count", justify="right")
@@ -61,6 +61,13 @@ def render(analysis: Analysis, *, wrap: bool = True) -> Group:
     if report["warnings"]:
         parts.append(Text(f"{len(report['warnings'])} input warning(s); see stderr", style="yellow"))
     return Group(*parts)
+
+
+def _indented(text: Text) -> Text:
+    """A detail row under the rule name, keeping its own wrapping (an evidence location never folds)."""
+    line = Text.assemble(" " * 8, text)
+    line.no_wrap, line.overflow = text.no_wrap, text.overflow
+    return line
 
 
 def _finding(finding: dict) -> list[tuple[Text, Text]]:
