@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from catalogue.entry import CATEGORIES, CatalogueError, Entry, read_file
+from catalogue.entry import CATEGORIES, CatalogueError, Entry, check_pattern, read_file
 from catalogue.fields import FIELDS
 
 ENTRIES_DIR = Path(__file__).with_name("entries")
 
-__all__ = ["CATEGORIES", "FIELDS", "Catalogue", "CatalogueError", "Entry", "load"]
+__all__ = ["CATEGORIES", "FIELDS", "Catalogue", "CatalogueError", "Entry", "check", "load"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,3 +53,12 @@ def load() -> Catalogue:
     for path in sorted(ENTRIES_DIR.glob("*.toml")):
         entries.extend(read_file(path))
     return Catalogue(tuple(entries))
+
+
+def check(catalogue: Catalogue | None = None) -> None:
+    """Every entry's pattern compiles as a Rust regex with known fields (`CatalogueError` if not).
+
+    `load` checks only what is free; the tests call this, so no broken pattern reaches a run.
+    """
+    for entry in (catalogue or load()).entries:
+        check_pattern(entry)

@@ -10,6 +10,7 @@ a list of wrappers.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import polars as pl
@@ -21,6 +22,7 @@ ID = "message_id"
 _ROW = "_catalogue_row"
 _ANCHOR = "_catalogue_anchor"
 _STATED = "_stated"
+_WHOLE = "catalogue_whole_match"
 
 
 @cache
@@ -32,13 +34,26 @@ def _anchor_table(catalogue: Catalogue, ids: tuple[str, ...] | None) -> pl.DataF
 
 def anchored(column: str = "message", catalogue: Catalogue | None = None, ids: list[str] | None = None) -> pl.Expr:
     """True where ``column`` holds any anchor of the catalogue (or of the entries ``ids``): the
-    cheap first pass (one automaton)."""
-    catalogue = catalogue or load()
+    cheap first pass.
+
+    The anchors run as one Rust-regex alternation of literals, ASCII case-insensitive: measured on
+    60 MB of agent log it takes 0.13 s where the Aho-Corasick `str.contains_any` of the same words
+    takes 0.19 s (the regex engine's lazy DFA beats the automaton once most lines hold no anchor).
+    """
+    return pl.col(column).str.contains(anchor_pattern(catalogue or load(), None if ids is None else tuple(ids)))
+
+
+@cache
+def anchor_pattern(catalogue: Catalogue, ids: tuple[str, ...] | None) -> str:
+    """The anchors of ``ids`` (or of every entry) as one case-insensitive alternation of literals,
+    a group of its own (its flags do not leak into a pattern it is joined to)."""
     if ids is None:
-        words = list(catalogue.anchors)
+        words = catalogue.anchors
     else:
         words = sorted({a for i in ids for a in catalogue.by_id[i].anchors})
-    return pl.col(column).str.contains_any(words, ascii_case_insensitive=True).fill_null(False)
+    if not words:
+        return "$^"  # matches nothing
+    return "(?i-u:" + "|".join(re.escape(word) for word in words) + ")"
 
 
 def tag(
@@ -53,39 +68,63 @@ def tag(
         A field ``frame`` already has as a column keeps the frame's value, and the message's is
         `stated_<field>`.
     """
+    indexed = frame.with_row_index(_ROW)
+    return attach(indexed, hits(indexed, _ROW, column, catalogue, ids), _ROW).drop(_ROW)
+
+
+def hits(
+    frame: pl.DataFrame,
+    key: str,
+    column: str = "message",
+    catalogue: Catalogue | None = None,
+    ids: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
+    """Which catalogue messages (of the entries ``ids``, or any) each row of ``frame`` carries.
+
+    Returns:
+        One row per (``key``, message): ``key``, `message_id` and one String column per
+        `catalogue.FIELDS` name, sorted by ``key`` then id. ``key`` must identify ``frame``'s rows.
+    """
     catalogue = catalogue or load()
     table = _anchor_table(catalogue, ids)
-    indexed = frame.with_row_index(_ROW)
-    found = indexed.select(
-        _ROW,
+    found = frame.select(
+        key,
         pl.col(column)
         .str.extract_many(table[_ANCHOR].unique().sort().to_list(), ascii_case_insensitive=True, overlapping=True)
         .alias(_ANCHOR),
     ).filter(pl.col(_ANCHOR).list.len() > 0)
-    candidates = (
+    pairs = (
         found.explode(_ANCHOR)
         .with_columns(pl.col(_ANCHOR).str.to_lowercase())
         .join(table, on=_ANCHOR)
-        .select(_ROW, ID)
+        .select(key, ID)
         .unique()
-        .join(indexed.select(_ROW, column), on=_ROW)
     )
-    parts = [_verified(rows, catalogue.by_id[entry_id], column) for (entry_id,), rows in candidates.group_by([ID])]
-    empty = {_ROW: pl.UInt32, ID: pl.String, **dict.fromkeys(FIELDS, pl.String)}
-    hits = pl.concat([pl.DataFrame(schema=empty), *parts], how="diagonal_relaxed").select(list(empty))
-    # A field the frame already has (a record's `extension`, `operation`) keeps the frame's value;
-    # what the message states is in `stated_<field>`.
-    joined = indexed.join(hits, on=_ROW, suffix=_STATED).sort(_ROW, ID).drop(_ROW)
+    texts = frame.select(key, column)
+    parts = [
+        _verified(rows.join(texts, on=key), catalogue.by_id[entry_id], key, column)
+        for (entry_id,), rows in pairs.group_by([ID])
+    ]
+    empty = {key: frame.schema[key], ID: pl.String, **dict.fromkeys(FIELDS, pl.String)}
+    return pl.concat([pl.DataFrame(schema=empty), *parts], how="diagonal_relaxed").select(list(empty)).sort(key, ID)
+
+
+def attach(frame: pl.DataFrame, found: pl.DataFrame, key: str) -> pl.DataFrame:
+    """``frame``'s rows joined to their `hits` (on ``key``), in ``key`` order: a field ``frame``
+    already has as a column (a record's `extension`, `operation`) keeps the frame's value, and
+    the message's is `stated_<field>`."""
+    joined = frame.join(found, on=key, suffix=_STATED).sort(key, ID)
     return joined.rename({c: f"stated_{c.removesuffix(_STATED)}" for c in joined.columns if c.endswith(_STATED)})
 
 
-def _verified(rows: pl.DataFrame, entry, column: str) -> pl.DataFrame:
+def _verified(rows: pl.DataFrame, entry, key: str, column: str) -> pl.DataFrame:
     """The candidate rows whose text the entry's full pattern matches, with its named fields."""
-    matched = rows.filter(pl.col(column).str.contains(entry.pattern))
-    if not entry.fields or matched.is_empty():
-        return matched.select(_ROW, ID)
-    groups = pl.col(column).str.extract_groups(entry.pattern).alias("_groups")
-    return matched.select(_ROW, ID, groups).unnest("_groups")
+    if not entry.fields:
+        return rows.filter(pl.col(column).str.contains(entry.pattern)).select(key, ID)
+    # One regex pass: the whole match is a group of its own, null where the pattern does not match.
+    groups = pl.col(column).str.extract_groups(f"(?P<{_WHOLE}>{entry.pattern})").alias("_groups")
+    matched = rows.select(key, ID, groups).unnest("_groups")
+    return matched.filter(pl.col(_WHOLE).is_not_null()).drop(_WHOLE)
 
 
 def ids_of(text: str | list[str], catalogue: Catalogue | None = None) -> list[set[str]]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 import polars as pl
+
 import regex
 
 # -- findings -------------------------------------------------------------------------------
@@ -72,11 +74,16 @@ def daemon_version(message: pl.Expr) -> pl.Expr:
     return message.str.extract(DAEMON_AGENT, 1)
 
 
+@lru_cache(maxsize=4096)
 def version_key(version: str | None) -> tuple[int, ...]:
-    """`2.2.53` -> (2, 2, 53); anything unparsable sorts first."""
+    """`2.2.53` -> (2, 2, 53); anything unparsable sorts first. (Cached: rules compare the same
+    few versions many times.)"""
     if not version:
         return ()
-    return tuple(int(p) for p in regex.findall(r"\d+", version))
+    return tuple(int(p) for p in _DIGITS.findall(version))
+
+
+_DIGITS = regex.compile(r"\d+")
 
 
 # -- time limits ----------------------------------------------------------------------------

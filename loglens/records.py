@@ -12,6 +12,8 @@ import polars as pl
 from parsers.schema import COMMON_COLUMNS
 
 #: Frames whose rows are log records or status snapshots, and the kind each becomes.
+#: Frame -> record kind, in record-number order: `waagent` first, so a streamed row number is its
+#: record number (`context.build_contexts` relies on it).
 RECORD_FRAMES = {
     "waagent": "waagent",
     "command_execution": "command_execution",

@@ -2,7 +2,7 @@
 
 The agent logs (and other text) are most of any input. Read whole, they are held twice over; a
 streamed analysis keeps, per chunk and in the threads that parse it, the records some rule may
-read (`context.keep_expression`, the same selection a full load narrows to) and the chunk's
+read (`context.Keep`, the same selection a full load narrows to) and the chunk's
 summaries (`loglens.summaries`); every other record is let go. The small sources (extension
 logs, status files, documents) are read whole as before. After the rules ran, the records around
 each evidence line are read back from their chunks (`parsers.chunk_index`) while the sources are
@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from loglens import engine, summaries
-from loglens.context import Streamed, keep_expression
+from loglens.context import Streamed, keep_for
 from loglens.engine import Analysis
 from loglens.findings import CONTEXT_LINES, Rule
 from loglens.records import COMMON
@@ -48,7 +48,7 @@ class RecordDigest:
     """
 
     def __init__(self, rules: list[Rule], index: ChunkIndex) -> None:
-        self._keep = keep_expression(rules)
+        self._keep = keep_for(rules).expression
         self._index = index
         self._lock = threading.Lock()
         # Empty summaries first: a stream without a chunk still gives typed (empty) frames.

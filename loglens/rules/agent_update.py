@@ -115,9 +115,8 @@ def detect(context: Context) -> list[Hit]:
 
 def _downloads(downloaded: pl.DataFrame, applied: set) -> list[Hit]:
     """Agent packages downloaded with no hand-over to them in these logs: one finding for all."""
-    pending = downloaded.filter(
-        ~pl.col("version").map_elements(lambda v: version_key(v) in applied, return_dtype=pl.Boolean)
-    )
+    done = [v for v in downloaded["version"].drop_nulls().unique().to_list() if version_key(v) in applied]
+    pending = downloaded.filter(pl.col("version").is_not_null() & ~pl.col("version").is_in(done))
     if pending.is_empty():
         return []
     versions = list(dict.fromkeys(pending["version"].to_list()))
@@ -138,8 +137,9 @@ def _first_after(rows: pl.DataFrame, version: str, handover: dict) -> pl.DataFra
     if rows.is_empty():
         return rows
     key = version_key(version)
-    same = rows["version"].map_elements(lambda v: version_key(v) == key, return_dtype=pl.Boolean)
-    return rows.filter(same.fill_null(False)).filter(later).head(1)
+    # Thousands of banners, a handful of distinct versions: compare those.
+    same = [v for v in rows["version"].drop_nulls().unique().to_list() if version_key(v) == key]
+    return rows.filter(pl.col("version").is_in(same)).filter(later).head(1)
 
 
 def _unnamed_handovers(handovers: pl.DataFrame) -> list[Hit]:

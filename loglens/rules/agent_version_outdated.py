@@ -69,15 +69,14 @@ def detect(context: Context) -> list[Hit]:
         which = "agent package (daemon)"
         # Without a goal-state banner the daemon's (package) version is all there is.
         seen = by_record(context, (DAEMON_BANNER,)).rename({"version": "agent"})
-    versions = [(v, "log") for v in seen["agent"].drop_nulls().to_list()]
-    versions += [
-        (v, "waagent --version") for v in context.frames["agent_version"]["goal_state_agent"].drop_nulls().to_list()
-    ]
+    # A banner per goal state: the distinct versions are few, the lines many.
     view = context.frames["instance_view"].filter(pl.col("scope") == "vm-agent")
-    versions += [(v, "instance view") for v in view["extension_version"].drop_nulls().to_list()]
-    if not versions:
+    stated = pl.concat(
+        [seen["agent"], context.frames["agent_version"]["goal_state_agent"], view["extension_version"]]
+    ).drop_nulls()
+    if stated.len() == 0:
         return hits
-    newest, _ = max(versions, key=lambda item: version_key(item[0]))
+    newest = max(stated.unique().to_list(), key=version_key)
     if version_key(newest) >= version_key(MINIMUM):
         return hits
     rows = seen.filter(pl.col("agent") == newest).tail(1).select(HIT_COLUMNS)

@@ -43,7 +43,7 @@ References:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import polars as pl
 
@@ -58,7 +58,7 @@ LEGACY_UPDATE = "ext.legacy-update-complete"
 #: Lines that mark the version being set up: the goal state's version in `notinstalled` or
 #: `failedupgrade` state, its directory initialised, status files copied to it, install skipped.
 SETUP = (
-    "ext.handler-state",
+    "ext.handler-state-setup",
     "ext.initialize-directory",
     "ext.copy-status-files",
     "ext.update-with-install-not-set",
@@ -81,8 +81,6 @@ WINDOW = timedelta(minutes=30)
 STEP_LIMIT = timedelta(minutes=15)
 #: Attempts of the same upgrade that make a loop.
 LOOP = 3
-#: Handler states that mean the goal state's version is being (re)installed now.
-_SETUP_STATES = ("notinstalled", "failedupgrade")
 #: Steps that belong to an upgrade (a failed enable is the extension's own problem).
 _UPGRADE_STEPS = ("disable", "update", "uninstall", "install")
 
@@ -135,8 +133,6 @@ def _steps(context: Context) -> pl.DataFrame:
         .then(said_op)
         .when(pl.col("message_id") == LEGACY_UPDATE)
         .then(pl.lit("update"))
-        .when(pl.col("message_id") == "ext.handler-state")
-        .then(pl.when(pl.col("state").str.to_lowercase().is_in(_SETUP_STATES)).then(pl.lit("setup")))
         .when(pl.col("message_id").is_in(SETUP))
         .then(pl.lit("setup"))
         .when(pl.col("message_id") == REMOVED)
@@ -204,15 +200,17 @@ def _attempts(extension: str, rows: pl.DataFrame) -> list[_Attempt]:
     return attempts
 
 
-def _versions(attempt: _Attempt, steps: pl.DataFrame, spans: pl.DataFrame) -> tuple[str | None, str | None]:
-    """(old, new) of an attempt. New: the version set up around it (`notinstalled`, initialised,
-    status copied), else its update's. Old: its disable's or uninstall's version, else the one a
-    message names as old, else another version of the handler seen around it."""
+def _versions(attempt: _Attempt, setups: pl.DataFrame, spans: pl.DataFrame) -> tuple[str | None, str | None]:
+    """(old, new) of an attempt. New: the version set up around it (``setups``: `notinstalled`,
+    initialised, status copied), else its update's. Old: its disable's or uninstall's version,
+    else the one a message names as old, else another version of the handler seen around it."""
     t0 = attempt.started
-    around = steps.filter(
-        (pl.col("extension") == attempt.extension) & pl.col("timestamp").is_between(t0 - WINDOW, t0 + WINDOW)
+    # Times compared as integers: a time zone-aware Python datetime costs ~0.2 ms to turn into a
+    # Polars literal, and a healthy log has hundreds of attempts.
+    low, high = _micros(t0 - WINDOW), _micros(t0 + WINDOW)
+    setup = setups.filter(
+        (pl.col("extension") == attempt.extension) & pl.col("timestamp").dt.epoch("us").is_between(low, high)
     )
-    setup = around.filter((pl.col("step") == "setup") & pl.col("version").is_not_null())
     new = None
     if setup.height:
         nearest = setup.with_columns(gap=(pl.col("timestamp") - t0).abs()).sort("gap")
@@ -227,11 +225,21 @@ def _versions(attempt: _Attempt, steps: pl.DataFrame, spans: pl.DataFrame) -> tu
             (pl.col("extension") == attempt.extension)
             & pl.col("extension_version").is_not_null()
             & (pl.col("extension_version") != (new or ""))
-            & (pl.col("first_seen") <= t0 + WINDOW)
-            & (pl.col("last_seen") >= t0 - WINDOW)
+            & (pl.col("first_seen").dt.epoch("us") <= high)
+            & (pl.col("last_seen").dt.epoch("us") >= low)
         ).sort("last_seen", descending=True)
         old = seen["extension_version"][0] if seen.height else None
     return old, new
+
+
+def _micros(when: datetime) -> int:
+    """Microseconds since the epoch (what `dt.epoch("us")` gives for the same time)."""
+    if when.tzinfo is None:  # record times are UTC (`parsers.schema`)
+        when = when.replace(tzinfo=timezone.utc)
+    return (when - _EPOCH) // timedelta(microseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _attempt_hits(
@@ -239,8 +247,10 @@ def _attempt_hits(
 ) -> list[Hit]:
     paired: dict[tuple[str, str, str], list[_Attempt]] = {}
     unpaired: dict[str, list[_Attempt]] = {}
+    # Only the setup steps name a new version: the handler's every enable is left out once.
+    setups = steps.filter((pl.col("step") == "setup") & pl.col("version").is_not_null())
     for attempt in attempts:
-        old, new = _versions(attempt, steps, context.spans)
+        old, new = _versions(attempt, setups, context.spans)
         if old and new and old != new:
             paired.setdefault((attempt.extension, old, new), []).append(attempt)
         elif any(r["step"] == "update" for r in attempt.rows):

@@ -16,6 +16,20 @@ def test_catalogue_loads_with_unique_ids():
     assert len({e.id for e in ENTRIES}) == len(ENTRIES) > 0
 
 
+def test_every_pattern_compiles_with_known_fields():
+    """A run loads the catalogue without compiling its patterns; this is where they are checked."""
+    catalogue.check()
+
+
+def test_check_names_a_pattern_that_does_not_compile():
+    broken = catalogue.Entry(
+        id="x.broken", pattern="(?<=a)b", anchors=("b",), category="context", severity="info",
+        examples=("ab",), source="-", meaning="-", file="test",
+    )
+    with pytest.raises(catalogue.CatalogueError, match=r"test entry x\.broken: pattern does not compile"):
+        catalogue.check(catalogue.Catalogue((broken,)))
+
+
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.id)
 def test_examples_produce_their_id(entry):
     pl.Series([""]).str.contains(entry.pattern)  # compiles as Rust regex
