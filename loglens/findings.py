@@ -230,13 +230,15 @@ def _evidence(rows: pl.DataFrame, hits: list[Hit]) -> pl.DataFrame:
         _messages(hits[finding], part["row"]) for (finding,), part in kept.group_by(["finding"], maintain_order=True)
     ]
     kept = kept.with_columns(message=pl.concat(messages) if messages else pl.Series([], dtype=pl.String))
-    long = pl.col("message").str.len_chars() > MAX_EVIDENCE_CHARS
-    text = pl.when(long).then(pl.col("message").str.slice(0, MAX_EVIDENCE_CHARS) + " [...]").otherwise("message")
+    # Redacted whole, then cut: a secret form cut in two is no longer one.
+    whole = redact_expr(pl.col("message").fill_null(""))
+    long = whole.str.len_chars() > MAX_EVIDENCE_CHARS
+    text = pl.when(long).then(whole.str.slice(0, MAX_EVIDENCE_CHARS) + " [...]").otherwise(whole)
     evidence = kept.with_columns(
         rank=pl.int_range(pl.len(), dtype=pl.UInt32).over("finding"),
         path="source_path",
         line="line_first",
-        text=redact_expr(text.fill_null("")),
+        text=text,
     )
     return conform(evidence, EVIDENCE_COLUMNS)
 

@@ -27,7 +27,7 @@ from typing import BinaryIO
 import regex
 
 from parsers.reader import READ_ERRORS, Source
-from parsers.sniff import NOT_LOGS, kind_of_content, looks_like
+from parsers.sniff import NOT_LOGS, holds_credentials, kind_of_content, looks_like
 from parsers.waagent_format import FILE_NAME as WAAGENT_FILE_NAME
 
 #: Upper bounds for one archive (the agent's own collector caps its zip at 150 MiB uncompressed).
@@ -264,6 +264,9 @@ def _sniff(source: Source, found: Collection) -> str | None:
     except READ_ERRORS as exc:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         found.warnings.append(f"{source.name}: cannot read it to tell what it is ({reason}); skipped")
+        return None
+    if holds_credentials(source.logical_path.name, head):
+        found.warnings.append(f"{source.name}: holds credentials by nature (provisioning or custom data); never read")
         return None
     kind = None if head.startswith(b"\x1f\x8b") else kind_of_content(head)
     if kind is None:

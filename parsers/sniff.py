@@ -40,6 +40,24 @@ NOT_LOGS = (
     "certificates.xml",
     "certificates.json",
 )
+#: Files that hold credentials by nature, by name: provisioning data (`ovf-env.xml` and its copies
+#: `ovf-env.xml.bak`, ...) and custom data (`/var/lib/waagent/CustomData`, cloud-config with passwords).
+CREDENTIAL_NAMES = ("ovf-env.xml", "customdata", "user-data")
+#: ... and by content, whatever the name: an OVF provisioning document, a cloud-config, a PKCS#12 bag.
+_CREDENTIAL_CONTENT = regex.compile(
+    rb"<(?:\w+:)?(?:UserPassword|LinuxProvisioningConfigurationSet|ProvisioningSection)\b|\A\s*#cloud-config\b"
+    rb"|\A\s*-----BEGIN [A-Z0-9 ]*PRIVATE KEY"
+)
+
+
+def holds_credentials(name: str, head: bytes) -> bool:
+    """True for a file that holds credentials by nature (`CREDENTIAL_NAMES`, or content that says
+    so): loglens never reads one, whatever else it mentions."""
+    lowered = name.lower()
+    named = any(lowered == word or lowered.startswith(word + ".") for word in CREDENTIAL_NAMES)
+    return named or bool(_CREDENTIAL_CONTENT.search(head))
+
+
 #: Catalogue messages that are Azure's own status vocabulary (portal, CLI, instance view) rather
 #: than a log's: with no log line in the head, such text is control-plane text.
 _STATUS_MENTIONS = {"mention.portal-status", "mention.extension-error-marker"}

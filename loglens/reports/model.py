@@ -52,7 +52,7 @@ def build(
     if neighbours:
         _add_neighbours(analysis.load.frames, analysis.nearby, findings)
     facts = analysis.facts.to_dicts() if facts else []
-    return {
+    return _redacted({
         "version": version,
         "generated_at": generated_at or datetime.now(UTC),
         "counts": analysis.counts(),
@@ -74,7 +74,43 @@ def build(
             "known_benign_records": analysis.unexplained["benign"],
             "inputs_not_read": not_read(analysis),
         },
-    }
+    })
+
+
+def _redacted(model: Any) -> Any:
+    """The model with every string in it redacted (`loglens.redact`), names included: a file saved
+    with its SAS query (`waagent.log?sv=...&sig=...`) is shown, in every output, without it.
+
+    Log texts were redacted whole before they were cut; this pass catches what reaches the model by
+    other ways (paths, member names, facts, warnings), in one batch.
+    """
+    strings: list[str] = []
+
+    def collect(node: Any) -> None:
+        if isinstance(node, str):
+            strings.append(node)
+        elif isinstance(node, dict):
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                collect(value)
+
+    collect(model)
+    fixed = dict(zip(strings, redact_texts(strings), strict=True))
+
+    def rebuild(node: Any) -> Any:
+        if isinstance(node, str):
+            return fixed[node]
+        if isinstance(node, dict):
+            return {key: rebuild(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [rebuild(value) for value in node]
+        if isinstance(node, tuple):
+            return tuple(rebuild(value) for value in node)
+        return node
+
+    return rebuild(model)
 
 
 def _findings(analysis: Analysis) -> list[dict[str, Any]]:

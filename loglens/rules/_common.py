@@ -7,6 +7,7 @@ import regex
 
 from loglens.context import Context
 from loglens.knowledge import version_key
+from loglens.redact import redact_text
 from loglens.timefmt import minute
 from parsers.schema import Level
 
@@ -29,7 +30,9 @@ def stderr_tail(message: str | None, lines: int = 3) -> str | None:
     """The last non-empty lines of a record's `[stderr]` section, if any."""
     if not message or "[stderr]" not in message:
         return None
-    section = message.split("[stderr]", 1)[1]
+    # Redacted whole before it is split, cut and joined: a header and its token on two lines, or
+    # a key block, is one secret only while the lines are together.
+    section = redact_text(message.split("[stderr]", 1)[1])
     kept = [line.strip() for line in section.splitlines() if line.strip() and not line.startswith(", duration=")]
     return " | ".join(kept[-lines:]) or None
 
