@@ -59,6 +59,11 @@ def _is_failure(exc: BaseException) -> bool:
 
 def main() -> None:
     """The console entry point: the app, with any unexpected exception as one `internal error:` line."""
+    # A terminal or pipe that cannot show a character (`PYTHONIOENCODING=ascii`, a name that is not
+    # UTF-8) gets it escaped rather than the run lost.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         app(prog_name="loglens")
     except BaseException as exc:

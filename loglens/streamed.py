@@ -156,6 +156,7 @@ def analyze(
         whole = digest.whole()
         if whole is None:
             analysis.nearby = index.records_at(wanted)
+            load.notes.extend(index.warnings)
         else:
             analysis.nearby = whole.join(wanted, on=["source_path", "line_first"], how="semi")
     return analysis

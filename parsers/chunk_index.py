@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -63,6 +64,10 @@ class ChunkIndex:
     zone: VmTimezone
     chunk_bytes: int
     places: list[ChunkPlace] = field(default_factory=list)
+    #: Per source on disk, what it was when its first chunk was indexed (`_identity`).
+    identities: dict[str, tuple[int, int] | None] = field(default_factory=dict)
+    #: Sources that were not read back, and why (one line each, naming the file).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -81,6 +86,8 @@ class ChunkIndex:
     ) -> int:
         """Record the next chunk (``raw``: its byte range on disk, or None); returns its first row."""
         first_row = self.rows
+        if source.path is not None and source.name not in self.identities:
+            self.identities[source.name] = _identity(source.path)
         place = ChunkPlace(source, ordinal, first_line, lines, first_row, rows, raw, marks)
         self.places.append(place)
         return first_row
@@ -96,7 +103,7 @@ class ChunkIndex:
         found = []
         for name, places in self._places_by_source().items():
             targets = by_path.get(name)
-            if not targets:
+            if not targets or not self._unchanged(name, places):
                 continue
             # Each place's wanted lines, numbered in the chunk: found once, by bisection.
             mine = {p.ordinal: _lines_in(p, targets) for p in places}
@@ -110,6 +117,22 @@ class ChunkIndex:
             if pieces:
                 found.append(self._parse_pieces(name, pieces).filter(pl.col("line_first").is_in(targets)))
         return pl.concat(found) if found else schema.empty_frame(schema.WAAGENT_COLUMNS)
+
+    def _unchanged(self, name: str, places: list[ChunkPlace]) -> bool:
+        """True when the file ``name`` is still the one read (same file, not shorter): reading a
+        swapped, truncated or rotated file back would show another file's lines as context, and a
+        FIFO put in its place would block. Else False, with a warning."""
+        source = places[0].source
+        if source.path is None:
+            return True  # an archive member: its archive was read once, in place
+        before, now = self.identities.get(name), _identity(source.path)
+        end = max((p.raw.offset + p.raw.length for p in places if p.raw is not None), default=0)
+        if before is not None and now is not None and now[:2] == before[:2] and now[2] >= end:
+            return True
+        self.warnings.append(
+            f"{name}: changed after it was read (replaced, truncated or rotated); the lines around its evidence are not shown"
+        )
+        return False
 
     def _places_by_source(self) -> dict[str, list[ChunkPlace]]:
         out: dict[str, list[ChunkPlace]] = {}
@@ -166,6 +189,17 @@ def _lines_in(place: ChunkPlace, targets: list[int]) -> list[int]:
     low = bisect.bisect_right(targets, place.first_line)
     high = bisect.bisect_right(targets, place.first_line + place.lines)
     return [n - place.first_line for n in targets[low:high]]
+
+
+def _identity(path) -> tuple[int, int, int] | None:
+    """(device, inode, size) of a regular file at ``path`` (not following a link), else None."""
+    try:
+        status = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(status.st_mode):
+        return None
+    return status.st_dev, status.st_ino, status.st_size
 
 
 def _marked_pieces(place: ChunkPlace, lines: list[int]) -> list[tuple[int, bytes]] | None:

@@ -13,26 +13,21 @@ and device files are skipped, and the total uncompressed size and member count a
 
 from __future__ import annotations
 
-import io
 import os
 import stat
-import tarfile
-import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
 
 import regex
 
+from parsers import archives
 from parsers.reader import READ_ERRORS, Source
 from parsers.sniff import NOT_LOGS, holds_credentials, kind_of_content, looks_like
 from parsers.waagent_format import FILE_NAME as WAAGENT_FILE_NAME
 
 #: Upper bounds for one archive (the agent's own collector caps its zip at 150 MiB uncompressed).
-MAX_ARCHIVE_BYTES = 4 * 1024**3
-MAX_ARCHIVE_MEMBERS = 100_000
 #: How much of a file is read to sniff what it is.
 _SNIFF_BYTES = 65536
 
@@ -124,26 +119,44 @@ def _rotation_key(source: Source) -> tuple:
     return rotation_sort_key(Path(str(source.logical_path)))
 
 
-def _walk_tree(root: Path, found: Collection) -> None:
-    def on_error(exc: OSError) -> None:
-        found.warnings.append(f"{exc.filename}: cannot list directory: {exc.strerror}")
+#: Directory levels below a tree's root that are walked; deeper ones are named in a warning.
+MAX_TREE_DEPTH = 64
 
-    for dirpath, dirs, files in os.walk(root, onerror=on_error):
-        dirs.sort()
-        for name in dirs:
-            if Path(dirpath, name).is_symlink():
+
+def _walk_tree(root: Path, found: Collection) -> None:
+    """Every file under ``root``, in sorted order (a directory's files, then its subdirectories),
+    without following links. Iterative, so a tree a thousand levels deep costs a warning, not the run."""
+    stack = [(root, 0)]
+    while stack:
+        directory, depth = stack.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as exc:
+            found.warnings.append(f"{exc.filename or directory}: cannot list directory: {exc.strerror}")
+            continue
+        subdirectories = []
+        for entry in entries:
+            path = Path(directory, entry.name)
+            if entry.is_symlink():
                 # Not followed: a link can loop or lead out of the collection.
-                found.warnings.append(f"{Path(dirpath, name)}: symbolic link to a directory not followed")
-        for name in sorted(files):
-            path = Path(dirpath, name)
-            if path.is_symlink():
-                found.warnings.append(f"{path}: symbolic link skipped")
+                what = "symbolic link to a directory not followed" if path.is_dir() else "symbolic link skipped"
+                found.warnings.append(f"{path}: {what}")
+            elif entry.is_dir(follow_symlinks=False):
+                subdirectories.append(path)
             elif _is_special(path, found):
                 continue
             elif is_archive(path):
                 _add_archive(path, found)
             else:
                 _add(Source.file(path), found)
+        if subdirectories and depth >= MAX_TREE_DEPTH:
+            found.warnings.append(
+                f"{directory}: more than {MAX_TREE_DEPTH} directory levels below {root}; the {len(subdirectories)} "
+                "directories deeper were not read"
+            )
+            continue
+        stack.extend((path, depth + 1) for path in reversed(subdirectories))
 
 
 def _is_special(path: Path, found: Collection) -> bool:
@@ -280,108 +293,7 @@ def _sniff(source: Source, found: Collection) -> str | None:
 
 def _add_archive(path: Path, found: Collection) -> None:
     try:
-        if path.name.lower().endswith(".zip"):
-            members = _zip_members(path, found)
-        else:
-            members = _tar_members(path, found)
-        for source in members:
+        for source in archives.members(path, archives.Found(found.warnings, found._stack)):
             _add(source, found)
     except READ_ERRORS as exc:
         found.warnings.append(f"{path}: unreadable archive ({exc}); members listed before the damage were kept")
-
-
-def _safe_member_name(archive: Path, name: str, found: Collection) -> str | None:
-    """The member name if it is a safe relative path; otherwise warn and return None."""
-    posix = PurePosixPath(name.replace("\\", "/"))
-    if posix.is_absolute() or name.startswith(("/", "\\")) or ".." in posix.parts or regex.match(r"^[A-Za-z]:", name):
-        found.warnings.append(f"{archive}!{name}: unsafe member path (absolute or '..'); skipped")
-        return None
-    return str(posix)
-
-
-class _Budget:
-    """Counts members and declared bytes of one archive against the caps."""
-
-    def __init__(self, archive: Path, found: Collection) -> None:
-        self.archive, self.found = archive, found
-        self.members = 0
-        self.bytes = 0
-        self.exhausted = False
-
-    def admit(self, size: int) -> bool:
-        if self.exhausted:
-            return False
-        self.members += 1
-        self.bytes += size
-        if self.members > MAX_ARCHIVE_MEMBERS or self.bytes > MAX_ARCHIVE_BYTES:
-            self.exhausted = True
-            self.found.warnings.append(
-                f"{self.archive}: more than {MAX_ARCHIVE_MEMBERS:,} members or {MAX_ARCHIVE_BYTES // 1024**3} GiB "
-                "uncompressed (zip bomb?); the remaining members were not read"
-            )
-            return False
-        return True
-
-
-class _CappedReader(io.RawIOBase):
-    """A member stream that stops with an error past its declared size (lying zip headers)."""
-
-    def __init__(self, stream: BinaryIO, limit: int) -> None:
-        self._stream, self._left = stream, limit
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        data = self._stream.read(min(len(buffer), self._left + 1))
-        if len(data) > self._left:
-            raise OSError("member is larger than its archive entry declares")
-        self._left -= len(data)
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        self._stream.close()
-        super().close()
-
-
-def _zip_members(path: Path, found: Collection) -> Iterator[Source]:
-    archive = found._stack.enter_context(zipfile.ZipFile(path))
-    budget = _Budget(path, found)
-    for info in archive.infolist():
-        if info.is_dir():
-            continue
-        mode = info.external_attr >> 16
-        if stat.S_ISLNK(mode):
-            found.warnings.append(f"{path}!{info.filename}: symbolic link skipped")
-            continue
-        # Zips made on Windows or by `writestr` carry no file-type bits; only a set, non-regular type is refused.
-        if stat.S_IFMT(mode) not in (0, stat.S_IFREG):
-            found.warnings.append(f"{path}!{info.filename}: not a regular file; skipped")
-            continue
-        name = _safe_member_name(path, info.filename, found)
-        if name is None or not budget.admit(info.file_size):
-            continue
-        yield Source(
-            name=f"{path}!{name}",
-            opener=lambda info=info: io.BufferedReader(_CappedReader(archive.open(info), info.file_size)),
-            member=name,
-        )
-
-
-def _tar_members(path: Path, found: Collection) -> Iterator[Source]:
-    archive = found._stack.enter_context(tarfile.open(path, "r:*"))
-    budget = _Budget(path, found)
-    for member in archive:
-        if member.isdir():
-            continue
-        if member.issym() or member.islnk():
-            found.warnings.append(f"{path}!{member.name}: link skipped")
-            continue
-        if not member.isfile():
-            found.warnings.append(f"{path}!{member.name}: device or special file skipped")
-            continue
-        name = _safe_member_name(path, member.name, found)
-        if name is None or not budget.admit(member.size):
-            continue
-        yield Source(name=f"{path}!{name}", opener=lambda member=member: archive.extractfile(member), member=name)

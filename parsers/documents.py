@@ -59,8 +59,32 @@ def loads(text: str) -> Any:
     Raises:
         json.JSONDecodeError: ``text`` is not JSON.
     """
-    value = json.loads(text)
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError(f"nested deeper than {MAX_JSON_DEPTH} levels", text, 0) from None
+    depth = _depth(value)
+    if depth > MAX_JSON_DEPTH:
+        # Every document Azure writes is a few levels deep; the readers after this one recurse.
+        raise json.JSONDecodeError(f"nested {depth} levels deep (more than {MAX_JSON_DEPTH})", text, 0)
     return _without_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
+
+
+#: JSON nesting accepted: instance views, status files and goal states are under 15 levels.
+MAX_JSON_DEPTH = 100
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and objects (iterative: any depth costs no recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            deepest = max(deepest, level)
+            stack.extend((item, level + 1) for item in node if isinstance(item, (list, dict)))
+    return deepest
 
 
 def _without_surrogates(value: Any) -> Any:

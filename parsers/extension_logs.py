@@ -144,7 +144,11 @@ def read_extension_logs(sources: Iterable[Source], *, tz: VmTimezone) -> tuple[p
         for index, raw in enumerate(iter_raw_chunks(source, account, record_start=RECORD_START)):
             if index:
                 flush()  # a later chunk needs the format its file's first chunk decided
-            data = raw.load()
+            try:
+                data = raw.load()
+            except OSError as exc:  # the file shrank or went away while it was read
+                account.warn(f"read error: {exc}; lines before it were kept")
+                break
             count = clean_line_count(data)
             if count is None:
                 chunk = decode_chunk(data)

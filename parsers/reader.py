@@ -8,6 +8,7 @@ here raises for bad input or knows a log grammar. Cutting a source into chunks o
 from __future__ import annotations
 
 import logging
+import lzma
 import os
 import tarfile
 import zipfile
@@ -97,7 +98,7 @@ class SourceAccount:
 
 
 #: Errors a damaged file or archive member can raise while being read.
-READ_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError)
+READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile, tarfile.TarError)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,11 @@ class Source:
     opener: Callable[[], BinaryIO] | None = None
     member: str | None = None
 
+    def __post_init__(self) -> None:
+        # A name that is not UTF-8 on disk (`h\xff.log`) is shown escaped: frames, reports and
+        # terminals take only text. `path` keeps the bytes that open the file.
+        object.__setattr__(self, "name", shown_name(self.name))
+
     @classmethod
     def file(cls, path: Path | str) -> Source:
         """A file on disk, named by its path."""
@@ -125,6 +131,15 @@ class Source:
     def logical_path(self) -> PurePosixPath:
         """The path that says what the input is: the member path, or the file path."""
         return PurePosixPath(self.member if self.member is not None else str(self.path).replace(os.sep, "/"))
+
+
+def shown_name(name: str) -> str:
+    """``name`` with the bytes that were not UTF-8 (surrogate-escaped by `os`) written as `\\xff`."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return name
 
 
 def open_source(source: Source, account: SourceAccount) -> BinaryIO | None:

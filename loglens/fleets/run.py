@@ -127,9 +127,15 @@ def _run_tasks(client, todo: list[Unit], settings: Settings, result: FleetRun, s
     for batch in running.batches():
         for future, row in batch:
             unit = owners.pop(future.key)
-            if isinstance(row, BaseException):  # the task raised twice, or its workers died: a row says why
-                row = failed_row(unit, "task", f"{type(row).__name__}: {first_line(row)}")
-                dataset.write_vm(Path(settings.out), unit.stem, {}, row)
+            if future.status != "finished" or not isinstance(row, dict):
+                # The task raised twice, or its workers died: a row says why. (`as_completed` hands
+                # a failed task's result on as `(type, exception, traceback)`.)
+                error = row[1] if isinstance(row, tuple) and len(row) > 1 else row
+                row = failed_row(unit, "task", f"{type(error).__name__}: {first_line(error)}")
+                try:
+                    dataset.write_vm(Path(settings.out), unit.stem, {}, row)
+                except OSError as exc:
+                    row["error"] += f"; its row could not be written either ({first_line(exc)})"
             future.release()
             result.analysed += 1
             if row["status"] != "ok":
@@ -164,7 +170,8 @@ def _client(workers: int | None, scheduler: str | None) -> Iterator:
             processes=True,
             memory_limit="auto",
             dashboard_address=None,
-            silence_logs=logging.ERROR,
+            # A task's failure is its VM's `failed` row (with the reason), not a traceback on stderr.
+            silence_logs=logging.CRITICAL,
             # One core per worker: a fleet's parallelism is across VMs, and threads inside each
             # task would only contend with the other workers (measured in benchmarks/fleet.py).
             env=WORKER_ENVIRONMENT,

@@ -154,3 +154,22 @@ def test_duckdb_reads_the_dataset_as_it_is(fleet_run):
     ).fetchall()
     errors = pl.read_parquet(out / "findings" / "*.parquet").filter(pl.col("severity") == "error")["vm"].n_unique()
     assert joined == [("ubuntu 20.04", errors)]
+
+
+def test_a_task_that_fails_twice_is_a_failed_row_not_the_end_of_the_run(tmp_path):
+    """Hardening round two: a task raising on both tries (here: `reports` is a file where the
+    per-VM reports go) used to end the run with a TypeError and Dask tracebacks under `-q`."""
+    line = "2025-06-11T03:00:01.000001Z ERROR ExtHandler ExtHandler x\n"
+    for vm in ("vm1", "vm2"):
+        log = tmp_path / "src" / vm / "var" / "log" / "waagent.log"
+        log.parent.mkdir(parents=True)
+        log.write_text(line)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "reports").write_text("x\n")
+    done = run_loglens("fleet", str(tmp_path / "src"), "--out", str(out), "--workers", "1", "--per-vm-html", "-q")
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    rows = pl.read_parquet(out / "vms" / "*.parquet").sort("vm")
+    assert rows["vm"].to_list() == ["vm1", "vm2"]
+    assert rows["status"].to_list() == ["failed", "failed"]
+    assert rows["error"].str.contains("FileExistsError").all()

@@ -103,9 +103,9 @@ def test_hostile_archive_members_are_skipped_with_warnings(tmp_path):
 
 
 def test_zip_bomb_caps(tmp_path, monkeypatch):
-    import parsers.collect as collect_module
+    import parsers.archives as archives_module
 
-    monkeypatch.setattr(collect_module, "MAX_ARCHIVE_BYTES", 10_000)
+    monkeypatch.setattr(archives_module, "MAX_ARCHIVE_BYTES", 10_000)
     archive = tmp_path / "bomb.zip"
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("var/log/waagent.log", (TREE / "var/log/waagent.log").read_bytes())

@@ -1,0 +1,147 @@
+"""The members of a zip or tar archive as sources, read in place: never extracted to disk.
+
+Member names are checked (no absolute paths, no `..`), links and special files are skipped, and
+each archive is held to caps on members and declared bytes; a member that says it is smaller than
+it is stops at its declared size. Zip members of any compression Python reads, and Deflate64, are
+opened by `parsers.zip_members`, which names the ones that cannot be read.
+"""
+
+from __future__ import annotations
+
+import io
+import stat
+import tarfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from contextlib import ExitStack
+from typing import BinaryIO
+
+import regex
+
+from parsers import zip_members
+from parsers.reader import Source
+
+#: Caps per archive: beyond them, members are not listed (a warning says so).
+MAX_ARCHIVE_BYTES = 4 * 1024**3
+MAX_ARCHIVE_MEMBERS = 100_000
+
+
+class Found:
+    """Where an archive's listing reports: its warnings, and the stack that keeps it open."""
+
+    def __init__(self, warnings: list[str], stack: ExitStack) -> None:
+        self.warnings, self._stack = warnings, stack
+
+
+def members(path: Path, found: Found) -> Iterator[Source]:
+    """The archive's readable members, in archive order (warnings for the others on ``found``;
+    the archive stays open on its stack while the members are read)."""
+    if path.name.lower().endswith(".zip"):
+        return _zip_members(path, found)
+    return _tar_members(path, found)
+
+
+def _safe_member_name(archive: Path, name: str, found: Found) -> str | None:
+    """The member name if it is a safe relative path; otherwise warn and return None."""
+    posix = PurePosixPath(name.replace("\\", "/"))
+    if posix.is_absolute() or name.startswith(("/", "\\")) or ".." in posix.parts or regex.match(r"^[A-Za-z]:", name):
+        found.warnings.append(f"{archive}!{name}: unsafe member path (absolute or '..'); skipped")
+        return None
+    return str(posix)
+
+
+class _Budget:
+    """Counts members and declared bytes of one archive against the caps."""
+
+    def __init__(self, archive: Path, found: Found) -> None:
+        self.archive, self.found = archive, found
+        self.members = 0
+        self.bytes = 0
+        self.exhausted = False
+
+    def admit(self, size: int) -> bool:
+        if self.exhausted:
+            return False
+        self.members += 1
+        self.bytes += size
+        if self.members > MAX_ARCHIVE_MEMBERS or self.bytes > MAX_ARCHIVE_BYTES:
+            self.exhausted = True
+            self.found.warnings.append(
+                f"{self.archive}: more than {MAX_ARCHIVE_MEMBERS:,} members or {MAX_ARCHIVE_BYTES // 1024**3} GiB "
+                "uncompressed (zip bomb?); the remaining members were not read"
+            )
+            return False
+        return True
+
+
+class _CappedReader(io.RawIOBase):
+    """A member stream that stops with an error past its declared size (lying zip headers)."""
+
+    def __init__(self, stream: BinaryIO, limit: int) -> None:
+        self._stream, self._left = stream, limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._stream.read(min(len(buffer), self._left + 1))
+        if len(data) > self._left:
+            raise OSError("member is larger than its archive entry declares")
+        self._left -= len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+def _zip_members(path: Path, found: Found) -> Iterator[Source]:
+    archive = found._stack.enter_context(zipfile.ZipFile(path))
+    budget = _Budget(path, found)
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            found.warnings.append(f"{path}!{info.filename}: symbolic link skipped")
+            continue
+        # Zips made on Windows or by `writestr` carry no file-type bits; only a set, non-regular type is refused.
+        if stat.S_IFMT(mode) not in (0, stat.S_IFREG):
+            found.warnings.append(f"{path}!{info.filename}: not a regular file; skipped")
+            continue
+        name = _safe_member_name(path, info.filename, found)
+        if name is None:
+            continue
+        why = zip_members.unreadable(info)
+        if why is not None:
+            found.warnings.append(f"{path}!{name}: {why}")
+            continue
+        if not budget.admit(info.file_size):
+            continue
+        yield Source(
+            name=f"{path}!{name}",
+            opener=lambda info=info: io.BufferedReader(
+                _CappedReader(zip_members.open_member(archive, path, info), info.file_size)
+            ),
+            member=name,
+        )
+
+
+def _tar_members(path: Path, found: Found) -> Iterator[Source]:
+    archive = found._stack.enter_context(tarfile.open(path, "r:*"))
+    budget = _Budget(path, found)
+    for member in archive:
+        if member.isdir():
+            continue
+        if member.issym() or member.islnk():
+            found.warnings.append(f"{path}!{member.name}: link skipped")
+            continue
+        if not member.isfile():
+            found.warnings.append(f"{path}!{member.name}: device or special file skipped")
+            continue
+        name = _safe_member_name(path, member.name, found)
+        if name is None or not budget.admit(member.size):
+            continue
+        yield Source(name=f"{path}!{name}", opener=lambda member=member: archive.extractfile(member), member=name)
