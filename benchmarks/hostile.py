@@ -54,10 +54,50 @@ ACTIVE = (
 )
 #: Values swapped into JSON documents.
 JSON_VALUES = (b"null", b"[]", b"{}", b"true", b'"x"', b"1e999", b"99999999999999999999999", b"-1", b'"\\ud800"')
-MUTATIONS = ("insert", "delete", "truncate", "separator", "duplicate", "flip", "number", "json", "active", "long")
-CONTAINERS = ("plain", "plain", "plain", "gzip", "gzip-cut", "zip", "tar.gz")
-#: Member names an archive may carry besides the seed's own path.
-HOSTILE_NAMES = ("../escape/waagent.log", "/abs/waagent.log", "a\nb/waagent.log", "[/x]/handler.log", "dir/")
+MUTATIONS = (
+    "insert",
+    "delete",
+    "truncate",
+    "separator",
+    "duplicate",
+    "flip",
+    "number",
+    "json",
+    "active",
+    "nest",
+    "wrap",
+    "long",
+)
+#: How an input is packed. Besides what Python writes itself: members claiming Deflate64 or
+#: encryption, a member lying about its size, an archive inside an archive, and xz.
+CONTAINERS = (
+    "plain",
+    "plain",
+    "plain",
+    "gzip",
+    "gzip-cut",
+    "zip",
+    "tar.gz",
+    "tar.xz",
+    "zip-deflate64",
+    "zip-encrypted",
+    "zip-lying",
+    "zip-nested",
+)
+#: Names an input may be saved under besides its own: archive members that climb out or are
+#: absolute, control characters and markup, a `!` that is no member separator, a SAS query kept
+#: by `wget`, a name that is not UTF-8 (surrogate-escaped), and a credential document's name.
+HOSTILE_NAMES = (
+    "../escape/waagent.log",
+    "/abs/waagent.log",
+    "a\nb/waagent.log",
+    "[/x]/handler.log",
+    "dir/",
+    "case!1/waagent.log",
+    "waagent.log?sv=2021-08-06&sig=FUZZSECRET",
+    "h\udcff.log",
+    "ovf-env.xml.bak",
+)
 
 
 @dataclass(frozen=True)
@@ -140,6 +180,15 @@ def mutate(data: bytes, op: str, position: int, payload: bytes) -> bytes:
         return data[: colon + 1] + JSON_VALUES[position % len(JSON_VALUES)] + data[end:]
     if op == "active":
         return data[:at] + ACTIVE[position % len(ACTIVE)] + data[at:]
+    if op == "nest":
+        # JSON (or text) nested far deeper than any document: brackets and braces at one place.
+        depth = 50 + position % 2000
+        opening, closing = (b"[", b"]") if position % 2 else (b'{"a":', b"}")
+        return data[:at] + opening * depth + b"1" + closing * depth + data[at:]
+    if op == "wrap":
+        # The whole document as an escaped JSON string inside another (settings as agents log them).
+        escaped = data.replace(b"\\", b"\\\\").replace(b'"', b'\\"').replace(b"\n", b"\\n")
+        return b'{"settings": "' + escaped + b'"}'
     if op == "long":
         return data[:at] + b"x" * (1024 * (1 + position % 1200)) + data[at:]
     raise ValueError(op)
@@ -177,26 +226,54 @@ def write_vm(root: Path, inputs: list[Input]) -> list[tuple[Path, Input]]:
                 target = target.with_name(target.name + ".gz")
             target.write_bytes(data)
         else:
-            target = root.parent / f"{root.name}-{index}.{'zip' if item.container == 'zip' else 'tar.gz'}"
+            suffix = "zip" if item.container.startswith("zip") else item.container
+            target = root.parent / f"{root.name}-{index}.{suffix}"
             members = [(item.seed.relative, data)]
             if item.rename and "/" in item.rename:
                 members.append((item.rename, data))
-            _pack(target, members)
+            _pack(target, members, item.container)
         written.append((target, item))
     return written
 
 
-def _pack(target: Path, members: list[tuple[str, bytes]]) -> None:
+def _pack(target: Path, members: list[tuple[str, bytes]], container: str = "zip") -> None:
+    if container == "zip-nested":
+        inner = io.BytesIO()
+        with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as bundle:
+            for name, data in members:
+                bundle.writestr(name, data)
+        members = [("inner/bundle.zip", inner.getvalue()), *members[:1]]
     if target.suffix == ".zip":
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as bundle:
             for name, data in members:
                 bundle.writestr(name, data)
+        if container in ("zip-deflate64", "zip-encrypted", "zip-lying"):
+            _patch_first_member(target, container)
         return
-    with tarfile.open(target, "w:gz") as bundle:
+    with tarfile.open(target, "w:xz" if container == "tar.xz" else "w:gz") as bundle:
         for name, data in members:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             bundle.addfile(info, io.BytesIO(data))
+
+
+def _patch_first_member(target: Path, how: str) -> None:
+    """Rewrite the first member's headers (local and central) as Python's zipfile never writes them:
+    claiming Deflate64 (its data is still deflate: corrupt as Deflate64), encryption, or a size
+    smaller than its data."""
+    raw = bytearray(target.read_bytes())
+    central = raw.find(b"PK\x01\x02")
+    for at, method_at, flags_at, size_at in ((0, 8, 6, 22), (central, 10, 8, 24)):
+        if at < 0:
+            continue
+        if how == "zip-deflate64":
+            raw[at + method_at : at + method_at + 2] = (9).to_bytes(2, "little")
+        elif how == "zip-encrypted":
+            raw[at + flags_at] |= 0x1
+        else:
+            size = int.from_bytes(raw[at + size_at : at + size_at + 4], "little")
+            raw[at + size_at : at + size_at + 4] = (size // 2).to_bytes(4, "little")
+    target.write_bytes(bytes(raw))
 
 
 def problems(result, written: list[tuple[Path, Input]]) -> list[str]:

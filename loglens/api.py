@@ -138,9 +138,20 @@ def _sink(records: pl.LazyFrame, suffix: str, target: Path) -> None:
         records.sink_parquet(target)
     elif suffix == ".csv":
         # CSV has no list type: join list columns (setting names) with commas.
-        records.with_columns(pl.col(pl.List(pl.String)).list.join(",")).sink_csv(target)
+        joined = records.with_columns(pl.col(pl.List(pl.String)).list.join(","))
+        joined.with_columns(_formula_safe(pl.col(pl.String))).sink_csv(target)
     else:
         records.sink_ndjson(target)
+
+
+#: A cell a spreadsheet would run as a formula starts with one of these (OWASP's CSV injection rule).
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def _formula_safe(text: pl.Expr) -> pl.Expr:
+    """Text cells that start like a formula (`=HYPERLINK(...)`, `+cmd|...`, `@SUM(...)`), with a
+    `'` in front: a spreadsheet then shows them as text. Numbers are numeric columns: untouched."""
+    return text.str.replace(_FORMULA_START, "'$0")
 
 
 def stream_records(

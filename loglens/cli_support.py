@@ -33,7 +33,9 @@ def usage_error(message: str) -> None:
 
 
 def print_warnings(warnings: list[str]) -> None:
-    for warning in warnings:
+    from loglens.reports.model import summarised_warnings
+
+    for warning in summarised_warnings(warnings):
         # Plain echo: a warning is one line, never wrapped or styled; control characters from
         # file names and log text are shown escaped, so none can forge a line or drive the terminal.
         typer.echo(f"warning: {printable(warning)}", err=True)

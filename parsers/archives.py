@@ -25,6 +25,10 @@ from parsers.reader import Source
 #: Caps per archive: beyond them, members are not listed (a warning says so).
 MAX_ARCHIVE_BYTES = 4 * 1024**3
 MAX_ARCHIVE_MEMBERS = 100_000
+#: Past this many bytes inflated, an archive inflating more than `MAX_RATIO` times its own size is
+#: a bomb (60 M empty lines in a 61 KB zip; 1 GiB in a 156 KB tar.xz). Logs compress 10-30 times.
+BOMB_FLOOR = 16 * 1024**2
+MAX_RATIO = 200
 
 
 class Found:
@@ -56,6 +60,10 @@ class _Budget:
 
     def __init__(self, archive: Path, found: Found) -> None:
         self.archive, self.found = archive, found
+        try:
+            self.compressed = max(archive.stat().st_size, 1)
+        except OSError:
+            self.compressed = 1
         self.members = 0
         self.bytes = 0
         self.exhausted = False
@@ -70,6 +78,13 @@ class _Budget:
             self.found.warnings.append(
                 f"{self.archive}: more than {MAX_ARCHIVE_MEMBERS:,} members or {MAX_ARCHIVE_BYTES // 1024**3} GiB "
                 "uncompressed (zip bomb?); the remaining members were not read"
+            )
+            return False
+        if self.bytes > BOMB_FLOOR and self.bytes > MAX_RATIO * self.compressed:
+            self.exhausted = True
+            self.found.warnings.append(
+                f"{self.archive}: inflates more than {MAX_RATIO} times its {self.compressed:,} bytes (zip bomb?); "
+                f"members from the one that passes {BOMB_FLOOR // 1024**2} MiB on were not read"
             )
             return False
         return True
@@ -119,7 +134,7 @@ def _zip_members(path: Path, found: Found) -> Iterator[Source]:
             found.warnings.append(f"{path}!{name}: {why}")
             continue
         if not budget.admit(info.file_size):
-            continue
+            break
         yield Source(
             name=f"{path}!{name}",
             opener=lambda info=info: io.BufferedReader(
@@ -142,6 +157,9 @@ def _tar_members(path: Path, found: Found) -> Iterator[Source]:
             found.warnings.append(f"{path}!{member.name}: device or special file skipped")
             continue
         name = _safe_member_name(path, member.name, found)
-        if name is None or not budget.admit(member.size):
+        if name is None:
             continue
+        if not budget.admit(member.size):
+            # Stop reading headers too: `tarfile` keeps every one it reads (2 M empty members: 1 GB).
+            break
         yield Source(name=f"{path}!{name}", opener=lambda member=member: archive.extractfile(member), member=name)

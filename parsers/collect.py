@@ -226,8 +226,9 @@ def collection_of(source_path: str) -> str | None:
     log directory, or `waagent.conf`'s `etc/`). A file outside such a layout is loose: which
     collection it joins depends on the other sources (`assign_collections`).
     """
-    if "!" in source_path:
-        return source_path.split("!", 1)[0]
+    archive = archive_of(source_path)
+    if archive is not None:
+        return archive
     path = PurePosixPath(source_path)
     parts = path.parts[:-1]
     for i, part in enumerate(parts):
@@ -238,6 +239,17 @@ def collection_of(source_path: str) -> str | None:
             or part == "azure"
         ):
             return str(PurePosixPath(*parts[:i])) if i else "."
+    return None
+
+
+def archive_of(source_path: str) -> str | None:
+    """The archive a member's name (`archive!member`) names, else None. A `!` counts only after an
+    archive's name: a directory may be called `case!1` (`case!1/var/log/waagent.log` is no member)."""
+    at = source_path.find("!")
+    while at != -1:
+        if is_archive(Path(source_path[:at])):
+            return source_path[:at]
+        at = source_path.find("!", at + 1)
     return None
 
 

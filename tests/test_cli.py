@@ -153,7 +153,8 @@ def test_analyze_json_document_shape_on_stdout():
     assert run.returncode == 0, run.stderr
     document = json.loads(run.stdout)
     assert set(document) == {
-        "loglens_version", "inputs", "findings", "other_errors", "summary", "verdict", "unexplained", "rule_failures"
+        "loglens_version", "inputs", "findings", "other_errors", "summary", "verdict", "unexplained", "rule_failures",
+        "warnings",
     }
     assert set(document["unexplained"]) == {"error_records", "warning_records", "known_benign_records", "inputs_not_read"}
     assert set(document["inputs"][0]) == {"path", "kind", "lines", "records", "unparsed"}

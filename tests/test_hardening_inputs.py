@@ -208,3 +208,69 @@ def test_a_log_appended_to_is_still_read_back(big_log, monkeypatch):
     nearby, warnings = _analyze_then(big_log, monkeypatch, append)
     assert nearby.height > 0
     assert not any("changed after it was read" in w for w in warnings)
+
+
+def test_a_hundred_thousand_warnings_are_summarised_everywhere_but_json(tmp_path):
+    """Each of 2,000 skipped links warns; the terminal, Markdown and HTML show a screenful and a
+    count, the JSON document lists every one."""
+    vm = _vm(tmp_path)
+    links = vm / "var" / "log" / "links"
+    links.mkdir()
+    for n in range(2000):
+        (links / f"l{n}.log").symlink_to(vm / "var" / "log" / "waagent.log")
+    run = loglens("analyze", "x", "--json", "r.json", "--markdown", "r.md", "--html", "r.html", "-q", cwd=tmp_path)
+    assert run.returncode in (0, 1), run.stderr
+    assert len(run.stderr.splitlines()) < 60, run.stderr[-500:]
+    assert "more: symbolic link skipped (first: x/var/log/links/l" in run.stderr
+    assert len(json.loads((tmp_path / "r.json").read_text())["warnings"]) == 2000
+    for report in ("r.md", "r.html"):
+        text = (tmp_path / report).read_text()
+        assert "more: symbolic link skipped" in text and text.count("symbolic link skipped") < 60
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.xz"])
+def test_an_archive_that_inflates_past_the_ratio_is_cut(tmp_path, kind):
+    """A few KB that inflate to millions of empty lines cost a warning, not minutes and gigabytes."""
+    import tarfile
+
+    from parsers.archives import BOMB_FLOOR, MAX_RATIO
+
+    bomb = b"\n" * (BOMB_FLOOR + 1024**2)
+    archive = tmp_path / f"bomb.{kind}"
+    if kind == "zip":
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as handle:
+            handle.writestr("var/log/waagent.log", LINE)
+            handle.writestr("var/log/azure/x/handler.log", bomb)
+    else:
+        import io
+
+        with tarfile.open(archive, "w:xz") as handle:
+            for name, data in (("var/log/waagent.log", LINE.encode()), ("var/log/azure/x/handler.log", bomb)):
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                handle.addfile(info, io.BytesIO(data))
+    run = loglens("analyze", archive.name, "--json", "-", "-q", cwd=tmp_path)
+    assert run.returncode in (0, 1), run.stderr
+    assert f"inflates more than {MAX_RATIO} times" in run.stderr
+    inputs = json.loads(run.stdout)["inputs"]
+    assert [i["path"].split("!")[1] for i in inputs] == ["var/log/waagent.log"]
+
+
+def test_millions_of_empty_members_stop_at_the_member_cap(tmp_path, monkeypatch):
+    """Headers past the cap are not even read (`tarfile` keeps each one it reads)."""
+    import tarfile
+
+    import parsers.archives as archives
+    from parsers.collect import collect
+
+    monkeypatch.setattr(archives, "MAX_ARCHIVE_MEMBERS", 1000)
+    archive = tmp_path / "many.tar"
+    with tarfile.open(archive, "w") as handle:
+        for n in range(5000):
+            handle.addfile(tarfile.TarInfo(f"var/log/azure/x/{n}.log"))
+    reads = []
+    original = tarfile.TarFile.next
+    monkeypatch.setattr(tarfile.TarFile, "next", lambda self: reads.append(1) or original(self))
+    found = collect([archive])
+    assert any("more than 1,000 members" in w for w in found.warnings)
+    assert len(reads) <= 1010  # the cap, and the few tarfile.open reads to recognise the file

@@ -180,3 +180,36 @@ def test_an_internal_error_is_one_line_and_its_own_exit_code(tmp_path):
     assert run.stderr.strip().splitlines() == [
         "internal error: KeyError: 'x' (a loglens bug; LOGLENS_DEBUG=1 shows the traceback)"
     ]
+
+
+def test_csv_cells_that_start_like_a_formula_are_neutralised(tmp_path):
+    """OWASP's CSV injection rule: a spreadsheet shows `'=HYPERLINK(...)` as text, never runs it."""
+    log = tmp_path / "waagent.log"
+    payloads = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|x", "-2+3+cmd|x"]
+    log.write_text(
+        "".join(
+            f"2024-05-01T10:00:0{i}.000000Z INFO ExtHandler ExtHandler ok\n\t{p}\n" if i == 0 else f"{p}\n"
+            for i, p in enumerate(payloads)
+        )
+        + "".join(f"2024-05-01T10:01:0{i}.000000Z INFO {p} ExtHandler fine\n" for i, p in enumerate(payloads))
+    )
+    run = loglens("parse", "waagent.log", "--out", "x.csv", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    import csv
+
+    with (tmp_path / "x.csv").open(newline="") as handle:
+        cells = [cell for row in csv.reader(handle) for cell in row]
+    assert cells, "nothing written"
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], cells
+
+
+@pytest.mark.parametrize("hidden", ["\u200b", "\u2060", "\u00ad", "\U000e0041", "\u200d"])
+def test_invisible_formatting_is_shown_escaped(tmp_path, hidden):
+    log = tmp_path / "vm" / "var" / "log" / "waagent.log"
+    log.parent.mkdir(parents=True)
+    log.write_text(f"2024-05-01T10:00:00.000000Z ERROR ExtHandler ExtHandler pay{hidden}ment failed\n")
+    run = loglens("analyze", "vm", "--markdown", "r.md", cwd=tmp_path)
+    assert run.returncode in (0, 1), run.stderr
+    for text in (run.stdout, (tmp_path / "r.md").read_text()):
+        assert hidden not in text
+        assert "pay\\" in text

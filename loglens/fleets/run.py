@@ -12,6 +12,7 @@ import importlib.util
 import logging
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -163,6 +164,9 @@ def _client(workers: int | None, scheduler: str | None) -> Iterator:
             yield client
         return
     count = workers or os.cpu_count() or 1
+    # No dashboard (`dashboard_address=None`); the scheduler's small HTTP endpoint (health,
+    # metrics) moves to a free port without a word when 8787 is taken (another cluster, a test).
+    warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
     with (
         LocalCluster(
             n_workers=count,

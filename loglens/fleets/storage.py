@@ -55,8 +55,24 @@ def list_blobs(url: str, connection_string: str | None) -> dict[str, tuple[int, 
         if info.get("type") == "directory":
             continue
         relative = PurePosixPath(path).relative_to(prefix).as_posix() if path != prefix else PurePosixPath(path).name
+        if not _is_plain(relative):
+            continue  # `..`, `.` or empty segments: a name that could write outside the scratch directory
         out[relative] = (int(info.get("size") or 0), str(info.get("etag") or info.get("last_modified") or ""))
     return out
+
+
+def _is_plain(relative: str) -> bool:
+    """True for a relative blob path made of plain names only."""
+    parts = relative.split("/")
+    return bool(relative) and not relative.startswith("/") and all(p not in ("", ".", "..") for p in parts)
+
+
+def confined(base: Path, relative: str) -> Path:
+    """``base / relative``, refusing (StorageError) a path that would land outside ``base``."""
+    target = (base / relative).resolve()
+    if not _is_plain(relative) or not target.is_relative_to(base.resolve()):
+        raise StorageError(f"blob name {relative!r} would be written outside the scratch directory; refused")
+    return target
 
 
 def download(
@@ -65,13 +81,13 @@ def download(
     """Copy one unit's blobs under ``into`` (its name kept); returns the local file or directory."""
     fs = filesystem(connection_string)
     remote = _path_of(location)
-    local = into / PurePosixPath(remote).name
+    local = confined(into, PurePosixPath(remote).name)
     try:
         if not is_directory:
             fs.get_file(remote, str(local))
             return local
         for member in members:
-            target = local / member
+            target = confined(local, member)
             target.parent.mkdir(parents=True, exist_ok=True)
             fs.get_file(f"{remote}/{member}", str(target))
     except Exception as exc:

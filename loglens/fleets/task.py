@@ -80,7 +80,8 @@ def _local_copy(unit: Unit, settings: Settings, scratch: Path) -> Path:
     """The unit as a local path: itself, or its blobs downloaded under ``scratch``."""
     if not storage.is_blob_url(unit.location):
         return Path(unit.location)
-    into = scratch / Path(unit.vm).parent
+    parent = Path(unit.vm).parent.as_posix()
+    into = scratch if parent == "." else storage.confined(scratch, parent)
     into.mkdir(parents=True, exist_ok=True)
     return storage.download(unit.location, unit.members, unit.is_directory, into, settings.connection_string)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from loglens.fleets import storage
+from loglens.fleets.dataset import COLUMNS_FILE
 from parsers.collect import collection_of, is_archive
 from parsers.sniff import NOT_LOGS
 
@@ -180,8 +181,20 @@ def _walk(root: Path, exclude: Path | None, found: Discovery) -> dict[str, tuple
     for dirpath, dirs, names in os.walk(root, onerror=on_error):
         if excluded is not None:
             dirs[:] = [d for d in dirs if Path(dirpath, d).resolve() != excluded]
+        if Path(dirpath, "vms", COLUMNS_FILE).is_file():
+            # loglens's own output is never input: an earlier run's dataset would become phantom VMs.
+            found.warnings.append(f"{dirpath}: a loglens fleet dataset (an earlier run's output); not read")
+            dirs[:] = []
+            continue
+        # The same link policy as `analyze` (`parsers.collect`): links are named, never followed.
+        for name in [d for d in dirs if Path(dirpath, d).is_symlink()]:
+            found.warnings.append(f"{Path(dirpath, name)}: symbolic link to a directory not followed")
         for name in names:
             path = Path(dirpath, name)
+            if path.is_symlink():
+                what = "symbolic link to a directory not followed" if path.is_dir() else "symbolic link skipped"
+                found.warnings.append(f"{path}: {what}")
+                continue
             try:
                 stat = path.lstat()
             except OSError as exc:

@@ -8,7 +8,8 @@ A view of the report model. Shape (all timestamps ISO 8601 UTC, all text redacte
      "other_errors": [{"template", "count", "example": {"path", "line", "text"}}],
      "summary": {"error", "warning", "info"}, "verdict": the report's one paragraph,
      "unexplained": {"error_records", "warning_records", "known_benign_records", "inputs_not_read": [paths]},
-     "rule_failures": [one line per rule that raised; its findings are missing]}
+     "rule_failures": [one line per rule that raised; its findings are missing],
+     "warnings": [every input warning, one line each (the terminal and reports summarise them)]}
 """
 
 from __future__ import annotations
@@ -56,4 +57,5 @@ def build(report: dict[str, Any]) -> dict[str, Any]:
         "verdict": report["verdict"],
         "unexplained": report["unexplained"],
         "rule_failures": report["rule_failures"],
+        "warnings": report["warnings"],
     }

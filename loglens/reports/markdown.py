@@ -164,7 +164,7 @@ def _inputs(report: dict) -> list[str]:
     ]
     if report["warnings"]:
         out += ["", "Warnings (input that could not be read fully, rules that failed):", ""] + [
-            f"- {inline(w)}" for w in report["warnings"]
+            f"- {inline(w)}" for w in report["warnings_shown"]
         ]
     return out
 

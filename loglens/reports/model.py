@@ -66,6 +66,7 @@ def build(
         "other_errors": analysis.other_errors.to_dicts(),
         "inputs": [a.row() for a in analysis.load.accounts],
         "warnings": redact_texts(analysis.warnings),
+        "warnings_shown": summarised_warnings(redact_texts(analysis.warnings)),
         "rule_failures": redact_texts(analysis.rule_failures),
         "ignored": list(analysis.load.ignored),
         "unexplained": {
@@ -111,6 +112,28 @@ def _redacted(model: Any) -> Any:
         return node
 
     return rebuild(model)
+
+
+#: Warnings shown one by one; past them, the rest are counted by what they say.
+WARNINGS_SHOWN = 40
+
+
+def summarised_warnings(warnings: list[str], shown: int = WARNINGS_SHOWN) -> list[str]:
+    """The first ``shown`` warnings, then one line per kind of the rest (what follows the file
+    name), with its count and first file: 100,000 skipped members are a line, not 100,000."""
+    if len(warnings) <= shown:
+        return list(warnings)
+    rest: dict[str, list[str]] = {}
+    for warning in warnings[shown:]:
+        where, _, what = warning.partition(": ")
+        rest.setdefault(what or where, []).append(where)
+    summary = [
+        f"{len(places):,} more: {what} (first: {places[0]})" if len(places) > 1 else f"{places[0]}: {what}"
+        for what, places in rest.items()
+    ]
+    if len(summary) > shown:
+        summary = [*summary[:shown], f"{len(warnings) - shown:,} more warnings in all; the JSON document lists every one"]
+    return [*warnings[:shown], *summary]
 
 
 def _findings(analysis: Analysis) -> list[dict[str, Any]]:

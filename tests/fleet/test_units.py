@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import zipfile
+from pathlib import Path
+
+import pytest
 
 from loglens.fleets.units import discover, group_files
 
@@ -85,3 +88,59 @@ def test_stems_are_file_names_unique_per_vm():
     assert "/" not in stem("eu/vm-1")
     assert "/" not in stem("../../etc") and not stem("../../etc").startswith(".")
     assert all(c.isalnum() or c in "-_." for c in stem("vm \u202e\n1"))
+
+
+def _vm_tree(root: Path, name: str) -> None:
+    log = root / name / "var" / "log" / "waagent.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("2025-06-11T03:00:01.000001Z ERROR ExtHandler ExtHandler x\n")
+
+
+def test_an_earlier_dataset_inside_the_source_is_not_read_as_vms(tmp_path):
+    _vm_tree(tmp_path, "vm1")
+    dataset = tmp_path / "old-out"
+    for part in ("vms", "findings", "evidence"):
+        (dataset / part).mkdir(parents=True)
+        (dataset / part / "columns.parquet").write_bytes(b"PAR1")
+    found = discover([str(tmp_path)])
+    assert [u.vm for u in found.units] == ["vm1"]
+    assert any("old-out: a loglens fleet dataset" in w for w in found.warnings)
+
+
+def test_links_are_named_and_never_followed_as_in_analyze(tmp_path):
+    source, outside = tmp_path / "src", tmp_path / "outside"
+    _vm_tree(source, "vm1")
+    _vm_tree(outside, "vmx")
+    (source / "vmlink").symlink_to(outside / "vmx")
+    (source / "vm1" / "var" / "log" / "waagent.log.1").symlink_to(outside / "vmx" / "var" / "log" / "waagent.log")
+    found = discover([str(source)])
+    assert [(u.vm, u.files) for u in found.units] == [("vm1", 1)]
+    assert any("vmlink: symbolic link to a directory not followed" in w for w in found.warnings)
+    assert any("waagent.log.1: symbolic link skipped" in w for w in found.warnings)
+
+
+def test_a_bang_in_a_directory_name_is_not_an_archive_member(tmp_path):
+    for name in ("case!1", "case!2"):
+        _vm_tree(tmp_path, name)
+    assert sorted(u.vm for u in discover([str(tmp_path)]).units) == ["case!1", "case!2"]
+
+
+def test_blob_names_that_climb_out_are_refused(tmp_path, monkeypatch):
+    """An fsspec memory file system answering like adlfs: `..` names never leave the scratch directory."""
+    import fsspec
+
+    from loglens.fleets import storage
+
+    memory = fsspec.filesystem("memory")
+    memory.pipe("/c/fleet/vm1/var/log/waagent.log", b"x\n")
+    memory.pipe("/c/fleet/vm1/../../../escaped.log", b"x\n")
+    monkeypatch.setattr(storage, "filesystem", lambda _connection: memory)
+    monkeypatch.setattr(storage, "_path_of", lambda url: "/c/fleet/vm1")
+    listed = storage.list_blobs("az://c/fleet/vm1", None)
+    assert all(".." not in name for name in listed)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with pytest.raises(storage.StorageError, match="outside the scratch directory"):
+        storage.download("az://c/fleet/vm1", ("../../escaped.log",), True, scratch, None)
+    assert not (tmp_path / "escaped.log").exists()
+    assert storage.confined(scratch, "vm1/var/log/waagent.log") == (scratch / "vm1/var/log/waagent.log").resolve()

@@ -355,3 +355,18 @@ def test_xz_and_bzip2_bundles_are_read_in_place(tmp_path, name, mode):
     (account,) = result.accounts
     assert account.kind == "waagent" and account.path.endswith("!sosreport-vm1/var/log/waagent.log")
     assert account.records > 0 and account.balanced
+
+
+def test_a_bang_in_a_directory_name_is_not_an_archive_member(tmp_path):
+    """Only a `!` after an archive's name separates a member: `case!1/` and `case!2/` are two VMs."""
+    from parsers.collect import archive_of
+
+    for name in ("case!1", "case!2"):
+        log = tmp_path / name / "var" / "log" / "waagent.log"
+        log.parent.mkdir(parents=True)
+        log.write_text("2025-06-11T03:00:01.000001Z ERROR ExtHandler ExtHandler x\n")
+    result = load_sources([tmp_path])
+    assert sorted(set(result.collections().values())) == sorted(str(tmp_path / n) for n in ("case!1", "case!2"))
+    assert archive_of("logs.zip!var/log/waagent.log") == "logs.zip"
+    assert archive_of("a!b.tar.gz!var/log/waagent.log") == "a!b.tar.gz"
+    assert archive_of("case!1/var/log/waagent.log") is None
