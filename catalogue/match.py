@@ -100,10 +100,11 @@ def hits(
         .select(key, ID)
         .unique()
     )
-    texts = frame.select(key, column)
+    # One join for all candidates, then one part per entry (a join per entry probed every text each time).
+    candidates = pairs.join(frame.select(key, column), on=key)
     parts = [
-        _verified(rows.join(texts, on=key), catalogue.by_id[entry_id], key, column)
-        for (entry_id,), rows in pairs.group_by([ID])
+        _verified(rows, catalogue.by_id[entry_id], key, column)
+        for (entry_id,), rows in candidates.partition_by(ID, as_dict=True).items()
     ]
     empty = {key: frame.schema[key], ID: pl.String, **dict.fromkeys(FIELDS, pl.String)}
     return pl.concat([pl.DataFrame(schema=empty), *parts], how="diagonal_relaxed").select(list(empty)).sort(key, ID)

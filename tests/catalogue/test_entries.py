@@ -60,3 +60,28 @@ def test_tag_keeps_row_columns_and_fields():
         (2, "pkg.apt-could-not-get-lock", "1519", "dpkg", "/var/lib/dpkg/lock-frontend")
     ]
     assert set(catalogue.FIELDS) <= set(hits.columns)
+
+
+def test_the_parsed_catalogue_is_kept_between_runs_and_refreshed_when_a_file_changes(tmp_path, monkeypatch):
+    """A run reads the catalogue back as JSON; an edited entry file is parsed (and checked) again."""
+    import shutil
+
+    entries = tmp_path / "entries"
+    shutil.copytree(catalogue.ENTRIES_DIR, entries)
+    monkeypatch.setattr(catalogue, "ENTRIES_DIR", entries)
+    monkeypatch.setattr(catalogue, "CACHE_DIR", tmp_path / "cache")
+    catalogue.load.cache_clear()
+    try:
+        first = catalogue.load()
+        assert len(list((tmp_path / "cache").glob("catalogue-*.json"))) == 1
+        catalogue.load.cache_clear()
+        again = catalogue.load()
+        assert [e.id for e in again.entries] == [e.id for e in first.entries]
+        assert again.by_id["pkg.apt-could-not-get-lock"] == first.by_id["pkg.apt-could-not-get-lock"]
+        benign = entries / "benign.toml"
+        benign.write_text(benign.read_text() + '\n[[entry]]\nid = "x.added"\npattern = "zzq"\nanchors = ["zzq"]\n'
+                          'category = "context"\nseverity = "info"\nexamples = ["zzq"]\nsource = "-"\nmeaning = "-"\n')
+        catalogue.load.cache_clear()
+        assert "x.added" in catalogue.load().by_id
+    finally:
+        catalogue.load.cache_clear()
