@@ -80,7 +80,8 @@ def found_incidents(findings: pl.DataFrame) -> dict[str, dict[str, int]]:
     found: dict[str, dict[str, int]] = {}
     for kind, (rule, measure) in INCIDENT_CHECKS.items():
         rows = findings.filter(pl.col("rule") == rule).group_by("vm")
-        counted = rows.agg(pl.col("count").sum()) if measure == "occurrences" else rows.agg(pl.len().alias("count"))
+        episodes = pl.col("episodes").list.len().clip(lower_bound=1).sum().cast(pl.Int64).alias("count")
+        counted = rows.agg(pl.col("count").sum()) if measure == "occurrences" else rows.agg(episodes)
         for vm, n in counted.iter_rows():
             found.setdefault(vm, {})[kind] = int(n)
     return found

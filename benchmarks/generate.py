@@ -37,14 +37,21 @@ TRACEBACK = """Traceback (most recent call last):
 azurelinuxagent.common.exception.HttpError: [HttpError] [HTTP Failed] GET http://168.63.129.16/machine/ -- IOError timed out -- 6 attempts made"""
 
 INCIDENT_KINDS = ("timeout", "unsupported-os", "wireserver", "lock-contention", "agent-upgrade", "extension-upgrade")
-#: How each kind shows in the findings: (rule id, `occurrences` sums their counts, `findings` counts them).
+#: How each kind shows in the findings: (rule id, `occurrences` sums their counts, `episodes`
+#: counts their episodes: a finding is one, a recurring incident as many as it lists).
 INCIDENT_CHECKS = {
     "timeout": ("extension-command-timeout", "occurrences"),
     "unsupported-os": ("unsupported-os", "occurrences"),
-    "wireserver": ("wireserver-unreachable", "findings"),
+    "wireserver": ("wireserver-unreachable", "episodes"),
     "lock-contention": ("package-manager-lock", "occurrences"),
     "agent-upgrade": ("agent-update", "occurrences"),
     "extension-upgrade": ("extension-upgrade", "occurrences"),
+}
+#: The noisy profile's own kinds, counted by the same rules as two of the kinds above (so a check
+#: compares each rule's total with what was injected for it).
+NOISY_CHECKS = {
+    "wireserver-blip": ("wireserver-unreachable", "episodes"),
+    "lock-wait": ("package-manager-lock", "occurrences"),
 }
 
 
@@ -227,10 +234,51 @@ def incident(w: LogWriter, kind: str, n: int) -> None:
         w.iso("INFO", f"ExtHandler [{VMACCESS}-{new}]", "Enable extension: [vmaccess.py -enable]")
 
 
-def generate(out: Path, size_mb: float, *, seed: int = 7, incident_every: int = 400) -> dict:
-    """Write a log of about ``size_mb`` MB to ``out`` and its manifest; return the manifest."""
+#: The noisy profile: a year of log whose WireServer connection blips once an hour and recovers
+#: within minutes, with a daily package-lock wait that resolves and the usual incidents besides.
+NOISY_CYCLE_GAP = timedelta(minutes=3, seconds=40)
+
+
+def noisy_blip(w: LogWriter) -> None:
+    """One hourly WireServer blip: a failed goal-state fetch, recovered within minutes."""
+    w.counts["wireserver-blip"] = w.counts.get("wireserver-blip", 0) + 1
+    w.iso(
+        "WARNING",
+        "ExtHandler ExtHandler",
+        "Fetch goal state failed: [ProtocolError] [Wireserver Exception] [HttpError] [HTTP Failed] "
+        "GET http://168.63.129.16/machine/?comp=goalstate -- IOError timed out -- 6 attempts made",
+    )
+    w.now += timedelta(seconds=w.rng.uniform(60, 240))
+    w.iso("INFO", "ExtHandler ExtHandler", "Fetch goal state completed")
+
+
+def noisy_lock_wait(w: LogWriter) -> None:
+    """The daily apt run holding the dpkg lock while an extension waits, then succeeds."""
+    w.counts["lock-wait"] = w.counts.get("lock-wait", 0) + 1
+    ext, ver = "Microsoft.Azure.Monitor.AzureMonitorLinuxAgent", "1.33.2"
+    w.iso("INFO", f"ExtHandler [{ext}-{ver}]", "Enable extension: [./shim.sh -enable]")
+    w.iso(
+        "INFO",
+        "ExtHandler ExtHandler",
+        f"Event: name={ext}, op=Enable, message=Command: ./shim.sh -enable\n[stdout]\nWaiting for cache lock: "
+        "Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 2317 (unattended-upgr)\n"
+        "Enable succeeded\n\n[stderr]\n, duration=41210",
+    )
+
+
+def generate(
+    out: Path, size_mb: float, *, seed: int = 7, incident_every: int = 400, profile: str = "quiet"
+) -> dict:
+    """Write a log of about ``size_mb`` MB to ``out`` and its manifest; return the manifest.
+
+    ``profile``: `quiet` (hours of goal states, ~58 incidents of each kind at 500 MB) or `noisy`
+    (the same incidents, spread over a year, plus an hourly WireServer blip that recovers and a
+    daily lock wait that resolves).
+    """
     rng = random.Random(seed)
     writer = LogWriter(datetime(2025, 3, 1, 0, 0, 0), local_offset_hours=0, rng=rng)
+    noisy = profile == "noisy"
+    last_hour = last_day = None
     target = int(size_mb * 1024 * 1024)
     written = 0
     incarnation = 1
@@ -239,6 +287,14 @@ def generate(out: Path, size_mb: float, *, seed: int = 7, incident_every: int = 
         writer.legacy("INFO", "Azure Linux Agent Version:2.2.45")
         writer.legacy("INFO", "Daemon OS: ubuntu 20.04")
         while written < target:
+            if noisy:
+                writer.now += NOISY_CYCLE_GAP
+                hour = writer.now.replace(minute=0, second=0, microsecond=0)
+                if last_hour is not None and hour != last_hour:
+                    noisy_blip(writer)
+                    if hour.date() != last_day:
+                        noisy_lock_wait(writer)
+                last_hour, last_day = hour, hour.date()
             healthy_cycle(writer, incarnation)
             if incarnation % incident_every == 0:
                 kind = INCIDENT_KINDS[(incarnation // incident_every) % len(INCIDENT_KINDS)]
@@ -249,7 +305,7 @@ def generate(out: Path, size_mb: float, *, seed: int = 7, incident_every: int = 
                 writer.size = 0
                 fh.write(writer.drain())
         fh.write(writer.drain())
-    manifest = {"path": out.name, "bytes": out.stat().st_size, "incidents": writer.counts}
+    manifest = {"path": out.name, "bytes": out.stat().st_size, "profile": profile, "incidents": writer.counts}
     Path(str(out) + ".manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
@@ -259,8 +315,9 @@ def main() -> None:
     parser.add_argument("--size-mb", type=float, default=500.0)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/data/waagent-500mb.log"))
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", choices=("quiet", "noisy"), default="quiet")
     args = parser.parse_args()
-    manifest = generate(args.out, args.size_mb, seed=args.seed)
+    manifest = generate(args.out, args.size_mb, seed=args.seed, profile=args.profile)
     print(json.dumps(manifest))
 
 

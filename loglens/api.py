@@ -80,6 +80,19 @@ def require_lines(result: LoadResult) -> None:
         raise InputError(f"no log lines could be read: {what}", warnings=[*result.warnings, *seen])
 
 
+def require_paths(paths: list[Path | str]) -> None:
+    """Raise before any work when a path given does not exist: a typo among several paths would
+    otherwise pass as a smaller input and, if the rest is healthy, a healthy verdict. (`parse`
+    exports what exists and warns about the rest.)
+
+    Raises:
+        InputError: one line naming every missing path.
+    """
+    missing = [str(p) for p in paths if not os.path.lexists(p)]
+    if missing:
+        raise InputError(f"{_listed(missing)}: no such file or directory")
+
+
 #: Unread files listed one by one when nothing could be read.
 _SEEN_LISTED = 20
 
@@ -272,6 +285,7 @@ def analyze(
 
     if isinstance(paths, (str, Path)):
         paths = [paths]
+    require_paths(list(paths))
     analysis = streamed.analyze(
         list(paths),
         tz=_zone(tz),

@@ -17,6 +17,7 @@ from types import ModuleType
 import polars as pl
 
 import catalogue
+from loglens import recurring
 from loglens.context import PROBLEM_LEVELS, Context, Streamed, build_contexts
 from loglens.errors import first_line
 from loglens.findings import Findings, findings_frames
@@ -128,7 +129,7 @@ def analyze(
     work = [(context, module) for context in contexts for module in modules]
     with ThreadPoolExecutor(max_workers=_PARALLEL_RULES) as pool:
         results = list(pool.map(lambda job: _run_rule(*job), work))
-    table, evidence = findings_frames([hit for hits, _ in results for hit in hits])
+    table, evidence = recurring.summarise(*findings_frames([hit for hits, _ in results for hit in hits]))
     table = _in_report_order(_causes_over_symptoms(_linked(table)))
     order = table.select(old="finding", new=pl.int_range(pl.len(), dtype=pl.UInt32))
     evidence = (

@@ -99,6 +99,9 @@ FACT_COLUMNS: tuple[Column, ...] = (
     Column("last_seen", UTC_TIMESTAMP, "Last timestamped record of the collection."),
 )
 
+#: One episode of a recurring incident.
+EPISODE = pl.Struct({"first_seen": UTC_TIMESTAMP, "last_seen": UTC_TIMESTAMP, "count": pl.Int64()})
+
 FINDING_COLUMNS: tuple[Column, ...] = (
     Column("finding", pl.UInt32(), "Position in report order (severity, category, time, rule); joins `evidence`."),
     _COLLECTION,
@@ -116,6 +119,12 @@ FINDING_COLUMNS: tuple[Column, ...] = (
     Column("remediation", pl.String(), "What to do."),
     Column("docs", pl.String(), "Documentation link."),
     Column("related", pl.List(pl.String()), "Rules with findings about the same extension close in time."),
+    Column(
+        "episodes",
+        pl.List(EPISODE),
+        "A recurring incident's episodes (`loglens.recurring`): each one's first_seen, last_seen and "
+        "count, in time order; empty for a single occurrence.",
+    ),
     Column("records", pl.List(pl.UInt32()), "Record ids the finding explains (kept out of 'other errors')."),
 )
 

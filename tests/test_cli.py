@@ -176,6 +176,7 @@ def test_analyze_json_document_shape_on_stdout():
         "remediation",
         "docs",
         "related",
+        "episodes",
     }
     assert finding["first_seen"].endswith("Z") and set(finding["evidence"][0]) == {"path", "line", "text"}
     assert document["summary"] == {
@@ -267,3 +268,10 @@ def test_verdict_says_how_much_text_was_not_understood(tmp_path):
     run = loglens("analyze", str(paste), "--markdown", str(out), "-q")
     assert run.returncode == 0, run.stderr
     assert "3 of 4 lines (75%) were not recognised as agent, extension or Azure text" in out.read_text()
+
+
+def test_a_missing_path_is_an_input_error_before_any_work():
+    """A typo among several paths used to pass as a smaller input, with a healthy verdict."""
+    run = loglens("analyze", "sample_logs/vm-healthy", "sample_logs/vm-helthy", "-q")
+    assert run.returncode == 2
+    assert run.stderr.strip() == "error: sample_logs/vm-helthy: no such file or directory"

@@ -4,7 +4,8 @@ A view of the report model. Shape (all timestamps ISO 8601 UTC, all text redacte
     {"loglens_version", "inputs": [{"path", "kind", "lines", "records", "unparsed"}],
      "findings": [{"rule", "category", "severity", "title", "summary", "collection", "extension",
                    "version", "first_seen", "last_seen", "count", "evidence": [{"path", "line", "text"}],
-                   "explanation", "remediation", "docs", "related": [rule ids]}],
+                   "explanation", "remediation", "docs", "related": [rule ids],
+                   "episodes": [[first_seen, last_seen, count], ...] (a recurring incident's; else [])}],
      "other_errors": [{"template", "count", "example": {"path", "line", "text"}}],
      "summary": {"error", "warning", "info"}, "verdict": the report's one paragraph,
      "unexplained": {"error_records", "warning_records", "known_benign_records", "inputs_not_read": [paths]},
@@ -36,14 +37,22 @@ FINDING_FIELDS = (
     "remediation",
     "docs",
     "related",
+    "episodes",
 )
 _INPUT_FIELDS = ("path", "kind", "lines", "records", "unparsed")
+
+
+def _episodes(episodes: list[dict] | None) -> list[list]:
+    """A recurring incident's episodes, compactly: `[first_seen, last_seen, count]` each."""
+    return [[iso(e["first_seen"]), iso(e["last_seen"]), e["count"]] for e in episodes or []]
 
 
 def build(report: dict[str, Any]) -> dict[str, Any]:
     """The JSON document of a report model (`loglens.reports.model.build`)."""
     findings = [
-        {k: iso(f[k]) if k in ("first_seen", "last_seen") else f[k] for k in FINDING_FIELDS} for f in report["findings"]
+        {k: iso(f[k]) if k in ("first_seen", "last_seen") else _episodes(f[k]) if k == "episodes" else f[k]
+         for k in FINDING_FIELDS}
+        for f in report["findings"]
     ]
     return {
         "loglens_version": report["version"],

@@ -1,0 +1,140 @@
+"""Recurring incidents summarised: repeated episodes of one kind become one finding.
+
+A VM whose WireServer connection blips every hour gives a rule thousands of hits, each a correct
+finding and together unreadable. Findings of one rule, collection, severity, title and extension
+whose summaries say the same thing but for times and numbers (`loglens.templates`) are episodes
+of one incident: past `RECURRING_AT` of them they become one finding with how many there were,
+from when to when, how long each lasted (median, longest) and their rhythm when there is one.
+Severity is untouched (a recovered blip and an outage that never recovered are different
+findings). The most telling episodes (the first, the last, the longest) keep their evidence; every
+episode stays listed in the finding's `episodes` column. Work is frame work over all findings.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+
+from loglens.findings import MAX_EVIDENCE
+from loglens.schema import EPISODE as _EPISODE
+from loglens.templates import template
+
+#: Episodes of one kind that make it a recurring incident.
+RECURRING_AT = 3
+#: A duration as summaries write it.
+_DURATION = r"\b\d+(?:\.\d+)? ?(?:ms|s|secs?|seconds?|min|minutes?|h|hours?|days?)\b"
+#: What makes findings episodes of one incident (with their summaries' template).
+_KIND = ["collection", "rule", "severity", "category", "title", "extension"]
+
+
+def summarise(table: pl.DataFrame, evidence: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``table`` with each recurring incident's findings merged into its first, and ``evidence``
+    with the merged findings' rows: those of its first, last and longest episodes."""
+    keyed = table.with_columns(
+        # Durations too are values (`after 2 min`, `after 69 s`).
+        _pattern=template(pl.col("summary").str.replace_all(_DURATION, "<duration>")),
+        episodes=pl.lit([], pl.List(_EPISODE)),
+    )
+    kind = [*_KIND, "_pattern"]
+    sizes = keyed.group_by(kind).agg(pl.len().alias("_episodes"), pl.col("finding").min().alias("_into"))
+    keyed = keyed.join(sizes, on=kind, how="left", nulls_equal=True)
+    recurring = keyed.filter(pl.col("_episodes") >= RECURRING_AT)
+    if recurring.is_empty():
+        return table.with_columns(episodes=pl.lit([], pl.List(_EPISODE))), evidence
+    single = keyed.filter(pl.col("_episodes") < RECURRING_AT).drop("_pattern", "_episodes", "_into")
+    merged = _merged(recurring)
+    return (
+        pl.concat([single, merged.select(single.columns)]).sort("finding"),
+        _evidence(evidence, recurring),
+    )
+
+
+def _merged(recurring: pl.DataFrame) -> pl.DataFrame:
+    """One row per incident: the first episode's row, with the incident's span, count, records,
+    episodes and summary."""
+    ordered = recurring.sort("_into", "first_seen", "finding", nulls_last=True)
+    episode = pl.struct("first_seen", "last_seen", "count")
+    rows = ordered.group_by("_into", maintain_order=True).agg(
+        pl.all().exclude("first_seen", "last_seen", "count", "records", "episodes").first(),
+        first_seen=pl.col("first_seen").min(),
+        last_seen=pl.col("last_seen").max(),
+        count=pl.col("count").sum(),
+        records=pl.col("records").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
+        episodes=episode.cast(_EPISODE),
+        _first_summary=pl.col("summary").first(),
+    )
+    summaries = [_summary(row) for row in rows.iter_rows(named=True)]
+    return rows.with_columns(finding=pl.col("_into"), summary=pl.Series(summaries, dtype=pl.String)).drop(
+        "_first_summary"
+    )
+
+
+def _summary(row: dict) -> str:
+    """`WireServer ...: 731 episodes over 30 days (from ... to ... UTC), about hourly; each lasted 2 min
+    (median), the longest 4 min. The first: <its summary>`."""
+    episodes = row["episodes"]
+    starts = [e["first_seen"] for e in episodes if e["first_seen"] is not None]
+    lengths = sorted(e["last_seen"] - e["first_seen"] for e in episodes if e["first_seen"] and e["last_seen"])
+    text = f"{row['title']}: {len(episodes):,} episodes"
+    if starts:
+        first, last = min(starts), max(e["last_seen"] or e["first_seen"] for e in episodes if e["first_seen"])
+        text += f" over {_duration(last - first)} ({first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC)"
+        rhythm = _rhythm(sorted(starts))
+        if rhythm:
+            text += f", {rhythm}"
+    if lengths:
+        text += f"; each lasted {_duration(lengths[len(lengths) // 2])} (median), the longest {_duration(lengths[-1])}"
+    return f"{text}. The first: {row['_first_summary']}"
+
+
+def _rhythm(starts: list) -> str | None:
+    """`about hourly`, `about daily`, `about every 15 min`, or None when the gaps vary too much."""
+    gaps = sorted(b - a for a, b in zip(starts, starts[1:], strict=False))
+    if len(gaps) < RECURRING_AT - 1:
+        return None
+    median = gaps[len(gaps) // 2]
+    low, high = gaps[len(gaps) // 4], gaps[(3 * len(gaps)) // 4]
+    if median <= timedelta(0) or low < median * 0.75 or high > median * 1.25:
+        return None
+    for name, period in (("hourly", timedelta(hours=1)), ("daily", timedelta(days=1)), ("weekly", timedelta(days=7))):
+        if period * 0.85 <= median <= period * 1.15:
+            return f"about {name}"
+    return f"about every {_duration(median)}"
+
+
+def _duration(span: timedelta) -> str:
+    seconds = span.total_seconds()
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 36 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.0f} days"
+
+
+def _evidence(evidence: pl.DataFrame, recurring: pl.DataFrame) -> pl.DataFrame:
+    """Evidence of the merged findings: the first, last and longest episodes', under the incident."""
+    length = pl.col("last_seen") - pl.col("first_seen")
+    ranked = recurring.select(
+        "finding",
+        "_into",
+        first=pl.col("first_seen").rank("ordinal").over("_into") == 1,
+        last=pl.col("first_seen").rank("ordinal", descending=True).over("_into") == 1,
+        longest=length.rank("ordinal", descending=True).over("_into") == 1,
+    )
+    telling = ranked.filter(pl.col("first") | pl.col("last") | pl.col("longest")).select("finding", "_into")
+    members = recurring.select("finding")
+    kept = evidence.join(members, on="finding", how="anti")
+    moved = (
+        evidence.join(telling, on="finding")
+        .sort("_into", "timestamp", "finding", "rank", nulls_last=True)
+        .with_columns(finding=pl.col("_into"))
+        .drop("_into")
+        .group_by("finding", maintain_order=True)
+        .head(MAX_EVIDENCE)
+        .with_columns(rank=pl.int_range(pl.len(), dtype=pl.UInt32).over("finding"))
+        .select(evidence.columns)
+    )
+    return pl.concat([kept, moved])
