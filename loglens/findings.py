@@ -147,13 +147,19 @@ def findings_frames(results: list[tuple[str, ModuleType, Hit]]) -> tuple[pl.Data
     """
     if not results:
         return empty_frame(FINDING_COLUMNS), empty_frame(EVIDENCE_COLUMNS)
+    # Every hit's rows in one frame (one concat, not a query per hit: a noisy VM gives thousands of
+    # hits); the messages come along as views of the hits' own strings.
+    rows = _all_rows([hit for _, _, hit in results])
+    benign_only = _benign_only(rows)
     documentation = {}
     meta = []
     for index, (collection, module, hit) in enumerate(results):
         rule = module.RULE
         if rule.id not in documentation:
             documentation[rule.id] = rule_documentation(module)
-        severity, summary = _calibrated(hit.severity or rule.severity, hit)
+        severity, summary = hit.severity or rule.severity, hit.summary
+        if index in benign_only:
+            severity, summary = _calibrated(severity, hit)
         meta.append(
             {
                 "finding": index,
@@ -170,9 +176,6 @@ def findings_frames(results: list[tuple[str, ModuleType, Hit]]) -> tuple[pl.Data
                 **_overrides(hit),
             }
         )
-    # Messages stay out of the concat and sort (a hit can hold thousands of rows): only the few
-    # evidence rows of each finding fetch theirs.
-    rows = pl.concat([_hit_rows(hit, index) for index, (_, _, hit) in enumerate(results)])
     rows = rows.sort("finding", "timestamp", nulls_last=True, maintain_order=True)
     spans = rows.group_by("finding").agg(
         first_seen=pl.col("timestamp").min(),
@@ -189,7 +192,16 @@ def findings_frames(results: list[tuple[str, ModuleType, Hit]]) -> tuple[pl.Data
             related=pl.lit([], pl.List(pl.String)),
         )
     )
-    return conform(findings, FINDING_COLUMNS), _evidence(rows, [hit for _, _, hit in results])
+    return conform(findings, FINDING_COLUMNS), _evidence(rows)
+
+
+def _benign_only(rows: pl.DataFrame) -> set[int]:
+    """The hits whose every line is known-benign (`loglens.benign`): one pass over all hits' rows."""
+    if rows.is_empty():
+        return set()
+    benign_line = pl.col("message").fill_null("").str.contains(benign.PATTERN)
+    flagged = rows.group_by("finding").agg(all_benign=benign_line.all()).filter(pl.col("all_benign"))
+    return set(flagged["finding"].to_list())
 
 
 def _calibrated(severity: str, hit: Hit) -> tuple[str, str]:
@@ -200,8 +212,6 @@ def _calibrated(severity: str, hit: Hit) -> tuple[str, str]:
     if severity == "info" or hit.corroborated or "message" not in hit.rows.columns or hit.rows.height == 0:
         return severity, hit.summary
     messages = hit.rows.get_column("message").cast(pl.String).fill_null("")
-    if not messages.str.contains(benign.PATTERN).all():
-        return severity, hit.summary
     counts = {b.name: int(messages.str.contains(b.pattern).sum()) for b in benign.BENIGN}
     entry = max(benign.BENIGN, key=lambda b: counts[b.name])
     if counts[entry.name] >= benign.CORROBORATION:
@@ -209,27 +219,27 @@ def _calibrated(severity: str, hit: Hit) -> tuple[str, str]:
     return "info", f"{hit.summary}; known benign: {entry.why}"
 
 
-def _hit_rows(hit: Hit, index: int) -> pl.DataFrame:
-    """A hit's rows without their messages: finding number, row position and the typed columns."""
-    frame = hit.rows
+def _all_rows(hits: list[Hit]) -> pl.DataFrame:
+    """Every hit's rows: `finding` (the hit's index), `row` (its position in the hit) and the typed
+    columns, messages included."""
+    parts = [hit.rows[[c for c in _ROW_TYPES if c in hit.rows.columns]] for hit in hits]
+    heights = pl.Series([part.height for part in parts], dtype=pl.UInt32)
+    frame = pl.concat(parts, how="diagonal_relaxed", rechunk=False) if parts else pl.DataFrame()
+    finding = pl.select(pl.int_range(len(parts), dtype=pl.UInt32).repeat_by(heights).explode()).to_series()
+    frame = frame.with_columns(finding.alias("finding")) if frame.width else pl.DataFrame({"finding": finding})
     return frame.select(
-        pl.lit(index, pl.UInt32).alias("finding"),
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
+        "finding",
+        pl.int_range(pl.len(), dtype=pl.UInt32).over("finding").alias("row"),
         *[
             (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
             for name, dtype in _ROW_TYPES.items()
-            if name != "message"
         ],
     )
 
 
-def _evidence(rows: pl.DataFrame, hits: list[Hit]) -> pl.DataFrame:
+def _evidence(rows: pl.DataFrame) -> pl.DataFrame:
     """The first `MAX_EVIDENCE` rows of each finding (by time), text cut and redacted."""
     kept = rows.group_by("finding", maintain_order=True).head(MAX_EVIDENCE)
-    messages = [
-        _messages(hits[finding], part["row"]) for (finding,), part in kept.group_by(["finding"], maintain_order=True)
-    ]
-    kept = kept.with_columns(message=pl.concat(messages) if messages else pl.Series([], dtype=pl.String))
     # Redacted whole, then cut: a secret form cut in two is no longer one.
     whole = redact_expr(pl.col("message").fill_null(""))
     long = whole.str.len_chars() > MAX_EVIDENCE_CHARS
@@ -241,12 +251,6 @@ def _evidence(rows: pl.DataFrame, hits: list[Hit]) -> pl.DataFrame:
         text=text,
     )
     return conform(evidence, EVIDENCE_COLUMNS)
-
-
-def _messages(hit: Hit, rows: pl.Series) -> pl.Series:
-    if "message" not in hit.rows.columns:
-        return pl.repeat(None, rows.len(), dtype=pl.String, eager=True)
-    return hit.rows.get_column("message").cast(pl.String).gather(rows)
 
 
 # -- the notebook's view ----------------------------------------------------------------------

@@ -62,6 +62,7 @@ from catalogue.match import ID
 from loglens.context import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, duration_text, span_text
+from loglens.timefmt import minute
 
 _ENTRIES = catalogue.load().entries
 #: Failures to talk to the WireServer or the HostGAPlugin: every `wire.` entry of that category.
@@ -171,7 +172,7 @@ def detect(context: Context) -> list[Hit]:
             how="diagonal_relaxed",
         ).sort("timestamp", maintain_order=True)
         events = events.filter(~pl.col("recovered") | ~pl.col("recovered").shift(1).fill_null(True))
-        hits += [h for streak in _streaks(events) if (h := _streak_hit(streak))]
+        hits += _streak_hits(events)
     untimed = failures.filter(pl.col("timestamp").is_null())
     if untimed.height:
         hits.append(_untimed_hit(untimed, records))
@@ -240,7 +241,7 @@ def _with_legacy_neighbours(failures: pl.DataFrame, records: pl.DataFrame) -> pl
 
 def _untimed_hit(untimed: pl.DataFrame, records: pl.DataFrame) -> Hit:
     """Pasted text without times: no streak to measure, but the failures are still evidence."""
-    how = " and ".join(sorted(_symptoms(untimed)))
+    how = " and ".join(sorted(_symptoms(_facts(untimed))))
     summary = f"168.63.129.16 unreachable ({how}): {untimed.height} failure(s); the text gives no times"
     # A failed provisioning or a failed manual probe in the same text shows the failure mattered;
     # a probe that printed an HTTP status shows the WireServer answered, and backs nothing.
@@ -257,36 +258,54 @@ def _untimed_hit(untimed: pl.DataFrame, records: pl.DataFrame) -> Hit:
     return Hit(summary, rows, count=untimed.height, corroborated=backing.height > 0)
 
 
-def _streaks(events: pl.DataFrame) -> list[pl.DataFrame]:
-    """Split failures (and the success line that closes them; column `recovered`) into streaks.
+def _streak_hits(events: pl.DataFrame) -> list[Hit]:
+    """One hit per streak of failures (and the success line that closes it; column `recovered`).
 
-    Only the streaks that hold a failure are kept, so the per-streak work is proportional to the
-    failures.
+    A streak starts after a success line or after a long gap; only streaks that hold a failure
+    count. The per-streak work is plain Python over each streak's few rows, with its hit rows a
+    slice of one frame: a VM whose connection blips every hour has thousands of streaks, and a
+    query per streak cost a millisecond each.
     """
     if events.height == 0:
         return []
     gap = (pl.col("timestamp").diff() > STREAK_GAP).fill_null(False)
-    # A new streak starts after a success line or after a long gap.
     starts = (pl.col("recovered").shift(1).fill_null(False) | gap).cum_sum()
     events = events.with_columns(streak=starts)
     events = events.filter((~pl.col("recovered")).any().over("streak"))
-    return [part for _, part in events.group_by("streak", maintain_order=True)]
+    rows = events.select(HIT_COLUMNS)
+    facts = _facts(events)
+    hits, first = [], 0
+    for index, row in enumerate(facts):
+        last_of_streak = index + 1 == len(facts) or facts[index + 1]["streak"] != row["streak"]
+        if last_of_streak:
+            hit = _streak_hit(facts[first : index + 1], rows.slice(first, index + 1 - first))
+            if hit is not None:
+                hits.append(hit)
+            first = index + 1
+    return hits
 
 
-def _streak_hit(streak: pl.DataFrame) -> Hit | None:
-    failures = streak.filter(~pl.col("recovered"))
-    if failures.height == 0:
+def _facts(frame: pl.DataFrame) -> list[dict]:
+    """The columns the streak summaries read, as Python rows."""
+    wanted = [c for c in ("streak", "recovered", "timestamp", "ids", "status", "endpoint") if c in frame.columns]
+    return frame.select(wanted).to_dicts()
+
+
+def _streak_hit(streak: list[dict], rows: pl.DataFrame) -> Hit | None:
+    failures = [r for r in streak if not r["recovered"]]
+    if not failures:
         return None
-    recovery = streak.filter(pl.col("recovered"))
-    first, last = failures["timestamp"].min(), failures["timestamp"].max()
-    ended = recovery["timestamp"].max() if recovery.height else None
+    recovery = [r for r in streak if r["recovered"]]
+    stamps = [r["timestamp"] for r in failures]
+    first, last = min(stamps), max(stamps)
+    ended = max(r["timestamp"] for r in recovery) if recovery else None
     lasted = ((ended or last) - first).total_seconds()
     how = " and ".join(sorted(_symptoms(failures)))
     if ended is not None:
         tail = f"recovered at {ended:%H:%M} UTC after {duration_text(lasted)}"
     else:
-        tail = "still failing at the last failure logged" if failures.height > 1 else "no recovery logged"
-    transient = ended is not None and failures.height <= TRANSIENT_MAX and lasted <= 3600
+        tail = "still failing at the last failure logged" if len(failures) > 1 else "no recovery logged"
+    transient = ended is not None and len(failures) <= TRANSIENT_MAX and lasted <= 3600
     where = ", ".join(_endpoints(failures))
     statuses = _statuses(failures)
     what = (
@@ -296,17 +315,19 @@ def _streak_hit(streak: pl.DataFrame) -> Hit | None:
     )
     if transient:
         what = f"Transient WireServer blip ({how}; {where})"
-    summary = f"{what}: {failures.height} failure(s) {span_text(failures)}, {tail}"
-    rows = pl.concat([failures.select(HIT_COLUMNS), recovery.select(HIT_COLUMNS)])
+    first_minute, last_minute = minute(first), minute(last)
+    span = f"at {first_minute} UTC" if first_minute == last_minute else f"from {first_minute} to {last_minute} UTC"
+    summary = f"{what}: {len(failures)} failure(s) {span}, {tail}"
     # One failure with nothing after it shows no persistence: a warning, not an outage.
-    severity = "warning" if transient or (failures.height == 1 and ended is None) else None
-    return Hit(summary, rows, severity=severity, count=failures.height)
+    severity = "warning" if transient or (len(failures) == 1 and ended is None) else None
+    return Hit(summary, rows, severity=severity, count=len(failures))
 
 
-def _endpoints(failures: pl.DataFrame) -> list[str]:
+def _endpoints(failures: list[dict]) -> list[str]:
     """Which endpoints the failing requests went to, in a stable order."""
     found = []
-    for ids, endpoint in failures.select("ids", "endpoint").iter_rows():
+    for row in failures:
+        ids, endpoint = row["ids"] or [], row.get("endpoint")
         label = next(
             (
                 name
@@ -321,22 +342,22 @@ def _endpoints(failures: pl.DataFrame) -> list[str]:
     return found
 
 
-def _statuses(failures: pl.DataFrame) -> list[str]:
+def _statuses(failures: list[dict]) -> list[str]:
     """The HTTP statuses the failures got: stated by a message, or implied by it."""
-    stated = failures["status"].drop_nulls().to_list()
-    implied = [IMPLIED_STATUS[i] for ids in failures["ids"].to_list() for i in ids if i in IMPLIED_STATUS]
+    stated = [r["status"] for r in failures if r.get("status") is not None]
+    implied = [IMPLIED_STATUS[i] for r in failures for i in r["ids"] or [] if i in IMPLIED_STATUS]
     return sorted({s for s in [*stated, *implied] if s != "000"})
 
 
-def _unreachable(failures: pl.DataFrame) -> bool:
+def _unreachable(failures: list[dict]) -> bool:
     """True when some failure had no answer at all (timeout, refused, no route, reset, no endpoint)."""
-    no_answer = [*SYMPTOMS, *DISCOVERY]
-    return bool(failures["ids"].list.eval(pl.element().is_in(no_answer)).list.any().any())
+    no_answer = {*SYMPTOMS, *DISCOVERY}
+    return any(i in no_answer for r in failures for i in r["ids"] or [])
 
 
-def _symptoms(failures: pl.DataFrame) -> set[str]:
+def _symptoms(failures: list[dict]) -> set[str]:
     found = set()
-    for ids, status in failures.select("ids", "status").iter_rows():
+    for ids, status in ((r["ids"] or [], r.get("status")) for r in failures):
         found |= {SYMPTOMS[i] for i in ids if i in SYMPTOMS}
         if "wire.protocol-endpoint-not-found" in ids:
             found.add("protocol not found")
