@@ -13,7 +13,9 @@ from pathlib import Path
 
 import plotly.io
 import plotly.offline
+import regex
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from loglens import atomic
 from loglens.engine import Analysis
@@ -27,12 +29,23 @@ def figure_json(figure) -> str:
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
+#: A `code` span as the rule documentation writes it (no backtick inside).
+_CODE_SPAN = regex.compile(r"`([^`\n]+)`")
+
+
+def code_spans(text: str | None) -> Markup:
+    """Documentation text escaped, with its `code` spans as <code> elements (never raw backticks)."""
+    escaped = str(escape(text or ""))
+    return Markup(_CODE_SPAN.sub(r"<code>\1</code>", escaped))
+
+
 def render(analysis: Analysis, *, generated_at: datetime | None = None, version: str = "") -> str:
     """The report as one HTML string."""
     environment = Environment(
         loader=PackageLoader("loglens.reports", "templates"), autoescape=select_autoescape(["html", "j2"])
     )
     environment.filters["when"] = human
+    environment.filters["code_spans"] = code_spans
     report = model.build(analysis, generated_at=generated_at, version=version, neighbours=True)
     charts = [{"id": f"chart-{name}", "json": figure_json(build(analysis))} for name, build in figures.FIGURES.items()]
     template = environment.get_template("report.html.j2")

@@ -36,10 +36,12 @@ Known benign causes:
     the extension still reports the deployment as failed.
 
 Remediation:
-    Read the stderr tail and the extension's own log. For CustomScript, run the same command on
-    the VM as root from `/var/lib/waagent/custom-script/download/<seq>/`. Fix the script or
-    settings, then remove the extension and set it again (a re-run of the same settings is
-    skipped by design).
+    Read the stderr tail and the extension's own log. Run the same command on the VM as root from
+    the folder the handler downloaded it to: CustomScript `/var/lib/waagent/custom-script/download/<seq>/`,
+    RunCommand `/var/lib/waagent/run-command/download/<seq>/` (v2:
+    `/var/lib/waagent/run-command-handler/download/<name>/<seq>/`); `stdout` and `stderr` are
+    there too. Fix the script or settings, then remove the extension and set it again (a re-run of
+    the same settings is skipped by design).
 
 References:
     https://learn.microsoft.com/azure/virtual-machines/extensions/custom-script-linux#troubleshooting

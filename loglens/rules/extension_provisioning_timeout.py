@@ -29,8 +29,9 @@ Known benign causes:
     still running at the end of the logs, loglens only knows a lower bound of its duration.
 
 Remediation:
-    Look at what the operation waited on in the extension's log and output
-    (`/var/lib/waagent/custom-script/download/<seq>/stdout`). Make scripts fail fast instead of
+    Look at what the operation waited on in the extension's log and output (CustomScript
+    `/var/lib/waagent/custom-script/download/<seq>/stdout`, RunCommand
+    `/var/lib/waagent/run-command/download/<seq>/stdout`). Make scripts fail fast instead of
     waiting indefinitely, and give the VM enough CPU and memory. Move long work out of the
     provisioning path, for example into a systemd unit the script starts. Then remove the
     extension and set it again.

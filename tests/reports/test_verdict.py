@@ -41,3 +41,14 @@ def test_healthy_log_is_working_normally(tmp_path):
         "known_benign_records": 0,
         "inputs_not_read": [],
     }
+
+
+def test_documentation_code_spans_render_as_code_and_stay_escaped():
+    """Remediation texts are written with `code` spans: the HTML shows them as code, never as raw
+    backticks, and anything else in them stays escaped."""
+    from loglens.reports.html import code_spans
+
+    html = str(code_spans("run it from `/var/lib/waagent/run-command/download/<seq>/` <b>now</b>"))
+    assert html == (
+        "run it from <code>/var/lib/waagent/run-command/download/&lt;seq&gt;/</code> &lt;b&gt;now&lt;/b&gt;"
+    )
