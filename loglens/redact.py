@@ -302,7 +302,14 @@ def redact_frame(frame: pl.DataFrame) -> pl.DataFrame:
     )
     if {"key", "value"} <= set(frame.columns):
         secret = pl.col("key").str.contains(SECRET_CONFIG_KEY).fill_null(False)
+        # A value is redacted as the line it came from (`HttpProxy.Host=user:X@proxy` holds a
+        # password only with its key in front).
+        as_written = redact_expr(pl.concat_str([pl.col("key"), pl.lit("="), pl.col("value")]))
         frame = frame.with_columns(
-            value=pl.when(secret & pl.col("value").is_not_null()).then(pl.lit(MARKER)).otherwise("value")
+            value=pl.when(secret & pl.col("value").is_not_null())
+            .then(pl.lit(MARKER))
+            .when(pl.col("value").is_not_null() & pl.col("key").is_not_null())
+            .then(as_written.str.splitn("=", 2).struct.field("field_1"))
+            .otherwise("value")
         )
     return frame

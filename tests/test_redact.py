@@ -186,3 +186,11 @@ def test_audit_forms_are_caught(text):
 )
 def test_ordinary_text_is_left_alone(text):
     assert redact_text(text) == text
+
+
+def test_config_values_are_redacted_as_the_lines_they_came_from():
+    """`HttpProxy.Host=user:X@proxy` (no scheme) holds a password only with its key in front."""
+    config = pl.DataFrame(
+        {"key": ["HttpProxy.Host", "HttpProxy.Port", "Logs.Verbose"], "value": ["user:S3CR3T@proxy", "3128", "y=z"]}
+    )
+    assert redact_frame(config)["value"].to_list() == [f"user:{MARKER}@proxy", "3128", "y=z"]
