@@ -84,7 +84,8 @@ _FORMS: tuple[SecretForm, ...] = (
     SecretForm(
         "sas-signature",
         # After `?`, `&`, `&amp;`, `\u0026` or `%26` (none of which leaves a word boundary before `sig`).
-        r"(?i)((?:^|[^a-z])sig(?:=|%3D))[^&\s\"'\\<>]+",
+        # (`!` ends it too: a signature never holds one, and `archive!member` names do.)
+        r"(?i)((?:^|[^a-z])sig(?:=|%3D))[^&\s\"'\\<>!]+",
         "${1}" + MARKER,
         "https://a.blob.core.windows.net/c/x?sv=2021-08-06\\u0026sig=S3CR3T%3D",
     ),

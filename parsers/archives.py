@@ -41,7 +41,7 @@ class Found:
 def members(path: Path, found: Found) -> Iterator[Source]:
     """The archive's readable members, in archive order (warnings for the others on ``found``;
     the archive stays open on its stack while the members are read)."""
-    if path.name.lower().endswith(".zip"):
+    if path.name.split("?", 1)[0].lower().endswith(".zip"):
         return _zip_members(path, found)
     return _tar_members(path, found)
 

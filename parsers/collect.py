@@ -172,8 +172,9 @@ def _is_special(path: Path, found: Collection) -> bool:
 
 
 def is_archive(path: Path) -> bool:
-    name = path.name.lower()
-    return name.endswith(_ARCHIVE_SUFFIXES) and not WAAGENT_FILE_NAME.match(path.name)
+    # A file saved by `wget` keeps its URL's query (`logs.zip?sv=...&sig=...`): the name before it counts.
+    name = path.name.split("?", 1)[0]
+    return name.lower().endswith(_ARCHIVE_SUFFIXES) and not WAAGENT_FILE_NAME.match(name)
 
 
 def _add(source: Source, found: Collection, *, explicit: bool = False) -> None:

@@ -142,3 +142,17 @@ def test_credential_documents_are_never_read(tmp_path, name, content):
     assert not _leaks(run.stdout + run.stderr)
     assert f"{name}: holds credentials by nature" in run.stderr
     assert name not in json.loads(run.stdout)["inputs"].__repr__()
+
+
+def test_an_archive_saved_with_its_sas_query_is_opened_and_its_name_redacted(tmp_path):
+    """`wget` keeps the query in the name: `logs.zip?sv=...&sig=...` is still a zip."""
+    import zipfile
+
+    name = "logs.zip?sv=2021-08-06&sig=S3CR3T70abc"
+    with zipfile.ZipFile(tmp_path / name, "w") as archive:
+        archive.writestr("var/log/waagent.log", f"{STAMP.format(1)} password=S3CR3T71\n")
+    run = _run("analyze", name, "--json", "-", cwd=tmp_path)
+    assert run.returncode in (0, 1), run.stderr
+    inputs = json.loads(run.stdout)["inputs"]
+    assert [i["path"].split("!")[1] for i in inputs] == ["var/log/waagent.log"]
+    assert not _leaks(run.stdout + run.stderr)

@@ -19,6 +19,7 @@ from loglens.knowledge import SEVERITIES
 from loglens.records import columns
 from loglens.redact import redact_texts
 from loglens.timefmt import stamp
+from parsers.collect import archive_of
 
 #: Evidence lines shown per finding in the reports (the JSON document holds every kept line).
 MAX_EVIDENCE_SHOWN = 5
@@ -99,6 +100,14 @@ def _redacted(model: Any) -> Any:
 
     collect(model)
     fixed = dict(zip(strings, redact_texts(strings), strict=True))
+    # An archive member's name is two names: redacted apart, so that a secret in the archive's
+    # name (`logs.zip?sv=...&sig=X!var/log/waagent.log`) cannot swallow the member's.
+    members = {text: archive_of(text) for text in strings if "!" in text}
+    members = {text: archive for text, archive in members.items() if archive is not None}
+    if members:
+        outer = redact_texts(list(members.values()))
+        inner = redact_texts([text[len(archive) + 1 :] for text, archive in members.items()])
+        fixed.update({text: f"{a}!{m}" for text, a, m in zip(members, outer, inner, strict=True)})
 
     def rebuild(node: Any) -> Any:
         if isinstance(node, str):
