@@ -274,3 +274,27 @@ def test_millions_of_empty_members_stop_at_the_member_cap(tmp_path, monkeypatch)
     found = collect([archive])
     assert any("more than 1,000 members" in w for w in found.warnings)
     assert len(reads) <= 1010  # the cap, and the few tarfile.open reads to recognise the file
+
+
+@pytest.mark.parametrize("where", ["var/log/waagent.log", "var/log/azure/Microsoft.Azure.Extensions.CustomScript/handler.log"])
+def test_a_log_that_shrinks_while_it_is_read_is_a_warning(tmp_path, monkeypatch, where):
+    """Truncated or rotated mid-read (`file changed while being read`): the run goes on and says so."""
+    from loglens import api
+    from parsers.chunks import RawChunk
+
+    vm = _vm(tmp_path)
+    target = vm / where
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(LINE * 3)
+    (vm / "var" / "log" / "waagent.log.1").write_text(LINE)  # the rest still reads
+    original = RawChunk.load
+
+    def shrunk(self):
+        if self.path is not None and Path(self.path).name == target.name:
+            raise OSError("file changed while being read (0 of 10 bytes at offset 0)")
+        return original(self)
+
+    monkeypatch.setattr(RawChunk, "load", shrunk)
+    analysis = api.analyze([vm])
+    said = [w for w in analysis.warnings if target.name + ":" in w and "file changed while being read" in w]
+    assert said, analysis.warnings
