@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import struct
-import subprocess
-import sys
 import zipfile
 import zlib
 from pathlib import Path
@@ -18,20 +16,9 @@ import pytest
 from loglens import streamed
 from parsers.collect import MAX_TREE_DEPTH
 from parsers.documents import MAX_JSON_DEPTH
+from tests.test_output_safety import loglens
 
-REPO = Path(__file__).resolve().parents[1]
 LINE = "2025-06-11T03:00:01.000001Z ERROR ExtHandler ExtHandler something failed\n"
-
-
-def loglens(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "loglens", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
-    )
 
 
 def _vm(root: Path) -> Path:

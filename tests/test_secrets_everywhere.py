@@ -7,14 +7,13 @@ Each secret is a distinct `S3CR3T<n>` token so a leak names the form that leaked
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.test_output_safety import loglens
+
 STAMP = "2024-05-01T10:00:{:02d}.000000Z ERROR ExtHandler ExtHandler"
 
 #: One line per form; each an error, so it reaches the evidence, the other errors and templates.
@@ -74,10 +73,7 @@ def _tree(root: Path) -> Path:
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "loglens", *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=env
-    )
+    return loglens(*args, cwd=cwd, env={"COLUMNS": "200"})
 
 
 def _leaks(text: str) -> list[str]:
