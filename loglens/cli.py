@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from loglens import feedback
+from loglens.cli_help import Command, Group, completes
 from loglens.cli_support import (
     EXIT_FINDINGS,
     EXIT_INPUT_ERROR,
@@ -28,6 +28,7 @@ from loglens.cli_support import (
     input_errors,
     name_outputs,
     print_warnings,
+    stdout_console,
     usage_error,
 )
 from loglens.errors import first_line
@@ -38,14 +39,13 @@ if TYPE_CHECKING:
     from parsers import LoadResult
 
 app = typer.Typer(
+    cls=Group,
     add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Diagnose Azure Linux VM extension and agent failures.",
 )
-# A terminal keeps its own width; piped output is never hard-wrapped, so each line stays whole
-# for grep and copy-paste.
-_out = Console(highlight=False, soft_wrap=not Console().is_terminal, width=None if Console().is_terminal else 100_000)
+_out = stdout_console()
 
 _IGNORED_SHOWN = 5
 
@@ -94,19 +94,21 @@ def _main(
     """Diagnose Azure Linux VM extension and agent failures from collected logs."""
 
 
-@app.command()
+@app.command(cls=Command)
 def parse(
-    paths: Annotated[list[Path], typer.Argument(help="Files, VM directory trees, or .zip/.tar.gz bundles.")],
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Files, VM directory trees, or .zip/.tar.gz bundles.")],
     out: Annotated[
         Path,
         typer.Option(
             "--out",
             "-o",
+            metavar="PATH",
             help="A directory (one Parquet file per frame), or a .parquet/.csv/.ndjson/.jsonl file (waagent records).",
         ),
     ],
     tz: Annotated[
-        str, typer.Option(help="The VM's UTC offset (+05:30) or IANA zone, for lines written in local time.")
+        str,
+        typer.Option(metavar="ZONE", help="The VM's UTC offset (+05:30) or IANA zone, for lines written in local time."),
     ] = "UTC",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only warnings and errors.")] = False,
 ) -> None:
@@ -147,25 +149,30 @@ class FailOn(str, Enum):
     never = "never"
 
 
-@app.command()
+@app.command(cls=Command)
 def analyze(
-    paths: Annotated[list[Path], typer.Argument(help="Files, VM directory trees, or .zip/.tar.gz bundles.")],
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Files, VM directory trees, or .zip/.tar.gz bundles.")],
     json_out: Annotated[
-        str | None, typer.Option("--json", help="Write the report document as JSON to this file ('-' for stdout).")
+        str | None, typer.Option("--json", metavar="FILE", help="Write the report document as JSON to this file ('-' for stdout).")
     ] = None,
     html_out: Annotated[
-        Path | None, typer.Option("--html", help="Write the self-contained HTML report (with charts) to this file.")
+        Path | None, typer.Option("--html", metavar="FILE", help="Write the self-contained HTML report (with charts) to this file.")
     ] = None,
     markdown_out: Annotated[
-        Path | None, typer.Option("--markdown", help="Write the report as Markdown (no charts) to this file.")
+        Path | None, typer.Option("--markdown", metavar="FILE", help="Write the report as Markdown (no charts) to this file.")
     ] = None,
     open_report: Annotated[bool, typer.Option("--open", help="Open the HTML report in the default browser.")] = False,
     fail_on: Annotated[
         str,
-        typer.Option(metavar="[error|warning|never]", help="Exit 1 when a finding has at least this severity."),
+        typer.Option(
+            metavar="[error|warning|never]",
+            help="Exit 1 when a finding has at least this severity.",
+            autocompletion=completes(lambda: [f.value for f in FailOn]),
+        ),
     ] = FailOn.never.value,
     tz: Annotated[
-        str, typer.Option(help="The VM's UTC offset (+05:30) or IANA zone, for lines written in local time.")
+        str,
+        typer.Option(metavar="ZONE", help="The VM's UTC offset (+05:30) or IANA zone, for lines written in local time."),
     ] = "UTC",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only warnings and errors.")] = False,
 ) -> None:
@@ -208,9 +215,15 @@ def analyze(
         raise typer.Exit(EXIT_FINDINGS)
 
 
-@app.command()
+def _rule_ids() -> list[str]:
+    from loglens.rules import REGISTRY
+
+    return [module.RULE.id for module in REGISTRY]
+
+
+@app.command(cls=Command)
 def rules(
-    rule_id: Annotated[str | None, typer.Argument(metavar="ID", help="Print this rule's full documentation.")] = None,
+    rule_id: Annotated[str | None, typer.Argument(metavar="ID", help="Print this rule's full documentation.", autocompletion=completes(_rule_ids))] = None,
 ) -> None:
     """List the rules, or print one rule's documentation.
 
@@ -236,13 +249,13 @@ def rules(
     typer.echo(inspect.getdoc(module))
 
 
-app.command("fleet")(fleet_command)
+app.command("fleet", cls=Command)(fleet_command)
 
 
-@app.command("lnav-format")
+@app.command("lnav-format", cls=Command)
 def lnav_format(
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write the format to this file (default: standard output).")
+        Path | None, typer.Option("--out", "-o", metavar="FILE", help="Write the format to this file (default: standard output).")
     ] = None,
 ) -> None:
     """Write an lnav log format for waagent.log (every agent generation), with the fields loglens parses.

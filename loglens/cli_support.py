@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from loglens.errors import LoglensError
 from loglens.printable import printable
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_FINDINGS = 1
 EXIT_INPUT_ERROR = 2
@@ -45,3 +49,12 @@ def name_outputs(outputs: dict[str, Path | str | None]) -> None:
     for what, out in outputs.items():
         if out:
             typer.echo(f"{what} written to {printable(str(out))}", err=True)
+
+
+def stdout_console() -> Console:
+    """Standard output for tables and findings. A terminal keeps its own width; piped output is
+    never hard-wrapped or cut to 80 columns, so each line stays whole for grep and copy-paste."""
+    from rich.console import Console
+
+    terminal = Console().is_terminal
+    return Console(highlight=False, soft_wrap=not terminal, width=None if terminal else 100_000)

@@ -136,3 +136,33 @@ def test_help_loads_no_data_libraries():
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO)
     assert run.stdout.strip() == "[]", run.stdout + run.stderr
     assert loglens("--help").returncode == 0
+
+
+def test_help_shows_what_a_user_types_not_python_annotations():
+    """Typer 0.2x writes `<list[Path]>`, `<bool>` beside flags, `<int range> [x>=1]` and `{paths}...`;
+    every command's help shows metavars (`PATH...`, `FILE`, `N`) and nothing beside a flag."""
+    commands = ([], ["parse"], ["analyze"], ["rules"], ["fleet"], ["lnav-format"])
+    for command in commands:
+        shown = loglens(*command, "--help").stdout
+        assert not regex.search(r"<[a-z][\w\[\], |]*>|\{\w+|\[x[<>]=", shown), (command, shown)
+        assert "Usage: loglens" in shown
+    assert "Usage: loglens analyze [OPTIONS] PATH..." in loglens("analyze", "--help").stdout
+    assert "Usage: loglens fleet [OPTIONS] SOURCE..." in loglens("fleet", "--help").stdout
+    assert "Usage: loglens rules [OPTIONS] [ID]" in loglens("rules", "--help").stdout
+    flags = [line for line in loglens("analyze", "--help").stdout.splitlines() if "--open" in line or "--quiet" in line]
+    assert flags and all(regex.search(r"--(open|quiet)(\s+-q)?\s{3,}(Open|Print)", line) for line in flags), flags
+
+
+def completions(*words: str) -> list[str]:
+    """What bash completion offers after ``loglens WORDS`` (the last word is the one being typed)."""
+    env = {**os.environ, "_LOGLENS_COMPLETE": "complete_bash", "COMP_WORDS": " ".join(["loglens", *words])}
+    env["COMP_CWORD"] = str(len(words))
+    run = subprocess.run([sys.executable, "-m", "loglens"], env=env, capture_output=True, text=True, timeout=60)
+    return run.stdout.split()
+
+
+def test_completion_offers_fail_on_levels_and_rule_ids():
+    assert completions("analyze", SAMPLE, "--fail-on", "") == ["error", "warning", "never"]
+    assert completions("analyze", SAMPLE, "--fail-on", "w") == ["warning"]
+    assert "wireserver-unreachable" in completions("rules", "")
+    assert completions("rules", "unsupp") == ["unsupported-os"]

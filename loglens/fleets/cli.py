@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from loglens import feedback
-from loglens.cli_support import input_errors, name_outputs, print_warnings, usage_error
+from loglens.cli_support import input_errors, name_outputs, print_warnings, stdout_console, usage_error
 from loglens.printable import printable
 
 #: Failed VMs named one by one on stderr (the dataset and report list them all).
@@ -31,24 +31,24 @@ def fleet(
             help="Directories of VM collections, globs, or az://container/prefix URLs.", metavar="SOURCE..."
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", help="Directory of the Parquet dataset (created; reruns resume).")],
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Directory of the Parquet dataset (created; reruns resume).")],
     workers: Annotated[
-        int | None, typer.Option(min=1, help="Worker processes of the local cluster (default: one per core).")
+        int | None, typer.Option(min=1, metavar="N", help="Worker processes of the local cluster, at least 1 (default: one per core).")
     ] = None,
     scheduler: Annotated[
-        str | None, typer.Option(help="Submit to this running Dask scheduler (tcp://HOST:8786) instead.")
+        str | None, typer.Option(metavar="URL", help="Submit to this running Dask scheduler (tcp://HOST:8786) instead.")
     ] = None,
     connection_string: Annotated[
         str | None,
-        typer.Option(help="Azure Storage connection string for az:// sources (default: AZURE_STORAGE_* variables)."),
+        typer.Option(metavar="TEXT", help="Azure Storage connection string for az:// sources (default: AZURE_STORAGE_* variables)."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Analyse every VM again, even those already done.")] = False,
-    html_out: Annotated[Path | None, typer.Option("--html", help="Write the fleet report as HTML.")] = None,
-    markdown_out: Annotated[Path | None, typer.Option("--markdown", help="Write the fleet report as Markdown.")] = None,
+    html_out: Annotated[Path | None, typer.Option("--html", metavar="FILE", help="Write the fleet report as HTML.")] = None,
+    markdown_out: Annotated[Path | None, typer.Option("--markdown", metavar="FILE", help="Write the fleet report as Markdown.")] = None,
     per_vm_html: Annotated[
         bool, typer.Option("--per-vm-html", help="Also write each VM's own HTML report, linked from the fleet report.")
     ] = False,
-    tz: Annotated[str, typer.Option(help="The VMs' UTC offset or IANA zone, for lines in local time.")] = "UTC",
+    tz: Annotated[str, typer.Option(metavar="ZONE", help="The VMs' UTC offset or IANA zone, for lines in local time.")] = "UTC",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only warnings and errors.")] = False,
 ) -> None:
     """Analyse many VMs on Dask into one Parquet dataset and a fleet report.
@@ -75,6 +75,9 @@ def fleet(
             sources, out, options | {"force": force, "per_vm_html": per_vm_html}, html_out, markdown_out, quiet
         )
     _print_failures(result.failed)
+    if result.analysed and result.unreadable == result.analysed and not result.skipped:
+        # Nothing readable anywhere is an input error, as it is for `analyze`; the rows in vms/ say why.
+        usage_error(f"none of the {result.analysed:,} input(s) found could be analysed (the warnings above say why)")
     if not quiet:
         _print_summary(result, fleet)
         name_outputs({"Fleet dataset": out, **outputs})
@@ -86,6 +89,8 @@ def _run_and_report(sources: list[str], out: Path, options: dict, html_out, mark
     with _progress(quiet) as say:
         say("listing the VM collections")
         result = fleets.fleet_run(sources, out, progress=say, **options)
+        if isinstance(say, _PlainProgress):
+            say.flush()
         print_warnings(result.warnings)
         say("writing the fleet report")
         fleet = fleets.fleet(out, vms=result.vms)
@@ -93,21 +98,33 @@ def _run_and_report(sources: list[str], out: Path, options: dict, html_out, mark
     return result, fleet
 
 
+class _PlainProgress:
+    """Progress for a pipe: a line every few seconds (a long job shows it is alive), and the
+    newest line held back so far printed by `flush` (a log never ends at 7/8 of the VMs)."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+        self.pending: str | None = None
+
+    def __call__(self, message: str) -> None:
+        self.pending = message
+        if time.monotonic() - self.last >= _PLAIN_PROGRESS_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending is not None:
+            typer.echo(f"progress: {printable(self.pending)}", err=True)
+            self.last, self.pending = time.monotonic(), None
+
+
 @contextmanager
 def _progress(quiet: bool) -> Iterator[Callable[[str], None]]:
-    """The live line on a terminal; elsewhere a line every few seconds (a long job shows it is alive)."""
+    """The live line on a terminal; elsewhere `_PlainProgress`."""
     if quiet or sys.stderr.isatty():
         with feedback.progress(quiet) as say:
             yield say
         return
-    last = [time.monotonic()]
-
-    def say(message: str) -> None:
-        if time.monotonic() - last[0] >= _PLAIN_PROGRESS_EVERY:
-            last[0] = time.monotonic()
-            typer.echo(f"progress: {printable(message)}", err=True)
-
-    yield say
+    yield _PlainProgress()
 
 
 def _print_failures(failed: list[str]) -> None:
@@ -117,13 +134,15 @@ def _print_failures(failed: list[str]) -> None:
 
 
 def _print_summary(result, fleet) -> None:
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
+    console = stdout_console()
     console.print(Text(printable(fleet.verdict())))
-    ran = f"{result.analysed:,} VM(s) analysed in {result.seconds:.1f} s"
+    ran = f"{result.analysed - len(result.failed):,} VM(s) analysed"
+    if result.failed:
+        ran += f", {len(result.failed):,} could not be"
+    ran += f" in {result.seconds:.1f} s"
     if result.workers:
         ran += f" on {result.workers} worker(s)"
     if result.skipped:

@@ -42,6 +42,7 @@ class FleetRun:
         skipped: VMs already in the dataset with the same input and loglens version.
         analysed: VMs analysed by this run (failed ones included).
         failed: `vm: error` for each VM of this run that failed.
+        unreadable: how many of those failed on their input (nothing readable or recognised).
         warnings: sources that could not be listed, duplicate VM ids.
     """
 
@@ -50,6 +51,7 @@ class FleetRun:
     skipped: int = 0
     analysed: int = 0
     failed: list[str] = field(default_factory=list)
+    unreadable: int = 0
     seconds: float = 0.0
     #: From the first task submitted to the last result: the run without cluster start-up.
     task_seconds: float = 0.0
@@ -141,6 +143,7 @@ def _run_tasks(client, todo: list[Unit], settings: Settings, result: FleetRun, s
             result.analysed += 1
             if row["status"] != "ok":
                 result.failed.append(f"{unit.vm}: {row['error']}")
+                result.unreadable += row.get("failure") == "input"
             following = next(waiting, None)
             if following is not None:
                 running.add(submit(following))

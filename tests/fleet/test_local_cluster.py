@@ -7,6 +7,7 @@ import os
 
 import polars as pl
 import pytest
+import regex
 
 import loglens
 from benchmarks.fleet_data import missed
@@ -183,3 +184,27 @@ def test_a_task_that_fails_twice_is_a_failed_row_not_the_end_of_the_run(tmp_path
     assert rows["vm"].to_list() == ["vm1", "vm2"]
     assert rows["status"].to_list() == ["failed", "failed"]
     assert rows["error"].str.contains("FileExistsError").all()
+
+
+def test_piped_output_is_whole_and_progress_ends_at_the_last_vm(fleet_run):
+    """Piped, the Causes table was cut at 80 columns (`extension-upgr…`) and the throttled
+    progress lines ended at 7/8 of the VMs."""
+    _root, manifest, _out, done = fleet_run
+    assert "…" not in done.stdout, done.stdout
+    causes = done.stdout[done.stdout.index("Causes across the fleet") :].splitlines()
+    rows = [line for line in causes if regex.match(r"\W*(error|warning|info) ", line)]
+    # Each row whole: its rule id and its time, with the table's right edge after it.
+    assert rows and all(regex.search(r" [a-z]+(-[a-z0-9]+)+ .* 20\d\d-\d\d-\d\d \d\d:\d\d \W$", line) for line in rows), causes
+    progress = [line for line in done.stderr.splitlines() if line.startswith("progress: ")]
+    total = len(manifest) + 1
+    assert progress and progress[-1].startswith(f"progress: {total}/{total} VMs analysed"), done.stderr
+
+
+def test_a_folder_with_nothing_of_a_vm_is_an_input_error_not_one_vm_analysed(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "notes.txt").write_text("ticket 123: customer says the extension hangs\n")
+    done = run_loglens("fleet", str(tmp_path / "src"), "--out", str(tmp_path / "out"), "--workers", "1")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "VM(s) analysed" not in done.stdout
+    assert "warning: VM not analysed: notes.txt: no agent, extension or Azure text recognised" in done.stderr
+    assert done.stderr.rstrip().endswith("error: none of the 1 input(s) found could be analysed (the warnings above say why)")
