@@ -149,6 +149,14 @@ class FailOn(str, Enum):
     never = "never"
 
 
+#: Checked by `_check_options`, not by an Enum type: one plain message whatever the typer version.
+_FAIL_ON = typer.Option(
+    metavar="[error|warning|never]",
+    help="Exit 1 when a finding has at least this severity.",
+    autocompletion=completes(lambda: [f.value for f in FailOn]),
+)
+
+
 @app.command(cls=Command)
 def analyze(
     paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Files, VM directory trees, or .zip/.tar.gz bundles.")],
@@ -162,14 +170,7 @@ def analyze(
         Path | None, typer.Option("--markdown", metavar="FILE", help="Write the report as Markdown (no charts) to this file.")
     ] = None,
     open_report: Annotated[bool, typer.Option("--open", help="Open the HTML report in the default browser.")] = False,
-    fail_on: Annotated[
-        str,
-        typer.Option(
-            metavar="[error|warning|never]",
-            help="Exit 1 when a finding has at least this severity.",
-            autocompletion=completes(lambda: [f.value for f in FailOn]),
-        ),
-    ] = FailOn.never.value,
+    fail_on: Annotated[str, _FAIL_ON] = FailOn.never.value,
     tz: Annotated[
         str,
         typer.Option(metavar="ZONE", help="The VM's UTC offset (+05:30) or IANA zone, for lines written in local time."),
