@@ -70,3 +70,19 @@ def test_fleet_notebook_executes(tmp_path):
     assert "4 VM(s): 3 with errors" in printed
     assert "2 VM(s) with an unsupported-OS finding: " in printed
     assert not list(notebook_dir.rglob("*.parquet"))
+
+
+def test_each_notebook_says_one_way_to_open_it_and_that_way_installs():
+    """The notebooks said both "run it from the notebooks/ folder" and `jupyter lab notebooks/x.ipynb`,
+    and no extra installed Jupyter."""
+    import tomllib
+
+    import regex
+
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    for path in sorted((REPO / "notebooks").glob("*.ipynb")):
+        intro = "".join(nbformat.read(path, as_version=4).cells[0].source)
+        extra = regex.search(r"from the repository root: `pip install -e '\.\[(\w+)\]'`", intro)
+        assert extra and any(d.startswith("jupyterlab") for d in extras[extra[1]]), intro
+        assert f"`jupyter lab notebooks/{path.name}`" in intro
+        assert "from the `notebooks/` folder" not in intro
