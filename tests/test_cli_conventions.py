@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pty
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,11 +22,11 @@ def loglens(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
     )
 
 
-def on_terminal(*args: str, columns: int = 80) -> str:
+def on_terminal(*args: str, columns: int = 80, cwd: Path = REPO) -> str:
     """Run loglens with stdout and stderr on a pseudo-terminal; return everything it wrote."""
     main, child = pty.openpty()
     env = {**os.environ, "COLUMNS": str(columns), "LINES": "40", "TERM": "xterm"}
-    process = subprocess.Popen([sys.executable, "-m", "loglens", *args], cwd=REPO, stdout=child, stderr=child, env=env)
+    process = subprocess.Popen([sys.executable, "-m", "loglens", *args], cwd=cwd, stdout=child, stderr=child, env=env)
     os.close(child)
     chunks = []
     while True:
@@ -106,6 +107,21 @@ def test_terminal_findings_keep_paths_whole_and_indent_wrapped_text():
     heads = [i for i, line in enumerate(lines) if line.startswith("ERROR")]
     wrapped = [lines[i + 1] for i in heads if i + 1 < len(lines) and "evidence" not in lines[i + 1]]
     assert wrapped and all(line.startswith("        ") for line in wrapped)
+
+
+def test_evidence_paths_stay_whole_under_a_long_clone_location_at_any_width(tmp_path):
+    """A clone about 20 characters deeper once split `evidence:` from its path at 80 columns."""
+    vm = tmp_path / ("a-clone-location-that-is-long-" * 4) / "vm-modern"
+    shutil.copytree(REPO / "sample_logs" / "vm-modern", vm)
+    assert len(str(vm)) > 120
+    for columns in (40, 80, 120):
+        lines = screen_lines(on_terminal("analyze", str(vm), columns=columns, cwd=tmp_path))
+        evidence = [line for line in lines if "evidence:" in line]
+        assert len(evidence) >= 5, lines
+        assert all(regex.fullmatch(rf"\s+evidence: {regex.escape(str(vm))}/\S+:\d+( .*)?", line) for line in evidence), (
+            columns,
+            evidence,
+        )
 
 
 def test_piped_output_is_never_wrapped():
