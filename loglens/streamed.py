@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from loglens import engine, summaries
+from loglens import engine, feedback, summaries
 from loglens.context import Streamed, keep_for
 from loglens.engine import Analysis
 from loglens.findings import CONTEXT_LINES, Rule
@@ -51,9 +51,10 @@ class RecordDigest:
     `transform` runs in the parsing threads, `consume` (the load's sink) in the reading one.
     """
 
-    def __init__(self, rules: list[Rule], index: ChunkIndex) -> None:
+    def __init__(self, rules: list[Rule], index: ChunkIndex, advance: Callable[[float], None] | None = None) -> None:
         self._keep = keep_for(rules).expression
         self._index = index
+        self._advance = advance
         self._lock = threading.Lock()
         # Empty summaries first: a stream without a chunk still gives typed (empty) frames.
         empty = empty_frame(WAAGENT_COLUMNS)
@@ -96,6 +97,8 @@ class RecordDigest:
             self._kept.append(rows.filter(pl.col("kept")).drop("kept"))
             if len(self._spans) > _PARTS_BEFORE_MERGE:
                 self._merge()
+            if self._advance is not None and (fraction := self._index.read_fraction()) is not None:
+                self._advance(fraction)
 
     def _merge(self) -> None:
         with self._lock:
@@ -138,7 +141,7 @@ def analyze(
     """
     rules = [module.RULE for module in REGISTRY]  # the rules the engine will run
     index = ChunkIndex(zone=tz, chunk_bytes=chunk_bytes)
-    digest = RecordDigest(rules, index)
+    digest = RecordDigest(rules, index, feedback.advances(progress))
     with open_sources(
         paths,
         tz=tz,

@@ -68,6 +68,11 @@ class ChunkIndex:
     identities: dict[str, tuple[int, int] | None] = field(default_factory=dict)
     #: Sources that were not read back, and why (one line each, naming the file).
     warnings: list[str] = field(default_factory=list)
+    #: Bytes on disk of every source the stream will read (set by whoever opens them), for `read_fraction`.
+    expected_bytes: int = 0
+    #: Bytes on disk of the sources before the current one, and the current one's size.
+    _bytes_before: int = field(default=0, repr=False)
+    _current_bytes: int = field(default=0, repr=False)
 
     @property
     def rows(self) -> int:
@@ -86,11 +91,23 @@ class ChunkIndex:
     ) -> int:
         """Record the next chunk (``raw``: its byte range on disk, or None); returns its first row."""
         first_row = self.rows
+        if ordinal == 0:
+            self._bytes_before += self._current_bytes
+            self._current_bytes = 0
         if source.path is not None and source.name not in self.identities:
-            self.identities[source.name] = _identity(source.path)
+            self.identities[source.name] = identity = _identity(source.path)
+            self._current_bytes = identity[2] if identity else 0
         place = ChunkPlace(source, ordinal, first_line, lines, first_row, rows, raw, marks)
         self.places.append(place)
         return first_row
+
+    def read_fraction(self) -> float | None:
+        """How much of `expected_bytes` the chunks indexed so far cover; None when unknown (nothing
+        expected, or the last chunk came from a decompressed stream, whose place on disk is not known)."""
+        if not self.expected_bytes or not self.places or self.places[-1].raw is None:
+            return None
+        raw = self.places[-1].raw
+        return min(1.0, (self._bytes_before + raw.offset + raw.length) / self.expected_bytes)
 
     def records_at(self, wanted: pl.DataFrame) -> pl.DataFrame:
         """The records (`WAAGENT_COLUMNS`) starting at the wanted lines, read back from their chunks.

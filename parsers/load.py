@@ -156,6 +156,9 @@ def open_sources(
     with collect(paths) as found:
         sources = found.sources
         say(_found_line(sources))
+        if waagent_index is not None:
+            streamed = [*sources["waagent"], *sources["text"]]
+            waagent_index.expected_bytes = sum(_size_on_disk(s) for s in streamed)
         stream = _Stream(waagent_sink, waagent_transform, waagent_index)
         frames["waagent"] = _agent_logs(sources, accounts, zone, chunk_bytes, stream)
         executions = read_waagent(
@@ -210,11 +213,18 @@ def _agent_logs(
     return pl.concat(parts) if parts else schema.empty_frame(schema.WAAGENT_COLUMNS)
 
 
+def _size_on_disk(source: Source) -> int:
+    try:
+        return source.path.stat().st_size if source.path is not None and source.path.is_file() else 0
+    except OSError:
+        return 0
+
+
 def _found_line(sources: dict[str, list[Source]]) -> str:
     """`reading 27 file(s), 14.2 MB: 12 extension_log, 3 waagent, ...` (the size counts plain files)."""
     counts = {kind: len(found) for kind, found in sources.items() if found}
     files = sum(counts.values())
-    size = sum(s.path.stat().st_size for found in sources.values() for s in found if s.path and s.path.is_file())
+    size = sum(_size_on_disk(s) for found in sources.values() for s in found)
     kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items(), key=lambda item: -item[1]))
     shown = f", {size / 1e6:,.1f} MB" if size >= 1e6 else f", {size / 1e3:,.0f} KB" if size else ""
     return f"reading {files} file(s){shown}: {kinds}"

@@ -182,3 +182,20 @@ def test_completion_offers_fail_on_levels_and_rule_ids():
     assert completions("analyze", SAMPLE, "--fail-on", "w") == ["warning"]
     assert "wireserver-unreachable" in completions("rules", "")
     assert completions("rules", "unsupp") == ["unsupported-os"]
+
+
+def test_progress_shows_percent_and_time_left_on_one_line_and_nothing_when_piped(tmp_path):
+    """A big log read on a terminal shows a bar with the percent of bytes read and the time left
+    (it showed a spinner and a byte count before); piped, stderr holds no progress at all."""
+    from benchmarks.generate import generate
+
+    log = tmp_path / "waagent.log"
+    generate(log, 70)  # three analysis chunks: the bar moves between them
+    shown = on_terminal("analyze", str(log), "--json", str(tmp_path / "r.json"), columns=100)
+    frames = [regex.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", f) for f in regex.split(r"\r|\x1b\[2K", shown)]
+    bars = [f for f in frames if regex.search(r"reading .* \d{1,3}% \d+:\d\d:\d\d\s*$", f)]
+    assert bars, frames[:20]
+    # One line: the display never wraps onto a second row of the 100-column terminal.
+    assert all("\n" not in f.strip("\n") and len(f.rstrip()) <= 100 for f in bars)
+    piped = loglens("analyze", str(log), "--json", str(tmp_path / "r.json"))
+    assert piped.returncode == 0 and "%" not in piped.stderr and "reading" not in piped.stderr, piped.stderr

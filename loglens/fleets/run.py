@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
+from loglens import feedback
 from loglens.errors import InputError, first_line
 from loglens.fleets import dataset
 from loglens.fleets.task import Settings, analyze_unit, failed_row
@@ -125,6 +126,7 @@ def _run_tasks(client, todo: list[Unit], settings: Settings, result: FleetRun, s
         return future
 
     started = time.perf_counter()
+    advance = feedback.advances(say)
     # Results come in batches: one gather per batch, not a round trip per VM.
     running = as_completed([submit(u) for u in islice(waiting, window)], with_results=True, raise_errors=False)
     for batch in running.batches():
@@ -150,6 +152,8 @@ def _run_tasks(client, todo: list[Unit], settings: Settings, result: FleetRun, s
         result.task_seconds = time.perf_counter() - started
         rate = result.analysed / max(result.task_seconds, 1e-9)
         say(f"{result.analysed:,}/{len(todo):,} VMs analysed, {len(result.failed):,} failed, {rate:,.1f} VMs/s")
+        if advance is not None:
+            advance(result.analysed / len(todo))
 
 
 @contextmanager
