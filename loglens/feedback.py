@@ -4,7 +4,7 @@ The line is a spinner and what is being done; while the agent logs stream, it al
 the percent of their bytes read and the time left (`Progress.advance`). Piped or redirected
 output, and `--quiet`, get none: scripts and logs see only results, warnings and errors.
 
-A progress callback is anything called with a message; the library asks a callback for
+A progress callback is anything called with a message; the library calls a callback's
 `advance(fraction)` only where it has one (`advances`), so a notebook's `print` still works.
 """
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from loglens import engine, feedback, summaries
+from loglens import engine, summaries
 from loglens.context import Streamed, keep_for
 from loglens.engine import Analysis
 from loglens.findings import CONTEXT_LINES, Rule
@@ -141,7 +141,8 @@ def analyze(
     """
     rules = [module.RULE for module in REGISTRY]  # the rules the engine will run
     index = ChunkIndex(zone=tz, chunk_bytes=chunk_bytes)
-    digest = RecordDigest(rules, index, feedback.advances(progress))
+    # A progress callback with `advance(fraction)` (`loglens.feedback.Progress`) also gets the bytes read.
+    digest = RecordDigest(rules, index, getattr(progress, "advance", None))
     with open_sources(
         paths,
         tz=tz,

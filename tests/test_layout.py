@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
+
+import regex
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("loglens", "parsers", "catalogue")
@@ -87,3 +91,32 @@ def test_modules_and_functions_stay_small():
                 if length > MAX_FUNCTION_LINES:
                     too_long.append(f"{name}.{node.name}: {length} lines")
     assert too_long == []
+
+
+def _layers() -> list[list[str]]:
+    """The layer contract in pyproject.toml (import-linter), top to bottom, as lists of module names."""
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (contract,) = [c for c in config["contracts"] if c["type"] == "layers"]
+    return [[name.strip() for name in regex.split(r"[:|]", layer)] for layer in contract["layers"]]
+
+
+def test_every_module_sits_in_a_layer():
+    """A new module must be placed in the layer contract, or the contract would not check it."""
+    listed = [name for layer in _layers() for name in layer]
+    homeless = [m for m in _modules() if m not in PACKAGES and not any(m == n or m.startswith(f"{n}.") for n in listed)]
+    assert homeless == [], f"add these to [tool.importlinter] layers in pyproject.toml: {homeless}"
+
+
+def test_imports_follow_the_layers():
+    """parsers < derived frames < rules < engine < reports < surfaces, checked by import-linter
+    (direct and indirect imports, imports inside functions included)."""
+    run = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0 and "1 kept, 0 broken" in run.stdout, run.stdout[-3000:] + run.stderr
