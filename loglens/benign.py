@@ -31,6 +31,7 @@ class Benign:
     """One known-benign condition, as `loglens.findings` reads it.
 
     Attributes:
+        id: the catalogue id.
         name: short id (the catalogue id without its `benign.` prefix).
         pattern: Rust regex over a record's message (the entry's pattern).
         why: why it is harmless, as the finding will say it (the entry's meaning).
@@ -42,6 +43,7 @@ class Benign:
             it (`CORROBORATION` when it states none; `loglens.findings` applies `CORROBORATION`).
     """
 
+    id: str
     name: str
     pattern: str
     why: str
@@ -54,6 +56,7 @@ class Benign:
 def _from_catalogue() -> tuple[Benign, ...]:
     return tuple(
         Benign(
+            id=entry.id,
             name=entry.id.removeprefix("benign."),
             pattern=_NAMED_GROUP.sub("(?:", entry.pattern),
             why=entry.meaning,
@@ -69,6 +72,9 @@ def _from_catalogue() -> tuple[Benign, ...]:
 
 #: Every catalogue entry of category `benign`, in catalogue order.
 BENIGN: tuple[Benign, ...] = _from_catalogue()
+
+#: The same, by catalogue id (`Rule.false_positives` names them so).
+BY_ID: dict[str, Benign] = {b.id: b for b in BENIGN}
 
 #: Every entry's pattern as one alternation (each entry in its own group).
 PATTERN = "|".join(f"(?:{b.pattern})" for b in BENIGN)

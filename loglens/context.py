@@ -16,7 +16,7 @@ import polars as pl
 import catalogue
 from catalogue.match import ID, anchor_pattern, attach, hits
 from loglens import facts, operations, summaries, versions
-from loglens.findings import Rule
+from loglens.findings import DERIVED_PARTS, Rule, covers
 from loglens.knowledge import BANNER
 from loglens.records import record_parts
 from loglens.records import records as record_view
@@ -92,12 +92,7 @@ class Context:
 
         One row per record (the first matching message's id and fields), in record order.
         """
-        exact = [i for i in ids if not i.endswith(".")]
-        prefixes = tuple(i for i in ids if i.endswith("."))
-        wanted = pl.col(ID).is_in(exact)
-        if prefixes:
-            wanted = wanted | pl.any_horizontal([pl.col(ID).str.starts_with(p) for p in prefixes])
-        frame = self.messages.filter(wanted)
+        frame = self.messages.filter(_covered(tuple(ids)))
         if kinds is not None:
             frame = frame.filter(pl.col("kind").is_in(kinds))
         return frame.unique(subset="record", keep="first", maintain_order=True)
@@ -106,6 +101,71 @@ class Context:
         """The first value of a catalogue field that any message of ``records`` states."""
         values = self.messages.filter(pl.col("record").is_in(records.implode())).get_column(field).drop_nulls()
         return values[0] if values.len() else None
+
+
+class UndeclaredRead(LookupError):
+    """A rule read a part of the context its `Rule` does not declare (a bug in the rule)."""
+
+
+class _Frames(dict):
+    """A rule's parser frames: only those it declares; any other name is an `UndeclaredRead`."""
+
+    def __init__(self, frames: dict[str, pl.DataFrame], rule: Rule) -> None:
+        super().__init__({name: frames[name] for name in rule.reads if name in frames})
+        self.rule = rule
+
+    def __missing__(self, name: str) -> pl.DataFrame:
+        raise UndeclaredRead(f"rule {self.rule.id} reads frame {name!r} without declaring it in Rule.reads")
+
+
+class RuleView:
+    """What one rule sees of a `Context`: its collection, the catalogue messages it declares
+    (`Rule.messages`) and the frames and derived parts it declares (`Rule.reads`); nothing else.
+    Derived parts are the context's own (built once for every rule that reads them)."""
+
+    def __init__(self, context: Context, rule: Rule) -> None:
+        self._context, self._rule = context, rule
+        self.collection = context.collection
+        self.frames = _Frames(context.frames, rule)
+
+    def __getattr__(self, name: str):
+        if name in DERIVED_PARTS or name == "declared":
+            self._require(name)
+            return getattr(self._context, name)
+        raise AttributeError(f"a rule's context has no {name!r}")
+
+    def _require(self, part: str) -> None:
+        if part not in self._rule.reads:
+            raise UndeclaredRead(f"rule {self._rule.id} reads {part!r} without declaring it in Rule.reads")
+
+    @cached_property
+    def messages(self) -> pl.DataFrame:
+        """`Context.messages`, of the rule's declared ids only (every id with `every-message`)."""
+        if "every-message" in self._rule.reads:
+            return self._context.messages
+        return self._context.messages.filter(_covered(self._rule.messages))
+
+    def tagged(self, ids: tuple[str, ...] | list[str], *, kinds: tuple[str, ...] | None = None) -> pl.DataFrame:
+        """`Context.tagged`, for ids the rule declares."""
+        if "every-message" not in self._rule.reads and (
+            stray := [i for i in ids if not any(covers(m, i) for m in self._rule.messages)]
+        ):
+            raise UndeclaredRead(f"rule {self._rule.id} reads messages {stray} without declaring them in Rule.messages")
+        return self._context.tagged(ids, kinds=kinds)
+
+    def field_of(self, records: pl.Series, field: str) -> str | None:
+        """`Context.field_of`, over the rule's own messages."""
+        values = self.messages.filter(pl.col("record").is_in(records.implode())).get_column(field).drop_nulls()
+        return values[0] if values.len() else None
+
+
+def _covered(declared: tuple[str, ...]) -> pl.Expr:
+    """Rows whose catalogue id one of ``declared`` (ids, or prefixes ending in `.`) covers."""
+    exact = [i for i in declared if not i.endswith(".")]
+    wanted = pl.col(ID).is_in(exact)
+    for prefix in (i for i in declared if i.endswith(".")):
+        wanted = wanted | pl.col(ID).str.starts_with(prefix)
+    return wanted
 
 
 @dataclass(frozen=True)
@@ -137,7 +197,7 @@ class Keep:
     A record is kept when it holds an anchor of a catalogue message some rule may read (`ids`:
     every problem or benign message, and the context messages the rules declare), found in one
     pass; errors and warnings, operation and banner lines (the timeline and facts read them
-    whatever rules run) and an older rule's `triggers` are kept whatever they say. The full
+    whatever rules run) are kept whatever they say. The full
     patterns run later, once, over the kept records (`tag_kept`): run per chunk, their fixed cost
     per entry made the stream 2 s slower on a 525 MB log.
     """
@@ -152,7 +212,7 @@ def keep_for(rules: list[Rule], *, always: pl.Expr | None = None) -> Keep:
     # The operation and banner lines are always kept: the timeline and the facts read them whatever
     # rules run. One regex with the anchors in it: 0.13 s on 60 MB of agent log, where the same
     # words as a second pass (or an Aho-Corasick `contains_any`) made it 0.19 s.
-    words = [*filter(None, (r.triggers for r in rules)), operations.TRIGGERS, BANNER]
+    words = [operations.TRIGGERS, BANNER]
     pattern = "|".join([*(f"(?:{w})" for w in words), anchor_pattern(catalogue.load(), ids)])
     kept = pl.col("message").str.contains(pattern) | pl.col("level").is_in(PROBLEM_LEVELS)
     if always is not None:

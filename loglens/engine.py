@@ -18,7 +18,7 @@ import polars as pl
 
 import catalogue
 from loglens import recurring
-from loglens.context import PROBLEM_LEVELS, Context, Streamed, build_contexts
+from loglens.context import PROBLEM_LEVELS, Context, RuleView, Streamed, build_contexts
 from loglens.errors import first_line
 from loglens.findings import Findings, findings_frames
 from loglens.knowledge import SEVERITIES, handler_of
@@ -33,9 +33,6 @@ LINK_WINDOW = timedelta(minutes=15)
 #: Rules run at once (the CI-class machine has two cores). Fleet workers, one per core, set
 #: LOGLENS_RULE_THREADS=1: their parallelism is across VMs.
 _PARALLEL_RULES = max(1, int(os.environ.get("LOGLENS_RULE_THREADS") or 2))
-#: Findings that are symptoms of another finding's cause when the same record proves both.
-SYMPTOMS_OF = {"extension-command-failed": ("package-manager-lock", "unsupported-os", "disk-full")}
-CAUSES = sorted({cause for causes in SYMPTOMS_OF.values() for cause in causes})
 #: Unexplained error templates listed.
 MAX_OTHER_ERRORS = 25
 
@@ -130,7 +127,7 @@ def analyze(
     with ThreadPoolExecutor(max_workers=_PARALLEL_RULES) as pool:
         results = list(pool.map(lambda job: _run_rule(*job), work))
     table, evidence = recurring.summarise(*findings_frames([hit for hits, _ in results for hit in hits]))
-    table = _in_report_order(_causes_over_symptoms(_linked(table)))
+    table = _in_report_order(_causes_over_symptoms(_linked(table), modules))
     order = table.select(old="finding", new=pl.int_range(pl.len(), dtype=pl.UInt32))
     evidence = (
         evidence.join(order, left_on="finding", right_on="old")
@@ -157,7 +154,7 @@ def _run_rule(context: Context, module: ModuleType) -> tuple[list, str | None]:
     reported beside the other rules' findings.
     """
     try:
-        return [(context.collection, module, hit) for hit in module.detect(context)], None
+        return [(context.collection, module, hit) for hit in module.detect(RuleView(context, module.RULE))], None
     # A Polars panic is a BaseException, not an Exception: it is a rule failure all the same.
     except (Exception, pl.exceptions.PanicException) as exc:  # noqa: BLE001 - any rule bug is reported
         reason = first_line(exc)
@@ -173,14 +170,20 @@ def _in_report_order(table: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _causes_over_symptoms(table: pl.DataFrame) -> pl.DataFrame:
-    """One incident, one finding: a failed command that a cause explains (the same record proves
-    both) is kept as that cause's symptom, at info, instead of a second error."""
+def _causes_over_symptoms(table: pl.DataFrame, modules: tuple[ModuleType, ...]) -> pl.DataFrame:
+    """One incident, one finding: a finding that a cause explains (its rule declares the cause's
+    rule in `Rule.symptom_of`, and the same record proves both) is kept as that cause's symptom,
+    at info, instead of a second error."""
+    pairs = pl.DataFrame(
+        [(m.RULE.id, cause) for m in modules for cause in m.RULE.symptom_of],
+        schema={"rule": pl.String, "rule_cause": pl.String},
+        orient="row",
+    )
     proof = table.select("finding", "collection", "rule", "severity", "title", "records").explode("records")
-    causes = proof.filter(pl.col("rule").is_in(CAUSES) & pl.col("severity").is_in(["error", "warning"]))
-    symptoms = proof.filter(pl.col("rule").is_in(list(SYMPTOMS_OF)))
+    causes = proof.filter(pl.col("severity").is_in(["error", "warning"]))
     explained = (
-        symptoms.join(causes, on=["collection", "records"], suffix="_cause")
+        proof.join(pairs, on="rule")
+        .join(causes, left_on=["collection", "records", "rule_cause"], right_on=["collection", "records", "rule"], suffix="_cause")
         .filter(pl.col("finding") != pl.col("finding_cause"))
         .group_by("finding", maintain_order=True)
         .agg(cause=pl.col("title_cause").first())

@@ -25,7 +25,7 @@ from loglens import benign
 from loglens.knowledge import CATEGORY_NAMES, SEVERITIES
 from loglens.redact import redact_expr
 from loglens.schema import EVIDENCE_COLUMNS, FINDING_COLUMNS, conform, empty_frame
-from parsers.schema import UTC_TIMESTAMP, Level
+from parsers.schema import FRAME_SCHEMAS, UTC_TIMESTAMP, Level
 
 DOC_SECTIONS = ("What it detects", "Why it matters", "Example", "Known benign causes", "Remediation", "References")
 #: Evidence lines kept per finding (the representative few; the count says how many matched).
@@ -38,22 +38,43 @@ _ID = regex.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _URL = regex.compile(r"https?://\S+")
 
 
+#: What a rule may declare it reads besides its catalogue messages (`Rule.reads`): the parser
+#: frames by name, and the context's derived parts (`loglens.context.Context`).
+DERIVED_PARTS = ("records", "operations", "spans", "versions", "facts", "timeline")
+#: `every-message`: the messages of every catalogue id, not only the rule's own (the catch-all
+#: rule); `declared`: the ids the other rules of the run declare.
+READABLE = (*FRAME_SCHEMAS, *DERIVED_PARTS, "every-message", "declared")
+STATUSES = ("stable", "preview")
+
+
 @dataclass(frozen=True)
 class Rule:
-    """A rule's metadata. The explanation, remediation and docs link come from its module docstring.
+    """What a rule declares: its metadata, and what it reads. The explanation, remediation and
+    docs link come from its module docstring. The engine gives a rule only what it declares
+    (`loglens.context.RuleView`).
 
-    ``messages`` are the catalogue ids (or id prefixes, ending in `.`) the rule reads: the
-    engine keeps every record that carries a catalogue message (one anchor pass, `catalogue.match`),
-    and the rule reads them tagged (`Context.tagged`). ``triggers`` is the older form, a regex every
-    record the rule looks at matches, for rules whose wording has not moved to the catalogue yet.
+    Attributes:
+        messages: the catalogue ids (or id prefixes, ending in `.`) the rule reads, tagged
+            (`Context.tagged`, `Context.messages`); the engine keeps every record that carries one.
+        reads: the parser frames and derived parts it reads besides (`READABLE`).
+        status: `stable`, or `preview` while its wording or thresholds may still change.
+        severity_note: when the severity differs from the default, in a few words (the rules table).
+        symptom_of: rules whose finding explains this one's when the same record proves both
+            (one incident, one finding: this rule's finding drops to info as the symptom).
+        false_positives: the catalogue's benign entries whose lines carry this rule's messages;
+            a finding proven only by such lines is info at most (`loglens.benign`).
     """
 
     id: str
     category: str
     severity: str
     title: str
-    triggers: str = ""
     messages: tuple[str, ...] = ()
+    reads: tuple[str, ...] = ()
+    status: str = "stable"
+    severity_note: str = ""
+    symptom_of: tuple[str, ...] = ()
+    false_positives: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
@@ -62,10 +83,21 @@ class Rule:
             raise ValueError(f"{self.id}: unknown category {self.category!r}")
         if self.severity not in SEVERITIES:
             raise ValueError(f"{self.id}: unknown severity {self.severity!r}")
+        if self.status not in STATUSES:
+            raise ValueError(f"{self.id}: status must be one of {STATUSES}, not {self.status!r}")
+        if stray := [r for r in self.reads if r not in READABLE]:
+            raise ValueError(f"{self.id}: reads what no context holds: {stray}")
         known = catalogue.load().by_id
-        stray = [m for m in self.messages if not any(i == m or (m.endswith(".") and i.startswith(m)) for i in known)]
+        stray = [m for m in self.messages if not any(covers(m, i) for i in known)]
         if stray:
             raise ValueError(f"{self.id}: no catalogue entry for messages {stray}")
+        if stray := [b for b in self.false_positives if b not in benign.BY_ID]:
+            raise ValueError(f"{self.id}: false_positives must be benign catalogue entries: {stray}")
+
+
+def covers(declared: str, message_id: str) -> bool:
+    """Whether a declared message (an id, or a prefix ending in `.`) covers ``message_id``."""
+    return message_id == declared or (declared.endswith(".") and message_id.startswith(declared))
 
 
 @dataclass
@@ -150,7 +182,7 @@ def findings_frames(results: list[tuple[str, ModuleType, Hit]]) -> tuple[pl.Data
     # Every hit's rows in one frame (one concat, not a query per hit: a noisy VM gives thousands of
     # hits); the messages come along as views of the hits' own strings.
     rows = _all_rows([hit for _, _, hit in results])
-    benign_only = _benign_only(rows)
+    benign_only = _benign_only(rows, results)
     documentation = {}
     meta = []
     for index, (collection, module, hit) in enumerate(results):
@@ -159,7 +191,7 @@ def findings_frames(results: list[tuple[str, ModuleType, Hit]]) -> tuple[pl.Data
             documentation[rule.id] = rule_documentation(module)
         severity, summary = hit.severity or rule.severity, hit.summary
         if index in benign_only:
-            severity, summary = _calibrated(severity, hit)
+            severity, summary = _calibrated(severity, hit, rule)
         meta.append(
             {
                 "finding": index,
@@ -195,25 +227,34 @@ def findings_frames(results: list[tuple[str, ModuleType, Hit]]) -> tuple[pl.Data
     return conform(findings, FINDING_COLUMNS), _evidence(rows)
 
 
-def _benign_only(rows: pl.DataFrame) -> set[int]:
-    """The hits whose every line is known-benign (`loglens.benign`): one pass over all hits' rows."""
-    if rows.is_empty():
-        return set()
-    benign_line = pl.col("message").fill_null("").str.contains(benign.PATTERN)
-    flagged = rows.group_by("finding").agg(all_benign=benign_line.all()).filter(pl.col("all_benign"))
-    return set(flagged["finding"].to_list())
+def _benign_only(rows: pl.DataFrame, results: list[tuple[str, ModuleType, Hit]]) -> set[int]:
+    """The hits whose every line is one of their rule's known false positives (`Rule.false_positives`):
+    one pass per rule that declares some, over all its hits' rows."""
+    by_rule: dict[str, list[int]] = {}
+    for index, (_, module, _hit) in enumerate(results):
+        if module.RULE.false_positives:
+            by_rule.setdefault(module.RULE.id, []).append(index)
+    flagged: set[int] = set()
+    for (_, module, _), indices in ((results[i[0]], i) for i in by_rule.values()):
+        pattern = "|".join(f"(?:{benign.BY_ID[b].pattern})" for b in module.RULE.false_positives)
+        mine = rows.filter(pl.col("finding").is_in(indices))
+        benign_line = pl.col("message").fill_null("").str.contains(pattern)
+        found = mine.group_by("finding").agg(all_benign=benign_line.all()).filter(pl.col("all_benign"))
+        flagged.update(found["finding"].to_list())
+    return flagged
 
 
-def _calibrated(severity: str, hit: Hit) -> tuple[str, str]:
-    """A hit proven only by known-benign lines (`loglens.benign`) is info at most, and says why.
+def _calibrated(severity: str, hit: Hit, rule: Rule) -> tuple[str, str]:
+    """A hit proven only by its rule's known false positives is info at most, and says why.
 
     One benign condition repeated `benign.CORROBORATION` times or more is no longer a blip.
     """
     if severity == "info" or hit.corroborated or "message" not in hit.rows.columns or hit.rows.height == 0:
         return severity, hit.summary
     messages = hit.rows.get_column("message").cast(pl.String).fill_null("")
-    counts = {b.name: int(messages.str.contains(b.pattern).sum()) for b in benign.BENIGN}
-    entry = max(benign.BENIGN, key=lambda b: counts[b.name])
+    candidates = [b for b in benign.BENIGN if b.id in rule.false_positives]  # catalogue order breaks ties
+    counts = {b.name: int(messages.str.contains(b.pattern).sum()) for b in candidates}
+    entry = max(candidates, key=lambda b: counts[b.name])
     if counts[entry.name] >= benign.CORROBORATION:
         return severity, f"{hit.summary} (each line alone is known to be benign: {entry.why}; this many is not)"
     return "info", f"{hit.summary}; known benign: {entry.why}"

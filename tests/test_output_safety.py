@@ -137,7 +137,7 @@ def _failing_rule(error: BaseException | None = None):
         raise error or ValueError("odd input\nsecond line")
 
     return SimpleNamespace(
-        RULE=Rule(id="always-fails", category="timeout", severity="error", title="t", triggers=r"ExtHandler"),
+        RULE=Rule(id="always-fails", category="timeout", severity="error", title="t"),
         detect=detect,
     )
 

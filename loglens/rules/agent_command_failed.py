@@ -71,6 +71,10 @@ RULE = Rule(
     severity="warning",
     title="A command the agent ran failed",
     messages=tuple(dict.fromkeys((*ONE_LINE, *(i for parts in SPREAD for i in parts[:3]), *PURPOSE))),
+    reads=("records",),
+    false_positives=(
+        "benign.pidof-dhclient",
+    ),
 )
 
 

@@ -60,6 +60,12 @@ RULE = Rule(
     severity="error",
     title="Guest agent crashing or restarting",
     messages=(*CRASHED, *LAUNCH_FAILED, *_UNIT_DOWN, _AGENT_UNIT, EVENT_ECHO),
+    reads=("records",),
+    false_positives=(
+        "agent-update.autoupdate-event",
+        "benign.telemetry-dropped",
+        "telemetry.events-dropped",
+    ),
 )
 
 

@@ -71,6 +71,12 @@ RULE = Rule(
     severity="info",
     title="Guest agent updated itself",
     messages=tuple(dict.fromkeys((*HANDOVER, *SCHEDULED, *RUNNING, *CHOSEN, *DAEMON_VERSION, *_FAILED, EVENT_ECHO, _DOWNLOADED))),
+    reads=("records",),
+    false_positives=(
+        "agent-update.autoupdate-event",
+        "benign.telemetry-dropped",
+        "telemetry.events-dropped",
+    ),
 )
 
 

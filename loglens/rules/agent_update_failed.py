@@ -64,6 +64,7 @@ RULE = Rule(
     severity="error",
     title="Guest agent update failed or rolled back",
     messages=tuple(dict.fromkeys((*UPDATE_FAILED, *CHOSEN))),
+    reads=("records",),
 )
 
 #: What each kind of message says happened, in the order the summary tells it.

@@ -56,6 +56,7 @@ RULE = Rule(
     severity="warning",
     title="Very old guest agent",
     messages=(*HANDLER_BANNERS, VERSION_OUTPUT, DAEMON_BANNER, TOO_OLD),
+    reads=("records", "agent_version", "instance_view"),
 )
 
 

@@ -57,6 +57,11 @@ RULE = Rule(
     severity="warning",
     title="Agent auto-update disabled",
     messages=(*AUTO_UPDATE_OFF, *LEGACY_SETTING_IGNORED),
+    reads=("records", "config"),
+    false_positives=(
+        "agent-update.config-deprecated-conflict",
+        "agent-update.config-legacy-ignored",
+    ),
 )
 
 

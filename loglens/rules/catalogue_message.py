@@ -43,6 +43,7 @@ RULE = Rule(
     category="command-failure",
     severity="warning",
     title="A known problem message",
+    reads=("every-message", "declared"),
 )
 #: Fields worth naming in a summary, in the order they are named.
 _SAID = ("operation", "exit_code", "error_code", "distro", "version", "path", "endpoint", "status", "error")

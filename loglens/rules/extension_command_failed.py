@@ -103,6 +103,7 @@ RULE = Rule(
     severity="error",
     title="Extension command failed",
     messages=(*HANDLER_EXIT, *INNER_EXIT, *REPORTED, EXIT_51, *DOWNLOAD_FAILED),
+    symptom_of=("package-manager-lock", "unsupported-os", "disk-full"),
 )
 
 

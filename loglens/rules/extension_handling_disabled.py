@@ -45,6 +45,7 @@ RULE = Rule(
     severity="error",
     title="Extension handling disabled",
     messages=NOTICES,
+    reads=("config",),
 )
 
 

@@ -73,6 +73,7 @@ RULE = Rule(
     # The operation lines the durations are measured from are always kept (`context.keep_expression`)
     # and read through `context.operations`.
     messages=(*PLATFORM_TIMEOUT, NOT_CONVERGED),
+    reads=("records", "operations", "instance_view"),
 )
 
 

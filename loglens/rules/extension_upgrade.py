@@ -90,6 +90,7 @@ RULE = Rule(
     severity="info",
     title="Extension handler version changed",
     messages=(COMMAND, LEGACY_UPDATE, *SETUP, *FAILURES, REMOVED, "gohandler.event-lifecycle"),
+    reads=("records", "spans"),
 )
 
 

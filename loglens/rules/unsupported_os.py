@@ -61,6 +61,7 @@ RULE = Rule(
     severity="error",
     title="Extension does not support this OS",
     messages=(EXIT_51, *OS_REFUSALS, *LOCKS, *DOWNLOAD_FAILED),
+    reads=("records", "status", "instance_view"),
 )
 
 

@@ -143,6 +143,17 @@ RULE = Rule(
     severity="error",
     title="WireServer 168.63.129.16 unreachable",
     messages=("wire.", "firewall.", "net.", "benign.telemetry-dropped"),
+    false_positives=(
+        "benign.artifact-fetch-fallback",
+        "benign.dns-firewall-rule",
+        "benign.goal-state-blip",
+        "benign.goal-state-gone",
+        "benign.hostplugin-heartbeat",
+        "benign.persistent-firewall-read-only",
+        "benign.telemetry-dropped",
+        "benign.vmsettings-transient",
+        "cgroups.mount-failed",
+    ),
 )
 
 
