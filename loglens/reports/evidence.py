@@ -94,15 +94,19 @@ def _joined(windows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _block(window: dict[str, Any], texts: dict[tuple[str, int], str]) -> dict[str, Any]:
-    """One window's records, in line order: the evidence records whole (their own text when the
-    text frames do not hold them), the neighbours by their first line."""
+    """One window's records, in line order: the evidence records whole (their evidence text when
+    the text frames do not hold them), the neighbours by their first line."""
     path, marked = window["path"], window["evidence"]
     if window["start"] is None:
         return {"path": path, "lines": [], "records": [_entry(marked[None], None, evidence=True)]}
     records = []
     for line in range(max(1, window["start"]), window["end"] + 1):
-        if line in marked:
-            records.append(_entry(texts.get((path, line), marked[line]), line, evidence=True))
+        if line in marked and (path, line) not in texts:
+            # Not a text log's record (a status or instance-view message): its lines are not
+            # the file's lines, so they go unnumbered.
+            records.append(_entry(marked[line], None, evidence=True))
+        elif line in marked:
+            records.append(_entry(texts[(path, line)], line, evidence=True))
         elif (path, line) in texts:
             records.append(_entry(texts[(path, line)], line, evidence=False))
     return {"path": path, "lines": sorted(marked), "records": records}

@@ -81,6 +81,15 @@ def test_the_part_holding_the_match_is_open_in_the_model():
     assert any(line.startswith(LOCK) for line in record["lines"])
 
 
+def test_a_message_out_of_a_json_file_is_not_numbered_as_its_lines():
+    report = model.build(api.analyze([REPO / "sample_logs" / "vm-modern"]), neighbours=True)
+    blocks = [b for f in report["findings"] for b in f["blocks"] if b["path"].endswith("instance-view.json")]
+    assert blocks and all(b["lines"] == [1] for b in blocks)
+    records = [r for b in blocks for r in b["records"]]
+    assert all(r["is_evidence"] and r["line"] is None for r in records)
+    assert any(len(r["lines"]) > 1 for r in records)  # a multi-line message, still unnumbered
+
+
 def test_parts_fold_what_holds_no_match():
     stdout = [f"step {n}" for n in range(20)]
     lines = ["ERROR Non-zero exit code: 56", "[stdout]", *stdout, "[stderr]", "E: Could not get lock", ", duration=0"]
