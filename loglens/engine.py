@@ -248,20 +248,30 @@ def _unexplained(contexts: list[Context], findings: pl.DataFrame) -> dict[str, i
 
 
 def _other_errors(records: pl.DataFrame, findings: pl.DataFrame) -> pl.DataFrame:
-    """Error and warning records no finding explains, grouped by message template, most frequent first."""
+    """Error and warning records no finding explains, grouped by message template.
+
+    The `MAX_OTHER_ERRORS` most frequent templates are kept, then listed as they happened: by the
+    time of each one's first record (its example), then its file and line, untimed last. Sorted by
+    count (then by name), a sequence of one-off errors read in alphabetical order, not in the order
+    that tells what led to what.
+    """
     explained = findings["records"].explode().drop_nulls().unique()
     unexplained = records.filter(pl.col("level").is_in(PROBLEM_LEVELS) & ~pl.col("record").is_in(explained.implode()))
+    in_time = ["timestamp", "source_path", "line_first"]
     grouped = (
-        unexplained.with_columns(template=template(pl.col("message")).fill_null("(no message)"))
-        .group_by("template")
+        unexplained.sort(in_time, nulls_last=True, maintain_order=True)
+        .with_columns(template=template(pl.col("message")).fill_null("(no message)"))
+        .group_by("template", maintain_order=True)
         .agg(
             count=pl.len(),
+            first_seen=pl.col("timestamp").first(),
             path=pl.col("source_path").first(),
             line=pl.col("line_first").first(),
             text=pl.col("message").first(),
         )
         .sort(["count", "template"], descending=[True, False])
         .head(MAX_OTHER_ERRORS)
+        .sort(["first_seen", "path", "line"], nulls_last=True, maintain_order=True)
         .with_columns(redact_expr(pl.col("template")), redact_expr(pl.col("text")))
     )
     return conform(grouped, OTHER_ERROR_COLUMNS)

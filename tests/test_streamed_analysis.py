@@ -98,10 +98,10 @@ def test_evidence_context_is_read_back_where_the_stream_let_it_go(generated, rea
     page = model.build(stream, neighbours=True)
     kept = set(stream.load.frames["waagent"].select("source_path", "line_first").iter_rows())
     shown = [
-        (evidence["path"], entry["line"])
+        (block["path"], entry["line"])
         for finding in page["findings"]
-        for evidence in finding["evidence"]
-        for entry in evidence.get("context", [])
+        for block in finding["blocks"]
+        for entry in block["records"]
     ]
     assert shown and any(line not in kept for line in shown)
 

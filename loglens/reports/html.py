@@ -39,6 +39,18 @@ def code_spans(text: str | None) -> Markup:
     return Markup(_CODE_SPAN.sub(r"<code>\1</code>", escaped))
 
 
+#: The separators a name or path may wrap after: dots, slashes, `!` (an archive member), `_` and `-`.
+_SEPARATORS = regex.compile(r"([./\\!_-]+)")
+
+
+def breakable(text: object) -> Markup:
+    """Text escaped, with a `<wbr>` after each separator in it: a long extension name or path
+    wraps at its dots and slashes (`Microsoft.Azure.<wbr>Extensions.<wbr>CustomScript`), never
+    inside a word. The escaped text holds no separator inside an entity (`&#34;`, `&lt;`)."""
+    escaped = str(escape("" if text is None else str(text)))
+    return Markup(_SEPARATORS.sub(r"\1<wbr>", escaped))
+
+
 def render(analysis: Analysis, *, generated_at: datetime | None = None, version: str = "") -> str:
     """The report as one HTML string."""
     environment = Environment(
@@ -46,12 +58,13 @@ def render(analysis: Analysis, *, generated_at: datetime | None = None, version:
     )
     environment.filters["when"] = human
     environment.filters["code_spans"] = code_spans
+    environment.filters["breakable"] = breakable
     report = model.build(analysis, generated_at=generated_at, version=version, neighbours=True)
     charts = [{"id": f"chart-{name}", "json": figure_json(build(analysis))} for name, build in figures.FIGURES.items()]
     template = environment.get_template("report.html.j2")
     # plotly.js is inserted verbatim; make sure no `</script` in it can end the element early.
     plotly_js = plotly.offline.get_plotlyjs().replace("</script", "<\\/script")
-    return template.render(model=report, charts=charts, plotly_js=plotly_js, open_lines=model.RECORD_LINES_OPEN)
+    return template.render(model=report, charts=charts, plotly_js=plotly_js)
 
 
 def write(analysis: Analysis, out: Path | str, **kwargs) -> Path:

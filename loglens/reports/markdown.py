@@ -89,7 +89,7 @@ def _facts_table(facts: list[dict]) -> list[str]:
 
 def render(analysis: Analysis, *, generated_at: datetime | None = None, version: str = "") -> str:
     """The Markdown report."""
-    report = model.build(analysis, generated_at=generated_at, version=version)
+    report = model.build(analysis, generated_at=generated_at, version=version, neighbours=True)
     counts = report["counts"]
     covered = (
         f" Logs cover {human(report['first_seen'])} to {human(report['last_seen'])}." if report["first_seen"] else ""
@@ -130,15 +130,34 @@ def _finding(severity: str, category: str, f: dict) -> list[str]:
         f"{f['count']} occurrence(s){span}" + (f"; related: {', '.join(f['related'])}" if f["related"] else ""),
         "",
     ]
-    for e in f["evidence"][: model.MAX_EVIDENCE_SHOWN]:
-        where = f"{e['path']}:{e['line']}" if e["line"] else e["path"]
-        fence = _fence(e["text"])
-        out += [f"Evidence {code(where)}:", "", fence, printable(e["text"], lines=True), fence, ""]
+    for block in f["blocks"]:
+        out += _evidence(block)
     # The remediation is loglens's own Markdown (commands in code spans), not log text.
     out += [f"What to do: {' '.join(f['remediation'].split())}", ""]
     if f["docs"]:
         out += [f"Docs: <{f['docs']}>", ""]
     return out
+
+
+#: Marks the lines of an evidence record in a block; its neighbours get a space.
+EVIDENCE_MARK = ">"
+
+
+def _evidence(block: dict) -> list[str]:
+    """One evidence block (`loglens.reports.evidence`) as one fence under its path, said once:
+    each line numbered, the evidence records' lines marked with `EVIDENCE_MARK`."""
+    where = f"{block['path']}:{', '.join(map(str, block['lines']))}" if block["lines"] else block["path"]
+    body = []
+    for record in block["records"]:
+        mark = EVIDENCE_MARK if record["is_evidence"] else " "
+        for index, text in enumerate(record["lines"]):
+            number = record["line"] + index if record["line"] else ""
+            body.append(f"{mark}{number:>6}  {text}".rstrip())
+        if record["hidden"]:
+            body.append(f"{mark}{'':>6}  [... {record['hidden']} more line(s) not shown]")
+    text = printable("\n".join(body), lines=True)
+    fence = _fence(text)
+    return [f"Evidence {code(where)}:", "", fence, text, fence, ""]
 
 
 def _other_errors(other_errors: list[dict]) -> list[str]:

@@ -14,22 +14,10 @@ from typing import Any
 import polars as pl
 
 from loglens.engine import Analysis
-from loglens.findings import CONTEXT_LINES
 from loglens.knowledge import SEVERITIES
-from loglens.records import columns
 from loglens.redact import redact_texts
-from loglens.timefmt import stamp
+from loglens.reports.evidence import add_blocks
 from parsers.collect import archive_of
-
-#: Evidence lines shown per finding in the reports (the JSON document holds every kept line).
-MAX_EVIDENCE_SHOWN = 5
-#: Characters of one log line shown in context.
-MAX_LINE_CHARS = 400
-#: Lines of one evidence record shown at most (a command's whole output is rarely longer).
-MAX_RECORD_LINES = 200
-#: Lines of an evidence record shown before the rest folds away (expandable) in the HTML.
-RECORD_LINES_OPEN = 6
-_TEXT_FRAMES = ("waagent", "command_execution", "extension_logs", "nearby")
 
 
 def build(
@@ -45,13 +33,15 @@ def build(
     Args:
         generated_at: the time the report says it was made (tests pin it); default now.
         version: the loglens version named in the report.
-        neighbours: fetch the log lines around each evidence line (for the HTML report).
+        neighbours: give each finding its evidence `blocks`: the log lines around its evidence
+            lines, a block per source window (`loglens.reports.evidence`; the HTML and Markdown
+            reports show them).
         facts: include the VM facts and the time span (a pass over every record; the JSON
             document and the terminal do not show them).
     """
     findings = _findings(analysis)
     if neighbours:
-        _add_neighbours(analysis.load.frames, analysis.nearby, findings)
+        add_blocks(analysis.load.frames, analysis.nearby, findings)
     facts = analysis.facts.to_dicts() if facts else []
     return _redacted({
         "version": version,
@@ -235,72 +225,3 @@ def _not_understood(analysis: Analysis) -> str | None:
     if not lines or unparsed / lines < NOT_UNDERSTOOD_SHARE:
         return None
     return f"{unparsed:,} of {lines:,} lines ({unparsed / lines:.0%}) were not recognised as agent, extension or Azure text"
-
-
-def _add_neighbours(frames: dict[str, pl.DataFrame], nearby: pl.DataFrame | None, findings: list[dict]) -> None:
-    """Give each shown evidence line its whole record and the records around it.
-
-    ``context`` becomes a list of `{line, lines, is_evidence}`: up to `CONTEXT_LINES` records
-    before the evidence record, the evidence record with every line (its `[stdout]`/`[stderr]`
-    sections included), and up to `CONTEXT_LINES` records after its last line. Two joins over the
-    text frames (and the records a streamed analysis read back, ``nearby``): the evidence
-    records, then their neighbours.
-    """
-    if nearby is not None:
-        frames = {**frames, "nearby": nearby}
-    shown = [e for f in findings for e in f["evidence"][:MAX_EVIDENCE_SHOWN] if e["line"] is not None]
-    if not shown:
-        return
-    starts = {(e["path"], e["line"]) for e in shown}
-    records = _records_at(frames, {key: [key[1]] for key in starts})
-    last = {
-        (path, first): records[(path, first)]["line_last"] if (path, first) in records else first
-        for path, first in starts
-    }
-    around = {
-        (path, first): [*range(max(1, first - CONTEXT_LINES), first), *range(end + 1, end + CONTEXT_LINES + 1)]
-        for (path, first), end in last.items()
-    }
-    records.update(_records_at(frames, around))
-    texts = dict(zip(records, redact_texts([_record_text(row) for row in records.values()]), strict=True))
-    for e in shown:
-        path, first = e["path"], e["line"]
-        lines = [
-            *range(first - CONTEXT_LINES, first + 1),
-            *range(last[(path, first)] + 1, last[(path, first)] + CONTEXT_LINES + 1),
-        ]
-        e["context"] = [_context_entry(texts[(path, n)], n, evidence=n == first) for n in lines if (path, n) in texts]
-
-
-def _records_at(frames: dict[str, pl.DataFrame], wanted: dict[tuple[str, int], list[int]]) -> dict:
-    """(path, first line) -> record row, for records of the text frames starting at the given lines."""
-    keys = pl.DataFrame(
-        [(path, line) for (path, _), lines in wanted.items() for line in lines],
-        schema={"source_path": pl.String, "line_first": pl.UInt32},
-        orient="row",
-    ).unique()
-    found: dict[tuple[str, int], dict] = {}
-    columns_wanted = ["source_path", "line_first", "line_last", "timestamp", "level", "message"]
-    for name in _TEXT_FRAMES:
-        if name in frames and frames[name].height:
-            near = columns(frames[name], columns_wanted).join(keys, on=["source_path", "line_first"], how="semi")
-            found.update(((r["source_path"], r["line_first"]), r) for r in near.iter_rows(named=True))
-    return found
-
-
-def _record_text(row: dict) -> str:
-    level = f"{row['level']} " if row["level"] else ""
-    return f"{stamp(row['timestamp'])}{level}{row['message'] or ''}"
-
-
-def _context_entry(text: str, line: int, *, evidence: bool) -> dict[str, Any]:
-    """A record shown in context: its lines (the evidence record whole, a neighbour by its first line)."""
-    lines = text.split("\n")
-    if not evidence and len(lines) > 1:
-        lines = [f"{lines[0]} [... {len(lines) - 1} more line(s)]"]
-    return {
-        "line": line,
-        "lines": [line[:MAX_LINE_CHARS] for line in lines[:MAX_RECORD_LINES]],
-        "hidden": max(0, len(lines) - MAX_RECORD_LINES),
-        "is_evidence": evidence,
-    }

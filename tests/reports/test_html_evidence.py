@@ -49,7 +49,8 @@ def test_the_evidence_record_is_whole_with_neighbours_on_both_sides(report):
     failed = next(
         f for f in model.build(analysis, neighbours=True)["findings"] if f["rule"] == "extension-command-failed"
     )
-    context = failed["evidence"][0]["context"]
+    (block,) = failed["blocks"]
+    context = block["records"]
     hit = next(c for c in context if c["is_evidence"])
     assert any("ech: not found" in line for line in hit["lines"])
     assert [c["line"] for c in context if c["line"] < hit["line"]] == [1, 2]
