@@ -339,6 +339,8 @@ def test_assign_collections_places_loose_files():
     assert set(assign_collections([trees[0], "downloads/iv.json"]).values()) == {"cases/vm1"}
     # No tree: the loose files are one VM's, named by their common folder.
     assert set(assign_collections(["case/a/waagent.log", "case/b/iv.json"]).values()) == {"case"}
+    # One loose file alone is its own collection: its folder may hold files never read.
+    assert assign_collections(["downloads/waagent.log"]) == {"downloads/waagent.log": "downloads/waagent.log"}
 
 
 @pytest.mark.parametrize(

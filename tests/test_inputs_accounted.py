@@ -1,0 +1,33 @@
+"""What the engineer sees of the inputs, round two: every path, member and line accounted for,
+and nothing shown as read that was not (a real subprocess, as the user runs it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.test_output_safety import REPO, loglens
+
+HEALTHY_LOG = REPO / "sample_logs" / "vm-healthy" / "var" / "log" / "waagent.log"
+
+
+def test_a_typo_among_several_paths_names_every_missing_one_and_exits_2(tmp_path):
+    """`analyze vm-healthy vm-helthy` used to pass as a smaller input with a healthy verdict."""
+    run = loglens(
+        "analyze", "sample_logs/vm-healthy", "sample_logs/vm-helthy", "sample_logs/vm-moderm", "-q", cwd=REPO
+    )
+    assert run.returncode == 2
+    assert "sample_logs/vm-helthy" in run.stderr and "sample_logs/vm-moderm" in run.stderr
+    assert "no such file or directory" in run.stderr and run.stdout == ""
+
+
+def test_a_single_loose_file_is_shown_as_itself_not_its_folder(tmp_path):
+    """`analyze /some/dir/waagent.log` showed the whole folder as the VM's files."""
+    log = tmp_path / "downloads" / "waagent.log"
+    log.parent.mkdir()
+    log.write_bytes(HEALTHY_LOG.read_bytes())
+    (log.parent / "unrelated.txt").write_text("not read\n")
+    out = tmp_path / "r.md"
+    run = loglens("analyze", str(log), "--markdown", str(out), "-q", cwd=REPO)
+    assert run.returncode == 0, run.stderr
+    (row,) = [line for line in out.read_text().splitlines() if line.startswith("| VM files |")]
+    assert row == f"| VM files | `{log}` |"
