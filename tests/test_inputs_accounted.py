@@ -31,3 +31,12 @@ def test_a_single_loose_file_is_shown_as_itself_not_its_folder(tmp_path):
     assert run.returncode == 0, run.stderr
     (row,) = [line for line in out.read_text().splitlines() if line.startswith("| VM files |")]
     assert row == f"| VM files | `{log}` |"
+
+
+def test_a_one_line_text_paste_is_not_called_a_truncated_json(tmp_path):
+    """A pasted error line opening with `[` was reported as "not complete JSON (a truncated paste?)"."""
+    paste = tmp_path / "paste.txt"
+    paste.write_text("[ExtensionOperationError] Non-zero exit code: 127, bin/install.sh\n")
+    run = loglens("analyze", str(paste), "--json", "-", cwd=REPO)
+    assert run.returncode == 0, run.stderr
+    assert "JSON" not in run.stderr and "truncated" not in run.stderr
