@@ -3,6 +3,7 @@ and nothing shown as read that was not (a real subprocess, as the user runs it).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.test_output_safety import REPO, loglens
@@ -40,3 +41,17 @@ def test_a_one_line_text_paste_is_not_called_a_truncated_json(tmp_path):
     run = loglens("analyze", str(paste), "--json", "-", cwd=REPO)
     assert run.returncode == 0, run.stderr
     assert "JSON" not in run.stderr and "truncated" not in run.stderr
+
+
+def test_a_half_downloaded_zip_keeps_its_intact_members_and_says_what_was_lost(tmp_path):
+    """A zip cut to 60% said "members listed before the damage were kept", then "no files found"."""
+    whole = (REPO / "sample_logs" / "vm-rhel-logcollector.zip").read_bytes()
+    cut = tmp_path / "logs.zip"
+    cut.write_bytes(whole[: len(whole) * 6 // 10])
+    run = loglens("analyze", str(cut), "--json", "-", cwd=REPO)
+    assert run.returncode in (0, 1), run.stderr
+    assert "no files found" not in run.stderr and "listed before the damage" not in run.stderr
+    assert f"{cut}: cut short or damaged, with no member directory; kept 17 of ? members (" in run.stderr
+    assert f"lost the rest from byte 5,657 of {len(whole) * 6 // 10:,}: a member header is cut short" in run.stderr
+    inputs = json.loads(run.stdout)["inputs"]
+    assert len(inputs) == 17 and all(i["path"].startswith(f"{cut}!") for i in inputs)
