@@ -55,3 +55,21 @@ def test_a_half_downloaded_zip_keeps_its_intact_members_and_says_what_was_lost(t
     assert f"lost the rest from byte 5,657 of {len(whole) * 6 // 10:,}: a member header is cut short" in run.stderr
     inputs = json.loads(run.stdout)["inputs"]
     assert len(inputs) == 17 and all(i["path"].startswith(f"{cut}!") for i in inputs)
+
+
+def test_pasted_lines_stamped_with_a_time_or_date_output_are_records_each(tmp_path):
+    """Time-only and `date`-style stamps folded a whole paste into one record with no timestamps."""
+    paste = tmp_path / "paste.txt"
+    paste.write_text(
+        "Thu Dec  3 06:25:20 UTC 2026\n"
+        "VM has reported a failure when processing extension 'cse'. Error message: \"Enable failed: exit status=1\"\n"
+        "06:25:21.02 [ExtensionOperationError] Non-zero exit code: 127, bin/install.sh\n"
+        "06:25:22.58 [stdout]\n"
+        "hello\n"
+    )
+    out = tmp_path / "r.md"
+    run = loglens("analyze", str(paste), "--json", "-", "--markdown", str(out), "-q", cwd=REPO)
+    assert run.returncode in (0, 1), run.stderr
+    (source,) = json.loads(run.stdout)["inputs"]
+    assert (source["kind"], source["lines"], source["records"], source["unparsed"]) == ("text", 5, 3, 0)
+    assert "| Logs cover | 2026-12-03 06:25:20 UTC to 2026-12-03 06:25:20 UTC |" in out.read_text()
