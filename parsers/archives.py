@@ -3,7 +3,8 @@
 Member names are checked (no absolute paths, no `..`), links and special files are skipped, and
 each archive is held to caps on members and declared bytes; a member that says it is smaller than
 it is stops at its declared size. Zip members of any compression Python reads, and Deflate64, are
-opened by `parsers.zip_members`, which names the ones that cannot be read.
+opened by `parsers.zip_members`, which names the ones that cannot be read; a zip cut short (no
+member directory) keeps its intact members (`parsers.zip_scan`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import BinaryIO
 
 import regex
 
-from parsers import zip_members
+from parsers import zip_members, zip_scan
 from parsers.reader import Source
 
 #: Caps per archive: beyond them, members are not listed (a warning says so).
@@ -112,8 +113,23 @@ class _CappedReader(io.RawIOBase):
         super().close()
 
 
+def _open_zip(path: Path, found: Found) -> zipfile.ZipFile | None:
+    """The zip, or when its member directory is missing or damaged (a download cut short), its
+    intact members found by scanning (`parsers.zip_scan`), with a warning saying what was lost."""
+    try:
+        return found._stack.enter_context(zipfile.ZipFile(path))
+    except zipfile.BadZipFile as exc:
+        scan = zip_scan.scan(path)
+        found.warnings.append(scan.describe(path, str(exc)))
+        if not scan.entries:
+            return None
+        return found._stack.enter_context(zipfile.ZipFile(found._stack.enter_context(zip_scan.recover(path, scan))))
+
+
 def _zip_members(path: Path, found: Found) -> Iterator[Source]:
-    archive = found._stack.enter_context(zipfile.ZipFile(path))
+    archive = _open_zip(path, found)
+    if archive is None:
+        return
     budget = _Budget(path, found)
     for info in archive.infolist():
         if info.is_dir():

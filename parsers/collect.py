@@ -260,13 +260,17 @@ def assign_collections(source_paths: Iterable[str]) -> dict[str, str]:
     Files of one VM share a collection, and several VMs loaded at once stay apart. A loose file
     (e.g. an instance-view JSON beside the tree, or files downloaded one by one) joins the tree
     whose root is its directory; otherwise the only tree loaded; with no tree at all, the loose
-    files are one VM's together; only among several trees does it stand alone.
+    files are one VM's together, named by their common folder, and a single loose file by its own
+    path (its folder may hold files that were never read); only among several trees does it
+    stand alone.
     """
     paths = list(dict.fromkeys(source_paths))
     roots = {p: collection_of(p) for p in paths}
     trees = {r for r in roots.values() if r is not None}
     loose = [p for p in paths if roots[p] is None]
     parents = {p: str(PurePosixPath(p).parent) for p in loose}
+    if not trees and len(loose) == 1:
+        return {loose[0]: loose[0]}
     if not trees and loose:
         try:
             shared = os.path.commonpath(list(parents.values())) or "."

@@ -35,8 +35,10 @@ _HANDLER_PATH = regex.compile(r"/var/lib/waagent/([A-Za-z][\w.]*?)-(\d+(?:\.\d+)
 #: One escaped character behind any number of backslashes (`\n`, `\\n`, `\\\"`, ...).
 _ESCAPED = regex.compile(r'\\+([nrt"])')
 _UNESCAPE = {"n": "\n", "r": "", "t": "\t", '"': '"'}
-#: A JSON value opening a line: the text was meant to be JSON.
-_JSON_START = regex.compile(r"(?m)^\s*[{\[]")
+#: A JSON value opening a line (maybe after CLI text such as `Deployment failed. ... {`).
+_JSON_START = regex.compile(r"(?m)^[^{\[\n]*[{\[]")
+#: What JSON looks like after its first bracket: a key, a value, or the document closing.
+_LOOKS_LIKE_JSON = regex.compile(r'[{\[]\s*(?:["{\[\]}]|$)')
 #: An error code in CLI text: `Code: VMExtensionProvisioningError`, `(VMExtensionProvisioningError) ...`, `Code="..."`.
 _TEXT_CODE = regex.compile(r'(?m)^Code: (\w+)|^\((\w+)\) |Code="(\w+)"')
 #: Nested JSON seldom goes deeper than this; the limit keeps a hostile document cheap.
@@ -52,11 +54,11 @@ def read_control_plane(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[So
         if not document.text.strip():
             continue
         base = {"source_path": source.name, "line_first": 1, "line_last": max(document.lines, 1)}
-        value = _json_in(document.text)
+        value, broken = _json_in(document.text)
         if value is None:
             # Portal or CLI text, or a paste cut short: still evidence, kept whole as one record.
-            if _JSON_START.search(document.text):
-                document.account.warn("not complete JSON (a truncated paste?); its text is kept as one record")
+            if broken is not None:
+                document.account.warn(f"{broken}; its text is kept as one record")
             found = [_row(base, _text_code(document.text), _unescaped(document.text))]
         else:
             found = [_row(base, code, message) for code, message in _messages(value, None, 0)]
@@ -69,15 +71,33 @@ def read_control_plane(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[So
     return rows_to_frame(rows, schema.CONTROL_PLANE_COLUMNS), accounts
 
 
-def _json_in(text: str) -> Any | None:
-    """The JSON value in ``text``, after any CLI text before it; None when there is none."""
-    start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
-    if start < 0:
-        return None
+def _json_in(text: str) -> tuple[Any | None, str | None]:
+    """The JSON value in ``text``, after any CLI text before it, or None and what was wrong with
+    the JSON (None when the text is not JSON at all: it merely holds a bracket, as
+    `[ExtensionOperationError] ...` does).
+
+    Only JSON that parses up to the end of the text and stops there was cut short; JSON broken
+    earlier is named as invalid, with where.
+
+    Example:
+        >>> _json_in('[ExtensionOperationError] Non-zero exit code: 127')
+        (None, None)
+        >>> _json_in('{"code": "Conflict", "message": "VM has')[1]
+        'not complete JSON: it stops at line 1 (a truncated paste?)'
+
+    """
+    start = _JSON_START.search(text)
+    if start is None:
+        return None, None
+    body = text[start.end() - 1 :].rstrip()
     try:
-        return loads(text[start:])
-    except json.JSONDecodeError:
-        return None
+        return loads(body), None
+    except json.JSONDecodeError as exc:
+        if not _LOOKS_LIKE_JSON.match(body):
+            return None, None  # a bracket opening a line of text, not JSON
+        if exc.pos >= len(body) or exc.msg.startswith("Unterminated string"):
+            return None, f"not complete JSON: it stops at line {exc.lineno} (a truncated paste?)"
+        return None, f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
 
 
 def _messages(value: Any, code: str | None, depth: int) -> Iterator[tuple[str | None, str]]:

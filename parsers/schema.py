@@ -22,7 +22,7 @@ LEVELS = ("VERBOSE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 Level = pl.Enum(list(LEVELS))
 
 #: How a waagent.log record was recognised (see docs/schema.md for the grammar behind each).
-LINE_FORMATS = ("agent-iso", "agent-legacy", "extension", "agent-bare", "unparsed")
+LINE_FORMATS = ("agent-iso", "agent-legacy", "extension", "agent-bare", "date-command", "time-only", "unparsed")
 LineFormat = pl.Enum(list(LINE_FORMATS))
 
 #: Agent process prefixes (the waagent grammar's closed set).
@@ -73,6 +73,10 @@ WAAGENT_COLUMNS: tuple[Column, ...] = COMMON_COLUMNS + (
         "agent-iso (agent 2.2.46+, UTC), agent-legacy (agent up to 2.2.45, local time), "
         "extension (lines extensions write in their own `YYYY/MM/DD HH:MM:SS` form, local time), "
         "agent-bare (2.0-era `ERROR:<message>` lines posted without their timestamps; no time), "
+        "date-command (pasted text stamped like `date`'s output, `Thu Dec  3 06:25:20 UTC 2026`: UTC or a "
+        "numeric offset when given, else local time), time-only (pasted text stamped with a time of day "
+        "alone, `06:25:20.58 ...`: no date, so a null timestamp, never a date taken from other lines; the "
+        "stamp stays in the message), "
         "or unparsed (kept visible, not dropped).",
     ),
     Column(

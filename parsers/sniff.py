@@ -13,6 +13,7 @@ import regex
 
 import catalogue
 from catalogue.match import ids_of
+from parsers.stamped_lines import LINE_START as STAMPED_LINE_START
 
 #: Files in a tree that are documents or code, never logs, however they mention the agent.
 NOT_LOGS = (
@@ -61,9 +62,13 @@ def holds_credentials(name: str, head: bytes) -> bool:
 #: Catalogue messages that are Azure's own status vocabulary (portal, CLI, instance view) rather
 #: than a log's: with no log line in the head, such text is control-plane text.
 _STATUS_MENTIONS = {"mention.portal-status", "mention.extension-error-marker"}
-#: A timestamped log line (the agent's, an extension's, or syslog's): then the file is a log.
+#: A timestamped log line (the agent's, an extension's, or syslog's, or pasted text stamped with a
+#: time of day or `date`'s output, `parsers.stamped_lines`): then the file is a log.
 _LOG_LINE = regex.compile(
-    rb"(?m)^\s*(?:[0-9]{4}[-/][0-9]{2}[-/][0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}|[A-Z][a-z]{2} [ 0-9]?[0-9] [0-9]{2}:[0-9]{2})"
+    rb"(?m)^\s*(?:[0-9]{4}[-/][0-9]{2}[-/][0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}"
+    rb"|[A-Z][a-z]{2} [ 0-9]?[0-9] [0-9]{2}:[0-9]{2}|"
+    + STAMPED_LINE_START.encode()
+    + rb")"
 )
 #: A JSON document opening within the first few lines (after CLI text such as `Deployment failed.`).
 _JSON_NEAR_START = regex.compile(rb"\A(?:[^\n]*\n){0,4}[^\n{\[]*[{\[]")

@@ -22,6 +22,7 @@ from parsers.event_fields import event_columns
 from parsers.folding import fold
 from parsers.lines import Damage, LineChunk, decode_chunk
 from parsers.payloads import decode_payloads
+from parsers.stamped_lines import parse_stamped
 from parsers.timezones import VmTimezone
 from parsers.waagent_format import (
     AGENT_ESCAPE,
@@ -88,8 +89,11 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
         foreign = unwrapped.foreign | lines["damaged"] if damaged else unwrapped.foreign
         lines, damaged = lines.with_columns(unwrapped.text, foreign.alias("damaged")), True
     lines, table = _recognise_headers(lines)
-    if table.height == 0 and (bare := parse_bare(lines, source_path)) is not None:
-        return bare
+    if table.height == 0:
+        # No agent header at all: pasted text stamped some other way, or the 2.0 agent's bare lines.
+        other = parse_stamped(lines, source_path, zone) or parse_bare(lines, source_path)
+        if other is not None:
+            return other
     lines = _mark_records(lines, damaged)
     # Series filters: a frame-level filter costs a query plan per call, too much per chunk.
     is_start, is_unparsed = lines["is_start"], lines["is_unparsed"]

@@ -59,3 +59,25 @@ def test_status_file_under_another_name_is_read_as_a_status_file():
     result = load_sources([_case("074")])
     assert [a.kind for a in result.accounts] == ["status"]
     assert result.frames["status"]["status"].cast(str)[0] == "error"
+
+
+def _warnings_for(tmp_path, text: str) -> list[str]:
+    path = tmp_path / "paste.txt"
+    path.write_text(text)
+    result = load_sources([path])
+    (account,) = result.accounts
+    assert account.kind == "control_plane" and account.balanced
+    return [w.removeprefix(f"{path}: ") for w in account.warnings]
+
+
+def test_only_json_that_stops_early_is_called_truncated(tmp_path):
+    # A bracket opening a line of text is not JSON: no word about JSON at all.
+    assert _warnings_for(tmp_path, "[ExtensionOperationError] Non-zero exit code: 127, bin/install.sh\n") == []
+    cut = '{"code": "VMExtensionProvisioningError", "message": "VM has reported a failure when processing extension\n'
+    assert _warnings_for(tmp_path, cut) == [
+        "not complete JSON: it stops at line 1 (a truncated paste?); its text is kept as one record"
+    ]
+    broken = '{"code": "VMExtensionProvisioningError", "message": "VM has reported a failure" "x": 1}\n'
+    assert _warnings_for(tmp_path, broken) == [
+        "not valid JSON (Expecting ',' delimiter at line 1 column 81); its text is kept as one record"
+    ]

@@ -139,7 +139,12 @@ def test_truncated_and_not_a_zip(tmp_path):
     garbage = tmp_path / "garbage.tgz"
     garbage.write_bytes(b"this is not a tarball")
     result = load_sources([truncated, garbage])
-    assert any(w.startswith(f"{truncated}: unreadable archive") for w in result.notes)
+    # 300 bytes hold no whole member: the scan for members says which one the file ends in.
+    assert any(
+        w.startswith(f"{truncated}: not a readable zip, and no member was found by scanning: member ")
+        and "cut short" in w
+        for w in result.notes
+    ), result.notes
     assert any(w.startswith(f"{garbage}: unreadable archive") for w in result.notes)
 
 
@@ -339,6 +344,8 @@ def test_assign_collections_places_loose_files():
     assert set(assign_collections([trees[0], "downloads/iv.json"]).values()) == {"cases/vm1"}
     # No tree: the loose files are one VM's, named by their common folder.
     assert set(assign_collections(["case/a/waagent.log", "case/b/iv.json"]).values()) == {"case"}
+    # One loose file alone is its own collection: its folder may hold files never read.
+    assert assign_collections(["downloads/waagent.log"]) == {"downloads/waagent.log": "downloads/waagent.log"}
 
 
 @pytest.mark.parametrize(
