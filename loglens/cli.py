@@ -233,12 +233,13 @@ def rules(
     from loglens.rules import REGISTRY
 
     if rule_id is None:
+        from loglens.reports.rules_table import rows
+
         table = Table(title="loglens rules")
-        for name in ("id", "category", "severity", "title"):
+        for name in ("id", "category", "severity", "status", "title"):
             table.add_column(name)
-        for module in REGISTRY:
-            rule = module.RULE
-            table.add_row(rule.id, rule.category, rule.severity, rule.title)
+        for module, row in zip(REGISTRY, rows(), strict=True):
+            table.add_row(*row[:4], module.RULE.title)
         _out.print(table)
         return
     module = next((m for m in REGISTRY if m.RULE.id == rule_id), None)
@@ -246,8 +247,15 @@ def rules(
         typer.echo(f"error: no rule {rule_id!r}; `loglens rules` lists them", err=True)
         raise typer.Exit(EXIT_INPUT_ERROR)
     rule = module.RULE
-    typer.echo(f"{rule.id} ({rule.category}, {rule.severity}): {rule.title}\n")
+    typer.echo(f"{rule.id} ({rule.category}, {rule.severity}, {rule.status}): {rule.title}\n")
     typer.echo(inspect.getdoc(module))
+    typer.echo(f"\nReads: catalogue messages {', '.join(rule.messages) or '(every message)'}")
+    if rule.reads:
+        typer.echo(f"Reads frames and derived parts: {', '.join(rule.reads)}")
+    if rule.symptom_of:
+        typer.echo(f"A symptom of (when the same record proves both): {', '.join(rule.symptom_of)}")
+    if rule.false_positives:
+        typer.echo(f"Known false positives (benign catalogue entries): {', '.join(rule.false_positives)}")
 
 
 app.command("fleet", cls=Command)(fleet_command)

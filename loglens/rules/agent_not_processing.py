@@ -59,6 +59,7 @@ RULE = Rule(
     category="agent-health",
     severity="error",
     title="Guest agent crashing or restarting",
+    severity_note="warning for one restart",
     messages=(*CRASHED, *LAUNCH_FAILED, *_UNIT_DOWN, _AGENT_UNIT, EVENT_ECHO),
     reads=("records",),
     false_positives=(

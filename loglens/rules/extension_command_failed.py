@@ -102,6 +102,7 @@ RULE = Rule(
     category="command-failure",
     severity="error",
     title="Extension command failed",
+    severity_note="info when its cause is found too (one incident, one finding)",
     messages=(*HANDLER_EXIT, *INNER_EXIT, *REPORTED, EXIT_51, *DOWNLOAD_FAILED),
     symptom_of=("package-manager-lock", "unsupported-os", "disk-full"),
 )

@@ -70,6 +70,7 @@ RULE = Rule(
     category="timeout",
     severity="error",
     title="Extension provisioning time limit reached",
+    severity_note="warning at 75% of the limit",
     # The operation lines the durations are measured from are always kept (`context.keep_expression`)
     # and read through `context.operations`.
     messages=(*PLATFORM_TIMEOUT, NOT_CONVERGED),

@@ -89,6 +89,7 @@ RULE = Rule(
     category="upgrade",
     severity="info",
     title="Extension handler version changed",
+    severity_note="error when a step failed, warning when it loops",
     messages=(COMMAND, LEGACY_UPDATE, *SETUP, *FAILURES, REMOVED, "gohandler.event-lifecycle"),
     reads=("records", "spans"),
 )

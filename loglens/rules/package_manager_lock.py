@@ -46,6 +46,7 @@ RULE = Rule(
     category="lock-contention",
     severity="error",
     title="Package manager locked by another process",
+    severity_note="warning for a wait that succeeded",
     messages=("pkg.",),
 )
 #: Outcomes of the tool's own run: apt's `E:` and dpkg's `error:` lines are the tool giving up.

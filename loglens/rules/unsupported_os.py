@@ -60,6 +60,7 @@ RULE = Rule(
     category="unsupported-os",
     severity="error",
     title="Extension does not support this OS",
+    severity_note="warning when the text points to a lock",
     messages=(EXIT_51, *OS_REFUSALS, *LOCKS, *DOWNLOAD_FAILED),
     reads=("records", "status", "instance_view"),
 )

@@ -142,6 +142,7 @@ RULE = Rule(
     category="wireserver",
     severity="error",
     title="WireServer 168.63.129.16 unreachable",
+    severity_note="warning for a blip that recovered or a lone failure; info when only known-benign lines prove it",
     messages=("wire.", "firewall.", "net.", "benign.telemetry-dropped"),
     false_positives=(
         "benign.artifact-fetch-fallback",

@@ -109,3 +109,50 @@ def test_unexplained_errors_are_grouped_by_template(tmp_path):
         ("Another thing <guid>", 1),
     ]
     assert others["line"][0] == 1
+
+
+def test_readme_rules_table_is_generated_from_the_registry():
+    from loglens.reports.rules_table import README, with_table
+
+    readme = README.read_text()
+    assert readme == with_table(readme), "run: python -m loglens.reports.rules_table"
+
+
+def test_each_rule_declares_exactly_the_benign_entries_that_carry_its_messages():
+    """A benign entry whose example lines produce one of a rule's messages is a known false
+    positive of that rule (`Rule.false_positives`): the declaration is complete and not stale."""
+    import polars as pl
+
+    import catalogue
+    from catalogue.match import hits
+    from loglens.findings import covers
+
+    entries = [e for e in catalogue.load().entries if e.category == "benign"]
+    examples = pl.DataFrame(
+        [(e.id, example) for e in entries for example in e.examples], schema=["benign", "message"], orient="row"
+    ).with_row_index("record")
+    carried = hits(examples, "record").join(examples, on="record").select("benign", "message_id").rows()
+    for module in REGISTRY:
+        rule = module.RULE
+        expected = sorted({b for b, message in carried if any(covers(m, message) for m in rule.messages)})
+        assert sorted(rule.false_positives) == expected, rule.id
+
+
+def test_symptoms_name_rules_that_exist():
+    ids = {m.RULE.id for m in REGISTRY}
+    for module in REGISTRY:
+        assert set(module.RULE.symptom_of) <= ids - {module.RULE.id}, module.RULE.id
+
+
+def test_a_rule_reading_what_it_did_not_declare_fails_plainly():
+    from types import SimpleNamespace
+
+    from loglens.findings import Rule
+
+    def detect(context):
+        return context.frames["status"], context.operations
+
+    sneaky = SimpleNamespace(RULE=Rule(id="sneaky", category="timeout", severity="error", title="t"), detect=detect)
+    analysis = analyze(load_sources([REPO / "sample_logs" / "vm-modern"]), rules=(sneaky,))
+    (failure,) = analysis.rule_failures
+    assert "rule sneaky failed" in failure and "reads frame 'status' without declaring it in Rule.reads" in failure
