@@ -66,8 +66,9 @@ def matrix(fleet) -> go.Figure:
     # Category names that do not fit side by side stand upright (slanted, they still touch).
     figure.update_xaxes(autotickangles=[0, 90])
     total = fleet.counts()["vms"]
-    shown = f" (the {len(order)} worst of {total:,})" if len(order) < total else ""
-    return layout(figure, f"VMs by category: worst finding{shown}", "", "", height=max(300, 120 + 18 * len(order)))
+    shown = f"the {len(order)} worst of {total:,} VMs" if len(order) < total else ""
+    height = max(300, 120 + 18 * len(order))
+    return layout(figure, "VMs by category: worst finding", "", "", height=height, subtitle=shown)
 
 
 def extensions(fleet) -> go.Figure:

@@ -59,7 +59,8 @@ def _trace_times(trace) -> list[datetime]:
     if trace.type == "bar" and trace.orientation == "h":
         if trace.base is None:
             return []
-        return [t for b, ms in zip(trace.base, trace.x, strict=True) for t in (_instant(b), _instant(b) + timedelta(milliseconds=ms))]
+        starts = [_instant(b) for b in trace.base]
+        return starts + [t + timedelta(milliseconds=ms) for t, ms in zip(starts, trace.x, strict=True)]
     times = [_instant(x) for x in trace.x or []]
     if trace.type == "bar" and trace.width is not None:
         width = timedelta(milliseconds=float(trace.width)) + timedelta(milliseconds=float(trace.offset or 0))
@@ -112,7 +113,8 @@ def labelled(bars: pl.DataFrame) -> pl.Series:
             after=pl.col("start").shift(-1).over("row"),
         )
         .with_columns(
-            clash=(pl.col("start") < pl.col("before")).fill_null(False) | (pl.col("end") > pl.col("after")).fill_null(False)
+            clash=(pl.col("start") < pl.col("before")).fill_null(False)
+            | (pl.col("end") > pl.col("after")).fill_null(False)
         )
         .sort("order")
     )
@@ -153,7 +155,15 @@ def layout(
         if trace.name:
             trace.name = wrapped(trace.name)
     figure.update_layout(
-        title={"text": title, "subtitle": {"text": subtitle}, "automargin": True, "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 12}},
+        title={
+            "text": title,
+            "subtitle": {"text": subtitle},
+            "automargin": True,
+            "yref": "container",
+            "y": 1,
+            "yanchor": "top",
+            "pad": {"t": 12},
+        },
         xaxis_title=x_title,
         yaxis_title=y_title,
         height=height,

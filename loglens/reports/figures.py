@@ -17,6 +17,7 @@ import polars as pl
 from plotly.subplots import make_subplots
 
 from loglens.engine import Analysis
+from loglens.knowledge import CATEGORIES, LIMITS_LABEL, WARN_SHARE, platform_limit
 from loglens.reports.chart_fit import (
     MAX_LABELLED_BARS,
     fit_time_axes,
@@ -26,7 +27,6 @@ from loglens.reports.chart_fit import (
     nothing_to_draw,
     wrapped,
 )
-from loglens.knowledge import CATEGORIES, LIMITS_LABEL, WARN_SHARE, platform_limit
 from loglens.versions import EXTENSION_HANDLER
 
 #: Outcome -> (colour, bar pattern) for the operation timeline.

@@ -15,7 +15,7 @@ from loglens.fleets import dataset
 from loglens.fleets.task import Settings, analyze_unit
 from loglens.fleets.units import discover
 from tests.reports.charts_seen import look, problems
-from tests.reports.conftest import REPO, chart_shots  # noqa: F401 -- a fixture
+from tests.reports.conftest import REPO
 
 WIDTHS = (1300, 800)
 

@@ -30,7 +30,8 @@ _SEEN = r"""
       const drag = g.querySelector(":scope > rect.nsewdrag");
       if (drag) areas[g.classList[0]] = box(drag);
     });
-    const texts = [...chart.querySelectorAll("svg.main-svg text")].filter((t) => t.textContent.trim() && shown(t)).map((t) => {
+    const drawn = [...chart.querySelectorAll("svg.main-svg text")].filter((t) => t.textContent.trim() && shown(t));
+    const texts = drawn.map((t) => {
       const subplot = t.closest("g.subplot");
       const kind = t.classList.contains("bartext") ? "bar" : (t.parentNode.getAttribute("class") || "").split(" ")[0];
       return {text: t.textContent, kind: kind, box: box(t), legend: !!t.closest(".legend"),
@@ -110,7 +111,8 @@ def problems(chart: Chart) -> list[str]:
         for b in texts[i + 1 :]:
             if _overlap(a["box"], b["box"]) > OVERLAP_TOLERANCE_PX:
                 found.append(f"{chart.id}: {a['kind']} {a['text']!r} drawn over {b['kind']} {b['text']!r}")
-        if not a["legend"] and any(_overlap(a["box"], legend) > OVERLAP_TOLERANCE_PX for legend in chart.legend_box or []):
+        under = [box for box in chart.legend_box or [] if _overlap(a["box"], box) > OVERLAP_TOLERANCE_PX]
+        if under and not a["legend"]:
             found.append(f"{chart.id}: {a['kind']} {a['text']!r} drawn under the legend")
         if _outside(a["box"], chart.svg):
             found.append(f"{chart.id}: {a['kind']} {a['text']!r} cut off at the chart's edge")

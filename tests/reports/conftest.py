@@ -36,12 +36,15 @@ _SHOTS = pytest.StashKey[Path]()
 def chart_shots(request, tmp_path_factory) -> Path:
     """The directory chart tests save their screenshots in (named at the end of the run)."""
     chosen = os.environ.get("LOGLENS_ARTEFACTS")
-    shots = Path(chosen) / "charts" if chosen else tmp_path_factory.mktemp("chart-shots")
+    # One fixed directory: the fleet tests' conftest shares this fixture, as a second instance.
+    shots = Path(chosen) / "charts" if chosen else tmp_path_factory.getbasetemp() / "chart-shots"
     shots.mkdir(parents=True, exist_ok=True)
     request.config.stash[_SHOTS] = shots
     return shots
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    # The fleet tests' conftest imports this hook too: say it once when both are loaded.
     if _SHOTS in config.stash:
-        terminalreporter.write_line(f"chart screenshots: {config.stash[_SHOTS]}")
+        terminalreporter.write_line(f"chart screenshots: {config.stash.get(_SHOTS, None)}")
+        del config.stash[_SHOTS]

@@ -84,7 +84,7 @@ def test_one_record_gets_one_sentence_per_missing_chart_not_an_empty_frame(tmp_p
 
 
 def test_a_minute_of_records_gets_ticks_on_whole_seconds(tmp_path, chromium, chart_shots):
-    lines = "".join(f"2025-06-10T11:41:{s:02d}.330172Z INFO ExtHandler ExtHandler heartbeat {s}\n" for s in range(0, 60, 5))
+    lines = "".join(f"2025-06-10T11:41:{s:02d}.330172Z INFO ExtHandler ExtHandler heartbeat\n" for s in range(0, 60, 5))
     report = _report(tmp_path, "one-minute", _vm(tmp_path, "vm-minute", lines))
     ticks = [t["text"] for t in _readable(report, chromium, chart_shots)["chart-events"].texts if t["kind"] == "xtick"]
     assert len(ticks) >= 3 and all(tick.startswith("11:4") for tick in ticks), ticks
@@ -94,7 +94,7 @@ def test_a_big_log_draws_its_many_bars_without_a_smear_of_labels(tmp_path, chrom
     vm = tmp_path / "vm-big"
     (vm / "var" / "log").mkdir(parents=True)
     made = subprocess.run(
-        [sys.executable, "-m", "benchmarks.generate", "--size-mb", "30", "--out", str(vm / "var" / "log" / "waagent.log")],
+        [sys.executable, "-m", "benchmarks.generate", "--size-mb", "30", "--out", str(vm / "var/log/waagent.log")],
         capture_output=True,
         text=True,
         timeout=120,
