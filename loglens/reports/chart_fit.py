@@ -96,29 +96,27 @@ def _plotly_time(moment: datetime) -> str:
 
 
 def labelled(bars: pl.DataFrame) -> pl.Series:
-    """Each bar's label, or "" where it could collide: another bar on its row overlaps it in time.
+    """Each bar's label, or "" where it could collide with another bar's label.
 
-    ``bars`` has `row`, `start`, `end` and `label`. A label drawn inside its own bar (the charts set
-    `textposition="inside"` and hide what does not fit) can then only meet another label
-    when two bars share the same stretch of a row. Over `MAX_LABELLED_BARS`, no labels at all.
+    ``bars`` has `row`, `start`, `end` and `label`. Labels are drawn inside their own bar (the
+    charts set `textposition="inside"` and hide what does not fit), so two labels can only meet
+    where bars on one row overlap in time. Of each run of overlapping bars only the longest keeps
+    its label: it is the one with room for it. Over `MAX_LABELLED_BARS`, no labels at all.
     """
     if bars.height > MAX_LABELLED_BARS:
         return pl.Series("label", [""] * bars.height, dtype=pl.String)
-    order = pl.int_range(pl.len()).alias("order")
+    run = ["row", "run"]
     checked = (
-        bars.with_columns(order)
+        bars.with_columns(order=pl.int_range(pl.len()), end=pl.coalesce("end", "start"))
         .sort("row", "start", "end")
-        .with_columns(
-            before=pl.col("end").shift(1).cum_max().over("row"),
-            after=pl.col("start").shift(-1).over("row"),
-        )
-        .with_columns(
-            clash=(pl.col("start") < pl.col("before")).fill_null(False)
-            | (pl.col("end") > pl.col("after")).fill_null(False)
-        )
+        # A run starts where a bar starts after every earlier bar on its row has ended.
+        .with_columns(reach=pl.col("end").shift(1).cum_max().over("row"))
+        .with_columns(run=(pl.col("reach").is_null() | (pl.col("start") >= pl.col("reach"))).cum_sum().over("row"))
+        .with_columns(length=pl.col("end") - pl.col("start"))
+        .with_columns(keep=pl.col("length").arg_max().over(run) == pl.int_range(pl.len()).over(run))
         .sort("order")
     )
-    return checked.select(pl.when(pl.col("clash")).then(pl.lit("")).otherwise(pl.col("label")).alias("label"))["label"]
+    return checked.select(pl.when(pl.col("keep")).then(pl.col("label")).otherwise(pl.lit("")).alias("label"))["label"]
 
 
 def inside_labels() -> dict:

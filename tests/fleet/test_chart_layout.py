@@ -30,11 +30,11 @@ def _fleet_report(sources: Path, out: Path) -> Path:
 
 
 def _seen(report: Path, chromium: str, shots: Path) -> dict:
-    for width in WIDTHS:
-        charts = look(report, chromium, shots, width=width)
+    seen = look(report, chromium, shots, WIDTHS)
+    for width, charts in seen.items():
         found = [p for chart in charts for p in problems(chart)]
         assert found == [], f"at {width} px (screenshots in {shots}): {found[:10]}"
-    return {chart.id: chart for chart in charts}
+    return {chart.id: chart for chart in seen[WIDTHS[0]]}
 
 
 def test_fleet_charts_read_and_the_matrix_names_every_colour(fleet_source, tmp_path, chromium, chart_shots):

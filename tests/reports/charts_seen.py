@@ -70,25 +70,28 @@ class Chart:
     traces: int = 0
 
 
-def look(report: Path, chromium: str, shots: Path, *, width: int = 1300) -> list[Chart]:
-    """Every chart of ``report`` as drawn at ``width`` px; a screenshot of each lands in ``shots``."""
+def look(report: Path, chromium: str, shots: Path, widths: tuple[int, ...] = (1300,)) -> dict[int, list[Chart]]:
+    """Every chart of ``report`` as drawn at each of ``widths`` px; a screenshot of each lands in ``shots``."""
     shots.mkdir(parents=True, exist_ok=True)
+    seen = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": width, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(report.as_uri())
-        page.wait_for_function(
-            "[...document.querySelectorAll('div.chart')].every((c) => c.querySelector('svg.main-svg'))",
-            timeout=60_000,
-        )
-        charts = [Chart(**seen) for seen in page.evaluate(_SEEN)]
-        for chart in charts:
-            page.locator(f"#{chart.id}").screenshot(path=str(shots / f"{report.stem}-{width}-{chart.id}.png"))
+        for width in widths:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+            page.goto(report.as_uri())
+            page.wait_for_function(
+                "[...document.querySelectorAll('div.chart')].every((c) => c.querySelector('svg.main-svg'))",
+                timeout=60_000,
+            )
+            seen[width] = [Chart(**chart) for chart in page.evaluate(_SEEN)]
+            for chart in seen[width]:
+                page.locator(f"#{chart.id}").screenshot(path=str(shots / f"{report.stem}-{width}-{chart.id}.png"))
+            page.close()
+            assert errors == [], errors
         browser.close()
-    assert errors == []
-    return charts
+    return seen
 
 
 def _overlap(a: list[float], b: list[float]) -> float:

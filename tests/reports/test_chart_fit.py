@@ -27,15 +27,16 @@ def _bars(*spans: tuple[str, int, int]) -> pl.DataFrame:
     )
 
 
-def test_a_bar_keeps_its_label_only_when_no_bar_on_its_row_overlaps_it():
+def test_of_overlapping_bars_on_a_row_only_the_longest_keeps_its_label():
     bars = _bars(
-        ("AMA", 0, 5),  # overlaps the next one
-        ("AMA", 4, 6),
-        ("AMA", 6, 9),  # starts where the last ended: both keep theirs
+        ("AMA", 4, 6),  # overlaps the next one, which is longer
+        ("AMA", 0, 5),
+        ("AMA", 6, 9),  # starts where the last ended: keeps its own
         ("AMA", 30, 31),
+        ("AMA", 30, 31),  # the same stretch again: one label of the two
         ("CSE", 0, 60),  # another row: no clash with AMA
     )
-    assert labelled(bars).to_list() == ["", "", "AMA@6", "AMA@30", "CSE@0"]
+    assert labelled(bars).to_list() == ["", "AMA@0", "AMA@6", "AMA@30", "", "CSE@0"]
 
 
 def test_many_bars_have_no_labels_at_all():

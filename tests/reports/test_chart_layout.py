@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reports.charts_seen import look, problems
+from tests.reports.charts_seen import Chart, look, problems
 from tests.reports.conftest import REPO
 
 SAMPLES = REPO / "sample_logs"
@@ -49,13 +49,14 @@ def _vm(tmp: Path, name: str, log: str) -> Path:
     return tmp / name
 
 
-def _readable(report: Path, chromium: str, shots: Path) -> dict[str, object]:
-    """The charts of ``report`` at each width, after asserting a reader would trip over nothing."""
-    for width in WIDTHS:
-        charts = look(report, chromium, shots, width=width)
+def _readable(report: Path, chromium: str, shots: Path) -> dict[str, Chart]:
+    """The charts of ``report`` as drawn at the widest width, once a reader would trip over
+    nothing at any of them."""
+    seen = look(report, chromium, shots, WIDTHS)
+    for width, charts in seen.items():
         found = [p for chart in charts for p in problems(chart)]
         assert found == [], f"at {width} px (screenshots in {shots}): {found[:10]}"
-    return {chart.id: chart for chart in charts}
+    return {chart.id: chart for chart in seen[WIDTHS[0]]}
 
 
 @pytest.mark.parametrize("sources", [["vm-modern"], ["."]], ids=["vm-modern", "all-samples"])
