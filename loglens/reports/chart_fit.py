@@ -4,7 +4,7 @@ sentence drawn instead of a chart with no data.
 Plotly left to itself draws a chart with no data on a placeholder axis (January to November
 2000, y from -1 to 4), zooms a single bar to fractions of a millisecond, and lets bar labels
 spill over each other and past the plot's edge. These helpers give every time axis a range
-taken from what is drawn, and label a bar only where the label has the bar to itself.
+taken from what is drawn, and label a bar only where no other bar's label can meet it.
 """
 
 from __future__ import annotations
@@ -63,8 +63,9 @@ def _trace_times(trace) -> list[datetime]:
         return starts + [t + timedelta(milliseconds=ms) for t, ms in zip(starts, trace.x, strict=True)]
     times = [_instant(x) for x in trace.x or []]
     if trace.type == "bar" and trace.width is not None:
-        width = timedelta(milliseconds=float(trace.width)) + timedelta(milliseconds=float(trace.offset or 0))
-        times += [t + width for t in times]
+        # A bar spans [x + offset, x + offset + width] (the events chart sets both).
+        offset, width = timedelta(milliseconds=float(trace.offset or 0)), timedelta(milliseconds=float(trace.width))
+        times = [t + offset for t in times] + [t + offset + width for t in times]
     return times
 
 
