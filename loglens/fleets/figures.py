@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from loglens.knowledge import SEVERITIES
-from loglens.reports.figures import layout
+from loglens.reports.chart_fit import fit_time_axes, layout, nothing_to_draw
 
 #: VMs drawn in the matrix: the worst first (the VM table lists them all).
 MATRIX_VMS = 150
@@ -27,6 +27,8 @@ def matrix(fleet) -> go.Figure:
     """Worst severity per VM and category, the VMs with most errors on top."""
     order = fleet.vm_table().head(MATRIX_VMS).get_column("vm").to_list()
     cells = fleet.matrix()
+    if not order or cells.width < 2:
+        return nothing_to_draw("No VM has a finding: no VM x category matrix to draw.")
     categories = [c for c in cells.columns if c != "vm"]
     cells = pl.DataFrame({"vm": order}).join(cells, on="vm", how="left")
     # Severity as a number for the colour scale: 3 error, 2 warning, 1 info, 0 none.
@@ -41,24 +43,39 @@ def matrix(fleet) -> go.Figure:
             x=categories,
             y=order,
             text=text,
-            zmin=0,
-            zmax=len(SEVERITIES),
+            # Each score in the middle of its quarter of the colour scale.
+            zmin=-0.5,
+            zmax=len(SEVERITIES) + 0.5,
             colorscale=scale,
-            showscale=False,
+            # Every colour named: a colour bar of the four bands, each labelled.
+            showscale=True,
+            colorbar={
+                "title": {"text": "worst finding"},
+                "tickvals": list(range(len(SEVERITIES) + 1)),
+                "ticktext": ["none", *reversed(SEVERITIES)],
+                "len": min(1.0, 300 / max(300, 120 + 18 * len(order))),
+                "yanchor": "top",
+                "y": 1,
+            },
             xgap=2,
             ygap=1,
             hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>",
         )
     )
-    figure.update_yaxes(autorange="reversed", type="category")
+    figure.update_yaxes(autorange="reversed", type="category", dtick=1)  # every VM named: rows are 18 px
+    # Category names that do not fit side by side stand upright (slanted, they still touch).
+    figure.update_xaxes(autotickangles=[0, 90])
     total = fleet.counts()["vms"]
-    shown = f" (the {len(order)} worst of {total:,})" if len(order) < total else ""
-    return layout(figure, f"VMs by category: worst finding{shown}", "", "", height=max(300, 120 + 18 * len(order)))
+    shown = f"the {len(order)} worst of {total:,} VMs" if len(order) < total else ""
+    height = max(300, 120 + 18 * len(order))
+    return layout(figure, "VMs by category: worst finding", "", "", height=height, subtitle=shown)
 
 
 def extensions(fleet) -> go.Figure:
     """VMs with an error or warning finding per extension version, stacked by category."""
     rows = fleet.by_extension()
+    if rows.height == 0:
+        return nothing_to_draw("No VM has an error or warning finding about an extension: no rollout chart to draw.")
     label = pl.concat_str(
         pl.col("extension").str.strip_prefix("Microsoft.").str.strip_prefix("Azure."),
         pl.lit(" "),
@@ -86,6 +103,8 @@ def extensions(fleet) -> go.Figure:
 def onset(fleet) -> go.Figure:
     """VMs showing each category over time: when did it start, how fast did it spread."""
     rows = fleet.onset()
+    if rows.height == 0:
+        return nothing_to_draw("No VM has a timed error or warning finding: no onset to draw.")
     figure = go.Figure()
     for category, part in rows.partition_by("category", as_dict=True, maintain_order=True).items():
         figure.add_scatter(
@@ -97,6 +116,7 @@ def onset(fleet) -> go.Figure:
             text=part["vm"].to_list(),
             hovertemplate="%{x}<br>" + category[0] + ": %{y} VM(s), latest %{text}<extra></extra>",
         )
+    fit_time_axes(figure)
     figure.update_yaxes(rangemode="tozero", **_whole_ticks(rows["vms"].max() if rows.height else 1))
     return layout(figure, "Incident onset: VMs with each category over time", "first seen on the VM (UTC)", "VMs")
 

@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from loglens import atomic
 from loglens.fleets import figures
-from loglens.reports.html import figure_json
+from loglens.reports.html import charts
 from loglens.reports.markdown import code, inline
 from loglens.timefmt import human
 
@@ -39,7 +39,7 @@ def render_html(fleet, *, html_dir: Path | None = None, version: str = "") -> st
     )
     environment.filters["when"] = human
     vms, hidden = _vm_rows(fleet, html_dir)
-    charts = [{"id": f"chart-{name}", "json": figure_json(build(fleet))} for name, build in figures.FIGURES.items()]
+    drawn = charts(figures.FIGURES, fleet)
     plotly_js = plotly.offline.get_plotlyjs().replace("</script", "<\\/script")
     return environment.get_template("fleet.html.j2").render(
         generated_at=datetime.now(UTC),
@@ -52,7 +52,7 @@ def render_html(fleet, *, html_dir: Path | None = None, version: str = "") -> st
         templates=fleet.top_templates().to_dicts(),
         vms=vms,
         vms_hidden=hidden,
-        charts=charts,
+        charts=drawn,
         plotly_js=plotly_js,
     )
 

@@ -17,7 +17,16 @@ import polars as pl
 from plotly.subplots import make_subplots
 
 from loglens.engine import Analysis
-from loglens.knowledge import CATEGORIES, LIMITS_LABEL, platform_limit
+from loglens.knowledge import CATEGORIES, LIMITS_LABEL, WARN_SHARE, platform_limit
+from loglens.reports.chart_fit import (
+    MAX_LABELLED_BARS,
+    fit_time_axes,
+    inside_labels,
+    labelled,
+    layout,
+    nothing_to_draw,
+    wrapped,
+)
 from loglens.versions import EXTENSION_HANDLER
 
 #: Outcome -> (colour, bar pattern) for the operation timeline.
@@ -39,6 +48,8 @@ _BUCKETS = ("1m", "5m", "15m", "1h", "3h", "6h", "1d", "7d")
 _BUCKET_SPAN = {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "3h": 180, "6h": 360, "1d": 1440, "7d": 10080}
 #: Other-error templates charted.
 TOP_TEMPLATES = 10
+#: Their labels wrap at about this many characters.
+TEMPLATE_LINE = 45
 #: Operations drawn on the timeline: every failed or running one and the longest others, up to this many.
 MAX_TIMELINE_BARS = 400
 
@@ -63,21 +74,6 @@ def _vm_short(collection: str) -> str:
 
 def _finding_row(analysis: Analysis, finding: dict, row: str) -> str:
     return f"{_vm_short(finding['collection'])} · {row}" if analysis.several_vms else row
-
-
-def layout(figure: go.Figure, title: str, x_title: str, y_title: str, height: int = 420) -> go.Figure:
-    """The look every loglens chart shares (the fleet charts too)."""
-    figure.update_layout(
-        title={"text": title},
-        xaxis_title=x_title,
-        yaxis_title=y_title,
-        height=height,
-        template="plotly_white",
-        legend={"orientation": "h", "y": -0.2},
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        hoverlabel={"namelength": -1},
-    )
-    return figure
 
 
 def _timed_findings(analysis: Analysis) -> pl.DataFrame:
@@ -112,41 +108,55 @@ def _finding_markers(figure: go.Figure, analysis: Analysis, y_of) -> None:
 def timeline(analysis: Analysis) -> go.Figure:
     """Extension operations as bars per extension, by outcome, with the platform limits and findings."""
     ops = analysis.operations
+    if ops.height == 0 and _timed_findings(analysis).height == 0:
+        return nothing_to_draw("No extension operations or timed findings in these logs: no timeline to draw.")
     figure = go.Figure()
     shown_note = ""
     if ops.height > MAX_TIMELINE_BARS:
         # Routine quick successes would bury the story: keep what failed or ran long.
         notable = (pl.col("outcome") != "succeeded").cast(pl.Int8)
         kept = ops.sort([notable, pl.col("took")], descending=[True, True]).head(MAX_TIMELINE_BARS)
-        shown_note = f" ({kept.height:,} of {ops.height:,} operations: all failed or running, then the longest)"
+        shown_note = f"{kept.height:,} of {ops.height:,} operations: all failed or running, then the longest"
         ops = kept.sort("started")
     if ops.height:
         ops = ops.with_columns(row=_row(pl.col("extension"), analysis.several_vms))
         _operation_bars(figure, ops)
-        limits = ops.with_columns(limit_at=pl.col("started") + platform_limit(pl.col("extension")))
-        figure.add_trace(
-            go.Scatter(
-                x=limits["limit_at"].to_list(),
-                y=limits["row"].to_list(),
-                mode="markers",
-                name=LIMITS_LABEL,
-                marker={"symbol": "line-ns-open", "size": 18, "color": "black", "line": {"width": 2}},
-                hovertemplate="limit reached at %{x}<extra></extra>",
-            )
-        )
+        _limit_markers(figure, ops)
     _finding_markers(figure, analysis, lambda f: _finding_row(analysis, f, _short(f["extension"])))
     rows = ops["row"].n_unique() if ops.height else 0
     if analysis.several_vms:
         # VMs logged years apart would shrink every bar to a point on one shared axis.
         figure = _split_by_vm(figure, [_vm_short(c) for c in analysis.collections])
-    figure.update_xaxes(type="date")
+    fit_time_axes(figure)
+    figure.update_layout(inside_labels())
     figure.update_yaxes(categoryorder="category descending")  # top to bottom alphabetical: a VM's rows together
     return layout(
         figure,
-        "Extension operations (bars) and findings" + shown_note,
+        "Extension operations (bars) and findings",
         _time_title(analysis),
         "extension",
         height=max(360, 60 * rows + 120 * len(analysis.collections) * analysis.several_vms + 200),
+        subtitle=shown_note,
+    )
+
+
+def _limit_markers(figure: go.Figure, ops: pl.DataFrame) -> None:
+    """Where each operation would reach its platform limit; on a crowded timeline only where it
+    matters (failed, running, or near the limit): one marker per quick success is a smear there."""
+    limits = ops.with_columns(limit=platform_limit(pl.col("extension")))
+    if limits.height > MAX_LABELLED_BARS:
+        near = pl.col("took") >= pl.col("limit") * WARN_SHARE
+        limits = limits.filter((pl.col("outcome") != "succeeded") | near)
+    limits = limits.with_columns(limit_at=pl.col("started") + pl.col("limit"))
+    figure.add_trace(
+        go.Scatter(
+            x=limits["limit_at"].to_list(),
+            y=limits["row"].to_list(),
+            mode="markers",
+            name=LIMITS_LABEL,
+            marker={"symbol": "line-ns-open", "size": 18, "color": "black", "line": {"width": 2}},
+            hovertemplate="limit reached at %{x}<extra></extra>",
+        )
     )
 
 
@@ -180,8 +190,13 @@ def _split_by_vm(figure: go.Figure, vms: list[str]) -> go.Figure:
 
 
 def _operation_bars(figure: go.Figure, ops: pl.DataFrame) -> None:
-    """One bar trace per outcome."""
+    """One bar trace per outcome; a bar is labelled only where the label has the bar to itself."""
+    name = pl.concat_str(pl.col("operation"), pl.lit(" "), pl.col("extension_version").fill_null("")).str.strip_chars()
+    ops = ops.with_columns(name=name, start=pl.col("started"), end=pl.col("started") + pl.col("took"))
+    ops = ops.with_columns(label=labelled(ops.select("row", "start", "end", label="name")))
     for outcome, (colour, pattern) in OUTCOME_STYLE.items():
+        # Many bars a pixel wide: black outlines would make one black smear of them.
+        edge = "black" if ops.height <= MAX_LABELLED_BARS else colour
         part = ops.filter(pl.col("outcome") == outcome)
         if part.height == 0:
             continue
@@ -192,12 +207,14 @@ def _operation_bars(figure: go.Figure, ops: pl.DataFrame) -> None:
                 x=[t.total_seconds() * 1000 for t in part["took"].to_list()],
                 y=part["row"].to_list(),
                 name=f"{outcome}",
-                marker={"color": colour, "pattern": {"shape": pattern}, "line": {"width": 1, "color": "black"}},
-                text=[
-                    f"{o} {v or ''}".strip() for o, v in zip(part["operation"], part["extension_version"], strict=True)
-                ],
-                customdata=[str(t).split(".")[0] for t in part["took"].to_list()],
-                hovertemplate="%{y}: %{text}<br>started %{base}<br>took %{customdata}<extra>" + outcome + "</extra>",
+                marker={"color": colour, "pattern": {"shape": pattern}, "line": {"width": 1, "color": edge}},
+                text=part["label"].to_list(),
+                textposition="inside",
+                insidetextanchor="middle",
+                customdata=[[n, str(t).split(".")[0]] for n, t in zip(part["name"], part["took"], strict=True)],
+                hovertemplate="%{y}: %{customdata[0]}<br>started %{base}<br>took %{customdata[1]}<extra>"
+                + outcome
+                + "</extra>",
             )
         )
 
@@ -205,6 +222,8 @@ def _operation_bars(figure: go.Figure, ops: pl.DataFrame) -> None:
 def events_over_time(analysis: Analysis) -> go.Figure:
     """Records per time bucket by level, stacked, with findings marked by category."""
     timeline = analysis.timeline
+    if timeline.height == 0:
+        return nothing_to_draw("No timestamped records in these logs: no events chart to draw.")
     figure = go.Figure()
     if timeline.height:
         spans = pl.concat([c.spans for c in analysis.contexts])
@@ -226,6 +245,9 @@ def events_over_time(analysis: Analysis) -> go.Figure:
                         x=part["bucket"].to_list(),
                         y=part["count"].to_list(),
                         name=level,
+                        # Each bar covers its bucket, from its start: the axis then spans whole buckets.
+                        width=_BUCKET_SPAN[bucket] * 60_000,
+                        offset=0,
                         marker={"color": colour, "pattern": {"shape": pattern}},
                         hovertemplate=f"{level}: %{{y}} records<br>%{{x}}<extra></extra>",
                     )
@@ -234,9 +256,8 @@ def events_over_time(analysis: Analysis) -> go.Figure:
         _finding_markers(figure, analysis, lambda f: peak * 1.08)
         figure.update_layout(barmode="stack")
         title = f"Log records per {bucket} by level, findings marked by category"
-    else:
-        title = "Log records over time (no timestamped records)"
-    figure.update_xaxes(type="date")
+    fit_time_axes(figure)
+    figure.update_yaxes(rangemode="tozero")
     return layout(figure, title, "time (UTC)", "records")
 
 
@@ -250,32 +271,36 @@ def versions(analysis: Analysis) -> go.Figure:
         analysis.versions.with_columns(row=_row(pl.col("component"), analysis.several_vms))
         .group_by("row", "version")
         .agg(pl.col("first_seen").min(), pl.col("last_seen").max())
+        .filter(pl.col("first_seen").is_not_null())
         .sort("row", "first_seen")
+        # A version seen once still gets a bar a minute wide.
+        .with_columns(end=pl.max_horizontal(pl.col("last_seen"), pl.col("first_seen") + timedelta(minutes=1)))
     )
+    if spans.height == 0 and _timed_findings(analysis).filter(pl.col("rule").is_in(_VERSION_CHANGES)).height == 0:
+        return nothing_to_draw("No agent or extension versions with a time in these logs: no versions chart to draw.")
     figure = go.Figure()
     if spans.height:
-        widths = [
-            max((b - a).total_seconds() * 1000, 60_000)
-            for a, b in zip(spans["first_seen"], spans["last_seen"], strict=True)
-        ]
+        label = labelled(spans.select("row", "end", start="first_seen", label="version"))
         figure.add_trace(
             go.Bar(
                 orientation="h",
                 base=spans["first_seen"].to_list(),
-                x=widths,
+                x=[(b - a).total_seconds() * 1000 for a, b in zip(spans["first_seen"], spans["end"], strict=True)],
                 y=spans["row"].to_list(),
-                text=spans["version"].to_list(),
+                text=label.to_list(),
                 textposition="inside",
                 insidetextanchor="start",
+                customdata=spans["version"].to_list(),
                 name="version seen in the logs",
                 marker={"color": "#78909c", "pattern": {"shape": "."}, "line": {"width": 1, "color": "black"}},
-                hovertemplate="%{y} %{text}<br>first %{base}<extra></extra>",
+                hovertemplate="%{y} %{customdata}<br>first %{base}<extra></extra>",
             )
         )
     _change_markers(figure, analysis)
     if analysis.several_vms:
         figure = _split_by_vm(figure, [_vm_short(c) for c in analysis.collections])
-    figure.update_xaxes(type="date")
+    fit_time_axes(figure)
+    figure.update_layout(inside_labels())
     height = max(320, 45 * spans["row"].n_unique() + 120 * len(analysis.collections) * analysis.several_vms + 200)
     return layout(figure, "Agent and extension versions over time", _time_title(analysis), "component", height=height)
 
@@ -315,12 +340,15 @@ def _change_markers(figure: go.Figure, analysis: Analysis) -> None:
 def other_errors(analysis: Analysis) -> go.Figure:
     """The most frequent error/warning templates no rule explains."""
     top = analysis.other_errors.sort("count", descending=True, maintain_order=True).head(TOP_TEMPLATES).reverse()
+    if top.height == 0:
+        return nothing_to_draw("No error or warning in these logs is left unexplained: no template chart to draw.")
     templates = top["template"].to_list()
     figure = go.Figure(
         go.Bar(
             orientation="h",
             x=top["count"].to_list(),
-            y=[(t or "")[:90] + ("..." if len(t or "") > 90 else "") for t in templates],
+            # Two or three short lines each: one long line would take the plot's width (or run off it).
+            y=[wrapped((t or "")[:120] + ("..." if len(t or "") > 120 else ""), TEMPLATE_LINE) for t in templates],
             marker={"color": "#546e7a", "pattern": {"shape": "\\"}},
             text=top["count"].to_list(),
             textposition="outside",

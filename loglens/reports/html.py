@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 from loglens import atomic
 from loglens.engine import Analysis
 from loglens.reports import figures, model
+from loglens.reports.chart_fit import note_of
 from loglens.timefmt import human
 
 
@@ -27,6 +28,20 @@ def figure_json(figure) -> str:
     """Figure JSON safe to place inside a script element."""
     text = plotly.io.to_json(figure, validate=False, remove_uids=True)
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def charts(builders: dict, source) -> list[dict]:
+    """Each chart of ``source`` for the template: its figure's JSON, or the sentence said instead.
+
+    A chart with nothing to draw is that one plain sentence in the report, not a frame on
+    placeholder axes.
+    """
+    entries = []
+    for name, build in builders.items():
+        figure = build(source)
+        note = note_of(figure)
+        entries.append({"id": f"chart-{name}", "note": note, "json": None if note else figure_json(figure)})
+    return entries
 
 
 #: A `code` span as the rule documentation writes it (no backtick inside).
@@ -60,11 +75,11 @@ def render(analysis: Analysis, *, generated_at: datetime | None = None, version:
     environment.filters["code_spans"] = code_spans
     environment.filters["breakable"] = breakable
     report = model.build(analysis, generated_at=generated_at, version=version, neighbours=True)
-    charts = [{"id": f"chart-{name}", "json": figure_json(build(analysis))} for name, build in figures.FIGURES.items()]
+    drawn = charts(figures.FIGURES, analysis)
     template = environment.get_template("report.html.j2")
     # plotly.js is inserted verbatim; make sure no `</script` in it can end the element early.
     plotly_js = plotly.offline.get_plotlyjs().replace("</script", "<\\/script")
-    return template.render(model=report, charts=charts, plotly_js=plotly_js)
+    return template.render(model=report, charts=drawn, plotly_js=plotly_js)
 
 
 def write(analysis: Analysis, out: Path | str, **kwargs) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.fleet_data import generate_fleet
-from tests.reports.conftest import chromium  # noqa: F401 -- the fleet report test opens it too
+from tests.reports.conftest import chart_shots, chromium, pytest_terminal_summary  # noqa: F401 -- shared
 
 LOGLENS = [sys.executable, "-m", "loglens"]
 DASK = [sys.executable, "-m", "dask"]
