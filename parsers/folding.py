@@ -5,6 +5,11 @@ from __future__ import annotations
 import polars as pl
 
 
+#: A poster's elision line (`...`): it stands for lines left out, so it is its own unparsed row,
+#: never part of a record.
+ELISIONS = ["...", "\u2026", "[...]", "[\u2026]"]
+
+
 def fold(starts: pl.DataFrame, continuations: pl.DataFrame, column: str) -> pl.DataFrame:
     """Append each continuation line to ``column`` of the last record start at or before it.
 

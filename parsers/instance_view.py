@@ -39,6 +39,9 @@ def read_instance_views(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[S
                 rows.append({"source_path": source.name, **span, "scope": "text", "message": document.text})
             continue
         view = value.get("instanceView", value) if isinstance(value, dict) else value
+        if _is_one_extension(view):
+            # One element of `instanceView.extensions`, pasted on its own: its statuses are its own.
+            view = [view]
         extensions = view.get("extensions") if isinstance(view, dict) else view
         if not isinstance(extensions, list) and not (isinstance(view, dict) and "vmAgent" in view):
             reject(document, "JSON has no instanceView.extensions list")
@@ -73,6 +76,17 @@ def read_instance_views(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[S
                     rows.append(_status_row(who, handler["status"], "handler"))
     frame = rows_to_frame(rows, schema.INSTANCE_VIEW_COLUMNS, timestamp="timestamp")
     return _split_fields(frame), accounts
+
+
+def _is_one_extension(view: Any) -> bool:
+    """An extension's own instance view (`name`, `type`, `typeHandlerVersion`, `statuses`), not a VM's."""
+    return (
+        isinstance(view, dict)
+        and "extensions" not in view
+        and "vmAgent" not in view
+        and isinstance(view.get("statuses"), list)
+        and ("typeHandlerVersion" in view or "type" in view)
+    )
 
 
 def _list(value: Any) -> list[dict]:

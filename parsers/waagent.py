@@ -16,7 +16,8 @@ from __future__ import annotations
 import polars as pl
 
 from parsers import schema
-from parsers.bare_lines import parse_bare
+from parsers.bare_lines import STRIPPED, parse_bare
+from parsers.folding import ELISIONS
 from parsers.chunks import RawChunk
 from parsers.event_fields import event_columns
 from parsers.folding import fold
@@ -38,7 +39,6 @@ from parsers.wrappers import unwrap, with_wrapper_fields
 #: Header form numbers (`waagent_format.FORMS`).
 _ISO, _LEGACY, _EXTENSION = (FORMS.index(f) for f in ("agent-iso", "agent-legacy", "extension"))
 _DIGITS = tuple("0123456789")
-ELISIONS = ["...", "\u2026", "[...]", "[\u2026]"]
 
 
 def parse_raw_chunk(
@@ -120,9 +120,33 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
             line_format=pl.lit("unparsed"),
         )
         records = pl.concat([records, schema.conform(rows, schema.WAAGENT_COLUMNS)]).sort("line_first")
+    counts = (starts.height, continuations.height, 0 if unparsed is None else unparsed.height)
+    if unparsed is not None and (head := _stripped_head(unparsed, starts, source_path)) is not None:
+        records, counts = _with_head(records, counts, *head)
     if unwrapped is not None:
         records = schema.conform(with_wrapper_fields(records, unwrapped), schema.WAAGENT_COLUMNS)
-    return records, (starts.height, continuations.height, 0 if unparsed is None else unparsed.height)
+    return records, counts
+
+
+def _stripped_head(unparsed: pl.DataFrame, starts: pl.DataFrame, source_path: str):
+    """The unparsed lines before a chunk's first header, as records when the poster cut the stamps
+    off agent lines there (`parsers.bare_lines`): (their line numbers, records, counts) or None."""
+    first = starts["line_no"].min() if starts.height else None
+    head = unparsed.filter(~pl.col("text").is_in(ELISIONS))
+    if first is not None:
+        head = head.filter(pl.col("line_no") < first)
+    if head.height == 0 or not head["text"].str.contains(STRIPPED).any():
+        return None
+    parsed = parse_bare(head.select("line_no", "text"), source_path)
+    return None if parsed is None else (head["line_no"], *parsed)
+
+
+def _with_head(records: pl.DataFrame, counts: tuple[int, int, int], lines: pl.Series, head: pl.DataFrame, head_counts):
+    """``records`` with the unparsed rows of ``lines`` replaced by ``head``, and the counts moved."""
+    kept = records.filter(~pl.col("line_first").is_in(lines.implode()))
+    merged = pl.concat([kept, schema.conform(head, schema.WAAGENT_COLUMNS)]).sort("line_first")
+    now_parsed = head_counts[0] + head_counts[1]
+    return merged, (counts[0] + head_counts[0], counts[1] + head_counts[1], counts[2] - now_parsed)
 
 
 def _rows(frame: pl.DataFrame, mask: pl.Series, columns: tuple[str, ...]) -> pl.DataFrame:

@@ -48,19 +48,19 @@ LEVELS = r"VERBOSE|INFO|WARNING|ERROR"
 _THREAD = "|".join(THREAD_NAMES) + r"|Thread-\d+(?: \([^)]*\))?|Dummy-\d+"
 _PROCESS = "|".join(PROCESS_NAMES)
 #: `[Publisher.Type-1.2.3]`: split at the last '-', version is dotted digits ([CGI], [PERIODIC] fail).
-_EXT_PREFIX = r"\[(?P<ext>[^\]\s]+)-(?P<ver>\d+(?:\.\d+)*)\]"
+EXT_PREFIX = r"\[(?P<ext>[^\]\s]+)-(?P<ver>\d+(?:\.\d+)*)\]"
 
 #: What follows the timestamp, per form (section 1.9 of the reference, split after the time):
 #: agent-iso: level, optional thread (a whitelist, so a message's first word is not taken for
 #: one), optional process or extension prefix.
 ISO_TAIL = (
     r" (?P<level>" + LEVELS + r")(?: |$)(?:(?P<thread>" + _THREAD + r") )?"
-    r"(?:(?:(?P<process>" + _PROCESS + r")|" + _EXT_PREFIX + r")(?: |$))?"
+    r"(?:(?:(?P<process>" + _PROCESS + r")|" + EXT_PREFIX + r")(?: |$))?"
 )
 #: agent-legacy: level, optional `Daemon`/`ExtHandler` prefix or extension prefix (no threads yet).
-LEGACY_TAIL = r" (?P<level>" + LEVELS + r")(?: |$)(?:(?:(?P<process>Daemon|ExtHandler)|" + _EXT_PREFIX + r")(?: |$))?"
+LEGACY_TAIL = r" (?P<level>" + LEVELS + r")(?: |$)(?:(?:(?P<process>Daemon|ExtHandler)|" + EXT_PREFIX + r")(?: |$))?"
 #: extension: an optional `ERROR:`/`WARNING:` marker glued to the message, optional prefix.
-EXTENSION_TAIL = r"(?: (?:(?P<level>ERROR|WARNING):)?(?:" + _EXT_PREFIX + r" )?|$)"
+EXTENSION_TAIL = r"(?: (?:(?P<level>ERROR|WARNING):)?(?:" + EXT_PREFIX + r" )?|$)"
 ISO_STAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z"
 LOCAL_STAMP = r"[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
 _UNNAMED = regex.compile(r"\?P<\w+>")

@@ -120,3 +120,32 @@ def test_imports_follow_the_layers():
         timeout=300,
     )
     assert run.returncode == 0 and "1 kept, 0 broken" in run.stdout, run.stdout[-3000:] + run.stderr
+
+
+def _layout_rows() -> dict[str, str]:
+    """The README's layout table: folder -> what its row says."""
+    section = (REPO / "README.md").read_text().split("\n## Layout", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        if found := regex.match(r"\| `([^`]+)` \| (.*) \|$", line):
+            rows[found[1].rstrip("/")] = found[2]
+    return rows
+
+
+def test_readme_layout_names_every_module_and_only_modules_that_exist():
+    """The layout section is checked against the tree, so it cannot drift: each module of the
+    packages (and of mining/, benchmarks/) is named in its folder's row (a sub-package's in its
+    parent's row when it has none of its own; rule modules are listed by the rules table), and
+    every `name.py` a row names exists under that folder."""
+    rows = _layout_rows()
+    missing, stale = [], []
+    for folder in ("parsers", "loglens", "loglens/fleets", "loglens/reports", "catalogue", "mining", "benchmarks"):
+        row = rows.get(folder) or rows[folder.split("/")[0]]
+        for path in sorted((REPO / folder).glob("*.py")):
+            if path.name not in ("__init__.py", "__main__.py") and f"`{path.name}`" not in row:
+                missing.append(f"{folder}/{path.name}")
+    for folder, row in rows.items():
+        for name in regex.findall(r"`([\w/]*\w\.py)`", row):
+            if not list((REPO / folder).rglob(name.rsplit("/", 1)[-1])):
+                stale.append(f"{folder}: {name}")
+    assert missing == [] and stale == [], f"README layout: not named {missing}; no such module {stale}"

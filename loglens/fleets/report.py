@@ -11,11 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import plotly.offline
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from loglens import atomic
 from loglens.fleets import figures
-from loglens.reports.html import charts
+from loglens.reports.html import charts, environment
 from loglens.reports.markdown import code, inline
 from loglens.timefmt import human
 
@@ -34,14 +33,10 @@ def _vm_rows(fleet, html_dir: Path | None) -> tuple[list[dict], int]:
 
 def render_html(fleet, *, html_dir: Path | None = None, version: str = "") -> str:
     """The fleet report as one HTML string; per-VM report links are relative to ``html_dir``."""
-    environment = Environment(
-        loader=PackageLoader("loglens.reports", "templates"), autoescape=select_autoescape(["html", "j2"])
-    )
-    environment.filters["when"] = human
     vms, hidden = _vm_rows(fleet, html_dir)
     drawn = charts(figures.FIGURES, fleet)
     plotly_js = plotly.offline.get_plotlyjs().replace("</script", "<\\/script")
-    return environment.get_template("fleet.html.j2").render(
+    return environment().get_template("fleet.html.j2").render(
         generated_at=datetime.now(UTC),
         version=version,
         dataset=str(fleet.out),

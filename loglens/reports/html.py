@@ -66,17 +66,20 @@ def breakable(text: object) -> Markup:
     return Markup(_SEPARATORS.sub(r"\1<wbr>", escaped))
 
 
+def environment() -> Environment:
+    """The templates (`templates/`), escaping on, with the filters every report uses."""
+    env = Environment(loader=PackageLoader("loglens.reports", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    env.filters["when"] = human
+    env.filters["code_spans"] = code_spans
+    env.filters["breakable"] = breakable
+    return env
+
+
 def render(analysis: Analysis, *, generated_at: datetime | None = None, version: str = "") -> str:
     """The report as one HTML string."""
-    environment = Environment(
-        loader=PackageLoader("loglens.reports", "templates"), autoescape=select_autoescape(["html", "j2"])
-    )
-    environment.filters["when"] = human
-    environment.filters["code_spans"] = code_spans
-    environment.filters["breakable"] = breakable
     report = model.build(analysis, generated_at=generated_at, version=version, neighbours=True)
     drawn = charts(figures.FIGURES, analysis)
-    template = environment.get_template("report.html.j2")
+    template = environment().get_template("report.html.j2")
     # plotly.js is inserted verbatim; make sure no `</script` in it can end the element early.
     plotly_js = plotly.offline.get_plotlyjs().replace("</script", "<\\/script")
     return template.render(model=report, charts=drawn, plotly_js=plotly_js)

@@ -57,3 +57,29 @@ def test_a_fleet_without_findings_says_so_instead_of_empty_charts(tmp_path, chro
     charts = _seen(_fleet_report(sources, tmp_path / "out"), chromium, chart_shots)
     assert charts["chart-extensions"].note.startswith("No VM has an error or warning finding")
     assert charts["chart-onset"].note == "No VM has a timed error or warning finding: no onset to draw."
+
+
+def test_fleet_tables_wrap_names_between_words(fleet_source, tmp_path, chromium):
+    """The issue saw "moder n-1" and "Extensions.Cu stomScript": VM and extension names in the
+    fleet report's tables wrap at their dots and dashes, never inside a word, at any width."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.reports.conftest import CHROMIUM_ARGS
+    from tests.reports.test_html_layout import _BROKEN_WORDS, _CROWDED_HEADERS
+
+    root, _ = fleet_source
+    sources = tmp_path / "fleet-with-long-names"
+    shutil.copytree(root, sources)
+    for index in (1, 2):
+        shutil.copytree(REPO / "sample_logs" / "vm-modern", sources / f"vm-modern-{index}")
+    report = _fleet_report(sources, tmp_path / "out")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        for width in (1300, 700, 480):
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.goto(report.as_uri())
+            page.wait_for_load_state("load")
+            assert page.evaluate(_BROKEN_WORDS) == [], width
+            assert page.evaluate(_CROWDED_HEADERS) == [], width
+            page.close()
+        browser.close()

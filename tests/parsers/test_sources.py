@@ -239,8 +239,12 @@ def test_instance_view_whole_and_extensions_only(tmp_path):
     ]
     (tmp_path / "a.json").write_text(json.dumps(extensions))
     (tmp_path / "b.json").write_text(json.dumps({"name": "vm", "instanceView": {"extensions": extensions}}))
-    frame = load_sources([tmp_path]).frames["instance_view"]
-    assert frame.height == 2
+    # One element of the list pasted on its own (as Microsoft Learn's extension docs show it).
+    (tmp_path / "c.json").write_text(json.dumps(extensions[0], indent=2))
+    result = load_sources([tmp_path])
+    frame = result.frames["instance_view"]
+    assert frame.height == 3 and frame["scope"].to_list() == ["extension"] * 3
+    assert all(a.unparsed == 0 for a in result.accounts), result.accounts
     row = frame.row(0, named=True)
     assert (row["code_kind"], row["code_state"], row["code_number"], row["level"]) == (
         "ProvisioningState",
