@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
 
 from loglens import atomic, engine
 from loglens.engine import Analysis
-from loglens.errors import InputError, first_line
+from loglens.errors import InputError
 from loglens.redact import redact_frame
-from loglens.version import __version__
+from loglens.outputs import (  # noqa: F401 - the api's writing half, re-exported
+    check_writable,
+    report_model,
+    write_document,
+    write_html,
+    write_markdown,
+    write_text,
+    writing,
+)
 from parsers import LoadResult, TimezoneError, VmTimezone, load_sources
 from parsers.chunks import DEFAULT_CHUNK_BYTES, STREAM_CHUNK_BYTES
 
@@ -306,92 +313,3 @@ def _zone(tz: str | None) -> VmTimezone:
 def analyze_load(result: LoadResult) -> Analysis:
     """Run every rule over what was read (no check that anything was)."""
     return engine.analyze(result)
-
-
-def write_document(analysis: Analysis, out: Path | str | None) -> str:
-    """The JSON report document; written to ``out`` unless it is None or `-` (then returned only).
-
-    Raises:
-        InputError: the file cannot be written.
-    """
-    import json
-
-    from loglens.reports import document, model
-
-    report = model.build(analysis, version=__version__, facts=False)
-    text = json.dumps(document.build(report), indent=2, ensure_ascii=False) + "\n"
-    if out is not None and str(out) != "-":
-        with writing(out):
-            atomic.write_text(out, text)
-    return text
-
-
-def write_html(analysis: Analysis, out: Path | str) -> Path:
-    """Write the self-contained HTML report (charts included; opens offline).
-
-    Raises:
-        InputError: the file cannot be written.
-    """
-    from loglens.reports import html
-
-    with writing(out):
-        return html.write(analysis, out, version=__version__)
-
-
-def write_markdown(analysis: Analysis, out: Path | str) -> Path:
-    """Write the Markdown report (verdict, findings, inputs; no charts).
-
-    Raises:
-        InputError: the file cannot be written.
-    """
-    from loglens.reports import markdown
-
-    with writing(out):
-        return markdown.write(analysis, out, version=__version__)
-
-
-def check_writable(out: Path | str, *, directory: bool = False) -> None:
-    """Raise before any work when ``out`` cannot be written: a file path that is a directory, a
-    missing or read-only parent. ``directory``: ``out`` is a directory to create or fill.
-
-    Raises:
-        InputError: naming ``out`` and why.
-    """
-    out = Path(out)
-    if not directory and out.is_dir():
-        raise InputError(f"{out}: is a directory; give a file name")
-    if directory and out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a directory")
-    # The nearest existing directory is where the file (and any missing parents) will be made.
-    parent = out if directory and out.is_dir() else out.parent
-    while not parent.exists() and parent != parent.parent:
-        if not directory and parent == out.parent:
-            raise InputError(f"{out}: cannot write output: directory {parent} does not exist")
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"{out}: cannot write output: directory {parent} is not writable")
-
-
-def write_text(out: Path | str, text: str) -> Path:
-    """Write ``text`` to ``out`` atomically.
-
-    Raises:
-        InputError: the file cannot be written.
-    """
-    with writing(out):
-        return atomic.write_text(out, text)
-
-
-@contextmanager
-def writing(out: Path | str) -> Iterator[None]:
-    """Turn a failed write of ``out`` into an InputError naming it.
-
-    Polars reports a failed write (a full disk, say) as its own ComputeError, not OSError.
-    """
-    try:
-        yield
-    except OSError as exc:
-        raise InputError(f"{out}: cannot write output: {exc.strerror or exc}") from exc
-    except pl.exceptions.PolarsError as exc:
-        reason = first_line(exc) or type(exc).__name__
-        raise InputError(f"{out}: cannot write output: {reason}") from exc

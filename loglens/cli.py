@@ -199,15 +199,17 @@ def analyze(
             analysis = api.analyze(paths, tz=tz, progress=say)
             print_warnings(analysis.warnings)
             say("writing the reports")
-            document = api.write_document(analysis, json_out)
+            # One report model for every output; the reports' evidence blocks and facts only when asked for.
+            report = api.report_model(analysis, full=bool(html_out or markdown_out))
+            document = api.write_document(analysis, json_out, report) if json_out else ""
             if html_out:
-                api.write_html(analysis, html_out)
+                api.write_html(analysis, html_out, report)
             if markdown_out:
-                api.write_markdown(analysis, markdown_out)
+                api.write_markdown(analysis, markdown_out, report)
     if json_out == "-":
         typer.echo(document, nl=False)
     elif not quiet:
-        terminal.print_summary(analysis, _out)
+        terminal.print_summary(analysis, _out, report)
     if not quiet:
         name_outputs(outputs)
     if html_out and open_report:

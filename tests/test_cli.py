@@ -275,3 +275,23 @@ def test_a_missing_path_is_an_input_error_before_any_work():
     run = loglens("analyze", "sample_logs/vm-healthy", "sample_logs/vm-helthy", "-q")
     assert run.returncode == 2
     assert run.stderr.strip() == "error: sample_logs/vm-helthy: no such file or directory"
+
+
+def test_one_report_model_per_run_whatever_the_outputs(tmp_path, monkeypatch):
+    """The model was built once per output and once more for a JSON document nobody asked for."""
+    from typer.testing import CliRunner
+
+    from loglens import cli
+    from loglens.reports import model
+
+    built = []
+    real = model.build
+    monkeypatch.setattr(model, "build", lambda *a, **k: built.append(k) or real(*a, **k))
+    sample = str(Path(__file__).resolve().parents[1] / "sample_logs" / "vm-modern")
+    outputs = ["--json", str(tmp_path / "r.json"), "--html", str(tmp_path / "r.html"), "--markdown", str(tmp_path / "r.md")]
+    run = CliRunner().invoke(cli.app, ["analyze", sample, *outputs])
+    assert run.exit_code == 0, run.output
+    assert len(built) == 1 and built[0]["neighbours"] and built[0]["facts"]
+    built.clear()
+    assert CliRunner().invoke(cli.app, ["analyze", sample]).exit_code == 0
+    assert len(built) == 1 and not built[0]["neighbours"] and not built[0]["facts"]

@@ -75,9 +75,13 @@ def environment() -> Environment:
     return env
 
 
-def render(analysis: Analysis, *, generated_at: datetime | None = None, version: str = "") -> str:
-    """The report as one HTML string."""
-    report = model.build(analysis, generated_at=generated_at, version=version, neighbours=True)
+def render(
+    analysis: Analysis, *, generated_at: datetime | None = None, version: str = "", report: dict | None = None
+) -> str:
+    """The report as one HTML string (``report``: the run's report model, built with its
+    evidence blocks and facts; built here when not given)."""
+    if report is None:
+        report = model.build(analysis, generated_at=generated_at, version=version, neighbours=True)
     drawn = charts(figures.FIGURES, analysis)
     template = environment().get_template("report.html.j2")
     # plotly.js is inserted verbatim; make sure no `</script` in it can end the element early.

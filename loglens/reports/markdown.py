@@ -87,9 +87,13 @@ def _facts_table(facts: list[dict]) -> list[str]:
     ]
 
 
-def render(analysis: Analysis, *, generated_at: datetime | None = None, version: str = "") -> str:
-    """The Markdown report."""
-    report = model.build(analysis, generated_at=generated_at, version=version, neighbours=True)
+def render(
+    analysis: Analysis, *, generated_at: datetime | None = None, version: str = "", report: dict | None = None
+) -> str:
+    """The Markdown report (``report``: the run's report model with its evidence blocks and facts;
+    built here when not given)."""
+    if report is None:
+        report = model.build(analysis, generated_at=generated_at, version=version, neighbours=True)
     counts = report["counts"]
     covered = (
         f" Logs cover {human(report['first_seen'])} to {human(report['last_seen'])}." if report["first_seen"] else ""

@@ -15,13 +15,14 @@ _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 _LOCATIONS = 3
 
 
-def render(analysis: Analysis, *, wrap: bool = True) -> Group:
+def render(analysis: Analysis, *, wrap: bool = True, report: dict | None = None) -> Group:
     """A renderable summary: counts, findings, unexplained errors, inputs.
 
     ``wrap``: for a terminal, findings wrap with a hanging indent; otherwise (piped) each row is
     one unpadded line, for grep.
     """
-    report = model.build(analysis, facts=False)
+    if report is None:
+        report = model.build(analysis, facts=False)
     counts = report["counts"]
     lines = sum(i["lines"] for i in report["inputs"])
     parts = [
@@ -91,7 +92,7 @@ def _finding(finding: dict) -> list[tuple[Text, Text]]:
     return rows
 
 
-def print_summary(analysis: Analysis, console: Console) -> None:
-    """Print the summary to ``console``."""
+def print_summary(analysis: Analysis, console: Console, report: dict | None = None) -> None:
+    """Print the summary to ``console`` (``report``: the run's report model, if built already)."""
     # No cropping: an evidence line longer than the terminal overflows whole rather than being cut.
-    console.print(render(analysis, wrap=console.is_terminal), crop=False)
+    console.print(render(analysis, wrap=console.is_terminal, report=report), crop=False)
