@@ -11,8 +11,9 @@ defaults and completion stay typer's.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-import click
+# Typer's own classes only: typer 0.2x carries its own click, and plain `click` may not be installed.
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 
@@ -23,7 +24,7 @@ class _ShownArgument(TyperArgument):
             name += "..."
         return name if self.required else f"[{name}]"
 
-    def display_type_rich(self, ctx: click.Context) -> str | None:
+    def display_type_rich(self, ctx: Any) -> str | None:
         return None
 
     def _rich_display_name(self) -> str:
@@ -32,12 +33,12 @@ class _ShownArgument(TyperArgument):
     def _usage_display_name(self) -> str:
         return self._shown()
 
-    def get_usage_pieces(self, ctx: click.Context) -> list[str]:
+    def get_usage_pieces(self, ctx: Any) -> list[str]:
         return [self._shown()]
 
 
 class _ShownOption(TyperOption):
-    def display_type_rich(self, ctx: click.Context) -> str | None:
+    def display_type_rich(self, ctx: Any) -> str | None:
         if self.is_flag or self.count:
             return None
         return self.metavar or self.type.name.upper()
@@ -47,7 +48,7 @@ class _ShownOption(TyperOption):
         return None
 
 
-def _shown(params: list[click.Parameter]) -> list[click.Parameter]:
+def _shown(params: list[Any]) -> list[Any]:
     for param in params:
         if isinstance(param, TyperArgument) and not isinstance(param, _ShownArgument):
             param.__class__ = _ShownArgument
@@ -59,14 +60,14 @@ def _shown(params: list[click.Parameter]) -> list[click.Parameter]:
 class Command(TyperCommand):
     """A typer command whose help shows metavars, not annotations."""
 
-    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+    def get_params(self, ctx: Any) -> list[Any]:
         return _shown(super().get_params(ctx))
 
 
 class Group(TyperGroup):
     """The `loglens` group: its own options shown like a command's (no `<bool>` beside `--help`)."""
 
-    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+    def get_params(self, ctx: Any) -> list[Any]:
         return _shown(super().get_params(ctx))
 
 

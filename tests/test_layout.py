@@ -149,3 +149,33 @@ def test_readme_layout_names_every_module_and_only_modules_that_exist():
             if not list((REPO / folder).rglob(name.rsplit("/", 1)[-1])):
                 stale.append(f"{folder}: {name}")
     assert missing == [] and stale == [], f"README layout: not named {missing}; no such module {stale}"
+
+
+def test_every_imported_package_is_a_declared_dependency():
+    """`import click` once passed every test (Dask brings click into the test venv) and broke the
+    README's quick start, whose plain install has no click: typer 0.2x carries its own. Every
+    third-party package the code imports must be declared in pyproject.toml (dependencies or an extra)."""
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    declared = {regex.match(r"[A-Za-z0-9_.\-]+", d)[0].lower().replace("_", "-") for d in project["dependencies"]}
+    for extra in project["optional-dependencies"].values():
+        declared |= {regex.match(r"[A-Za-z0-9_.\-]+", d)[0].lower().replace("_", "-") for d in extra}
+    owners = packages_distributions()
+    undeclared = set()
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            roots = []
+            if isinstance(node, ast.Import):
+                roots = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                roots = [node.module.split(".")[0]]
+            for root in roots:
+                # The repository's own folders run from its root (`python -m catalogue.render` reads mining/).
+                if root in sys.stdlib_module_names or root in PACKAGES or (REPO / root).is_dir():
+                    continue
+                dists = {d.lower().replace("_", "-") for d in owners.get(root, [root])}
+                if not dists & declared:
+                    undeclared.add(f"{name}: {root}")
+    assert undeclared == set(), f"declare these in pyproject.toml or stop importing them: {sorted(undeclared)}"
