@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import polars as pl
 
+import catalogue
+
 from loglens.context import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, span_text, version_of
@@ -49,8 +51,9 @@ RULE = Rule(
     severity_note="warning for a wait that succeeded",
     messages=("pkg.",),
 )
-#: Outcomes of the tool's own run: apt's `E:` and dpkg's `error:` lines are the tool giving up.
-_FAILED = ("exit code", "failed", "\nE: ", "error: ")
+#: Lock messages that say the tool gave up (apt's `E: Could not get lock`, dpkg's `error:`), as
+#: their catalogue entries grade them: the others say it waits (`Waiting for cache lock`).
+_GAVE_UP = frozenset(e.id for e in catalogue.load().entries if e.id.startswith("pkg.") and e.severity == "error")
 
 
 def detect(context: Context) -> list[Hit]:
@@ -61,7 +64,7 @@ def detect(context: Context) -> list[Hit]:
         holder = _holder(rows)
         lock = _first(rows, "lock_file")
         manager = _manager(text)
-        failed = (rows["level"].cast(pl.String) == "ERROR").any() or any(w in text for w in _FAILED)
+        failed = (rows["level"].cast(pl.String) == "ERROR").any() or rows["message_id"].is_in(_GAVE_UP).any()
         operation = context.field_of(rows["record"], "operation")
         what = f"{operation} of {extension}" if operation and extension else (extension or "A package operation")
         held = (
