@@ -99,8 +99,7 @@ class Context:
 
     def field_of(self, records: pl.Series, field: str) -> str | None:
         """The first value of a catalogue field that any message of ``records`` states."""
-        values = self.messages.filter(pl.col("record").is_in(records.implode())).get_column(field).drop_nulls()
-        return values[0] if values.len() else None
+        return _first_stated(self.messages, records, field)
 
 
 class UndeclaredRead(LookupError):
@@ -155,8 +154,13 @@ class RuleView:
 
     def field_of(self, records: pl.Series, field: str) -> str | None:
         """`Context.field_of`, over the rule's own messages."""
-        values = self.messages.filter(pl.col("record").is_in(records.implode())).get_column(field).drop_nulls()
-        return values[0] if values.len() else None
+        return _first_stated(self.messages, records, field)
+
+
+def _first_stated(messages: pl.DataFrame, records: pl.Series, field: str) -> str | None:
+    """The first value of ``field`` that any of ``messages`` of ``records`` states."""
+    values = messages.filter(pl.col("record").is_in(records.implode())).get_column(field).drop_nulls()
+    return values[0] if values.len() else None
 
 
 def _covered(declared: tuple[str, ...]) -> pl.Expr:
@@ -236,7 +240,7 @@ def kept_messages(declared: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(
         e.id
         for e in catalogue.load().entries
-        if e.category != "context" or any(e.id == m or (m.endswith(".") and e.id.startswith(m)) for m in declared)
+        if e.category != "context" or any(covers(m, e.id) for m in declared)
     )
 
 

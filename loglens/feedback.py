@@ -5,12 +5,12 @@ the percent of their bytes read and the time left (`Progress.advance`). Piped or
 output, and `--quiet`, get none: scripts and logs see only results, warnings and errors.
 
 A progress callback is anything called with a message; the library calls a callback's
-`advance(fraction)` only where it has one (`advances`), so a notebook's `print` still works.
+`advance(fraction)` only where it has one, so a notebook's `print` still works.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -54,11 +54,6 @@ class Progress:
             self._display.update(self._task, total=1.0, completed=min(max(fraction, 0.0), 1.0))
             # Drawn at once: chunks parsed in parallel can finish within one refresh period.
             self._display.refresh()
-
-
-def advances(progress: Callable[[str], None] | None) -> Callable[[float], None] | None:
-    """The callback's `advance(fraction)`, if it has one."""
-    return getattr(progress, "advance", None)
 
 
 @contextmanager

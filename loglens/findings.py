@@ -32,6 +32,14 @@ DOC_SECTIONS = ("What it detects", "Why it matters", "Example", "Known benign ca
 MAX_EVIDENCE = 5
 #: Records shown before and after each evidence line (the HTML report's context).
 CONTEXT_LINES = 3
+
+
+def neighbour_lines(first: int, last: int) -> list[int]:
+    """The lines the reports show around a record of lines ``first`` to ``last``: `CONTEXT_LINES`
+    before it and after it."""
+    return [*range(max(1, first - CONTEXT_LINES), first), *range(last + 1, last + CONTEXT_LINES + 1)]
+
+
 #: Characters of a record kept as evidence text (multi-line records are cut, not dropped).
 MAX_EVIDENCE_CHARS = 1200
 _ID = regex.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -230,13 +238,13 @@ def findings_frames(results: list[tuple[str, ModuleType, Hit]]) -> tuple[pl.Data
 def _benign_only(rows: pl.DataFrame, results: list[tuple[str, ModuleType, Hit]]) -> set[int]:
     """The hits whose every line is one of their rule's known false positives (`Rule.false_positives`):
     one pass per rule that declares some, over all its hits' rows."""
-    by_rule: dict[str, list[int]] = {}
+    by_rule: dict[Rule, list[int]] = {}
     for index, (_, module, _hit) in enumerate(results):
         if module.RULE.false_positives:
-            by_rule.setdefault(module.RULE.id, []).append(index)
+            by_rule.setdefault(module.RULE, []).append(index)
     flagged: set[int] = set()
-    for (_, module, _), indices in ((results[i[0]], i) for i in by_rule.values()):
-        pattern = "|".join(f"(?:{benign.BY_ID[b].pattern})" for b in module.RULE.false_positives)
+    for rule, indices in by_rule.items():
+        pattern = "|".join(f"(?:{benign.BY_ID[b].pattern})" for b in rule.false_positives)
         mine = rows.filter(pl.col("finding").is_in(indices))
         benign_line = pl.col("message").fill_null("").str.contains(pattern)
         found = mine.group_by("finding").agg(all_benign=benign_line.all()).filter(pl.col("all_benign"))

@@ -21,7 +21,7 @@ import polars as pl
 from loglens import engine, summaries
 from loglens.context import Streamed, keep_for
 from loglens.engine import Analysis
-from loglens.findings import CONTEXT_LINES, Rule
+from loglens.findings import Rule, neighbour_lines
 from loglens.records import COMMON
 from loglens.rules import REGISTRY
 from parsers import LoadResult, VmTimezone
@@ -179,6 +179,5 @@ def _around_evidence(analysis: Analysis) -> pl.DataFrame:
     wanted = []
     for path, first, last in ends.iter_rows():
         last = first if last is None else last
-        wanted += [(path, n) for n in range(max(1, first - CONTEXT_LINES), first)]
-        wanted += [(path, n) for n in range(last + 1, last + CONTEXT_LINES + 1)]
+        wanted += [(path, n) for n in neighbour_lines(first, last)]
     return pl.DataFrame(wanted, schema={"source_path": pl.String, "line_first": pl.UInt32}, orient="row")

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
-from loglens import feedback
 from loglens.errors import InputError, first_line
 from loglens.fleets import dataset
 from loglens.fleets.task import Settings, analyze_unit, failed_row
@@ -126,7 +125,8 @@ def _run_tasks(client, todo: list[Unit], settings: Settings, result: FleetRun, s
         return future
 
     started = time.perf_counter()
-    advance = feedback.advances(say)
+    # A progress callback with `advance(fraction)` (`loglens.feedback.Progress`) also gets the share done.
+    advance = getattr(say, "advance", None)
     # Results come in batches: one gather per batch, not a round trip per VM.
     running = as_completed([submit(u) for u in islice(waiting, window)], with_results=True, raise_errors=False)
     for batch in running.batches():

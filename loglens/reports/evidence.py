@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from loglens.findings import CONTEXT_LINES
+from loglens.findings import CONTEXT_LINES, neighbour_lines
 from loglens.records import columns
 from loglens.redact import redact_texts
 from loglens.reports.matched import matched_lines, parts, rule_messages
@@ -43,11 +43,7 @@ def add_blocks(frames: dict[str, pl.DataFrame], nearby: pl.DataFrame | None, fin
     starts = {(e["path"], e["line"]) for e in shown}
     records = _records_at(frames, starts) if starts else {}
     last = {key: records[key]["line_last"] if key in records else key[1] for key in starts}
-    around = {
-        (path, line)
-        for (path, first), end in last.items()
-        for line in [*range(max(1, first - CONTEXT_LINES), first), *range(end + 1, end + CONTEXT_LINES + 1)]
-    }
+    around = {(path, line) for (path, first), end in last.items() for line in neighbour_lines(first, end)}
     if around:
         records.update(_records_at(frames, around))
     texts = dict(zip(records, redact_texts([_record_text(row) for row in records.values()]), strict=True))

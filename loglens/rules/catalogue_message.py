@@ -34,7 +34,7 @@ import polars as pl
 
 import catalogue
 from loglens.context import Context
-from loglens.findings import Hit, Rule
+from loglens.findings import Hit, Rule, covers
 from loglens.knowledge import CATEGORY_NAMES
 from loglens.rules._common import HIT_COLUMNS, span_text, version_of
 
@@ -55,11 +55,8 @@ _SAID = ("operation", "exit_code", "error_code", "distro", "version", "path", "e
 def _unclaimed(declared: tuple[str, ...]) -> list[str]:
     """Ids of finding-category entries that none of the ``declared`` messages of the other rules covers."""
 
-    def is_claimed(entry_id: str) -> bool:
-        return any(entry_id == m or (m.endswith(".") and entry_id.startswith(m)) for m in declared)
-
     entries = catalogue.load().entries
-    return [e.id for e in entries if e.category in CATEGORY_NAMES and not is_claimed(e.id)]
+    return [e.id for e in entries if e.category in CATEGORY_NAMES and not any(covers(m, e.id) for m in declared)]
 
 
 def detect(context: Context) -> list[Hit]:
