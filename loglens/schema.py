@@ -221,7 +221,7 @@ __all__ = ["DERIVED_SCHEMAS", "conform", "empty_frame", "render_markdown"]
 def render_markdown() -> str:
     """docs/schema.md: the parser frames, then the derived frames."""
     out = [
-        render_parser_frames().replace("and `parsers/schema.py` (their columns)", "`parsers/schema.py` (their columns) and `loglens/schema.py`"),
+        render_parser_frames("`parsers/formats/`, `parsers/schema.py` and `loglens/schema.py`"),
         "# Derived frames",
         "",
     ]

@@ -41,7 +41,7 @@ KINDS = formats.KINDS
 class Collection:
     """Sources found, grouped by kind, plus what was skipped and why."""
 
-    sources: dict[str, list[Source]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    sources: dict[str, list[Source]] = field(default_factory=lambda: {k: [] for k in formats.kinds()})
     warnings: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     #: Per source name, how its kind was decided: `name` (its path), `content` (its first bytes),

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import polars as pl
 
-from parsers import schema
+from parsers import formats, schema
 from parsers.chunk_index import ChunkIndex
 from parsers.chunks import DEFAULT_CHUNK_BYTES
 from parsers.collect import assign_collections, collect
-from parsers.formats import FORMATS, FRAME_SCHEMAS, ReadOptions
+from parsers.formats import ReadOptions
 from parsers.reader import Source, SourceAccount
 from parsers.timezones import VmTimezone
 from parsers.waagent_stream import iter_waagent
@@ -141,7 +141,7 @@ def open_sources(
         _read_formats(sources, frames, accounts, ReadOptions(zone, chunk_bytes))
         for account in accounts:
             account.recognised_by = found.recognised_by.get(account.path)
-        for name, columns in FRAME_SCHEMAS.items():
+        for name, columns in formats.frame_schemas().items():
             frames.setdefault(name, schema.empty_frame(columns))
         yield LoadResult(
             frames=frames,
@@ -161,7 +161,7 @@ def _read_formats(
     """Each source format's reader over its sources, in registry order. A frame several formats
     fill (extension logs and both kinds of telemetry event) gets their rows one after another."""
     filled: dict[str, list[pl.DataFrame]] = {}
-    for source_format in FORMATS:
+    for source_format in formats.FORMATS:
         if source_format.streamed:
             continue
         *parts, read = source_format.read(sources[source_format.name], options)

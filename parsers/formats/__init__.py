@@ -10,6 +10,7 @@ sniffing asks `kind_of_content`, `parsers.load` calls each format's reader and f
 
 from __future__ import annotations
 
+import functools
 from pathlib import PurePosixPath
 
 from parsers import schema
@@ -41,47 +42,60 @@ FORMATS: tuple[Format, ...] = (
     *agent_config.FORMATS,
     agent_events.FORMAT,
 )
+
+
+def kinds() -> tuple[str, ...]:
+    """Source kinds of the registered formats, in the order they are reported."""
+    return tuple(f.name for f in FORMATS)
+
+
+def frame_schemas() -> dict[str, tuple[schema.Column, ...]]:
+    """Every frame a load yields (empty when nothing fed it), with its columns, in registry order."""
+    return {name: columns for f in FORMATS for name, columns in f.frames}
+
+
+def record_frames() -> dict[str, str]:
+    """Frames whose rows are records (`loglens.records`), in record order, with the kind they take."""
+    found: dict[str, str] = {}
+    for f in FORMATS:
+        if f.record_kind is not None:
+            found.setdefault(f.frames[0][0], f.record_kind)
+    return found
+
+
+# The registry as tables, for readers that take it as it is at import (the loaders call the
+# functions, so a format registered later, e.g. by a test, is found, sniffed and read too).
 BY_NAME: dict[str, Format] = {f.name: f for f in FORMATS}
-#: Source kinds, in the order they are reported.
-KINDS: tuple[str, ...] = tuple(BY_NAME)
-#: Every frame a load yields (empty when nothing fed it), with its columns, in registry order.
-FRAME_SCHEMAS: dict[str, tuple[schema.Column, ...]] = {
-    name: columns for f in FORMATS for name, columns in f.frames
-}
-#: Frames whose rows are records (`loglens.records`), in record order, with the kind they take.
-RECORD_FRAMES: dict[str, str] = {}
-for _format in FORMATS:
-    if _format.record_kind is not None:
-        RECORD_FRAMES.setdefault(_format.frames[0][0], _format.record_kind)
-
-_PATH_CLUES = sorted(((c, f.name) for f in FORMATS for c in f.paths), key=lambda item: item[0].rank)
-_CONTENT_CLUES = sorted(((c, f.name) for f in FORMATS for c in f.sniffs), key=lambda item: item[0].rank)
+KINDS = kinds()
+FRAME_SCHEMAS = frame_schemas()
+RECORD_FRAMES = record_frames()
 
 
-def kind_of_path(path: PurePosixPath, formats: tuple[Format, ...] | None = None) -> str | None:
+def kind_of_path(path: PurePosixPath) -> str | None:
     """What a file is, judged by its path (any root, any depth); None when the path can't tell."""
-    clues = _PATH_CLUES if formats is None else _clues(formats, "paths")
-    return next((kind for clue, kind in clues if clue.test(path)), None)
+    return next((kind for clue, kind in _clues(FORMATS, "paths") if clue.test(path)), None)
 
 
-def kind_of_content(head: bytes, formats: tuple[Format, ...] | None = None) -> str | None:
+def kind_of_content(head: bytes) -> str | None:
     """What a file is, judged by its first bytes; None when no format's clue fits."""
-    clues = _CONTENT_CLUES if formats is None else _clues(formats, "sniffs")
-    return next((kind for clue, kind in clues if clue.test(head)), None)
+    return next((kind for clue, kind in _clues(FORMATS, "sniffs") if clue.test(head)), None)
 
 
-def _clues(formats: tuple[Format, ...], which: str) -> list[tuple[Clue, str]]:
-    return sorted(((c, f.name) for f in formats for c in getattr(f, which)), key=lambda item: item[0].rank)
+@functools.cache
+def _clues(formats: tuple[Format, ...], which: str) -> tuple[tuple[Clue, str], ...]:
+    """The formats' path or content clues, lowest rank first (built once per registry)."""
+    found = ((clue, f.name) for f in formats for clue in getattr(f, which))
+    return tuple(sorted(found, key=lambda item: item[0].rank))
 
 
-def render_markdown() -> str:
+def render_markdown(generated_from: str = "`parsers/formats/` and `parsers/schema.py`") -> str:
     """docs/schema.md's source formats and parser frames: what each format is, how it is
     recognised, and the columns of every frame it fills."""
     out = [
         "# Frame schemas",
         "",
-        "Generated from `parsers/formats/` (the source formats) and `parsers/schema.py` (their columns)",
-        "by `python -m loglens.schema > docs/schema.md`; a test fails when this file is stale. Do not edit by hand.",
+        f"Generated from {generated_from} by `python -m loglens.schema > docs/schema.md`;",
+        "a test fails when this file is stale. Do not edit by hand.",
         "",
         f"Levels, least to most severe: {', '.join(f'`{lv}`' for lv in schema.LEVELS)}.",
         "",
@@ -96,10 +110,10 @@ def render_markdown() -> str:
         frames = ", ".join(f"`{name}`" for name, _ in f.frames)
         out.append(f"| `{f.name}` | {f.summary} | {paths} | {sniffs} | {frames} |")
     out.append("")
-    for name, columns in FRAME_SCHEMAS.items():
+    for name, columns in frame_schemas().items():
         fed_by = ", ".join(f"`{f.name}`" for f in FORMATS if name in dict(f.frames))
         out += [f"## `{name}`", "", f"Filled by: {fed_by}.", "", *schema.column_table(columns), ""]
     return "\n".join(out)
 
 
-__all__ = ["BY_NAME", "FORMATS", "FRAME_SCHEMAS", "KINDS", "RECORD_FRAMES", "Clue", "Format", "ReadOptions"]
+__all__ = ["BY_NAME", "FORMATS", "FRAME_SCHEMAS", "KINDS", "RECORD_FRAMES", "Clue", "Format", "ReadOptions", "kinds"]

@@ -55,6 +55,7 @@ TEXT = Format(
     read=_reader("text"),
     sniffs=(Clue(100, sniff.has_catalogue_lines, "a line the message catalogue recognises"),),
     record_kind="waagent",
+    samples=("tests/corpus/cases/001-blacklisted-agent-crash-missing-logdir.log",),
     streamed=True,
 )
 COMMAND_EXECUTION = Format(

@@ -73,5 +73,8 @@ FORMAT = Format(
         ),
     ),
     record_kind="extension_log",
-    samples=("tests/fixtures/formats/var/log/azure/Microsoft.Azure.Monitor.AzureMonitorLinuxAgent/events/1741947633123.json",),
+    samples=(
+        "tests/fixtures/formats/var/log/azure/Microsoft.Azure.Monitor.AzureMonitorLinuxAgent/events/"
+        "1741947633123.json",
+    ),
 )

@@ -164,7 +164,9 @@ GOAL_STATE = Format(
         ),
     ),
     sniffs=(
-        Clue(40, lambda head: sniff.is_json(head) and b'"extensionGoalStates"' in head, 'JSON with `"extensionGoalStates"`'),
+        Clue(
+            40, lambda head: sniff.is_json(head) and b'"extensionGoalStates"' in head, 'JSON with `"extensionGoalStates"`'
+        ),
         Clue(80, _is_extensions_config, "XML with `<Extensions` and `<Plugins>`"),
     ),
     samples=(

@@ -207,9 +207,8 @@ def _in_handler_dir(folder: str, file: regex.Pattern):
 
     def test(path: PurePosixPath) -> bool:
         parts = path.parts
-        return (
-            len(parts) >= 3 and bool(HANDLER_DIR.match(parts[-3])) and parts[-2] == folder and bool(file.match(path.name))
-        )
+        in_handler = len(parts) >= 3 and bool(HANDLER_DIR.match(parts[-3]))
+        return in_handler and parts[-2] == folder and bool(file.match(path.name))
 
     return test
 
@@ -220,6 +219,7 @@ def _is_status_array(head: bytes) -> bool:
 
 
 _HANDLER = "/var/lib/waagent/<Publisher.Type>-<version>"
+_SAMPLE = "sample_logs/vm-modern/var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10"
 FORMATS = (
     Format(
         name="status",
@@ -229,22 +229,22 @@ FORMATS = (
         paths=(Clue(50, _in_handler_dir("status", STATUS_FILE), f"`{_HANDLER}/status/[<name>.]<n>.status`"),),
         sniffs=(Clue(60, _is_status_array, 'JSON array with `"formattedMessage"`, or `"operation"` and `"status"`'),),
         record_kind="status",
-        samples=("sample_logs/vm-modern/var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10/status/3.status",),
+        samples=(f"{_SAMPLE}/status/3.status",),
     ),
     Format(
         name="handler_state",
         summary="The agent's view of a handler (`HandlerState`, `HandlerStatus`).",
         frames=(("handler_state", schema.HANDLER_STATE_COLUMNS),),
         read=lambda sources, options: read_handler_state(sources),
-        paths=(Clue(50, _in_handler_dir("config", HANDLER_STATE_FILE), f"`{_HANDLER}/config/HandlerState`"),),
-        samples=("sample_logs/vm-modern/var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10/config/HandlerState",),
+        paths=(Clue(52, _in_handler_dir("config", HANDLER_STATE_FILE), f"`{_HANDLER}/config/HandlerState`"),),
+        samples=(f"{_SAMPLE}/config/HandlerState",),
     ),
     Format(
         name="settings",
         summary="An extension's settings: whether protected settings are there, and public setting names only.",
         frames=(("settings", schema.SETTINGS_COLUMNS),),
         read=lambda sources, options: read_settings(sources),
-        paths=(Clue(50, _in_handler_dir("config", SETTINGS_FILE), f"`{_HANDLER}/config/[<name>.]<n>.settings`"),),
-        samples=("sample_logs/vm-modern/var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10/config/3.settings",),
+        paths=(Clue(51, _in_handler_dir("config", SETTINGS_FILE), f"`{_HANDLER}/config/[<name>.]<n>.settings`"),),
+        samples=(f"{_SAMPLE}/config/3.settings",),
     ),
 )

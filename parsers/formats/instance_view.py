@@ -163,7 +163,8 @@ def _is_instance_view(head: bytes) -> bool:
 
 
 def _is_vm_model(head: bytes) -> bool:
-    return sniff.is_json(head) and any(key in head for key in (b'"storageProfile"', b'"osProfile"', b'"hardwareProfile"'))
+    keys = (b'"storageProfile"', b'"osProfile"', b'"hardwareProfile"')
+    return sniff.is_json(head) and any(key in head for key in keys)
 
 
 INSTANCE_VIEW = Format(
@@ -180,7 +181,10 @@ INSTANCE_VIEW = Format(
         ),
     ),
     record_kind="instance_view",
-    samples=("sample_logs/vm-modern/instance-view.json", "tests/fixtures/vm-rhel-bundle/az/instance-view-extensions.json"),
+    samples=(
+        "sample_logs/vm-modern/instance-view.json",
+        "tests/fixtures/vm-rhel-bundle/az/instance-view-extensions.json",
+    ),
 )
 VM_SHOW = Format(
     name="vm_show",
