@@ -146,6 +146,10 @@ def _flag(value: Any) -> bool | None:
     return None
 
 
+def _is_vm_settings(head: bytes) -> bool:
+    return sniff.is_json(head) and b'"extensionGoalStates"' in head
+
+
 def _is_extensions_config(head: bytes) -> bool:
     return sniff.is_text(head) and head.lstrip().startswith(b"<") and b"<Extensions" in head and b"<Plugins>" in head
 
@@ -164,9 +168,7 @@ GOAL_STATE = Format(
         ),
     ),
     sniffs=(
-        Clue(
-            40, lambda head: sniff.is_json(head) and b'"extensionGoalStates"' in head, 'JSON with `"extensionGoalStates"`'
-        ),
+        Clue(40, _is_vm_settings, 'JSON with `"extensionGoalStates"`'),
         Clue(80, _is_extensions_config, "XML with `<Extensions` and `<Plugins>`"),
     ),
     samples=(
