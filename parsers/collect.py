@@ -21,7 +21,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-
 from parsers import archives, formats
 from parsers.reader import READ_ERRORS, Source
 from parsers.sniff import NOT_LOGS, holds_credentials, looks_like
