@@ -25,7 +25,8 @@ from loglens import benign
 from loglens.knowledge import CATEGORY_NAMES, SEVERITIES
 from loglens.redact import redact_expr
 from loglens.schema import EVIDENCE_COLUMNS, FINDING_COLUMNS, conform, empty_frame
-from parsers.schema import FRAME_SCHEMAS, UTC_TIMESTAMP, Level
+from parsers.formats import FRAME_SCHEMAS
+from parsers.schema import UTC_TIMESTAMP, Level
 
 DOC_SECTIONS = ("What it detects", "Why it matters", "Example", "Known benign causes", "Remediation", "References")
 #: Evidence lines kept per finding (the representative few; the count says how many matched).

@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import polars as pl
 
+from parsers import formats
 from parsers.schema import COMMON_COLUMNS
 
 #: Frames whose rows are log records or status snapshots, and the kind each becomes.
 #: Frame -> record kind, in record-number order: `waagent` first, so a streamed row number is its
 #: record number (`context.build_contexts` relies on it).
-RECORD_FRAMES = {
-    "waagent": "waagent",
-    "command_execution": "command_execution",
-    "extension_logs": "extension_log",
-    "status": "status",
-    "instance_view": "instance_view",
-    "control_plane": "control_plane",
-}
+#: Declared by the source formats (`parsers.formats`, each format's `record_kind`).
+RECORD_FRAMES = formats.RECORD_FRAMES
 COMMON = [c.name for c in COMMON_COLUMNS]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from parsers.schema import COMMON_COLUMNS, UTC_TIMESTAMP, Column, Level, column_table, conform, empty_frame
-from parsers.schema import render_markdown as render_parser_frames
+from parsers.formats import render_markdown as render_parser_frames
 
 _COLLECTION = Column(
     "collection", pl.String(), "The VM collection (an archive, or the directory holding a VM's `var/`) it belongs to."
@@ -221,10 +221,7 @@ __all__ = ["DERIVED_SCHEMAS", "conform", "empty_frame", "render_markdown"]
 def render_markdown() -> str:
     """docs/schema.md: the parser frames, then the derived frames."""
     out = [
-        render_parser_frames().replace(
-            "Generated from `parsers/schema.py` by `python -m parsers.schema > docs/schema.md`;",
-            "Generated from `parsers/schema.py` and `loglens/schema.py` by `python -m loglens.schema > docs/schema.md`;",
-        ),
+        render_parser_frames("`parsers/formats/`, `parsers/schema.py` and `loglens/schema.py`"),
         "# Derived frames",
         "",
     ]

@@ -4,7 +4,8 @@ A path may be a single file, a tree that mirrors the VM's `/var/log`, `/var/lib/
 `/etc` at any depth under any root, the agent's log-collector zip, or a `.zip`/`.tar.gz`/`.tgz`
 of such a tree. Archives are read in place (member streams, nothing extracted to disk). What a
 file is comes from its path inside the tree (`kind_of_path`) and, for JSON and text files that
-could be anything, from sniffing their first bytes (`kind_of_content`).
+could be anything, from sniffing their first bytes: both by the clues the source formats declare
+(`parsers.formats`).
 
 Archive safety: members with absolute names or `..` are not used, symbolic links, hard links
 and device files are skipped, and the total uncompressed size and member count are capped
@@ -20,54 +21,26 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import regex
-
-from parsers import archives
+from parsers import archives, formats
 from parsers.reader import READ_ERRORS, Source
-from parsers.sniff import NOT_LOGS, holds_credentials, kind_of_content, looks_like
+from parsers.sniff import NOT_LOGS, holds_credentials, looks_like
 from parsers.waagent_format import FILE_NAME as WAAGENT_FILE_NAME
 
 #: Upper bounds for one archive (the agent's own collector caps its zip at 150 MiB uncompressed).
 #: How much of a file is read to sniff what it is.
 _SNIFF_BYTES = 65536
 
-#: `<Publisher.Type>-<version>` handler directory under /var/lib/waagent.
-HANDLER_DIR = regex.compile(r"^(?P<ext>[A-Za-z][\w.]*?)-(?P<ver>\d+(?:\.\d+)*)$")
-STATUS_FILE = regex.compile(r"^(?:(?P<config>.+)\.)?(?P<seq>\d+)\.status$")
-SETTINGS_FILE = regex.compile(r"^(?:(?P<config>.+)\.)?(?P<seq>\d+)\.settings$")
-HANDLER_STATE_FILE = regex.compile(r"^(?:(?P<config>.+)\.)?Handler(?P<which>State|Status)$")
-#: Extension log names: handler.log, extension.log, CommandExecution.log, log_<unix time>, rotations.
-_EXTENSION_LOG_FILE = regex.compile(r"^(?:.+\.log(?:\.\d+)?(?:\.gz)?|log_\d+|.+\.log-\d+(?:\.gz)?)$")
-_COMMAND_EXECUTION_FILE = regex.compile(r"^CommandExecution(?:_.+)?\.log(?:\.\d+)?(?:\.gz)?$")
-#: The agent's copies of the goal state (top of /var/lib/waagent, or history/): ExtensionsConfig, VmSettings.
-_GOAL_STATE_FILE = regex.compile(r"^(?:ExtensionsConfig(?:\.\d+)?\.xml|VmSettings(?:\.[\w-]+)?\.json)$")
 #: Archives read in place; sosreport (`.tar.xz`) and SUSE supportconfig (`scc_*.txz`) bundles included.
 _ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar", ".tar.xz", ".txz", ".tar.bz2", ".tbz2")
-#: Kinds of source, in the order they are reported.
-KINDS = (
-    "waagent",
-    "text",
-    "command_execution",
-    "extension_log",
-    "extension_event",
-    "status",
-    "handler_state",
-    "settings",
-    "instance_view",
-    "control_plane",
-    "goal_state",
-    "handler_manifest",
-    "vm_show",
-    "waagent_conf",
-    "waagent_version",
-)
+#: Kinds of source, in the order they are reported (the source-format registry's order).
+KINDS = formats.KINDS
 
 
 @dataclass
 class Collection:
     """Sources found, grouped by kind, plus what was skipped and why."""
 
-    sources: dict[str, list[Source]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    sources: dict[str, list[Source]] = field(default_factory=lambda: {k: [] for k in formats.kinds()})
     warnings: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     #: Per source name, how its kind was decided: `name` (its path), `content` (its first bytes),
@@ -194,30 +167,9 @@ def _add(source: Source, found: Collection, *, explicit: bool = False) -> None:
 
 
 def kind_of_path(path: PurePosixPath) -> str | None:
-    """What a file is, judged by its path (any root, any depth); None when the path can't tell."""
-    name, parts = path.name, path.parts
-    if WAAGENT_FILE_NAME.match(name):
-        return "waagent"
-    if name == "waagent.conf":
-        return "waagent_conf"
-    if _GOAL_STATE_FILE.match(name):
-        return "goal_state"
-    if name in ("HandlerManifest.json", "HandlerEnvironment.json"):
-        return "handler_manifest"
-    parent = parts[-2] if len(parts) >= 2 else ""
-    grandparent = parts[-3] if len(parts) >= 3 else ""
-    if HANDLER_DIR.match(grandparent):
-        if parent == "status" and STATUS_FILE.match(name):
-            return "status"
-        if parent == "config" and SETTINGS_FILE.match(name):
-            return "settings"
-        if parent == "config" and HANDLER_STATE_FILE.match(name):
-            return "handler_state"
-    if "azure" in parts[:-1] and parent == "events" and name.endswith(".json"):
-        return "extension_event"
-    if "azure" in parts[:-1] and _EXTENSION_LOG_FILE.match(name):
-        return "command_execution" if _COMMAND_EXECUTION_FILE.match(name) else "extension_log"
-    return None
+    """What a file is, judged by its path (any root, any depth); None when the path can't tell.
+    The path clues are the source formats' (`parsers.formats`)."""
+    return formats.kind_of_path(PurePosixPath(path))
 
 
 def collection_of(source_path: str) -> str | None:
@@ -298,7 +250,7 @@ def _sniff(source: Source, found: Collection) -> str | None:
     if holds_credentials(source.logical_path.name, head):
         found.warnings.append(f"{source.name}: holds credentials by nature (provisioning or custom data); never read")
         return None
-    kind = None if head.startswith(b"\x1f\x8b") else kind_of_content(head)
+    kind = None if head.startswith(b"\x1f\x8b") else formats.kind_of_content(head)
     if kind is None:
         found.looked_like[source.name] = looks_like(head)
     return kind

@@ -10,28 +10,22 @@ from pathlib import Path
 
 import polars as pl
 
-from parsers import schema
-from parsers.agent_config import read_agent_versions, read_waagent_conf
+from parsers import formats, schema
 from parsers.chunk_index import ChunkIndex
 from parsers.chunks import DEFAULT_CHUNK_BYTES
 from parsers.collect import assign_collections, collect
-from parsers.control_plane import read_control_plane
-from parsers.extension_events import read_extension_events
-from parsers.extension_logs import read_extension_logs
-from parsers.goal_state import read_goal_states, read_handler_manifests
-from parsers.handler_files import read_handler_state, read_settings, read_status_files
-from parsers.instance_view import read_instance_views, read_vm_models
+from parsers.formats import ReadOptions
 from parsers.reader import Source, SourceAccount
 from parsers.timezones import VmTimezone
-from parsers.waagent_stream import iter_waagent, read_waagent
+from parsers.waagent_stream import iter_waagent
 
 
 @dataclass
 class LoadResult:
-    """Named frames (every name in ``schema.FRAME_SCHEMAS``, empty when nothing fed it).
+    """Named frames (every name in ``parsers.formats.FRAME_SCHEMAS``, empty when nothing fed it).
 
     Attributes:
-        frames: frame name -> Polars DataFrame conforming to ``schema.FRAME_SCHEMAS[name]``.
+        frames: frame name -> Polars DataFrame conforming to ``parsers.formats.FRAME_SCHEMAS[name]``.
         accounts: per-source line accounting and warnings, in reading order.
         notes: warnings not tied to one source (archive safety, unreadable directories, ...).
         ignored: files that were found but are not a source loglens reads (reported, not warned).
@@ -71,24 +65,6 @@ class LoadResult:
             accounts = [a for a in self.accounts if a.path in wanted]
             parts[name] = LoadResult(frames=frames, accounts=accounts, notes=self.notes, ignored=self.ignored)
         return parts
-
-
-def _small_readers(zone: VmTimezone) -> tuple:
-    """The small-source readers: (frames they fill, reader, source kind), in load order."""
-    return (
-        (("extension_logs",), lambda found: read_extension_logs(found, tz=zone), "extension_log"),
-        (("extension_events",), read_extension_events, "extension_event"),
-        (("status", "substatus"), read_status_files, "status"),
-        (("handler_state",), read_handler_state, "handler_state"),
-        (("settings",), read_settings, "settings"),
-        (("instance_view",), read_instance_views, "instance_view"),
-        (("control_plane",), read_control_plane, "control_plane"),
-        (("goal_state",), read_goal_states, "goal_state"),
-        (("handler_manifests",), read_handler_manifests, "handler_manifest"),
-        (("vm_extensions",), read_vm_models, "vm_show"),
-        (("config",), read_waagent_conf, "waagent_conf"),
-        (("agent_version",), read_agent_versions, "waagent_version"),
-    )
 
 
 def load_sources(
@@ -161,21 +137,11 @@ def open_sources(
             waagent_index.expected_bytes = sum(_size_on_disk(s) for s in streamed)
         stream = _Stream(waagent_sink, waagent_transform, waagent_index)
         frames["waagent"] = _agent_logs(sources, accounts, zone, chunk_bytes, stream)
-        executions = read_waagent(
-            sources["command_execution"], tz=zone, chunk_bytes=chunk_bytes, kind="command_execution"
-        )
-        frames["command_execution"] = executions.frame
-        accounts += executions.accounts
         say("reading extension logs, status files and documents")
-        for names, reader, kind in _small_readers(zone):
-            *parts, read = reader(sources[kind])
-            frames.update(zip(names, parts, strict=True))
-            accounts += read
+        _read_formats(sources, frames, accounts, ReadOptions(zone, chunk_bytes))
         for account in accounts:
             account.recognised_by = found.recognised_by.get(account.path)
-        # Extension events are extension log rows from another file shape: one frame for both.
-        frames["extension_logs"] = pl.concat([frames["extension_logs"], frames.pop("extension_events")])
-        for name, columns in schema.FRAME_SCHEMAS.items():
+        for name, columns in formats.frame_schemas().items():
             frames.setdefault(name, schema.empty_frame(columns))
         yield LoadResult(
             frames=frames,
@@ -184,6 +150,25 @@ def open_sources(
             ignored=list(found.ignored),
             looked_like=dict(found.looked_like),
         )
+
+
+def _read_formats(
+    sources: dict[str, list[Source]],
+    frames: dict[str, pl.DataFrame],
+    accounts: list[SourceAccount],
+    options: ReadOptions,
+) -> None:
+    """Each source format's reader over its sources, in registry order. A frame several formats
+    fill (extension logs and both kinds of telemetry event) gets their rows one after another."""
+    filled: dict[str, list[pl.DataFrame]] = {}
+    for source_format in formats.FORMATS:
+        if source_format.streamed:
+            continue
+        *parts, read = source_format.read(sources[source_format.name], options)
+        for (name, _), part in zip(source_format.frames, parts, strict=True):
+            filled.setdefault(name, []).append(part)
+        accounts += read
+    frames.update({name: pl.concat(parts) if len(parts) > 1 else parts[0] for name, parts in filled.items()})
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """The one declaration of loglens frame schemas.
 
 Every frame a parser emits is conformed to one of the column lists below; rules and reports
-rely on nothing else. ``docs/schema.md`` is rendered from this module (``render_markdown``)
-and a test fails when it is stale.
+rely on nothing else. Which frames a load yields, and which source formats fill them, is the
+source-format registry's to say (`parsers.formats.FRAME_SCHEMAS`); ``docs/schema.md`` is rendered
+from both and a test fails when it is stale.
 
 The module lives in ``parsers`` (not ``loglens``) because parsers emit these frames and the
 import arrows point one way: ``loglens`` imports ``parsers``, never the reverse.
@@ -279,24 +280,6 @@ AGENT_VERSION_COLUMNS: tuple[Column, ...] = (
     Column("goal_state_agent", pl.String(), "Auto-updated agent version handling extensions."),
 )
 
-FRAME_SCHEMAS: dict[str, tuple[Column, ...]] = {
-    "waagent": WAAGENT_COLUMNS,
-    "command_execution": WAAGENT_COLUMNS,
-    "extension_logs": EXTENSION_LOG_COLUMNS,
-    "status": STATUS_COLUMNS,
-    "substatus": SUBSTATUS_COLUMNS,
-    "handler_state": HANDLER_STATE_COLUMNS,
-    "settings": SETTINGS_COLUMNS,
-    "instance_view": INSTANCE_VIEW_COLUMNS,
-    "control_plane": CONTROL_PLANE_COLUMNS,
-    "goal_state": GOAL_STATE_COLUMNS,
-    "handler_manifests": HANDLER_MANIFEST_COLUMNS,
-    "vm_extensions": VM_EXTENSION_COLUMNS,
-    "config": CONFIG_COLUMNS,
-    "agent_version": AGENT_VERSION_COLUMNS,
-}
-
-
 def polars_schema(columns: tuple[Column, ...]) -> pl.Schema:
     """Return the Polars schema for a column list."""
     return pl.Schema({c.name: c.dtype for c in columns})
@@ -354,23 +337,3 @@ def column_table(columns: tuple[Column, ...]) -> list[str]:
     """A frame's columns as Markdown table lines."""
     rows = [f"| `{c.name}` | {dtype_label(c.dtype)} | {c.meaning} |" for c in columns]
     return ["| column | dtype | meaning |", "|---|---|---|", *rows]
-
-
-def render_markdown() -> str:
-    """Render every frame schema as Markdown tables (the content of docs/schema.md)."""
-    out = [
-        "# Frame schemas",
-        "",
-        "Generated from `parsers/schema.py` by `python -m parsers.schema > docs/schema.md`;",
-        "a test fails when this file is stale. Do not edit by hand.",
-        "",
-        f"Levels, least to most severe: {', '.join(f'`{lv}`' for lv in LEVELS)}.",
-        "",
-    ]
-    for name, columns in FRAME_SCHEMAS.items():
-        out += [f"## `{name}`", "", *column_table(columns), ""]
-    return "\n".join(out)
-
-
-if __name__ == "__main__":
-    print(render_markdown())

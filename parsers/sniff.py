@@ -1,13 +1,16 @@
 """What a file is by its first bytes: people save logs under any name.
 
 Names only hint (`parsers.collect.kind_of_path` reads the path first); when the path does not
-tell, the first few KiB decide: an instance view, `az vm show`, saved `waagent --version` output,
-an extension status file under another name, ARM/CLI error JSON, portal or CLI status text, or
-any text in which the message catalogue (`catalogue/`) recognises a line: the same knowledge the
-rules read, so a file is read the same way named alone or found in a directory.
+tell, the first few KiB decide, by the content clues each source format declares
+(`parsers.formats`). This module holds what those clues share: whether the bytes are JSON or
+text, and which catalogue messages (`catalogue/`) their lines carry, the same knowledge the rules
+read, so a file is read the same way named alone or found in a directory. It also says which
+files are never read (documents, code, credentials) and what an unrecognised file looked like.
 """
 
 from __future__ import annotations
+
+import functools
 
 import regex
 
@@ -70,46 +73,35 @@ _LOG_LINE = regex.compile(
     + STAMPED_LINE_START.encode()
     + rb")"
 )
-#: A JSON document opening within the first few lines (after CLI text such as `Deployment failed.`).
-_JSON_NEAR_START = regex.compile(rb"\A(?:[^\n]*\n){0,4}[^\n{\[]*[{\[]")
 
 
-def kind_of_content(head: bytes) -> str | None:
-    """What a file is, judged by its first bytes (instance view, `az vm show`, `waagent --version`)."""
-    text = head.lstrip()
-    if text.startswith(b"WALinuxAgent-") and b"Goal state agent" in head:
-        return "waagent_version"
-    if text[:1] in (b"{", b"["):
-        if b'"instanceView"' in head or (b'"statuses"' in head and b'"typeHandlerVersion"' in head):
-            return "instance_view"
-        if b'"vmExtensions"' in head or b'"extensionHandlers"' in head or b'"vmAgent"' in head:
-            return "instance_view"
-        if b'"storageProfile"' in head or b'"osProfile"' in head or b'"hardwareProfile"' in head:
-            return "vm_show"
-        if b'"extensionGoalStates"' in head:
-            return "goal_state"  # a HostGAPlugin VmSettings document under another name
-        if b'"TaskName"' in head and b'"EventLevel"' in head:
-            return "extension_event"  # an extension's telemetry event file under another name
-        if text[:1] == b"[" and (b'"formattedMessage"' in head or (b'"operation"' in head and b'"status"' in head)):
-            return "status"  # an extension status file under another name
-    if b'"code"' in head and b'"message"' in head and _JSON_NEAR_START.search(head):
-        return "control_plane"  # ARM/CLI error JSON, perhaps after a few lines of the CLI's own text
-    if b"\x00" in head:
-        return None
-    if text.startswith(b"<") and b"<Extensions" in head and b"<Plugins>" in head:
-        return "goal_state"  # an ExtensionsConfig under another name
-    found = messages_in(head)
-    if found and not _LOG_LINE.search(head) and _is_status_text(found):
-        return "control_plane"  # portal, CLI or instance-view text, with no log lines in it
-    if found:
-        return "text"  # any line carries a message of the catalogue (inside any wrapper)
-    return None
+def is_json(head: bytes) -> bool:
+    """True when the first bytes open a JSON document."""
+    return head.lstrip()[:1] in (b"{", b"[")
 
 
-def messages_in(head: bytes) -> set[str]:
+def is_text(head: bytes) -> bool:
+    """True unless a NUL byte says the data is binary (then no text clue applies)."""
+    return b"\x00" not in head
+
+
+def has_catalogue_lines(head: bytes) -> bool:
+    """True when any line carries a message of the catalogue (inside any wrapper): a text log."""
+    return is_text(head) and bool(messages_in(head))
+
+
+def is_status_text(head: bytes) -> bool:
+    """True for portal, CLI or instance-view text: catalogue messages of Azure's own status
+    vocabulary, and no log line among them."""
+    found = messages_in(head) if is_text(head) else set()
+    return bool(found) and not _LOG_LINE.search(head) and _is_status_text(found)
+
+
+@functools.lru_cache(maxsize=4)
+def messages_in(head: bytes) -> frozenset[str]:
     """Catalogue ids any line of ``head`` carries (the same pass rules read; `catalogue.match`)."""
     lines = head.decode("utf-8", errors="replace").splitlines()
-    return set().union(*ids_of(lines)) if lines else set()
+    return frozenset().union(*ids_of(lines)) if lines else frozenset()
 
 
 def _is_status_text(found: set[str]) -> bool:

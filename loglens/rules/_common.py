@@ -40,7 +40,7 @@ def stderr_tail(message: str | None, lines: int = 3) -> str | None:
 def config_rows(context: Context, key: str, values: tuple[str, ...]) -> pl.DataFrame:
     """waagent.conf settings of ``key`` whose value is one of ``values`` (case-insensitive), as hit rows.
 
-    Values are as the agent reads them (`parsers.agent_config`): comment cut, quotes stripped.
+    Values are as the agent reads them (`parsers.formats.agent_config`): comment cut, quotes stripped.
     """
     config = context.frames["config"]
     matched = config.filter(

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from parsers import Source, VmTimezone
-from parsers.extension_logs import SAMPLE_LINES, extension_from_path, read_extension_logs
+from parsers.formats.extension_logs import SAMPLE_LINES, extension_from_path, read_extension_logs
 
 
 def parse(tmp_path: Path, relative: str, text: str, tz: str = "UTC"):

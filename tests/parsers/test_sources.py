@@ -13,7 +13,8 @@ import pytest
 
 from parsers import load_sources
 from parsers.collect import assign_collections, collect, collection_of, kind_of_path
-from parsers.schema import FRAME_SCHEMAS, polars_schema
+from parsers.formats import FRAME_SCHEMAS
+from parsers.schema import polars_schema
 
 REPO = Path(__file__).resolve().parents[2]
 TREE = REPO / "tests" / "fixtures" / "vm-rhel-bundle"

@@ -9,6 +9,7 @@ import regex
 
 from parsers import schema
 from parsers.documents import read_document, rows_to_frame
+from parsers.formats.declaration import Clue, Format
 from parsers.reader import Source, SourceAccount
 
 #: `Key=Value`, spaces allowed around `=`; keys are dotted words (AutoUpdate.Enabled, HttpProxy.Host).
@@ -85,3 +86,27 @@ def read_agent_versions(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[S
             }
         )
     return rows_to_frame(rows, schema.AGENT_VERSION_COLUMNS), accounts
+
+
+def _is_version_output(head: bytes) -> bool:
+    return head.lstrip().startswith(b"WALinuxAgent-") and b"Goal state agent" in head
+
+
+FORMATS = (
+    Format(
+        name="waagent_conf",
+        summary="The agent's configuration, `/etc/waagent.conf`.",
+        frames=(("config", schema.CONFIG_COLUMNS),),
+        read=lambda sources, options: read_waagent_conf(sources),
+        paths=(Clue(20, lambda path: path.name == "waagent.conf", "`/etc/waagent.conf`"),),
+        samples=("sample_logs/vm-modern/etc/waagent.conf",),
+    ),
+    Format(
+        name="waagent_version",
+        summary="Saved `waagent --version` output.",
+        frames=(("agent_version", schema.AGENT_VERSION_COLUMNS),),
+        read=lambda sources, options: read_agent_versions(sources),
+        sniffs=(Clue(10, _is_version_output, "text opening `WALinuxAgent-` with a `Goal state agent` line"),),
+        samples=("tests/fixtures/vm-rhel-bundle/waagent-version.txt",),
+    ),
+)

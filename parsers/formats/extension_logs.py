@@ -26,13 +26,16 @@ import regex
 
 from parsers import schema
 from parsers.chunks import DEFAULT_CHUNK_BYTES, iter_raw_chunks
-from parsers.extension_fields import FORM_CODES, UNPARSED, finish
+from parsers.formats.extension_fields import FORM_CODES, UNPARSED, finish
 from parsers.folding import fold
+from parsers.formats.declaration import Clue, Format
 from parsers.lines import Damage, clean_line_count, decode_chunk
 from parsers.reader import Source, SourceAccount
 from parsers.timezones import VmTimezone
 
 KIND = "extension_log"
+#: Extension log names: handler.log, extension.log, CommandExecution.log, log_<unix time>, rotations.
+_LOG_FILE = regex.compile(r"^(?:.+\.log(?:\.\d+)?(?:\.gz)?|log_\d+|.+\.log-\d+(?:\.gz)?)$")
 
 #: Handler log folders some Go extensions hard-code instead of `/var/log/azure/<Publisher.Type>`.
 LEGACY_LOG_DIRS = {
@@ -294,3 +297,28 @@ def _records(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         line_first=pl.col("line_no"), line_last=pl.col("line_no"), form=pl.lit(UNPARSED, pl.UInt8)
     )
     return pl.concat([starts, unparsed], how="diagonal_relaxed").sort("row"), counts
+
+
+def in_extension_log_folder(path: PurePosixPath) -> bool:
+    """True for a file below an `azure/` folder (`/var/log/azure/<extension>/...`)."""
+    return "azure" in path.parts[:-1]
+
+
+FORMAT = Format(
+    name=KIND,
+    summary="An extension's own logs (handler.log, extension.log, log_<n>, rotations) under `/var/log/azure/`.",
+    frames=(("extension_logs", schema.EXTENSION_LOG_COLUMNS),),
+    read=lambda sources, options: read_extension_logs(sources, tz=options.zone),
+    paths=(
+        Clue(
+            71,
+            lambda path: in_extension_log_folder(path) and bool(_LOG_FILE.match(path.name)),
+            "`/var/log/azure/<extension>/*.log*`, `log_<n>`",
+        ),
+    ),
+    record_kind="extension_log",
+    samples=(
+        "sample_logs/vm-modern/var/log/azure/Microsoft.Azure.Extensions.CustomScript/handler.log",
+        "sample_logs/vm-modern/var/log/azure/Microsoft.Azure.Monitor.AzureMonitorLinuxAgent/extension.log",
+    ),
+)

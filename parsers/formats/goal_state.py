@@ -20,11 +20,14 @@ from xml.etree import ElementTree
 import polars as pl
 import regex
 
-from parsers import schema
-from parsers.collect import HANDLER_DIR
+from parsers import schema, sniff
 from parsers.documents import parse_json, read_document, reject, rows_to_frame, text_of
+from parsers.formats.declaration import Clue, Format
+from parsers.formats.handler_files import HANDLER_DIR
 from parsers.reader import Source, SourceAccount
 
+#: The agent's copies of the goal state (top of /var/lib/waagent, or history/): ExtensionsConfig, VmSettings.
+_GOAL_STATE_FILE = regex.compile(r"^(?:ExtensionsConfig(?:\.\d+)?\.xml|VmSettings(?:\.[\w-]+)?\.json)$")
 #: `ExtensionsConfig.12.xml` -> incarnation 12.
 _INCARNATION = regex.compile(r"\.(\d+)\.xml$")
 
@@ -141,3 +144,50 @@ def _flag(value: Any) -> bool | None:
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
     return None
+
+
+def _is_vm_settings(head: bytes) -> bool:
+    return sniff.is_json(head) and b'"extensionGoalStates"' in head
+
+
+def _is_extensions_config(head: bytes) -> bool:
+    return sniff.is_text(head) and head.lstrip().startswith(b"<") and b"<Extensions" in head and b"<Plugins>" in head
+
+
+_WAAGENT = "/var/lib/waagent"
+GOAL_STATE = Format(
+    name="goal_state",
+    summary="The agent's copies of the goal state: WireServer `ExtensionsConfig` XML, HostGAPlugin `VmSettings` JSON.",
+    frames=(("goal_state", schema.GOAL_STATE_COLUMNS),),
+    read=lambda sources, options: read_goal_states(sources),
+    paths=(
+        Clue(
+            30,
+            lambda path: bool(_GOAL_STATE_FILE.match(path.name)),
+            f"`{_WAAGENT}/[history/<n>/]ExtensionsConfig[.<n>].xml`, `VmSettings[.<etag>].json`",
+        ),
+    ),
+    sniffs=(
+        Clue(40, _is_vm_settings, 'JSON with `"extensionGoalStates"`'),
+        Clue(80, _is_extensions_config, "XML with `<Extensions` and `<Plugins>`"),
+    ),
+    samples=(
+        "tests/fixtures/goal-state/var/lib/waagent/ExtensionsConfig.5.xml",
+        "tests/fixtures/goal-state/var/lib/waagent/history/2025-06-11T03-02-10__incarnation_5/VmSettings.json",
+    ),
+)
+_HANDLER = "tests/fixtures/goal-state/var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10"
+HANDLER_MANIFEST = Format(
+    name="handler_manifest",
+    summary="A handler's `HandlerManifest.json` (update mode, commands) and `HandlerEnvironment.json` (log folder).",
+    frames=(("handler_manifests", schema.HANDLER_MANIFEST_COLUMNS),),
+    read=lambda sources, options: read_handler_manifests(sources),
+    paths=(
+        Clue(
+            40,
+            lambda path: path.name in ("HandlerManifest.json", "HandlerEnvironment.json"),
+            f"`{_WAAGENT}/<Publisher.Type>-<version>/HandlerManifest.json`, `HandlerEnvironment.json`",
+        ),
+    ),
+    samples=(f"{_HANDLER}/HandlerManifest.json", f"{_HANDLER}/HandlerEnvironment.json"),
+)

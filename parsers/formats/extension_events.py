@@ -13,9 +13,10 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from parsers import schema
+from parsers import schema, sniff
 from parsers.documents import parse_json, read_document, reject, rows_to_frame, text_of
-from parsers.extension_logs import extension_from_path
+from parsers.formats.declaration import Clue, Format
+from parsers.formats.extension_logs import extension_from_path, in_extension_log_folder
 from parsers.reader import Source, SourceAccount
 
 KIND = "extension_event"
@@ -50,3 +51,30 @@ def read_extension_events(sources: Iterable[Source]) -> tuple[pl.DataFrame, list
             for event in events
         ]
     return rows_to_frame(rows, schema.EXTENSION_LOG_COLUMNS, timestamp="timestamp"), accounts
+
+
+FORMAT = Format(
+    name=KIND,
+    summary="An extension's telemetry events, JSON files the agent collects from its `events/` folder.",
+    frames=(("extension_logs", schema.EXTENSION_LOG_COLUMNS),),
+    read=lambda sources, options: read_extension_events(sources),
+    paths=(
+        Clue(
+            60,
+            lambda path: in_extension_log_folder(path) and path.parent.name == "events" and path.name.endswith(".json"),
+            "`/var/log/azure/<extension>/events/*.json`",
+        ),
+    ),
+    sniffs=(
+        Clue(
+            50,
+            lambda head: sniff.is_json(head) and b'"TaskName"' in head and b'"EventLevel"' in head,
+            'JSON with `"TaskName"` and `"EventLevel"`',
+        ),
+    ),
+    record_kind="extension_log",
+    samples=(
+        "tests/fixtures/formats/var/log/azure/Microsoft.Azure.Monitor.AzureMonitorLinuxAgent/events/"
+        "1741947633123.json",
+    ),
+)

@@ -15,8 +15,9 @@ from typing import Any
 
 import polars as pl
 
-from parsers import schema
+from parsers import schema, sniff
 from parsers.documents import parse_json, read_document, reject, rows_to_frame, text_of
+from parsers.formats.declaration import Clue, Format
 from parsers.reader import Source, SourceAccount
 
 _LEVELS = {"info": "INFO", "warning": "WARNING", "error": "ERROR"}
@@ -151,3 +152,45 @@ def read_vm_models(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[Source
                 }
             )
     return rows_to_frame(rows, schema.VM_EXTENSION_COLUMNS), accounts
+
+
+def _is_instance_view(head: bytes) -> bool:
+    return sniff.is_json(head) and (
+        b'"instanceView"' in head
+        or (b'"statuses"' in head and b'"typeHandlerVersion"' in head)
+        or any(key in head for key in (b'"vmExtensions"', b'"extensionHandlers"', b'"vmAgent"'))
+    )
+
+
+def _is_vm_model(head: bytes) -> bool:
+    keys = (b'"storageProfile"', b'"osProfile"', b'"hardwareProfile"')
+    return sniff.is_json(head) and any(key in head for key in keys)
+
+
+INSTANCE_VIEW = Format(
+    name="instance_view",
+    summary="`az vm get-instance-view` output, its `instanceView`, or its extensions list.",
+    frames=(("instance_view", schema.INSTANCE_VIEW_COLUMNS),),
+    read=lambda sources, options: read_instance_views(sources),
+    sniffs=(
+        Clue(
+            20,
+            _is_instance_view,
+            'JSON with `"instanceView"`, `"vmAgent"`, `"vmExtensions"`, `"extensionHandlers"`, '
+            'or `"statuses"` and `"typeHandlerVersion"`',
+        ),
+    ),
+    record_kind="instance_view",
+    samples=(
+        "sample_logs/vm-modern/instance-view.json",
+        "tests/fixtures/vm-rhel-bundle/az/instance-view-extensions.json",
+    ),
+)
+VM_SHOW = Format(
+    name="vm_show",
+    summary="`az vm show` output: the VM model's extensions and their requested versions.",
+    frames=(("vm_extensions", schema.VM_EXTENSION_COLUMNS),),
+    read=lambda sources, options: read_vm_models(sources),
+    sniffs=(Clue(30, _is_vm_model, 'JSON with `"storageProfile"`, `"osProfile"` or `"hardwareProfile"`'),),
+    samples=("sample_logs/vm-modern/vm-show.json",),
+)

@@ -18,8 +18,7 @@ from typing import Any
 import polars as pl
 import regex
 
-from parsers import schema
-from parsers.collect import HANDLER_DIR, HANDLER_STATE_FILE, SETTINGS_FILE, STATUS_FILE
+from parsers import schema, sniff
 from parsers.documents import (
     Document,
     formatted_message,
@@ -30,7 +29,14 @@ from parsers.documents import (
     rows_to_frame,
     text_of,
 )
+from parsers.formats.declaration import Clue, Format
 from parsers.reader import Source, SourceAccount
+
+#: `<Publisher.Type>-<version>` handler directory under /var/lib/waagent.
+HANDLER_DIR = regex.compile(r"^(?P<ext>[A-Za-z][\w.]*?)-(?P<ver>\d+(?:\.\d+)*)$")
+STATUS_FILE = regex.compile(r"^(?:(?P<config>.+)\.)?(?P<seq>\d+)\.status$")
+SETTINGS_FILE = regex.compile(r"^(?:(?P<config>.+)\.)?(?P<seq>\d+)\.settings$")
+HANDLER_STATE_FILE = regex.compile(r"^(?:(?P<config>.+)\.)?Handler(?P<which>State|Status)$")
 
 _LEVEL_OF_STATUS = {"error": "ERROR", "warning": "WARNING", "success": "INFO", "transitioning": "INFO"}
 
@@ -194,3 +200,51 @@ def _handler_settings(value: Any) -> dict | None:
     except (TypeError, KeyError, IndexError):
         return None
     return handler if isinstance(handler, dict) else None
+
+
+def _in_handler_dir(folder: str, file: regex.Pattern):
+    """A path test: `<Publisher.Type>-<version>/<folder>/<file>`."""
+
+    def test(path: PurePosixPath) -> bool:
+        parts = path.parts
+        in_handler = len(parts) >= 3 and bool(HANDLER_DIR.match(parts[-3]))
+        return in_handler and parts[-2] == folder and bool(file.match(path.name))
+
+    return test
+
+
+def _is_status_array(head: bytes) -> bool:
+    text = head.lstrip()
+    return text[:1] == b"[" and (b'"formattedMessage"' in head or (b'"operation"' in head and b'"status"' in head))
+
+
+_HANDLER = "/var/lib/waagent/<Publisher.Type>-<version>"
+_SAMPLE = "sample_logs/vm-modern/var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10"
+FORMATS = (
+    Format(
+        name="status",
+        summary="An extension's status file, as the agent reads it.",
+        frames=(("status", schema.STATUS_COLUMNS), ("substatus", schema.SUBSTATUS_COLUMNS)),
+        read=lambda sources, options: read_status_files(sources),
+        paths=(Clue(50, _in_handler_dir("status", STATUS_FILE), f"`{_HANDLER}/status/[<name>.]<n>.status`"),),
+        sniffs=(Clue(60, _is_status_array, 'JSON array with `"formattedMessage"`, or `"operation"` and `"status"`'),),
+        record_kind="status",
+        samples=(f"{_SAMPLE}/status/3.status",),
+    ),
+    Format(
+        name="handler_state",
+        summary="The agent's view of a handler (`HandlerState`, `HandlerStatus`).",
+        frames=(("handler_state", schema.HANDLER_STATE_COLUMNS),),
+        read=lambda sources, options: read_handler_state(sources),
+        paths=(Clue(52, _in_handler_dir("config", HANDLER_STATE_FILE), f"`{_HANDLER}/config/HandlerState`"),),
+        samples=(f"{_SAMPLE}/config/HandlerState",),
+    ),
+    Format(
+        name="settings",
+        summary="An extension's settings: whether protected settings are there, and public setting names only.",
+        frames=(("settings", schema.SETTINGS_COLUMNS),),
+        read=lambda sources, options: read_settings(sources),
+        paths=(Clue(51, _in_handler_dir("config", SETTINGS_FILE), f"`{_HANDLER}/config/[<name>.]<n>.settings`"),),
+        samples=(f"{_SAMPLE}/config/3.settings",),
+    ),
+)

@@ -18,8 +18,9 @@ from typing import Any
 import polars as pl
 import regex
 
-from parsers import schema
+from parsers import schema, sniff
 from parsers.documents import loads, read_document, reject, rows_to_frame
+from parsers.formats.declaration import Clue, Format
 from parsers.reader import Source, SourceAccount
 
 #: Keys whose string value is a message.
@@ -162,3 +163,25 @@ def _row(base: dict, code: str | None, message: str) -> dict:
         "extension": handler.group(1) if handler else None,
         "extension_version": handler.group(2) if handler else None,
     }
+
+
+#: A JSON document opening within the first few lines (after CLI text such as `Deployment failed.`).
+_JSON_NEAR_START = regex.compile(rb"\A(?:[^\n]*\n){0,4}[^\n{\[]*[{\[]")
+
+
+def _is_error_json(head: bytes) -> bool:
+    return b'"code"' in head and b'"message"' in head and bool(_JSON_NEAR_START.search(head))
+
+
+FORMAT = Format(
+    name="control_plane",
+    summary="ARM and CLI error JSON (perhaps after the CLI's own text), and portal or CLI status text.",
+    frames=(("control_plane", schema.CONTROL_PLANE_COLUMNS),),
+    read=lambda sources, options: read_control_plane(sources),
+    sniffs=(
+        Clue(70, _is_error_json, 'JSON with `"code"` and `"message"` in its first lines'),
+        Clue(90, sniff.is_status_text, "text with Azure status messages (portal, CLI) and no log line"),
+    ),
+    record_kind="control_plane",
+    samples=("sample_logs/vm-modern/deployment-error.json",),
+)
