@@ -15,9 +15,13 @@ def human(moment: datetime | None) -> str | None:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else None
 
 
+#: How `minute` writes a time (also for `dt.strftime` over many times at once).
+MINUTE = "%Y-%m-%d %H:%M"
+
+
 def minute(moment: datetime) -> str:
     """`2025-06-11 04:12` (finding summaries; the caller says UTC once)."""
-    return f"{moment:%Y-%m-%d %H:%M}"
+    return moment.strftime(MINUTE)
 
 
 def stamp(moment: datetime | None) -> str:

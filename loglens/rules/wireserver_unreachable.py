@@ -62,7 +62,7 @@ from catalogue.match import ID
 from loglens.context import Context
 from loglens.findings import Hit, Rule
 from loglens.rules._common import HIT_COLUMNS, duration_text, span_text
-from loglens.timefmt import minute
+from loglens.timefmt import MINUTE
 
 _ENTRIES = catalogue.load().entries
 #: Failures to talk to the WireServer or the HostGAPlugin: every `wire.` entry of that category.
@@ -316,6 +316,12 @@ def _streak_facts(events: pl.DataFrame) -> pl.DataFrame:
             statuses=pl.col("statuses").filter(failed).explode().drop_nulls().unique().sort(),
             unreachable=pl.col("no_answer").filter(failed).any(),
         )
+        # As `timefmt.minute` writes times, for thousands of streaks at once.
+        .with_columns(
+            first_minute=pl.col("first").dt.strftime(MINUTE),
+            last_minute=pl.col("last").dt.strftime(MINUTE),
+            ended_clock=pl.col("ended").dt.strftime("%H:%M"),
+        )
     )
 
 
@@ -364,7 +370,7 @@ def _streak_hit(streak: dict, frame: pl.DataFrame, offset: int) -> Hit:
     lasted = ((ended or last) - first).total_seconds()
     how = _how(streak["symptoms"])
     if ended is not None:
-        tail = f"recovered at {ended:%H:%M} UTC after {duration_text(lasted)}"
+        tail = f"recovered at {streak['ended_clock']} UTC after {duration_text(lasted)}"
     else:
         tail = "still failing at the last failure logged" if failures > 1 else "no recovery logged"
     transient = ended is not None and failures <= TRANSIENT_MAX and lasted <= 3600
@@ -377,7 +383,7 @@ def _streak_hit(streak: dict, frame: pl.DataFrame, offset: int) -> Hit:
     )
     if transient:
         what = f"Transient WireServer blip ({how}; {where})"
-    first_minute, last_minute = minute(first), minute(last)
+    first_minute, last_minute = streak["first_minute"], streak["last_minute"]
     span = f"at {first_minute} UTC" if first_minute == last_minute else f"from {first_minute} to {last_minute} UTC"
     summary = f"{what}: {failures} failure(s) {span}, {tail}"
     # One failure with nothing after it shows no persistence: a warning, not an outage.
