@@ -14,7 +14,7 @@ from parsers import schema
 from parsers.agent_config import read_agent_versions, read_waagent_conf
 from parsers.chunk_index import ChunkIndex
 from parsers.chunks import DEFAULT_CHUNK_BYTES
-from parsers.collect import assign_collections, collect
+from parsers.collect import collect
 from parsers.control_plane import read_control_plane
 from parsers.extension_events import read_extension_events
 from parsers.extension_logs import read_extension_logs
@@ -23,6 +23,7 @@ from parsers.handler_files import read_handler_state, read_settings, read_status
 from parsers.instance_view import read_instance_views, read_vm_models
 from parsers.reader import Source, SourceAccount
 from parsers.timezones import VmTimezone
+from parsers.vm_groups import assign, vm_name
 from parsers.waagent_stream import iter_waagent, read_waagent
 
 
@@ -36,6 +37,8 @@ class LoadResult:
         notes: warnings not tied to one source (archive safety, unreadable directories, ...).
         ignored: files that were found but are not a source loglens reads (reported, not warned).
         looked_like: per ignored file, what its first bytes looked like (`binary data`, ...).
+        directories: the directories named to load: under each, files group into VMs as
+            `loglens fleet` groups them (`parsers.vm_groups`).
     """
 
     frames: dict[str, pl.DataFrame]
@@ -43,6 +46,7 @@ class LoadResult:
     notes: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     looked_like: dict[str, str] = field(default_factory=dict)
+    directories: list[str] = field(default_factory=list)
 
     @property
     def warnings(self) -> list[str]:
@@ -50,8 +54,12 @@ class LoadResult:
         return self.notes + [w for a in self.accounts for w in a.warnings]
 
     def collections(self) -> dict[str, str]:
-        """Per source path, the collection (one VM's files) it belongs to (`assign_collections`)."""
-        return assign_collections(a.path for a in self.accounts)
+        """Per source path, the collection (one VM's files) it belongs to (`parsers.vm_groups.assign`)."""
+        return assign((a.path for a in self.accounts), self.directories, self.ignored)
+
+    def vm_names(self) -> dict[str, str]:
+        """Per collection, the VM's name as `loglens fleet` gives it (`parsers.vm_groups.vm_name`)."""
+        return {c: vm_name(c, self.directories) for c in dict.fromkeys(self.collections().values())}
 
     def by_collection(self) -> dict[str, LoadResult]:
         """The load split by collection (`collections`), in reading order.
@@ -69,7 +77,9 @@ class LoadResult:
             mine, wanted = pl.col("source_path").is_in(paths), set(paths)
             frames = {key: f.filter(mine) if "source_path" in f.columns else f for key, f in self.frames.items()}
             accounts = [a for a in self.accounts if a.path in wanted]
-            parts[name] = LoadResult(frames=frames, accounts=accounts, notes=self.notes, ignored=self.ignored)
+            parts[name] = LoadResult(
+                frames=frames, accounts=accounts, notes=self.notes, ignored=self.ignored, directories=self.directories
+            )
         return parts
 
 
@@ -150,6 +160,7 @@ def open_sources(
     `load_sources`'.
     """
     zone = tz if isinstance(tz, VmTimezone) else VmTimezone.parse(tz)
+    paths = list(paths)
     frames: dict[str, pl.DataFrame] = {}
     accounts: list[SourceAccount] = []
     say = progress or (lambda _: None)
@@ -183,6 +194,7 @@ def open_sources(
             notes=list(found.warnings),
             ignored=list(found.ignored),
             looked_like=dict(found.looked_like),
+            directories=[str(Path(p)) for p in paths if Path(p).is_dir()],
         )
 
 
