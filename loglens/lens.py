@@ -250,7 +250,12 @@ class Lens:
     def _narrowed(self, frames: dict[str, pl.DataFrame], what: str) -> Lens:
         whole = self._result
         result = LoadResult(
-            frames=frames, accounts=self.accounts, notes=self.notes, ignored=self.ignored, directories=whole.directories
+            frames=frames,
+            accounts=self.accounts,
+            notes=self.notes,
+            ignored=self.ignored,
+            directories=whole.directories,
+            placed=whole.collections(),
         )
         return Lens(result, description=" · ".join(p for p in (self.description, what) if p), redact=self.redact)
 

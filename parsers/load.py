@@ -39,6 +39,8 @@ class LoadResult:
         looked_like: per ignored file, what its first bytes looked like (`binary data`, ...).
         directories: the directories named to load: under each, files group into VMs as
             `loglens fleet` groups them (`parsers.vm_groups`).
+        placed: per source path, its collection when already decided (a part of a load keeps
+            the whole load's; a file alone would group differently).
     """
 
     frames: dict[str, pl.DataFrame]
@@ -47,6 +49,7 @@ class LoadResult:
     ignored: list[str] = field(default_factory=list)
     looked_like: dict[str, str] = field(default_factory=dict)
     directories: list[str] = field(default_factory=list)
+    placed: dict[str, str] = field(default_factory=dict)
 
     @property
     def warnings(self) -> list[str]:
@@ -55,6 +58,8 @@ class LoadResult:
 
     def collections(self) -> dict[str, str]:
         """Per source path, the collection (one VM's files) it belongs to (`parsers.vm_groups.assign`)."""
+        if self.placed:
+            return {a.path: self.placed[a.path] for a in self.accounts if a.path in self.placed}
         return assign((a.path for a in self.accounts), self.directories, self.ignored)
 
     def vm_names(self) -> dict[str, str]:
@@ -68,7 +73,8 @@ class LoadResult:
         every part. One collection gives this load itself.
         """
         members: dict[str, list[str]] = {}
-        for path, name in self.collections().items():
+        placed = self.collections()
+        for path, name in placed.items():
             members.setdefault(name, []).append(path)
         if len(members) <= 1:
             return {name: self for name in members} or {".": self}
@@ -78,7 +84,12 @@ class LoadResult:
             frames = {key: f.filter(mine) if "source_path" in f.columns else f for key, f in self.frames.items()}
             accounts = [a for a in self.accounts if a.path in wanted]
             parts[name] = LoadResult(
-                frames=frames, accounts=accounts, notes=self.notes, ignored=self.ignored, directories=self.directories
+                frames=frames,
+                accounts=accounts,
+                notes=self.notes,
+                ignored=self.ignored,
+                directories=self.directories,
+                placed={path: name for path in paths},
             )
         return parts
 

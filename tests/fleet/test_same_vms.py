@@ -168,3 +168,18 @@ def test_fleet_on_a_local_cluster_names_the_vms_analyze_lists(tmp_path):
     assert rows["vm"].to_list() == [vm["vm"] for vm in listed]
     assert rows["errors"].to_list() == [vm["summary"]["error"] for vm in listed]
     assert rows["warning_findings"].to_list() == [vm["summary"]["warning"] for vm in listed]
+
+
+def test_one_vm_of_a_load_keeps_its_name(tmp_path):
+    """A part of a load (`by_collection`, a lens's `vm`) is named as in the whole: a loose file
+    beside VM trees stays a VM by its own path, though alone its folder would hold it."""
+    import loglens
+
+    source = disagreeing(tmp_path.resolve() / "src")
+    whole = load_sources([source])
+    for name, part in whole.by_collection().items():
+        assert set(part.collections().values()) == {name}
+        assert part.vm_names() == {name: whole.vm_names()[name]}
+    lens = loglens.load(source).vm(str(source / "vm-9-waagent.log"))
+    assert lens.collections == [str(source / "vm-9-waagent.log")]
+    assert {f.collection for f in lens.analyze()} <= {str(source / "vm-9-waagent.log")}
