@@ -119,7 +119,14 @@ def test_the_disagreeing_tree_is_three_vms(tmp_path):
 
 @pytest.mark.parametrize("build", FIXTURES.values(), ids=FIXTURES.keys())
 def test_the_json_vms_are_fleets_units_by_name_and_inputs(tmp_path, build):
-    source = build(tmp_path.resolve() / "src")
+    json_vms_are_fleets_units(build(tmp_path.resolve() / "src"))
+
+
+def test_the_sample_logs_json_vms_are_fleets_units():
+    json_vms_are_fleets_units(SAMPLES)
+
+
+def json_vms_are_fleets_units(source: Path) -> None:
     run = run_loglens("analyze", str(source), "--json", "-")
     assert run.returncode == 0, run.stderr
     document = json.loads(run.stdout)
