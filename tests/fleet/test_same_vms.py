@@ -189,4 +189,4 @@ def test_one_vm_of_a_load_keeps_its_name(tmp_path):
         assert part.vm_names() == {name: whole.vm_names()[name]}
     lens = loglens.load(source).vm(str(source / "vm-9-waagent.log"))
     assert lens.collections == [str(source / "vm-9-waagent.log")]
-    assert {f.collection for f in lens.analyze()} <= {str(source / "vm-9-waagent.log")}
+    assert {f.collection for f in lens.findings} <= {str(source / "vm-9-waagent.log")}
