@@ -103,6 +103,10 @@ class Analysis:
         """Findings per severity."""
         return self.findings.counts()
 
+    def unexplained_in(self, collection: str) -> dict[str, int]:
+        """`unexplained`, counted over one collection's records."""
+        return _unexplained([c for c in self.contexts if c.collection == collection], self.findings.table)
+
     def fails(self, fail_on: str) -> bool:
         """True when a finding is at or above ``fail_on`` (`error`, `warning`; `never` never fails)."""
         if fail_on == "never":

@@ -248,7 +248,15 @@ class Lens:
         return Lens(parts[collection], description=description, redact=self.redact)
 
     def _narrowed(self, frames: dict[str, pl.DataFrame], what: str) -> Lens:
-        result = LoadResult(frames=frames, accounts=self.accounts, notes=self.notes, ignored=self.ignored)
+        whole = self._result
+        result = LoadResult(
+            frames=frames,
+            accounts=self.accounts,
+            notes=self.notes,
+            ignored=self.ignored,
+            directories=whole.directories,
+            placed=whole.collections(),
+        )
         return Lens(result, description=" · ".join(p for p in (self.description, what) if p), redact=self.redact)
 
     # -- display ----------------------------------------------------------------------------

@@ -14,8 +14,6 @@ and device files are skipped, and the total uncompressed size and member count a
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -24,14 +22,14 @@ from pathlib import Path, PurePosixPath
 from parsers import archives, formats
 from parsers.reader import READ_ERRORS, Source
 from parsers.sniff import NOT_LOGS, holds_credentials, looks_like
+# Which files are one VM is decided in `parsers.vm_groups`; its names stay importable from here.
+from parsers.vm_groups import archive_of, assign_collections, collection_of, is_archive, is_special, walk  # noqa: F401
 from parsers.waagent_format import FILE_NAME as WAAGENT_FILE_NAME
 
 #: Upper bounds for one archive (the agent's own collector caps its zip at 150 MiB uncompressed).
 #: How much of a file is read to sniff what it is.
 _SNIFF_BYTES = 65536
 
-#: Archives read in place; sosreport (`.tar.xz`) and SUSE supportconfig (`scc_*.txz`) bundles included.
-_ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar", ".tar.xz", ".txz", ".tar.bz2", ".tbz2")
 #: Kinds of source, in the order they are reported (the source-format registry's order).
 KINDS = formats.KINDS
 
@@ -73,7 +71,7 @@ def collect(paths: Iterable[Path | str]) -> Collection:
         path = Path(raw)
         if path.is_dir():
             _walk_tree(path, found)
-        elif _is_special(path, found):
+        elif is_special(path, found.warnings):
             continue
         elif is_archive(path):
             _add_archive(path, found)
@@ -92,62 +90,13 @@ def _rotation_key(source: Source) -> tuple:
     return rotation_sort_key(Path(str(source.logical_path)))
 
 
-#: Directory levels below a tree's root that are walked; deeper ones are named in a warning.
-MAX_TREE_DEPTH = 64
-
-
 def _walk_tree(root: Path, found: Collection) -> None:
-    """Every file under ``root``, in sorted order (a directory's files, then its subdirectories),
-    without following links. Iterative, so a tree a thousand levels deep costs a warning, not the run."""
-    stack = [(root, 0)]
-    while stack:
-        directory, depth = stack.pop()
-        try:
-            with os.scandir(directory) as listing:
-                entries = sorted(listing, key=lambda entry: entry.name)
-        except OSError as exc:
-            found.warnings.append(f"{exc.filename or directory}: cannot list directory: {exc.strerror}")
-            continue
-        subdirectories = []
-        for entry in entries:
-            path = Path(directory, entry.name)
-            if entry.is_symlink():
-                # Not followed: a link can loop or lead out of the collection.
-                what = "symbolic link to a directory not followed" if path.is_dir() else "symbolic link skipped"
-                found.warnings.append(f"{path}: {what}")
-            elif entry.is_dir(follow_symlinks=False):
-                subdirectories.append(path)
-            elif _is_special(path, found):
-                continue
-            elif is_archive(path):
-                _add_archive(path, found)
-            else:
-                _add(Source.file(path), found)
-        if subdirectories and depth >= MAX_TREE_DEPTH:
-            found.warnings.append(
-                f"{directory}: more than {MAX_TREE_DEPTH} directory levels below {root}; the {len(subdirectories)} "
-                "directories deeper were not read"
-            )
-            continue
-        stack.extend((path, depth + 1) for path in reversed(subdirectories))
-
-
-def _is_special(path: Path, found: Collection) -> bool:
-    """True (with a warning) for a FIFO, socket or device: opening one could block forever."""
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return False  # missing or unreadable: the reader says so
-    if stat.S_ISREG(mode):
-        return False
-    found.warnings.append(f"{path}: not a regular file (a FIFO, socket or device); skipped")
-    return True
-
-
-def is_archive(path: Path) -> bool:
-    # A file saved by `wget` keeps its URL's query (`logs.zip?sv=...&sig=...`): the name before it counts.
-    name = path.name.split("?", 1)[0]
-    return name.lower().endswith(_ARCHIVE_SUFFIXES) and not WAAGENT_FILE_NAME.match(name)
+    """Every file under ``root`` by the one walk and link policy (`parsers.vm_groups.walk`)."""
+    for path, _ in walk(root, found.warnings):
+        if is_archive(path):
+            _add_archive(path, found)
+        else:
+            _add(Source.file(path), found)
 
 
 def _add(source: Source, found: Collection, *, explicit: bool = False) -> None:
@@ -170,69 +119,6 @@ def kind_of_path(path: PurePosixPath) -> str | None:
     """What a file is, judged by its path (any root, any depth); None when the path can't tell.
     The path clues are the source formats' (`parsers.formats`)."""
     return formats.kind_of_path(PurePosixPath(path))
-
-
-def collection_of(source_path: str) -> str | None:
-    """The collection a source's own path places it in; None for a loose file.
-
-    An archive is one collection; in a tree, it is the directory holding `var/` (or the `azure/`
-    log directory, or `waagent.conf`'s `etc/`). A file outside such a layout is loose: which
-    collection it joins depends on the other sources (`assign_collections`).
-    """
-    archive = archive_of(source_path)
-    if archive is not None:
-        return archive
-    path = PurePosixPath(source_path)
-    parts = path.parts[:-1]
-    for i, part in enumerate(parts):
-        below = parts[i + 1] if i + 1 < len(parts) else None
-        if (
-            (part == "var" and below in ("log", "lib"))
-            or (part == "etc" and path.name == "waagent.conf")
-            or part == "azure"
-        ):
-            return str(PurePosixPath(*parts[:i])) if i else "."
-    return None
-
-
-def archive_of(source_path: str) -> str | None:
-    """The archive a member's name (`archive!member`) names, else None. A `!` counts only after an
-    archive's name: a directory may be called `case!1` (`case!1/var/log/waagent.log` is no member)."""
-    at = source_path.find("!")
-    while at != -1:
-        if is_archive(Path(source_path[:at])):
-            return source_path[:at]
-        at = source_path.find("!", at + 1)
-    return None
-
-
-def assign_collections(source_paths: Iterable[str]) -> dict[str, str]:
-    """Per source path, the collection (one VM's files) it belongs to.
-
-    Files of one VM share a collection, and several VMs loaded at once stay apart. A loose file
-    (e.g. an instance-view JSON beside the tree, or files downloaded one by one) joins the tree
-    whose root is its directory; otherwise the only tree loaded; with no tree at all, the loose
-    files are one VM's together, named by their common folder, and a single loose file by its own
-    path (its folder may hold files that were never read); only among several trees does it
-    stand alone.
-    """
-    paths = list(dict.fromkeys(source_paths))
-    roots = {p: collection_of(p) for p in paths}
-    trees = {r for r in roots.values() if r is not None}
-    loose = [p for p in paths if roots[p] is None]
-    parents = {p: str(PurePosixPath(p).parent) for p in loose}
-    if not trees and len(loose) == 1:
-        return {loose[0]: loose[0]}
-    if not trees and loose:
-        try:
-            shared = os.path.commonpath(list(parents.values())) or "."
-        except ValueError:  # absolute and relative paths mixed
-            shared = "."
-        return dict.fromkeys(paths, shared)
-    for p in loose:
-        parent = parents[p]
-        roots[p] = parent if parent in trees or len(trees) != 1 else next(iter(trees))
-    return roots
 
 
 def _sniff(source: Source, found: Collection) -> str | None:

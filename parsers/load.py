@@ -13,10 +13,11 @@ import polars as pl
 from parsers import formats, schema
 from parsers.chunk_index import ChunkIndex
 from parsers.chunks import DEFAULT_CHUNK_BYTES
-from parsers.collect import assign_collections, collect
+from parsers.collect import collect
 from parsers.formats import ReadOptions
 from parsers.reader import Source, SourceAccount
 from parsers.timezones import VmTimezone
+from parsers.vm_groups import assign, vm_name
 from parsers.waagent_stream import iter_waagent
 
 
@@ -30,6 +31,10 @@ class LoadResult:
         notes: warnings not tied to one source (archive safety, unreadable directories, ...).
         ignored: files that were found but are not a source loglens reads (reported, not warned).
         looked_like: per ignored file, what its first bytes looked like (`binary data`, ...).
+        directories: the directories named to load: under each, files group into VMs as
+            `loglens fleet` groups them (`parsers.vm_groups`).
+        placed: per source path, its collection when already decided (a part of a load keeps
+            the whole load's; a file alone would group differently).
     """
 
     frames: dict[str, pl.DataFrame]
@@ -37,6 +42,8 @@ class LoadResult:
     notes: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     looked_like: dict[str, str] = field(default_factory=dict)
+    directories: list[str] = field(default_factory=list)
+    placed: dict[str, str] = field(default_factory=dict)
 
     @property
     def warnings(self) -> list[str]:
@@ -44,8 +51,14 @@ class LoadResult:
         return self.notes + [w for a in self.accounts for w in a.warnings]
 
     def collections(self) -> dict[str, str]:
-        """Per source path, the collection (one VM's files) it belongs to (`assign_collections`)."""
-        return assign_collections(a.path for a in self.accounts)
+        """Per source path, the collection (one VM's files) it belongs to (`parsers.vm_groups.assign`)."""
+        if self.placed:
+            return {a.path: self.placed[a.path] for a in self.accounts if a.path in self.placed}
+        return assign((a.path for a in self.accounts), self.directories, self.ignored)
+
+    def vm_names(self) -> dict[str, str]:
+        """Per collection, the VM's name as `loglens fleet` gives it (`parsers.vm_groups.vm_name`)."""
+        return {c: vm_name(c, self.directories) for c in dict.fromkeys(self.collections().values())}
 
     def by_collection(self) -> dict[str, LoadResult]:
         """The load split by collection (`collections`), in reading order.
@@ -54,7 +67,8 @@ class LoadResult:
         every part. One collection gives this load itself.
         """
         members: dict[str, list[str]] = {}
-        for path, name in self.collections().items():
+        placed = self.collections()
+        for path, name in placed.items():
             members.setdefault(name, []).append(path)
         if len(members) <= 1:
             return {name: self for name in members} or {".": self}
@@ -63,7 +77,14 @@ class LoadResult:
             mine, wanted = pl.col("source_path").is_in(paths), set(paths)
             frames = {key: f.filter(mine) if "source_path" in f.columns else f for key, f in self.frames.items()}
             accounts = [a for a in self.accounts if a.path in wanted]
-            parts[name] = LoadResult(frames=frames, accounts=accounts, notes=self.notes, ignored=self.ignored)
+            parts[name] = LoadResult(
+                frames=frames,
+                accounts=accounts,
+                notes=self.notes,
+                ignored=self.ignored,
+                directories=self.directories,
+                placed={path: name for path in paths},
+            )
         return parts
 
 
@@ -126,6 +147,7 @@ def open_sources(
     `load_sources`'.
     """
     zone = tz if isinstance(tz, VmTimezone) else VmTimezone.parse(tz)
+    paths = list(paths)
     frames: dict[str, pl.DataFrame] = {}
     accounts: list[SourceAccount] = []
     say = progress or (lambda _: None)
@@ -149,6 +171,7 @@ def open_sources(
             notes=list(found.warnings),
             ignored=list(found.ignored),
             looked_like=dict(found.looked_like),
+            directories=[str(Path(p)) for p in paths if Path(p).is_dir()],
         )
 
 

@@ -153,9 +153,15 @@ def test_analyze_json_document_shape_on_stdout():
     assert run.returncode == 0, run.stderr
     document = json.loads(run.stdout)
     assert set(document) == {
-        "loglens_version", "inputs", "findings", "other_errors", "summary", "verdict", "unexplained", "rule_failures",
-        "warnings",
+        "loglens_version", "inputs", "findings", "other_errors", "summary", "verdict", "vms", "unexplained",
+        "rule_failures", "warnings",
     }
+    # One VM: its entry reads like the run, and lists every input.
+    (vm,) = document["vms"]
+    assert set(vm) == {"vm", "collection", "inputs", "verdict", "summary"}
+    assert vm["vm"] == "vm-modern" and vm["collection"] == "sample_logs/vm-modern"
+    assert vm["verdict"] == document["verdict"] and vm["summary"] == document["summary"]
+    assert vm["inputs"] == [i["path"] for i in document["inputs"]]
     assert set(document["unexplained"]) == {"error_records", "warning_records", "known_benign_records", "inputs_not_read"}
     assert set(document["inputs"][0]) == {"path", "kind", "lines", "records", "unparsed"}
     finding = document["findings"][0]

@@ -14,7 +14,7 @@ import inflate64
 import pytest
 
 from loglens import pipeline
-from parsers.collect import MAX_TREE_DEPTH
+from parsers.vm_groups import MAX_TREE_DEPTH
 from parsers.documents import MAX_JSON_DEPTH
 from tests.test_output_safety import loglens
 

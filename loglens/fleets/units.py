@@ -1,11 +1,10 @@
 """Split fleet sources into units: one VM collection each, the way `analyze` groups a VM's files.
 
-A source is a directory, a file, a glob, or an `az://container/prefix` URL. Under it, a unit is
-an archive (a log-collector zip, a `.tar.gz` bundle), a directory holding a VM's tree (`var/log`,
-`var/lib`, `etc/waagent.conf` or `azure/` at any depth: `parsers.collect.collection_of`), or a
-directory of loose files downloaded one by one. A loose file straight under the source is a unit
-by itself. A unit's `vm` is its path relative to the source (`vm-042`, `eu/vm-042.zip`); a source
-that is itself one VM is named by its last component.
+A source is a directory, a file, a glob, or an `az://container/prefix` URL. Under it, the units
+are the VMs of `parsers.vm_groups` (the grouping and the walk `analyze` uses): trees, archives,
+directories of loose files downloaded one by one, and loose files beside VM trees. A unit's `vm`
+is its path relative to the source (`vm-042`, `eu/vm-042.zip`); a source that is itself one VM is
+named by its last component: `loglens analyze` gives each VM the same name (its JSON `vms`).
 """
 
 from __future__ import annotations
@@ -19,8 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from loglens.fleets import storage
 from loglens.fleets.dataset import COLUMNS_FILE
-from parsers.collect import collection_of, is_archive
-from parsers.sniff import NOT_LOGS
+from parsers.vm_groups import members, vm_roots, walk
 
 
 @dataclass(frozen=True)
@@ -85,47 +83,10 @@ def discover(sources: Iterable[str], *, connection_string: str | None = None, ex
 def group_files(paths: Iterable[str]) -> dict[str, bool]:
     """Unit roots of a tree of files given by relative POSIX path: root -> is it a directory.
 
-    A root of `.` means the whole tree is one VM.
+    The one VM grouping `analyze` uses too (`parsers.vm_groups.vm_roots`); a root of `.` means
+    the whole tree is one VM.
     """
-    paths = sorted(p for p in paths if not any(part.startswith(".") for part in PurePosixPath(p).parts))
-    # Documents beside the VMs (a README, a ticket note) are not VMs of their own.
-    paths = [p for p in paths if "/" in p or not p.lower().endswith(NOT_LOGS)]
-    trees = {collection_of(p) for p in paths if not is_archive(Path(p))} - {None}
-    roots: dict[str, bool] = dict.fromkeys(trees, True)
-    # Shallow first, so a VM directory of loose files owns its subdirectories.
-    loose = sorted((p for p in paths if _owner(p, roots) is None), key=lambda p: (p.count("/"), p))
-    # Every directory that holds a tree (the tree's root and its ancestors): one set, not a scan per file.
-    holding_trees = {str(d) for t in trees for d in (PurePosixPath(t), *PurePosixPath(t).parents)}
-    for p in loose:
-        parent = str(PurePosixPath(p).parent)
-        if not is_archive(Path(p)) and parent != "." and parent not in holding_trees and _owner(p, roots) is None:
-            roots[parent] = True
-    for p in loose:
-        if _owner(p, roots) is None:
-            roots[p] = False
-    return roots
-
-
-def members(paths: Iterable[str], roots: dict[str, bool]) -> dict[str, list[str]]:
-    """Each unit root's files (hidden ones included: they count in its fingerprint), one pass."""
-    out: dict[str, list[str]] = {root: [] for root in roots}
-    for path in paths:
-        owner = _owner(path, roots)
-        if owner is not None:
-            out[owner].append(path)
-    return out
-
-
-def _owner(path: str, roots: dict[str, bool]) -> str | None:
-    """The unit root that holds ``path`` (the outermost), or None."""
-    parts = PurePosixPath(path).parts
-    if "." in roots:
-        return "."
-    for depth in range(1, len(parts) + 1):
-        candidate = str(PurePosixPath(*parts[:depth]))
-        if candidate in roots:
-            return candidate
-    return None
+    return vm_roots(paths)
 
 
 def _add_local_source(source: str, exclude: Path | None, found: Discovery) -> None:
@@ -171,37 +132,22 @@ def _local_unit(source: str, where: Path, base: Path, is_directory: bool, stats:
 
 
 def _walk(root: Path, exclude: Path | None, found: Discovery) -> dict[str, tuple[int, int]]:
-    """Regular files under ``root`` by relative POSIX path: (size, mtime in ns). Links are not followed."""
-
-    def on_error(exc: OSError) -> None:
-        found.warnings.append(f"{exc.filename}: cannot list directory: {exc.strerror}")
-
+    """Regular files under ``root`` by relative POSIX path: (size, mtime in ns), by the walk and
+    link policy `analyze` uses (`parsers.vm_groups.walk`); output datasets are not read."""
     excluded = exclude.resolve() if exclude is not None else None
-    files: dict[str, tuple[int, int]] = {}
-    for dirpath, dirs, names in os.walk(root, onerror=on_error):
-        if excluded is not None:
-            dirs[:] = [d for d in dirs if Path(dirpath, d).resolve() != excluded]
-        if Path(dirpath, "vms", COLUMNS_FILE).is_file():
+
+    def prune(directory: Path) -> str | None:
+        if excluded is not None and directory.resolve() == excluded:
+            return None if directory == root else ""  # the output dataset, under its own source
+        if (directory / "vms" / COLUMNS_FILE).is_file():
             # loglens's own output is never input: an earlier run's dataset would become phantom VMs.
-            found.warnings.append(f"{dirpath}: a loglens fleet dataset (an earlier run's output); not read")
-            dirs[:] = []
-            continue
-        # The same link policy as `analyze` (`parsers.collect`): links are named, never followed.
-        for name in [d for d in dirs if Path(dirpath, d).is_symlink()]:
-            found.warnings.append(f"{Path(dirpath, name)}: symbolic link to a directory not followed")
-        for name in names:
-            path = Path(dirpath, name)
-            if path.is_symlink():
-                what = "symbolic link to a directory not followed" if path.is_dir() else "symbolic link skipped"
-                found.warnings.append(f"{path}: {what}")
-                continue
-            try:
-                stat = path.lstat()
-            except OSError as exc:
-                found.warnings.append(f"{path}: cannot read its size: {exc.strerror}")
-                continue
-            files[path.relative_to(root).as_posix()] = (stat.st_size, stat.st_mtime_ns)
-    return files
+            return f"{directory}: a loglens fleet dataset (an earlier run's output); not read"
+        return None
+
+    return {
+        path.relative_to(root).as_posix(): (status.st_size, status.st_mtime_ns)
+        for path, status in walk(root, found.warnings, prune)
+    }
 
 
 def _fixed_prefix(pattern: str) -> str:

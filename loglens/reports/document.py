@@ -8,6 +8,8 @@ A view of the report model. Shape (all timestamps ISO 8601 UTC, all text redacte
                    "episodes": [[first_seen, last_seen, count], ...] (a recurring incident's; else [])}],
      "other_errors": [{"template", "count", "example": {"path", "line", "text"}}],
      "summary": {"error", "warning", "info"}, "verdict": the report's one paragraph,
+     "vms": [{"vm" (as `loglens fleet` names it), "collection", "inputs": [paths], "verdict", "summary"}]
+            (every VM analysed, healthy ones included; `loglens.reports.vms`),
      "unexplained": {"error_records", "warning_records", "known_benign_records", "inputs_not_read": [paths]},
      "rule_failures": [one line per rule that raised; its findings are missing],
      "warnings": [every input warning, one line each (the terminal and reports summarise them)]}
@@ -64,6 +66,7 @@ def build(report: dict[str, Any]) -> dict[str, Any]:
         ],
         "summary": report["counts"],
         "verdict": report["verdict"],
+        "vms": report["vms"],
         "unexplained": report["unexplained"],
         "rule_failures": report["rule_failures"],
         "warnings": report["warnings"],

@@ -17,6 +17,7 @@ from loglens.engine import Analysis
 from loglens.knowledge import SEVERITIES
 from loglens.redact import redact_texts
 from loglens.reports.evidence import add_blocks
+from loglens.reports.vms import vm_entries
 from parsers.collect import archive_of
 
 
@@ -48,6 +49,7 @@ def build(
         "generated_at": generated_at or datetime.now(UTC),
         "counts": analysis.counts(),
         "verdict": verdict(analysis),
+        "vms": vm_entries(analysis, verdict),
         "facts": facts,
         "first_seen": min((vm["first_seen"] for vm in facts if vm["first_seen"]), default=None),
         "last_seen": max((vm["last_seen"] for vm in facts if vm["last_seen"]), default=None),

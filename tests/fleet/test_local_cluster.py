@@ -207,5 +207,6 @@ def test_a_folder_with_nothing_of_a_vm_is_an_input_error_not_one_vm_analysed(tmp
     done = run_loglens("fleet", str(tmp_path / "src"), "--out", str(tmp_path / "out"), "--workers", "1")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "VM(s) analysed" not in done.stdout
-    assert "warning: VM not analysed: notes.txt: no agent, extension or Azure text recognised" in done.stderr
+    # A folder of loose files and no tree is one VM to fleet as to analyze: the folder itself.
+    assert "warning: VM not analysed: src: no log lines could be read: 1 file(s) found" in done.stderr
     assert done.stderr.rstrip().endswith("error: none of the 1 input(s) found could be analysed (the warnings above say why)")
