@@ -99,7 +99,7 @@ def test_no_sideways_scrolling_for_several_vms(chromium, tmp_path, width):
     from tests.reports.conftest import REPO
 
     out = tmp_path / "all.html"
-    html.write(api.analyze([REPO / "sample_logs"]), out, version="test")
+    api.write_html(api.analyze([REPO / "sample_logs"]), out)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": width, "height": 900})
