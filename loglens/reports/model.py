@@ -2,7 +2,7 @@
 
 HTML (`html.py`), Markdown (`markdown.py`), the JSON document (`document.py`) and the terminal
 (`terminal.py`) render this report and nothing else. It is gathered here as plain data, every
-string in it redacted in one pass (`_redacted`), and only then made typed and immutable, so no
+string in it redacted in one pass (`redacted`), and only then made typed and immutable, so no
 renderer can see an unredacted string. Findings come from the findings frame in report order;
 charts (`figures.py`) are built here too, as data the HTML report draws.
 """
@@ -53,7 +53,7 @@ def build(
         add_blocks(analysis.load.frames, analysis.nearby, findings)
     _anchor(findings)
     facts = analysis.facts.to_dicts() if facts else []
-    plain = _redacted({
+    plain = redacted({
         "version": version,
         "generated_at": generated_at or datetime.now(UTC),
         "counts": analysis.counts(),
@@ -82,7 +82,7 @@ def build(
     return dataclasses.replace(report, severities=_grouped(report.findings))
 
 
-def _redacted(model: Any) -> Any:
+def redacted(model: Any) -> Any:
     """The model with every string in it redacted (`loglens.redact`), names included: a file saved
     with its SAS query (`waagent.log?sv=...&sig=...`) is shown, in every output, without it.
 
