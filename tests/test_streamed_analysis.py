@@ -55,7 +55,8 @@ def _differences(full: Analysis, stream: Analysis) -> list[str]:
     when = datetime(2026, 1, 1, tzinfo=UTC)
     whole = model.build(full, generated_at=when, neighbours=True)
     kept = model.build(stream, generated_at=when, neighbours=True)
-    return differ + [f"model.{f.name}" for f in dataclasses.fields(whole) if getattr(whole, f.name) != getattr(kept, f.name)]
+    names = [field.name for field in dataclasses.fields(whole)]
+    return differ + [f"model.{name}" for name in names if getattr(whole, name) != getattr(kept, name)]
 
 
 @pytest.fixture(scope="module")

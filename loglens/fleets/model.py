@@ -123,7 +123,9 @@ class FleetReport:
     run: RunStats | None = None
 
 
-def build(fleet, *, version: str = "", charts: bool = True, run=None, generated_at: datetime | None = None) -> FleetReport:
+def build(
+    fleet, *, version: str = "", charts: bool = True, run=None, generated_at: datetime | None = None
+) -> FleetReport:
     """The report of a `Fleet` (``run``: the `FleetRun` that just wrote it, if any)."""
     from loglens.fleets import figures
 

@@ -28,7 +28,10 @@ def chart_data(builders: Mapping[str, Callable[[Any], Any]], source: Any) -> lis
 
 def chart_specs(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``entries`` (`chart_data`, redacted) with each figure as JSON safe inside a script element."""
-    return [{"id": e["id"], "note": e["note"], "json": None if e["figure"] is None else figure_json(e["figure"])} for e in entries]
+    return [
+        {"id": e["id"], "note": e["note"], "json": None if e["figure"] is None else figure_json(e["figure"])}
+        for e in entries
+    ]
 
 
 def figure_json(figure: Any) -> str:

@@ -20,7 +20,7 @@ import dataclasses
 import json
 from typing import Any
 
-from loglens.reports.report import Episode, Report
+from loglens.reports.report import Episode, Finding, Report
 from loglens.timefmt import iso
 
 #: Finding fields the document carries, in order.
@@ -60,11 +60,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _finding(f) -> dict[str, Any]:
+def _finding(f: Finding) -> dict[str, Any]:
+    """One finding with the `FINDING_FIELDS`, times in ISO 8601."""
     out = {}
     for k in FINDING_FIELDS:
         value = getattr(f, k)
-        out[k] = iso(value) if k in ("first_seen", "last_seen") else _episodes(value) if k == "episodes" else _plain(value)
+        if k in ("first_seen", "last_seen"):
+            out[k] = iso(value)
+        else:
+            out[k] = _episodes(value) if k == "episodes" else _plain(value)
     return out
 
 

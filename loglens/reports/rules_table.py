@@ -53,7 +53,8 @@ def documentation(rule_id: str) -> str | None:
     if module is None:
         return None
     rule = module.RULE
-    lines = [f"{rule.id} ({rule.category}, {rule.severity}, {rule.status}): {rule.title}\n", inspect.getdoc(module) or ""]
+    heading = f"{rule.id} ({rule.category}, {rule.severity}, {rule.status}): {rule.title}\n"
+    lines = [heading, inspect.getdoc(module) or ""]
     lines.append(f"\nReads: catalogue messages {', '.join(rule.messages) or '(every message)'}")
     if rule.reads:
         lines.append(f"Reads frames and derived parts: {', '.join(rule.reads)}")

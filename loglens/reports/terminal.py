@@ -113,7 +113,8 @@ def accounting(inputs: tuple[InputAccount, ...], ignored: tuple[str, ...], *, wi
     """
     parts: list = [_accounting_table(inputs, width)]
     if ignored:
-        shown = ", ".join(printable(p) for p in ignored[:_IGNORED_SHOWN]) + (", ..." if len(ignored) > _IGNORED_SHOWN else "")
+        more = ", ..." if len(ignored) > _IGNORED_SHOWN else ""
+        shown = ", ".join(printable(p) for p in ignored[:_IGNORED_SHOWN]) + more
         parts.append(Text(f"{len(ignored)} file(s) not read (not a source loglens knows): {shown}"))
     return Group(*parts)
 
