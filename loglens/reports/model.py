@@ -46,7 +46,7 @@ def build(
             document and the terminal do not show them).
         charts: include the charts (`loglens.reports.figures`; the HTML report draws them).
     """
-    from loglens.reports import figures
+    from loglens.reports import figures  # plotly is loaded only by a run that asks for charts
 
     findings = _findings(analysis)
     if neighbours:
