@@ -20,7 +20,8 @@ import catalogue
 from loglens import recurring
 from loglens.context import PROBLEM_LEVELS, Context, RuleView, Streamed, build_contexts
 from loglens.errors import first_line
-from loglens.findings import Findings, findings_frames
+from loglens.finding_frames import findings_frames, redacted_evidence
+from loglens.findings import Findings
 from loglens.knowledge import SEVERITIES, handler_of
 from loglens.redact import redact_expr
 from loglens.rules import REGISTRY
@@ -130,7 +131,8 @@ def analyze(
     table = _in_report_order(_causes_over_symptoms(_linked(table), modules))
     order = table.select(old="finding", new=pl.int_range(pl.len(), dtype=pl.UInt32))
     evidence = (
-        evidence.join(order, left_on="finding", right_on="old")
+        redacted_evidence(evidence)
+        .join(order, left_on="finding", right_on="old")
         .with_columns(finding=pl.col("new"))
         .drop("new")
         .sort("finding", "rank")

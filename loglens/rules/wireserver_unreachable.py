@@ -253,7 +253,7 @@ def _with_legacy_neighbours(failures: pl.DataFrame, records: pl.DataFrame) -> pl
 
 def _untimed_hit(untimed: pl.DataFrame, records: pl.DataFrame) -> Hit:
     """Pasted text without times: no streak to measure, but the failures are still evidence."""
-    how = " and ".join(sorted(_symptoms(_facts(untimed))))
+    how = _how(untimed.select(_symptoms()).to_series().explode().to_list())
     summary = f"168.63.129.16 unreachable ({how}): {untimed.height} failure(s); the text gives no times"
     # A failed provisioning or a failed manual probe in the same text shows the failure mattered;
     # a probe that printed an HTTP status shows the WireServer answered, and backs nothing.
@@ -274,9 +274,8 @@ def _streak_hits(events: pl.DataFrame) -> list[Hit]:
     """One hit per streak of failures (and the success line that closes it; column `recovered`).
 
     A streak starts after a success line or after a long gap; only streaks that hold a failure
-    count. The per-streak work is plain Python over each streak's few rows, with its hit rows a
-    slice of one frame: a VM whose connection blips every hour has thousands of streaks, and a
-    query per streak cost a millisecond each.
+    count. What a summary says of its streak is aggregated for all streaks at once, and each hit's
+    rows are a slice of one frame: a VM whose connection blips every hour has thousands of streaks.
     """
     if events.height == 0:
         return []
@@ -285,96 +284,102 @@ def _streak_hits(events: pl.DataFrame) -> list[Hit]:
     events = events.with_columns(streak=starts)
     events = events.filter((~pl.col("recovered")).any().over("streak"))
     rows = events.select(HIT_COLUMNS)
-    facts = _facts(events)
-    hits, first = [], 0
-    for index, row in enumerate(facts):
-        last_of_streak = index + 1 == len(facts) or facts[index + 1]["streak"] != row["streak"]
-        if last_of_streak:
-            hit = _streak_hit(facts[first : index + 1], rows.slice(first, index + 1 - first))
-            if hit is not None:
-                hits.append(hit)
-            first = index + 1
+    hits, offset = [], 0
+    for streak in _streak_facts(events).iter_rows(named=True):
+        hits.append(_streak_hit(streak, rows, offset))
+        offset += streak["rows"]
     return hits
 
 
-def _facts(frame: pl.DataFrame) -> list[dict]:
-    """The columns the streak summaries read, as Python rows."""
-    wanted = [c for c in ("streak", "recovered", "timestamp", "ids", "status", "endpoint") if c in frame.columns]
-    return frame.select(wanted).to_dicts()
+def _streak_facts(events: pl.DataFrame) -> pl.DataFrame:
+    """Per streak, in order: its rows, failures, first and last failure, recovery time, and the
+    symptoms, targets and HTTP statuses of its failures, and whether any got no answer at all."""
+    failed = ~pl.col("recovered")
+    no_answer = [*SYMPTOMS, *DISCOVERY]
+    return (
+        events.with_columns(ids=pl.col("ids").fill_null(pl.lit([], pl.List(pl.String))))
+        .with_columns(
+            target=_target(),
+            symptoms=_symptoms(),
+            statuses=_statuses(),
+            no_answer=pl.col("ids").list.eval(pl.element().is_in(no_answer)).list.any(),
+        )
+        .group_by("streak", maintain_order=True)
+        .agg(
+            rows=pl.len(),
+            failures=failed.sum(),
+            first=pl.col("timestamp").filter(failed).min(),
+            last=pl.col("timestamp").filter(failed).max(),
+            ended=pl.col("timestamp").filter(~failed).max(),
+            targets=pl.col("target").filter(failed).unique(maintain_order=True),
+            symptoms=pl.col("symptoms").filter(failed).explode().drop_nulls().unique(),
+            statuses=pl.col("statuses").filter(failed).explode().drop_nulls().unique().sort(),
+            unreachable=pl.col("no_answer").filter(failed).any(),
+        )
+    )
 
 
-def _streak_hit(streak: list[dict], rows: pl.DataFrame) -> Hit | None:
-    failures = [r for r in streak if not r["recovered"]]
-    if not failures:
-        return None
-    recovery = [r for r in streak if r["recovered"]]
-    stamps = [r["timestamp"] for r in failures]
-    first, last = min(stamps), max(stamps)
-    ended = max(r["timestamp"] for r in recovery) if recovery else None
+def _target() -> pl.Expr:
+    """Per failure, where its request went (the first of `ENDPOINTS` it matches, else `WireServer`)."""
+    label = pl.lit("WireServer")
+    for name, wanted, parts in reversed(ENDPOINTS):
+        by_id = pl.element().is_in([w for w in wanted if not w.endswith("-")])
+        for prefix in (w for w in wanted if w.endswith("-")):
+            by_id = by_id | pl.element().str.starts_with(prefix)
+        matched = pl.col("ids").list.eval(by_id).list.any().fill_null(False)
+        if parts:
+            matched = matched | pl.col("endpoint").fill_null("").str.contains_any(list(parts))
+        label = pl.when(matched).then(pl.lit(name)).otherwise(label)
+    return label
+
+
+def _symptoms() -> pl.Expr:
+    """Per failure, how it failed, as the summary names it (`SYMPTOMS`, DHCP, protocol, HTTP errors)."""
+    ids = pl.col("ids").fill_null(pl.lit([], pl.List(pl.String)))
+    named = ids.list.eval(pl.element().replace_strict(SYMPTOMS, default=None)).list.drop_nulls()
+    dhcp = pl.when(ids.list.contains("net.not-permitted")).then(pl.lit("DHCP requests not permitted"))
+    extra = [
+        pl.when(ids.list.contains("wire.protocol-endpoint-not-found")).then(pl.lit("protocol not found")),
+        pl.when(ids.list.contains("wire.dhcp-request-failed")).then(dhcp.otherwise(pl.lit("DHCP requests failing"))),
+        pl.when(pl.col("status").is_not_null() & (pl.col("status") != "000")).then(pl.lit("HTTP error answers")),
+    ]
+    return pl.concat_list(named, *extra).list.drop_nulls()
+
+
+def _statuses() -> pl.Expr:
+    """Per failure, the HTTP statuses it got: stated by a message, or implied by it (not `000`)."""
+    implied = pl.col("ids").list.eval(pl.element().replace_strict(IMPLIED_STATUS, default=None)).list.drop_nulls()
+    stated = pl.when(pl.col("status") != "000").then(pl.col("status"))
+    return pl.concat_list(implied, stated).list.drop_nulls()
+
+
+def _how(symptoms: list[str | None]) -> str:
+    """`timeouts and connection refused`: the symptoms, or `request failures` when none is named."""
+    return " and ".join(sorted({s for s in symptoms if s})) or "request failures"
+
+
+def _streak_hit(streak: dict, frame: pl.DataFrame, offset: int) -> Hit:
+    """The hit of one streak (a row of `_streak_facts`), its rows ``frame``'s from ``offset``."""
+    failures, first, last, ended = streak["failures"], streak["first"], streak["last"], streak["ended"]
     lasted = ((ended or last) - first).total_seconds()
-    how = " and ".join(sorted(_symptoms(failures)))
+    how = _how(streak["symptoms"])
     if ended is not None:
         tail = f"recovered at {ended:%H:%M} UTC after {duration_text(lasted)}"
     else:
-        tail = "still failing at the last failure logged" if len(failures) > 1 else "no recovery logged"
-    transient = ended is not None and len(failures) <= TRANSIENT_MAX and lasted <= 3600
-    where = ", ".join(_endpoints(failures))
-    statuses = _statuses(failures)
+        tail = "still failing at the last failure logged" if failures > 1 else "no recovery logged"
+    transient = ended is not None and failures <= TRANSIENT_MAX and lasted <= 3600
+    where = ", ".join(streak["targets"])
+    statuses = streak["statuses"]
     what = (
         f"168.63.129.16 answered with errors (HTTP {', '.join(statuses)}; {where})"
-        if statuses and not _unreachable(failures)
+        if statuses and not streak["unreachable"]
         else f"168.63.129.16 unreachable ({how}; {where})"
     )
     if transient:
         what = f"Transient WireServer blip ({how}; {where})"
     first_minute, last_minute = minute(first), minute(last)
     span = f"at {first_minute} UTC" if first_minute == last_minute else f"from {first_minute} to {last_minute} UTC"
-    summary = f"{what}: {len(failures)} failure(s) {span}, {tail}"
+    summary = f"{what}: {failures} failure(s) {span}, {tail}"
     # One failure with nothing after it shows no persistence: a warning, not an outage.
-    severity = "warning" if transient or (len(failures) == 1 and ended is None) else None
-    return Hit(summary, rows, severity=severity, count=len(failures))
-
-
-def _endpoints(failures: list[dict]) -> list[str]:
-    """Which endpoints the failing requests went to, in a stable order."""
-    found = []
-    for row in failures:
-        ids, endpoint = row["ids"] or [], row.get("endpoint")
-        label = next(
-            (
-                name
-                for name, wanted, parts in ENDPOINTS
-                if any(i == w or (w.endswith("-") and i.startswith(w)) for i in ids for w in wanted)
-                or any(part in (endpoint or "") for part in parts)
-            ),
-            "WireServer",
-        )
-        if label not in found:
-            found.append(label)
-    return found
-
-
-def _statuses(failures: list[dict]) -> list[str]:
-    """The HTTP statuses the failures got: stated by a message, or implied by it."""
-    stated = [r["status"] for r in failures if r.get("status") is not None]
-    implied = [IMPLIED_STATUS[i] for r in failures for i in r["ids"] or [] if i in IMPLIED_STATUS]
-    return sorted({s for s in [*stated, *implied] if s != "000"})
-
-
-def _unreachable(failures: list[dict]) -> bool:
-    """True when some failure had no answer at all (timeout, refused, no route, reset, no endpoint)."""
-    no_answer = {*SYMPTOMS, *DISCOVERY}
-    return any(i in no_answer for r in failures for i in r["ids"] or [])
-
-
-def _symptoms(failures: list[dict]) -> set[str]:
-    found = set()
-    for ids, status in ((r["ids"] or [], r.get("status")) for r in failures):
-        found |= {SYMPTOMS[i] for i in ids if i in SYMPTOMS}
-        if "wire.protocol-endpoint-not-found" in ids:
-            found.add("protocol not found")
-        if "wire.dhcp-request-failed" in ids:
-            found.add("DHCP requests not permitted" if "net.not-permitted" in ids else "DHCP requests failing")
-        if status and status != "000":
-            found.add("HTTP error answers")
-    return found or {"request failures"}
+    severity = "warning" if transient or (failures == 1 and ended is None) else None
+    return Hit.sliced(summary, frame, offset, streak["rows"], severity=severity, count=failures)
