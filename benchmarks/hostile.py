@@ -308,7 +308,7 @@ def check(root: Path, vms: list[list[Input]]) -> list[str]:
     root.mkdir(parents=True, exist_ok=True)
     written = [pair for index, inputs in enumerate(vms) for pair in write_vm(root / f"vm{index}", inputs)]
     result = api.read([root])
-    analysis = api.analyze_load(result)
+    analysis = api.analyze(result)
     document.render(model.build(analysis, facts=False))
     full = model.build(analysis, neighbours=True)
     markdown.render(full)

@@ -3,7 +3,7 @@
 Example:
     >>> import loglens
     >>> lens = loglens.load("sample_logs/vm-modern")  # doctest: +SKIP
-    >>> lens.analyze()  # doctest: +SKIP
+    >>> lens.findings  # doctest: +SKIP
     >>> lens.timeline()  # doctest: +SKIP
 """
 

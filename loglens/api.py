@@ -272,33 +272,33 @@ def check_export(out: Path | str) -> str:
 
 
 def analyze(
-    paths: Iterable[Path | str] | Path | str, *, tz: str | None = None, progress: Callable[[str], None] | None = None
+    source: Iterable[Path | str] | Path | str | LoadResult,
+    *,
+    tz: str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Analysis:
-    """Read ``paths`` and run every rule: findings, unexplained errors and the load itself.
+    """Run every rule over paths, or over what `read` loaded: findings, unexplained errors, the load.
 
-    The text logs stream (`loglens.streamed`): memory stays bounded whatever their size, and the
-    result's `waagent` frame holds only the records the rules could read. `load` keeps every
-    record for exploring; `Lens.analysis` analyses that full load the same way.
+    The one way in for every surface (`loglens.pipeline`). Over paths the text logs stream: memory
+    stays bounded whatever their size, and the result's `waagent` frame holds only the records the
+    rules could read. Over a `LoadResult` (a notebook's `Lens`) the same pipeline runs on the
+    loaded frames, which stay whole.
 
     Raises:
         InputError: bad ``tz``, no line could be read at all, or nothing read was recognised and
-            nothing was found in it.
+            nothing was found in it (paths only: a load is analysed as it is).
 
     Example:
         >>> analysis = analyze(["sample_logs/vm-modern"])  # doctest: +SKIP
         >>> analysis.findings.frame.filter(pl.col("severity") == "error")  # doctest: +SKIP
     """
-    from loglens import streamed
+    from loglens import pipeline
 
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    require_paths(list(paths))
-    analysis = streamed.analyze(
-        list(paths),
-        tz=_zone(tz),
-        progress=progress,
-        check_lines=require_lines,
-    )
+    if isinstance(source, LoadResult):
+        return pipeline.analyze_loaded(source)
+    paths = [source] if isinstance(source, (str, Path)) else list(source)
+    require_paths(paths)
+    analysis = pipeline.analyze(paths, tz=_zone(tz), progress=progress, check_lines=require_lines)
     require_recognised(analysis)
     return analysis
 
@@ -308,8 +308,3 @@ def _zone(tz: str | None) -> VmTimezone:
         return VmTimezone.parse(tz)
     except TimezoneError as exc:
         raise InputError(str(exc)) from exc
-
-
-def analyze_load(result: LoadResult) -> Analysis:
-    """Run every rule over what was read (no check that anything was)."""
-    return engine.analyze(result)

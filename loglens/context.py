@@ -18,8 +18,7 @@ from catalogue.match import ID, anchor_pattern, attach, hits
 from loglens import facts, operations, summaries, versions
 from loglens.findings import DERIVED_PARTS, Rule, covers
 from loglens.knowledge import BANNER
-from loglens.records import record_parts
-from loglens.records import records as record_view
+from loglens.records import empty_view, record_parts
 from parsers import LoadResult, SourceAccount
 
 #: Levels whose records every rule and the "other errors" list may need.
@@ -174,7 +173,7 @@ def _covered(declared: tuple[str, ...]) -> pl.Expr:
 
 @dataclass(frozen=True)
 class Streamed:
-    """What a streamed load adds to its frames (`loglens.streamed`): its `waagent` frame holds
+    """What a streamed load adds to its frames (`loglens.pipeline`): its `waagent` frame holds
     only the rows `Keep` keeps, each with its `row`, out of ``rows``, and the spans and timeline
     of every streamed row."""
 
@@ -244,30 +243,24 @@ def kept_messages(declared: tuple[str, ...]) -> tuple[str, ...]:
     )
 
 
-def build_contexts(
-    load: LoadResult, rules: list[Rule], streamed: Streamed | None = None
-) -> tuple[Whole, list[Context]]:
+def build_contexts(load: LoadResult, rules: list[Rule], streamed: Streamed) -> tuple[Whole, list[Context]]:
     """The load's narrowed record view and summaries (built once) and one context per collection.
 
     Args:
-        load: what the parsers read.
+        load: what the parsers read; its `waagent` frame holds the rows the pipeline kept.
         rules: the rules that will run (`keep_for`).
-        streamed: given, ``load`` is a streamed load and this is what its stream left.
+        streamed: what the pipeline's digest left (`loglens.pipeline`).
     """
     declared = tuple(m for rule in rules for m in rule.messages)
     keep = keep_for(rules, always=pl.col("kind").is_in(["status", "instance_view"]))
-    if streamed is None:
-        view = record_view(load.frames)
-        narrowed, spans, timeline = _narrow(view, keep), [summaries.spans(view)], [summaries.timeline(view)]
-    else:
-        # The streamed rows were narrowed and summarised as they were parsed; the rest is done here.
-        parts = record_parts(load.frames, streamed.rows)
-        kept = parts.pop("waagent", None)
-        rest = record_view({}) if not parts else pl.concat(list(parts.values()))
-        narrowed = _narrow(rest, keep) if kept is None else pl.concat([kept, _narrow(rest, keep)])
-        spans = [streamed.spans, summaries.spans(rest)]
-        timeline = [streamed.timeline, summaries.timeline(rest)]
-    whole = Whole(narrowed, tag_kept(narrowed, keep.ids), summaries.combine_spans(spans), summaries.combine_timeline(timeline))
+    # The agent's rows were narrowed and summarised as they passed; the other sources are done here.
+    parts = record_parts(load.frames, streamed.rows)
+    kept = parts.pop("waagent", None)
+    rest = empty_view() if not parts else pl.concat(list(parts.values()))
+    narrowed = _narrow(rest, keep) if kept is None else pl.concat([kept, _narrow(rest, keep)])
+    spans = summaries.combine_spans([streamed.spans, summaries.spans(rest)])
+    timeline = summaries.combine_timeline([streamed.timeline, summaries.timeline(rest)])
+    whole = Whole(narrowed, tag_kept(narrowed, keep.ids), spans, timeline)
     parts = load.by_collection()
     if len(parts) == 1:
         ((name, part),) = parts.items()

@@ -38,13 +38,14 @@ _PARALLEL_RULES = max(1, int(os.environ.get("LOGLENS_RULE_THREADS") or 2))
 MAX_OTHER_ERRORS = 25
 
 
-@dataclass
+@dataclass(frozen=True)
 class Analysis:
     """The result of analysing a load: the contexts, the findings and the unexplained errors.
+    Complete when the pipeline (`loglens.pipeline`) returns it, and never changed after.
 
     Attributes:
-        load: what the parsers read (streamed: its `waagent` frame holds only the kept rows, in
-            the record view's columns).
+        load: what the parsers read, its `waagent` frame holding only the rows the pipeline kept,
+            in the record view's columns.
         timeline: records per source, minute and level, of the whole load (`loglens.summaries`).
         contexts: one per VM collection, in load order, with its derived frames.
         findings: the `findings` and `evidence` frames, in report order.
@@ -54,8 +55,9 @@ class Analysis:
             were set aside as known benign (`benign`): the verdict states them.
         rule_failures: one line per rule that raised on a collection (`rule X failed on Y: ...`);
             the other rules' findings stand.
-        nearby: records read back around the evidence of a streamed load (`loglens.streamed`),
-            which its frames no longer hold; the reports show them as the evidence's context.
+        nearby: the agent records around the evidence (from the rows the pipeline retained, or
+            read back from the files), which the kept rows may not hold; the reports show them as
+            the evidence's context.
     """
 
     load: LoadResult
@@ -109,17 +111,14 @@ class Analysis:
         return bool(self.findings.table["severity"].is_in(levels).any())
 
 
-def analyze(
-    load: LoadResult, rules: tuple[ModuleType, ...] | None = None, streamed: Streamed | None = None
-) -> Analysis:
-    """Run ``rules`` (default: the registry) over a load result (``streamed``: what its stream left).
+def run_rules(load: LoadResult, rules: tuple[ModuleType, ...] | None, streamed: Streamed) -> Analysis:
+    """Run ``rules`` (None: the registry) over a load whose agent records went through the
+    pipeline's digest (`loglens.pipeline`; ``streamed``: what it left).
 
     Several VMs loaded at once (trees or archives side by side) are analysed one collection at a
     time (`LoadResult.collections`), so no finding pairs lines of different VMs.
 
-    Example:
-        >>> analysis = analyze(load_sources(["sample_logs"]))  # doctest: +SKIP
-        >>> analysis.findings.frame.filter(pl.col("severity") == "error")  # doctest: +SKIP
+    Callers go through the pipeline: `loglens.api.analyze`.
     """
     modules = rules if rules is not None else REGISTRY
     whole, contexts = build_contexts(load, [m.RULE for m in modules], streamed)

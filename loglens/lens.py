@@ -4,7 +4,7 @@ Example:
     >>> import loglens
     >>> lens = loglens.load("sample_logs/vm-modern")          # doctest: +SKIP
     >>> lens.waagent.filter(pl.col("level") == "ERROR")        # doctest: +SKIP
-    >>> findings = lens.analyze()                              # doctest: +SKIP
+    >>> findings = lens.findings                               # doctest: +SKIP
     >>> findings.frame.select("severity", "rule", "summary")   # doctest: +SKIP
     >>> lens.extension("CustomScript").timeline()              # doctest: +SKIP
     >>> lens.window("2025-06-11 03:00", "2025-06-11 07:00").report("window.html")  # doctest: +SKIP
@@ -135,7 +135,7 @@ class Lens:
     @cached_property
     def analysis(self) -> Analysis:
         """Every rule run over this lens (once; the result is kept): findings and derived frames."""
-        return api.analyze_load(self._result)
+        return api.analyze(self._result)
 
     @property
     def verdict(self) -> str:
@@ -148,11 +148,12 @@ class Lens:
 
         return verdict(self.analysis)
 
-    def analyze(self) -> Findings:
-        """Run every rule (once; the result is kept) and return the findings.
+    @property
+    def findings(self) -> Findings:
+        """The findings of `analysis` (every rule runs once, on first use).
 
         Example:
-            >>> lens.analyze().frame.filter(pl.col("severity") == "error")  # doctest: +SKIP
+            >>> lens.findings.frame.filter(pl.col("severity") == "error")  # doctest: +SKIP
         """
         return self.analysis.findings
 
@@ -238,7 +239,7 @@ class Lens:
             KeyError: no collection has that name.
 
         Example:
-            >>> loglens.load("sample_logs").vm("sample_logs/vm-modern").analyze()  # doctest: +SKIP
+            >>> loglens.load("sample_logs").vm("sample_logs/vm-modern").findings  # doctest: +SKIP
         """
         parts = self._result.by_collection()
         if collection not in parts:

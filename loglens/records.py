@@ -1,8 +1,9 @@
 """One view over every log-like frame, so a rule can search all sources with one expression.
 
-`records(frames)` stacks the common columns of the waagent, extension log, status and instance
-view frames, with the source kind. `CommandExecution.log` is left out when waagent.log is
-present: it is a copy of the agent's extension-scoped lines, and would count every event twice.
+`record_parts(frames, rows)` gives the common columns of the waagent, extension log, status and
+instance view frames, with the source kind and a record number, part by part; the context stacks
+them. `CommandExecution.log` is left out when waagent.log is present: it is a copy of the agent's
+extension-scoped lines, and would count every event twice.
 """
 
 from __future__ import annotations
@@ -34,42 +35,35 @@ def columns(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     return pl.DataFrame([frame.get_column(name) for name in names])
 
 
-def records(frames: dict[str, pl.DataFrame], streamed_rows: int | None = None) -> pl.DataFrame:
-    """Common columns of every record frame plus `kind` (which frame) and `record` (row number).
+def empty_view() -> pl.DataFrame:
+    """The record view with no rows: `record`, the common columns and `kind`."""
+    return pl.DataFrame(schema={"record": pl.UInt32, **{c.name: c.dtype for c in COMMON_COLUMNS}, "kind": pl.String})
+
+
+def record_parts(frames: dict[str, pl.DataFrame], waagent_rows: int) -> dict[str, pl.DataFrame]:
+    """Kind -> that frame's part of the record view (non-empty parts only), `record` numbering the
+    rows of the whole load from 0 in `RECORD_FRAMES` order.
 
     Args:
-        frames: the named frames of a load result.
-        streamed_rows: given, the `waagent` frame is a streamed analysis's kept rows out of
-            ``streamed_rows``, each with its stream row number in a `row` column
-            (`loglens.streamed`): that number is its `record`, and the frames after it are
-            numbered as if every streamed row were there.
-
-    Returns:
-        One frame, in frame order then row order; `record` numbers the rows of the whole load from 0.
+        frames: the named frames of a load; its `waagent` frame holds the rows the pipeline kept
+            (`loglens.pipeline`) out of ``waagent_rows``, each with its row number in a `row`
+            column: that number is its `record`, and the frames after it are numbered as if
+            every agent row were there.
     """
-    parts = list(record_parts(frames, streamed_rows).values())
-    if not parts:
-        schema = {"record": pl.UInt32, **{c.name: c.dtype for c in COMMON_COLUMNS}, "kind": pl.String}
-        return pl.DataFrame(schema=schema)
-    return pl.concat(parts, how="vertical")
-
-
-def record_parts(frames: dict[str, pl.DataFrame], streamed_rows: int | None = None) -> dict[str, pl.DataFrame]:
-    """`records` before stacking: kind -> that frame's part of the view (non-empty parts only)."""
     parts, first = {}, 0
     for name, kind in RECORD_FRAMES.items():
         frame = frames.get(name)
         if frame is None:
             continue
-        if name == "command_execution" and (streamed_rows or frames["waagent"].height):
+        if name == "command_execution" and (waagent_rows or frames["waagent"].height):
             continue
-        streamed = name == "waagent" and streamed_rows is not None
+        agent = name == "waagent"
         if frame.height:
-            if streamed:
+            if agent:
                 number = frame.get_column("row").cast(pl.UInt32) + first
             else:
                 number = pl.int_range(first, first + frame.height, dtype=pl.UInt32, eager=True)
             part = columns(frame, COMMON).with_columns(kind=pl.lit(kind))
             parts[kind] = part.insert_column(0, number.alias("record"))
-        first += streamed_rows if streamed else frame.height
+        first += waagent_rows if agent else frame.height
     return parts

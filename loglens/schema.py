@@ -203,7 +203,7 @@ DERIVED_SCHEMAS: dict[str, tuple[Column, ...]] = {
 
 _PURPOSE = {
     "records": "Every log-like row of the parser frames stacked on their common columns (`loglens.records`). "
-    "`loglens analyze` streams the text logs and keeps only the rows some rule may read (`loglens.streamed`).",
+    "`loglens analyze` streams the text logs and keeps only the rows some rule may read (`loglens.pipeline`).",
     "spans": "Per source, extension and version: when records named them and how many (`loglens.summaries`); "
     "what versions and facts read instead of every record.",
     "timeline": "Records per source, minute and level (`loglens.summaries`); the events chart reads it.",

@@ -152,6 +152,6 @@ def test_no_output_carries_a_secret(planted):
     for name, frame in lens.frames.items():
         leaks[f"lens.{name}"] = _strings(frame)
     leaks["lens.warnings"] = "\n".join(lens.warnings)
-    leaks["findings"] = _strings(lens.analyze().frame) + _strings(lens.analyze().evidence)
+    leaks["findings"] = _strings(lens.findings.frame) + _strings(lens.findings.evidence)
     found = {where: text.count(CANARY) for where, text in leaks.items() if CANARY in text}
     assert not found, found

@@ -29,8 +29,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
     "or agent command; matching bare `not found` lines generally would raise false alarms",
     ("314", "command-failure"): "a bare `exit 51` with no reason is reported as unsupported-os by convention "
     "(extension exit code 51); the thread shows it was an install failure of another cause",
-    ("410", "upgrade"): "the poster cut the timestamps off the agent lines: they are read as records now "
-    "(`parsers.bare_lines`), but extension-upgrade orders an attempt's steps by time",
 }
 #: (case prefix, category) -> why loglens still raises it falsely.
 KNOWN_ALARMS: dict[tuple[str, str], str] = {}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from loglens.engine import analyze
+from loglens.pipeline import analyze_loaded as analyze
 from parsers import load_sources
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_logs"
@@ -89,8 +89,8 @@ def test_one_html_report_builds_the_record_view_once(monkeypatch):
     from loglens.reports import html, model
 
     calls = []
-    build = loglens.context.record_view
-    monkeypatch.setattr(loglens.context, "record_view", lambda *args: calls.append(1) or build(*args))
+    build = loglens.context.record_parts
+    monkeypatch.setattr(loglens.context, "record_parts", lambda *args: calls.append(1) or build(*args))
     analysis = analyze(load_sources(VMS))
     html.render(model.build(analysis, neighbours=True, charts=True))
     assert len(calls) == 1

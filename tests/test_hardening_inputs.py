@@ -13,7 +13,7 @@ from pathlib import Path
 import inflate64
 import pytest
 
-from loglens import streamed
+from loglens import pipeline
 from parsers.collect import MAX_TREE_DEPTH
 from parsers.documents import MAX_JSON_DEPTH
 from tests.test_output_safety import loglens
@@ -138,7 +138,7 @@ def test_a_tree_deeper_than_the_limit_is_cut_with_a_warning(tmp_path):
 @pytest.fixture
 def big_log(tmp_path, monkeypatch):
     """A log read back from disk (past the rows held whole), and a hook run after the rules."""
-    monkeypatch.setattr(streamed, "WHOLE_ROWS_HELD", 0)
+    monkeypatch.setattr(pipeline, "WHOLE_ROWS_HELD", 0)
     log = tmp_path / "waagent.log"
     body = "".join(f"2025-06-11T03:{m:02d}:00.000000Z INFO ExtHandler ExtHandler line {m}\n" for m in range(50))
     finding = (
@@ -152,14 +152,14 @@ def big_log(tmp_path, monkeypatch):
 def _analyze_then(log: Path, monkeypatch, change) -> tuple:
     from loglens import api
 
-    original = streamed.engine.analyze
+    original = pipeline.engine.run_rules
 
     def rules_then_change(*args, **kwargs):
         result = original(*args, **kwargs)
         change(log)
         return result
 
-    monkeypatch.setattr(streamed.engine, "analyze", rules_then_change)
+    monkeypatch.setattr(pipeline.engine, "run_rules", rules_then_change)
     analysis = api.analyze([log])
     return analysis.nearby, analysis.warnings
 

@@ -56,7 +56,7 @@ def test_public_names_have_docstrings_with_examples():
     for name in ("load", "analyze", "Lens"):
         doc = getattr(loglens, name).__doc__ or ""
         assert doc.strip(), name
-    for method in ("analyze", "report", "window", "extension", "lazy"):
+    for method in ("findings", "report", "window", "extension", "lazy"):
         assert "Example" in (getattr(loglens.Lens, method).__doc__ or ""), method
 
 

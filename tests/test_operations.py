@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from loglens.engine import analyze
+from loglens.pipeline import analyze_loaded as analyze
 from parsers import load_sources
 
 REPO = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 from markdown_it import MarkdownIt
 
-from loglens import api, engine
+from loglens import api, pipeline
 from loglens.findings import Rule
 from loglens.printable import printable
 from loglens.reports import markdown
@@ -144,8 +144,8 @@ def _failing_rule(error: BaseException | None = None):
 
 def test_a_failing_rule_costs_only_its_findings():
     load = load_sources([SAMPLE])
-    alone = engine.analyze(load)
-    analysis = engine.analyze(load, rules=(*REGISTRY, _failing_rule()))
+    alone = pipeline.analyze_loaded(load)
+    analysis = pipeline.analyze_loaded(load, rules=(*REGISTRY, _failing_rule()))
     assert analysis.findings.table.drop("finding").equals(alone.findings.table.drop("finding"))
     assert len(analysis.rule_failures) == 1
     failure = analysis.rule_failures[0]
@@ -162,7 +162,7 @@ def test_a_failing_rule_costs_only_its_findings():
 def test_a_polars_panic_in_a_rule_is_a_failure_too():
     import polars as pl
 
-    analysis = engine.analyze(load_sources([SAMPLE]), rules=(_failing_rule(pl.exceptions.PanicException("boom")),))
+    analysis = pipeline.analyze_loaded(load_sources([SAMPLE]), rules=(_failing_rule(pl.exceptions.PanicException("boom")),))
     assert analysis.rule_failures == [
         "rule always-fails failed on "
         + analysis.contexts[0].collection

@@ -1,5 +1,5 @@
-"""A streamed analysis (`loglens.streamed`, what `api.analyze` and the CLI run) against the same
-input fully loaded and analysed (`api.analyze_load`, the notebook's way): the same findings,
+"""A streamed analysis (`loglens.pipeline`, what `api.analyze` and the CLI run) against the same
+input fully loaded and analysed (`api.analyze` over a `LoadResult`, the notebook's way): the same findings,
 evidence, unexplained errors, versions, facts, operations, timeline, and the same report model
 with every evidence line's context, on the generated log, its rotated and archived copies, every
 sample and every corpus case. Small chunks make every input many chunks, so records are kept,
@@ -20,7 +20,7 @@ import polars as pl
 import pytest
 
 from benchmarks.generate import generate
-from loglens import api, streamed
+from loglens import api, pipeline
 from loglens.engine import Analysis
 from loglens.reports import model
 from parsers import VmTimezone
@@ -31,7 +31,7 @@ SAMPLES = sorted(p for p in (REPO / "sample_logs").iterdir() if p.is_dir() or p.
 
 
 def _streamed(paths: list[Path], chunk_bytes: int) -> Analysis:
-    return streamed.analyze(
+    return pipeline.analyze(
         paths,
         tz=VmTimezone.parse(None),
         progress=None,
@@ -78,21 +78,22 @@ def generated(tmp_path_factory) -> Path:
 @pytest.fixture
 def read_back(monkeypatch):
     """Hold no stream whole, so that every evidence context is read back from the files."""
-    monkeypatch.setattr(streamed, "WHOLE_ROWS_HELD", 0)
+    monkeypatch.setattr(pipeline, "WHOLE_ROWS_HELD", 0)
 
 
 @pytest.mark.parametrize("held", [False, True], ids=["read-back", "held-whole"])
 @pytest.mark.parametrize("shape", ["plain", "gzip", "bundle.zip"])
 def test_streamed_analysis_equals_the_full_one_on_the_generated_log(generated, shape, held, monkeypatch):
     # Read back from the files (a large input), or taken from the rows held whole (a small one).
-    monkeypatch.setattr(streamed, "WHOLE_ROWS_HELD", 10**9 if held else 0)
+    monkeypatch.setattr(pipeline, "WHOLE_ROWS_HELD", 10**9 if held else 0)
     paths = [generated / shape]
-    full = api.analyze_load(api.read(paths))
+    loaded = api.read(paths)
+    full = api.analyze(loaded)
     stream = _streamed(paths, chunk_bytes=64 * 1024)
     assert full.findings.table.height >= 6  # every incident kind was found at all
     assert _differences(full, stream) == []
     # Only the records rules may read stayed; the evidence context was read back from the file.
-    assert stream.load.frames["waagent"].height < full.load.frames["waagent"].height / 2
+    assert stream.load.frames["waagent"].height < loaded.frames["waagent"].height / 2
     assert stream.nearby is not None and stream.nearby.height > 0
 
 
@@ -111,7 +112,7 @@ def test_evidence_context_is_read_back_where_the_stream_let_it_go(generated, rea
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
 def test_streamed_analysis_equals_the_full_one_on_each_sample(sample, read_back):
-    full = api.analyze_load(api.read([sample]))
+    full = api.analyze(api.read([sample]))
     assert _differences(full, _streamed([sample], chunk_bytes=4096)) == []
 
 
@@ -121,7 +122,7 @@ def test_streamed_analysis_equals_the_full_one_on_every_corpus_case(read_back):
         load = api.read([case])
         if not any(a.lines for a in load.accounts):
             continue
-        found = _differences(api.analyze_load(load), _streamed([case], chunk_bytes=2048))
+        found = _differences(api.analyze(load), _streamed([case], chunk_bytes=2048))
         if found:
             differ[case.name] = found
     assert differ == {}

@@ -105,13 +105,15 @@ class _Attempt:
 
 
 def detect(context: Context) -> list[Hit]:
-    steps = _steps(context)
+    every_step = _steps(context)
+    steps = every_step.filter(pl.col("timestamp").is_not_null())
     hits: list[Hit] = []
     found: set[tuple[str, str, str]] = set()
     if steps.height:
         by_handler = _near_starts(steps).group_by(["extension"], maintain_order=True)
         attempts = [attempt for (ext,), rows in by_handler for attempt in _attempts(ext, rows)]
         hits += _attempt_hits(context, steps, attempts, found)
+    hits += _untimed_hits(context, every_step.filter(pl.col("timestamp").is_null()), found)
     hits += _handler_log_changes(context, found)
     return hits
 
@@ -122,11 +124,7 @@ def _steps(context: Context) -> pl.DataFrame:
     they are about, and what step they are (`update`, `disable`, ..., `setup`, `failed`, `removed`)."""
     messages = context.messages
     ids = [COMMAND, LEGACY_UPDATE, *SETUP, *FAILURES, REMOVED]
-    rows = messages.filter(
-        pl.col("message_id").is_in(ids)
-        & pl.col("kind").is_in(["waagent", "command_execution"])
-        & pl.col("timestamp").is_not_null()
-    )
+    rows = messages.filter(pl.col("message_id").is_in(ids) & pl.col("kind").is_in(["waagent", "command_execution"]))
     said_op = pl.col(stated_field(messages, "operation")).str.to_lowercase()
     record_op = pl.col("operation").str.to_lowercase()
     failing = pl.col("message_id").is_in(["ext.nonzero-exit-code", "ext.command-timeout"])
@@ -162,7 +160,7 @@ def _steps(context: Context) -> pl.DataFrame:
             failed_step=failed_step,
         )
         .filter(pl.col("extension").is_not_null() & pl.col("step").is_not_null())
-        .sort("timestamp", "record")
+        .sort("timestamp", "record", nulls_last=True)
     )
 
 
@@ -283,6 +281,34 @@ def _attempt_hits(
         name = extension.rsplit(".", 1)[-1]
         summary = f"{name} ran the handler update sequence ({version} in the log; the old version is not shown) {span_text(rows)}"
         hits.append(Hit(summary, rows, extension=extension, version=version, count=len(updates)))
+    return hits
+
+
+def _untimed_hits(context: Context, steps: pl.DataFrame, found: set[tuple[str, str, str]]) -> list[Hit]:
+    """Pasted text without times (stamps cut off): no attempts to time, but a handler's `update`
+    beside an old version's `disable` or `uninstall` in one text is still its upgrade, one per
+    text and handler, in line order."""
+    hits = []
+    for (_path, extension), rows in steps.sort("record").group_by(["source_path", "extension"], maintain_order=True):
+        mine = rows.to_dicts()
+        updates = [r for r in mine if r["step"] == "update"]
+        if not updates:
+            continue
+        setup = [r["version"] for r in mine if r["step"] == "setup" and r["version"]]
+        new = setup[-1] if setup else updates[-1]["version"]
+        olds = [r["version"] for r in mine if r["step"] in ("disable", "uninstall") and r["version"]]
+        old = next((v for v in [*olds, *(r["old_named"] for r in mine if r["old_named"])] if v != new), None)
+        if not (old and new) or (extension, old, new) in found:
+            continue
+        found.add((extension, old, new))
+        kind, name = upgrade_kind(old, new), extension.rsplit(".", 1)[-1]
+        what = f"{name} {kind if kind == 'downgrade' else kind + ' upgrade'} {old} -> {new}"
+        failures = [r for r in mine if r["step"] == "failed" and r["failed_step"] in (*_UPGRADE_STEPS, "failedupgrade")]
+        summary = f"{what} failed at {_failed_step(failures)}" if failures else what
+        summary += " (the text gives no times)"
+        hits.append(
+            Hit(summary, _rows(context, mine), severity="error" if failures else None, extension=extension, version=new)
+        )
     return hits
 
 

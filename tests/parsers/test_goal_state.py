@@ -61,7 +61,7 @@ def test_key_and_provisioning_files_are_never_read(tmp_path):
 
 
 def test_facts_say_what_the_goal_state_asks_for():
-    facts = api.analyze_load(load_sources([TREE])).facts["extensions"][0].to_list()
+    facts = api.analyze(load_sources([TREE])).facts["extensions"][0].to_list()
     assert {
         "name": "Microsoft.Azure.Monitor.AzureMonitorLinuxAgent",
         "version": None,

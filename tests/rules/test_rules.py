@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import loglens.rules
-from loglens.engine import analyze
+from loglens.pipeline import analyze_loaded as analyze
 from loglens.findings import DOC_SECTIONS, doc_sections
 from loglens.rules import REGISTRY
 from parsers import load_sources
@@ -56,7 +56,7 @@ def test_rule_stays_quiet_on_its_negative_fixture(rule_id, case):
 def test_registry_lists_every_rule_module_sorted_documented_and_with_fixtures():
     modules = sorted(m.name for m in pkgutil.iter_modules(loglens.rules.__path__) if not m.name.startswith("_"))
     registered = [m.__name__.rsplit(".", 1)[-1] for m in REGISTRY]
-    assert registered == modules, "add the module to loglens/rules/__init__.py REGISTRY (sorted)"
+    assert registered == modules, "add the module to loglens/rules/__init__.py RULE_MODULES (sorted)"
     ids = [m.RULE.id for m in REGISTRY]
     assert len(set(ids)) == len(ids)
     for module in REGISTRY:

@@ -14,7 +14,7 @@ import os
 
 import pytest
 
-from loglens.engine import analyze
+from loglens.pipeline import analyze_loaded as analyze
 from loglens.rules import REGISTRY
 from parsers import load_sources
 from tests.rules.test_rules import FIXTURES

@@ -1,20 +1,24 @@
-"""Analysis of a stream: the agent's records pass chunk by chunk and only what analysis needs stays.
+"""The one analysis pipeline: the agent's records pass chunk by chunk and only what analysis needs stays.
 
-The agent logs (and other text) are most of any input. Read whole, they are held twice over; a
-streamed analysis keeps, per chunk and in the threads that parse it, the records some rule may
-read (`context.Keep`, the same selection a full load narrows to) and the chunk's
-summaries (`loglens.summaries`); every other record is let go. The small sources (extension
-logs, status files, documents) are read whole as before. After the rules ran, the records around
-each evidence line are read back from their chunks (`parsers.chunk_index`) while the sources are
-still open. The result is the `Analysis` a full load gives: the same findings, versions, facts,
-charts and evidence context (a test compares them).
+Every surface analyses this way: the CLI and fleet tasks over files (`analyze`), the notebook
+over what it loaded (`analyze_loaded`, the same digest fed from the loaded frame). What differs
+is only what is retained (`RecordDigest`'s policy): a stream from files keeps, per chunk and in
+the threads that parse it, the records some rule may read (`context.Keep`) and the chunk's
+summaries (`loglens.summaries`), and lets every other record go; a loaded frame is held already,
+so all of it is retained. The small sources (extension logs, status files, documents) are read
+whole. After the rules ran, the records around each evidence line (`nearby`) come from the
+retained rows, or are read back from their chunks (`parsers.chunk_index`) while the sources are
+still open. Both give the same findings, versions, facts, charts and evidence context (a test
+compares them).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import polars as pl
 
@@ -49,9 +53,12 @@ class RecordDigest:
     (while the stream is small) every row, for the evidence context.
 
     `transform` runs in the parsing threads, `consume` (the load's sink) in the reading one.
+    Without an ``index`` (records already loaded) every row is retained.
     """
 
-    def __init__(self, rules: list[Rule], index: ChunkIndex, advance: Callable[[float], None] | None = None) -> None:
+    def __init__(
+        self, rules: list[Rule], index: ChunkIndex | None, advance: Callable[[float], None] | None = None
+    ) -> None:
         self._keep = keep_for(rules).expression
         self._index = index
         self._advance = advance
@@ -73,7 +80,7 @@ class RecordDigest:
             self._spans.append(spans)
             self._timeline.append(timeline)
             self._rows_seen += records.height
-            small = self._rows_seen <= WHOLE_ROWS_HELD
+            small = self._index is None or self._rows_seen <= WHOLE_ROWS_HELD
         rows = records.with_row_index("row").select("row", *COMMON, kept=self._keep)
         if small:
             return rows
@@ -90,14 +97,14 @@ class RecordDigest:
         for rows in chunks:
             if self._whole is not None:
                 # Whole only if it has every row of the chunk just indexed.
-                if rows.height == self._index.places[-1].rows:
+                if self._index is None or rows.height == self._index.places[-1].rows:
                     self._whole.append(rows.select(READ_BACK_COLUMNS))
                 else:
                     self._whole = None
             self._kept.append(rows.filter(pl.col("kept")).drop("kept"))
             if len(self._spans) > _PARTS_BEFORE_MERGE:
                 self._merge()
-            if self._advance is not None and (fraction := self._index.read_fraction()) is not None:
+            if self._advance is not None and self._index and (fraction := self._index.read_fraction()) is not None:
                 self._advance(fraction)
 
     def _merge(self) -> None:
@@ -108,6 +115,11 @@ class RecordDigest:
         with self._lock:
             self._spans.append(merged[0])
             self._timeline.append(merged[1])
+
+    @property
+    def retains_everything(self) -> bool:
+        """True when every row stays (records already loaded), not only what rules read."""
+        return self._index is None
 
     def kept(self) -> pl.DataFrame:
         """Every kept row (`row` and the record view's columns), in stream order."""
@@ -153,18 +165,46 @@ def analyze(
         waagent_index=index,
     ) as load:
         check_lines(load)
-        load.frames["waagent"] = digest.kept()
         if progress:
             progress(f"running {len(rules)} rules on {len(set(load.collections().values())) or 1} VM collection(s)")
-        analysis = engine.analyze(load, streamed=digest.streamed(index.rows))
-        wanted = _around_evidence(analysis)
-        whole = digest.whole()
-        if whole is None:
-            analysis.nearby = index.records_at(wanted)
+        analysis = _analysed(load, digest, index.rows)
+        if analysis.nearby is None:
+            analysis = dataclasses.replace(analysis, nearby=index.records_at(_around_evidence(analysis)))
             load.notes.extend(index.warnings)
-        else:
-            analysis.nearby = whole.join(wanted, on=["source_path", "line_first"], how="semi")
     return analysis
+
+
+#: Rows of a loaded `waagent` frame fed to the digest at a time (as a stream's chunk would be).
+LOADED_SLICE_ROWS = 200_000
+
+
+def analyze_loaded(result: LoadResult, rules: tuple[ModuleType, ...] = REGISTRY) -> Analysis:
+    """Run ``rules`` over what was read already (a notebook's load): the same digest as a stream,
+    fed from the loaded `waagent` frame, retaining every row. ``result`` itself is left whole."""
+    digest = RecordDigest([module.RULE for module in rules], None)
+    frame = result.frames["waagent"]
+
+    def slices() -> Iterator[pl.DataFrame]:
+        for offset in range(0, frame.height, LOADED_SLICE_ROWS):
+            rows = digest.transform(frame.slice(offset, LOADED_SLICE_ROWS))
+            yield rows.with_columns(pl.col("row") + offset)
+
+    digest.consume(slices())
+    load = dataclasses.replace(result, frames=dict(result.frames))
+    return _analysed(load, digest, frame.height, rules)
+
+
+def _analysed(load: LoadResult, digest: RecordDigest, rows: int, rules: tuple[ModuleType, ...] = REGISTRY) -> Analysis:
+    """The rules run over a load whose agent records went through ``digest`` (``rows`` of them);
+    `nearby` taken from the retained rows, or left None when they were let go (read them back)."""
+    load.frames["waagent"] = digest.kept()
+    analysis = engine.run_rules(load, rules, digest.streamed(rows))
+    whole = digest.whole()
+    if whole is None:
+        return analysis
+    return dataclasses.replace(
+        analysis, nearby=whole.join(_around_evidence(analysis), on=["source_path", "line_first"], how="semi")
+    )
 
 
 def _around_evidence(analysis: Analysis) -> pl.DataFrame:
