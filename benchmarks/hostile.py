@@ -309,8 +309,8 @@ def check(root: Path, vms: list[list[Input]]) -> list[str]:
     written = [pair for index, inputs in enumerate(vms) for pair in write_vm(root / f"vm{index}", inputs)]
     result = api.read([root])
     analysis = api.analyze(result)
-    document.build(model.build(analysis, facts=False))
-    markdown.render(analysis)
-    model.build(analysis, neighbours=True)
-    terminal.print_summary(analysis, Console(file=io.StringIO(), width=100))
+    document.render(model.build(analysis, facts=False))
+    full = model.build(analysis, neighbours=True)
+    markdown.render(full)
+    Console(file=io.StringIO(), width=100).print(terminal.render(full), crop=False)
     return problems(result, written)

@@ -51,7 +51,7 @@ elapsed = time.perf_counter() - start
 analyze_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 from loglens.reports import html
 report_start = time.perf_counter()
-report = html.render(analysis)
+report = html.render(api.report_model(analysis))
 report_seconds = time.perf_counter() - report_start
 counts, findings = Counter(), Counter()
 for f in analysis.findings:

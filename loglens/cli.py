@@ -7,18 +7,13 @@ Exit codes: 0 success; 1 (`analyze --fail-on`) a finding at or above the given s
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich import box
-from rich.table import Table
-from rich.text import Text
-
 from loglens import feedback
 from loglens.cli_help import Command, Group, completes
 from loglens.cli_support import (
@@ -35,9 +30,6 @@ from loglens.errors import first_line
 from loglens.fleets.cli import fleet as fleet_command
 from loglens.printable import printable
 
-if TYPE_CHECKING:
-    from parsers import LoadResult
-
 app = typer.Typer(
     cls=Group,
     add_completion=True,
@@ -46,8 +38,6 @@ app = typer.Typer(
     help="Diagnose Azure Linux VM extension and agent failures.",
 )
 _out = stdout_console()
-
-_IGNORED_SHOWN = 5
 
 
 def _is_failure(exc: BaseException) -> bool:
@@ -132,12 +122,10 @@ def parse(
                 rows = sum(result.frames[p.stem].height for p in written)
     print_warnings(result.warnings)
     if not quiet:
-        _out.print(_accounting_table(result))
-        if result.ignored:
-            shown = ", ".join(printable(p) for p in result.ignored[:_IGNORED_SHOWN]) + (
-                ", ..." if len(result.ignored) > _IGNORED_SHOWN else ""
-            )
-            _out.print(f"{len(result.ignored)} file(s) not read (not a source loglens knows): {shown}", markup=False)
+        from loglens.reports import model, terminal
+
+        width = _out.width if _out.is_terminal else None
+        _out.print(terminal.accounting(model.inputs(result), tuple(result.ignored), width=width))
         _out.print(f"{rows} rows written to {out}", markup=False)
 
 
@@ -199,8 +187,9 @@ def analyze(
             analysis = api.analyze(paths, tz=tz, progress=say)
             print_warnings(analysis.warnings)
             say("writing the reports")
-            # One report model for every output; the reports' evidence blocks and facts only when asked for.
-            report = api.report_model(analysis, full=bool(html_out or markdown_out))
+            # One report for every output; the reports' evidence blocks and facts, and the charts,
+            # only when an output shows them.
+            report = api.report_model(analysis, full=bool(html_out or markdown_out), charts=bool(html_out))
             document = api.write_document(analysis, json_out, report) if json_out else ""
             if html_out:
                 api.write_html(analysis, html_out, report)
@@ -209,7 +198,8 @@ def analyze(
     if json_out == "-":
         typer.echo(document, nl=False)
     elif not quiet:
-        terminal.print_summary(analysis, _out, report)
+        # No cropping: an evidence line longer than the terminal overflows whole rather than being cut.
+        _out.print(terminal.render(report, wrap=_out.is_terminal), crop=False)
     if not quiet:
         name_outputs(outputs)
     if html_out and open_report:
@@ -232,32 +222,16 @@ def rules(
 
     Example: loglens rules unsupported-os
     """
-    from loglens.rules import REGISTRY
+    from loglens.reports import rules_table
 
     if rule_id is None:
-        from loglens.reports.rules_table import rows
-
-        table = Table(title="loglens rules")
-        for name in ("id", "category", "severity", "status", "title"):
-            table.add_column(name)
-        for module, row in zip(REGISTRY, rows(), strict=True):
-            table.add_row(*row[:4], module.RULE.title)
-        _out.print(table)
+        _out.print(rules_table.terminal_table())
         return
-    module = next((m for m in REGISTRY if m.RULE.id == rule_id), None)
-    if module is None:
+    documentation = rules_table.documentation(rule_id)
+    if documentation is None:
         typer.echo(f"error: no rule {rule_id!r}; `loglens rules` lists them", err=True)
         raise typer.Exit(EXIT_INPUT_ERROR)
-    rule = module.RULE
-    typer.echo(f"{rule.id} ({rule.category}, {rule.severity}, {rule.status}): {rule.title}\n")
-    typer.echo(inspect.getdoc(module))
-    typer.echo(f"\nReads: catalogue messages {', '.join(rule.messages) or '(every message)'}")
-    if rule.reads:
-        typer.echo(f"Reads frames and derived parts: {', '.join(rule.reads)}")
-    if rule.symptom_of:
-        typer.echo(f"A symptom of (when the same record proves both): {', '.join(rule.symptom_of)}")
-    if rule.false_positives:
-        typer.echo(f"Known false positives (benign catalogue entries): {', '.join(rule.false_positives)}")
+    typer.echo(documentation, nl=False)
 
 
 app.command("fleet", cls=Command)(fleet_command)
@@ -303,45 +277,3 @@ def _open_in_browser(report: Path) -> None:
     if not webbrowser.open(report.resolve().as_uri()):
         typer.echo(f"warning: no browser to open {printable(str(report))}", err=True)
 
-
-def _accounting_table(result: LoadResult) -> Table:
-    """Per source: kind and line accounting. A terminal narrower than the full table gets a compact
-    one (`62 = 38 + 24 + 0 + 0`) whose path middles are elided, never folded over rows."""
-    compact = _out.is_terminal and _out.width < _FULL_TABLE_WIDTH
-    table = Table(title="Line accounting (lines = records + continuations + unparsed + skipped)", box=box.SIMPLE_HEAD)
-    headers = ("kind", "lines = r + c + u + s", "ok") if compact else _ACCOUNT_COLUMNS
-    table.add_column("file", no_wrap=True)
-    for name in headers:
-        table.add_column(name, justify="left" if name == "kind" else "right", no_wrap=True)
-    rows = []
-    for a in result.accounts:
-        numbers = [f"{n:,}" for n in (a.lines, a.records, a.continuations, a.unparsed, a.skipped)]
-        ok = "yes" if a.balanced else "NO"
-        if compact:
-            rows.append([printable(a.path), a.kind, f"{numbers[0]} = {' + '.join(numbers[1:])}", ok])
-        else:
-            rows.append([printable(a.path), a.kind_shown, *numbers, ok])
-    if compact and rows:
-        others = sum(max(len(h), *(len(r[i + 1]) for r in rows)) + 3 for i, h in enumerate(headers))
-        room = max(16, _out.width - others - 4)
-        for row in rows:
-            row[0] = _elided(row[0], room)
-    for row in rows:
-        # Text, not str: a path must never be read as Rich markup (`[/x]` in an archive member name).
-        table.add_row(*(Text(cell) for cell in row))
-    return table
-
-
-#: Columns of the full accounting table after the path.
-_ACCOUNT_COLUMNS = ("kind", "lines", "records", "continuations", "unparsed", "skipped", "adds up")
-#: Terminal width from which the full table is shown.
-_FULL_TABLE_WIDTH = 150
-
-
-def _elided(path: str, width: int) -> str:
-    """``path`` cut in the middle to ``width`` characters, keeping its start and its file name."""
-    if len(path) <= width:
-        return path
-    tail = min(len(path) - 1, max(width * 2 // 3, width - 12))
-    head = max(1, width - tail - 1)
-    return f"{path[:head]}…{path[-(width - head - 1) :]}"

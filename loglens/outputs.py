@@ -1,5 +1,6 @@
-"""What the CLI, the notebook and fleet tasks write: the report model built once per run and its
-JSON, HTML and Markdown renderings, and the checks and error handling every written output shares.
+"""What the CLI, the notebook and fleet tasks write: the typed report built once per run
+(`loglens.reports.report.Report`) and its JSON, HTML and Markdown renderings, and the checks
+and error handling every written output shares.
 `loglens.api` re-exports these; call them from there.
 """
 
@@ -9,6 +10,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -17,59 +19,62 @@ from loglens.engine import Analysis
 from loglens.errors import InputError, first_line
 from loglens.version import __version__
 
+if TYPE_CHECKING:
+    from loglens.reports.report import Report
 
-def report_model(analysis: Analysis, *, full: bool = True) -> dict:
-    """The run's report model, built once for every output (`loglens.reports.model`): with
-    ``full``, the evidence blocks and VM facts that the HTML and Markdown reports show too."""
+
+def report_model(analysis: Analysis, *, full: bool = True, charts: bool | None = None) -> Report:
+    """The run's typed report, built once for every output (`loglens.reports.model`): with
+    ``full``, the evidence blocks and VM facts that the HTML and Markdown reports show too;
+    with ``charts`` (default: ``full``), the charts the HTML report draws."""
     from loglens.reports import model
 
-    return model.build(analysis, version=__version__, neighbours=full, facts=full)
+    charts = full if charts is None else charts
+    return model.build(analysis, version=__version__, neighbours=full, facts=full, charts=charts)
 
 
-def write_document(analysis: Analysis, out: Path | str | None, report: dict | None = None) -> str:
+def write_document(analysis: Analysis, out: Path | str | None, report: Report | None = None) -> str:
     """The JSON report document; written to ``out`` unless it is None or `-` (then returned only).
-    ``report``: the run's report model (`report_model`), if built already.
+    ``report``: the run's report (`report_model`), if built already.
 
     Raises:
         InputError: the file cannot be written.
     """
-    import json
-
     from loglens.reports import document
 
-    if report is None:
-        report = report_model(analysis, full=False)
-    text = json.dumps(document.build(report), indent=2, ensure_ascii=False) + "\n"
+    text = document.render(report or report_model(analysis, full=False))
     if out is not None and str(out) != "-":
         with writing(out):
             atomic.write_text(out, text)
     return text
 
 
-def write_html(analysis: Analysis, out: Path | str, report: dict | None = None) -> Path:
+def write_html(analysis: Analysis, out: Path | str, report: Report | None = None) -> Path:
     """Write the self-contained HTML report (charts included; opens offline). ``report``: the
-    run's full report model (`report_model`), if built already.
+    run's full report (`report_model` with charts), if built already.
 
     Raises:
         InputError: the file cannot be written.
     """
     from loglens.reports import html
 
+    page = html.render(report or report_model(analysis))
     with writing(out):
-        return html.write(analysis, out, version=__version__, report=report)
+        return atomic.write_text(out, page)
 
 
-def write_markdown(analysis: Analysis, out: Path | str, report: dict | None = None) -> Path:
+def write_markdown(analysis: Analysis, out: Path | str, report: Report | None = None) -> Path:
     """Write the Markdown report (verdict, findings, inputs; no charts). ``report``: the run's full
-    report model (`report_model`), if built already.
+    report (`report_model`), if built already.
 
     Raises:
         InputError: the file cannot be written.
     """
     from loglens.reports import markdown
 
+    text = markdown.render(report or report_model(analysis, charts=False))
     with writing(out):
-        return markdown.write(analysis, out, version=__version__, report=report)
+        return atomic.write_text(out, text)
 
 
 def check_writable(out: Path | str, *, directory: bool = False) -> None:

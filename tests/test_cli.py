@@ -283,21 +283,33 @@ def test_a_missing_path_is_an_input_error_before_any_work():
     assert run.stderr.strip() == "error: sample_logs/vm-helthy: no such file or directory"
 
 
-def test_one_report_model_per_run_whatever_the_outputs(tmp_path, monkeypatch):
-    """The model was built once per output and once more for a JSON document nobody asked for."""
+def test_one_report_per_run_whatever_the_outputs(tmp_path, monkeypatch):
+    """The model was built once per output and once more for a JSON document nobody asked for;
+    now one typed report is built per run and every renderer is handed that same object."""
     from typer.testing import CliRunner
 
     from loglens import cli
-    from loglens.reports import model
+    from loglens.reports import document, html, markdown, model, terminal
+    from loglens.reports.report import Report
 
-    built = []
+    built, drawn = [], []
     real = model.build
-    monkeypatch.setattr(model, "build", lambda *a, **k: built.append(k) or real(*a, **k))
+    monkeypatch.setattr(model, "build", lambda *a, **k: built.append((k, real(*a, **k))) or built[-1][1])
+    for renderer in (document, html, markdown, terminal):
+        original = renderer.render
+        monkeypatch.setattr(renderer, "render", lambda r, *a, _o=original, **k: drawn.append(r) or _o(r, *a, **k))
     sample = str(Path(__file__).resolve().parents[1] / "sample_logs" / "vm-modern")
     outputs = ["--json", str(tmp_path / "r.json"), "--html", str(tmp_path / "r.html"), "--markdown", str(tmp_path / "r.md")]
     run = CliRunner().invoke(cli.app, ["analyze", sample, *outputs])
     assert run.exit_code == 0, run.output
-    assert len(built) == 1 and built[0]["neighbours"] and built[0]["facts"]
+    assert len(built) == 1 and built[0][0]["neighbours"] and built[0][0]["facts"] and built[0][0]["charts"]
+    assert isinstance(built[0][1], Report) and len(drawn) == 4
+    assert all(r is built[0][1] for r in drawn)
     built.clear()
+    drawn.clear()
     assert CliRunner().invoke(cli.app, ["analyze", sample]).exit_code == 0
-    assert len(built) == 1 and not built[0]["neighbours"] and not built[0]["facts"]
+    assert len(built) == 1 and not built[0][0]["neighbours"] and not built[0][0]["facts"] and not built[0][0]["charts"]
+    assert drawn == [built[0][1]]
+    built.clear()
+    assert CliRunner().invoke(cli.app, ["analyze", sample, "--markdown", str(tmp_path / "m.md")]).exit_code == 0
+    assert len(built) == 1 and built[0][0]["neighbours"] and not built[0][0]["charts"]

@@ -86,13 +86,13 @@ def test_a_run_command_config_links_with_its_handler():
 def test_one_html_report_builds_the_record_view_once(monkeypatch):
     # Every derived frame is computed once per load: the engine, the charts and the facts share it.
     import loglens.context
-    from loglens.reports import html
+    from loglens.reports import html, model
 
     calls = []
     build = loglens.context.record_parts
     monkeypatch.setattr(loglens.context, "record_parts", lambda *args: calls.append(1) or build(*args))
     analysis = analyze(load_sources(VMS))
-    html.render(analysis, version="test")
+    html.render(model.build(analysis, neighbours=True, charts=True))
     assert len(calls) == 1
 
 

@@ -8,6 +8,8 @@ numbered and read back across chunk boundaries.
 
 from __future__ import annotations
 
+import dataclasses
+
 import gzip
 import shutil
 import zipfile
@@ -53,7 +55,8 @@ def _differences(full: Analysis, stream: Analysis) -> list[str]:
     when = datetime(2026, 1, 1, tzinfo=UTC)
     whole = model.build(full, generated_at=when, neighbours=True)
     kept = model.build(stream, generated_at=when, neighbours=True)
-    return differ + [f"model.{key}" for key in whole if whole[key] != kept[key]]
+    names = [field.name for field in dataclasses.fields(whole)]
+    return differ + [f"model.{name}" for name in names if getattr(whole, name) != getattr(kept, name)]
 
 
 @pytest.fixture(scope="module")
@@ -99,10 +102,10 @@ def test_evidence_context_is_read_back_where_the_stream_let_it_go(generated, rea
     page = model.build(stream, neighbours=True)
     kept = set(stream.load.frames["waagent"].select("source_path", "line_first").iter_rows())
     shown = [
-        (block["path"], entry["line"])
-        for finding in page["findings"]
-        for block in finding["blocks"]
-        for entry in block["records"]
+        (block.path, entry.line)
+        for finding in page.findings
+        for block in finding.blocks
+        for entry in block.records
     ]
     assert shown and any(line not in kept for line in shown)
 

@@ -71,7 +71,7 @@ def fleet(
         api.check_writable(out, directory=True)
         for target in filter(None, outputs.values()):
             api.check_writable(target)
-        result, fleet = _run_and_report(
+        result, report = _run_and_report(
             sources, out, options | {"force": force, "per_vm_html": per_vm_html}, html_out, markdown_out, quiet
         )
     _print_failures(result.failed)
@@ -79,7 +79,9 @@ def fleet(
         # Nothing readable anywhere is an input error, as it is for `analyze`; the rows in vms/ say why.
         usage_error(f"none of the {result.analysed:,} input(s) found could be analysed (the warnings above say why)")
     if not quiet:
-        _print_summary(result, fleet)
+        from loglens.fleets.report import render_terminal
+
+        stdout_console().print(render_terminal(report))
         name_outputs({"Fleet dataset": out, **outputs})
 
 
@@ -93,9 +95,9 @@ def _run_and_report(sources: list[str], out: Path, options: dict, html_out, mark
             say.flush()
         print_warnings(result.warnings)
         say("writing the fleet report")
-        fleet = fleets.fleet(out, vms=result.vms)
-        fleet.report(html=html_out, markdown=markdown_out)
-    return result, fleet
+        # One typed fleet report for the files and the terminal summary.
+        report = fleets.fleet(out, vms=result.vms).report(html=html_out, markdown=markdown_out, run=result)
+    return result, report
 
 
 class _PlainProgress:
@@ -132,26 +134,3 @@ def _print_failures(failed: list[str]) -> None:
     if len(failed) > _FAILED_SHOWN:
         print_warnings([f"... and {len(failed) - _FAILED_SHOWN} more VM(s) not analysed (status=failed in vms/)"])
 
-
-def _print_summary(result, fleet) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    console = stdout_console()
-    console.print(Text(printable(fleet.verdict())))
-    ran = f"{result.analysed - len(result.failed):,} VM(s) analysed"
-    if result.failed:
-        ran += f", {len(result.failed):,} could not be"
-    ran += f" in {result.seconds:.1f} s"
-    if result.workers:
-        ran += f" on {result.workers} worker(s)"
-    if result.skipped:
-        ran += f"; {result.skipped:,} already done (--force redoes them)"
-    console.print(Text(ran + "."))
-    causes = fleet.causes()
-    if causes.height:
-        table = Table("severity", "rule", "VMs", "findings", "since (UTC)", title="Causes across the fleet")
-        for row in causes.head(15).iter_rows(named=True):
-            since = f"{row['since']:%Y-%m-%d %H:%M}" if row["since"] else ""
-            table.add_row(row["severity"], row["rule"], str(row["vms"]), str(row["findings"]), since)
-        console.print(table)

@@ -204,20 +204,24 @@ class Fleet:
 
         return figures.onset(self)
 
-    def report(self, html: Path | str | None = None, markdown: Path | str | None = None) -> None:
-        """Write the fleet report as HTML and/or Markdown (as `loglens fleet --html/--markdown`).
+    def report(self, html: Path | str | None = None, markdown: Path | str | None = None, *, run=None):
+        """Write the fleet report as HTML and/or Markdown (as `loglens fleet --html/--markdown`);
+        returns the typed report they render (`loglens.fleets.model`), built once (``run``: the
+        `FleetRun` that just wrote the dataset, for the terminal summary).
 
         Raises:
             InputError: a file cannot be written.
         """
         from loglens.api import writing
-        from loglens.fleets import report
+        from loglens.fleets import model, report
         from loglens.version import __version__
 
+        built = model.build(self, version=__version__, charts=html is not None, run=run)
         for out, write in ((html, report.write_html), (markdown, report.write_markdown)):
             if out is not None:
                 with writing(out):
-                    write(self, out, version=__version__)
+                    write(built, out)
+        return built
 
     def _repr_html_(self) -> str:
         from html import escape

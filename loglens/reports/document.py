@@ -1,6 +1,7 @@
 """The analysis as one plain document: what `--json` writes and what other tools read.
 
-A view of the report model. Shape (all timestamps ISO 8601 UTC, all text redacted):
+A renderer of the typed `Report` (`loglens.reports.report`): `build` gives the document as plain
+dicts and lists, `render` its JSON text. Shape (all timestamps ISO 8601 UTC, all text redacted):
     {"loglens_version", "inputs": [{"path", "kind", "lines", "records", "unparsed"}],
      "findings": [{"rule", "category", "severity", "title", "summary", "collection", "extension",
                    "version", "first_seen", "last_seen", "count", "evidence": [{"path", "line", "text"}],
@@ -17,8 +18,11 @@ A view of the report model. Shape (all timestamps ISO 8601 UTC, all text redacte
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
+from loglens.reports.report import Episode, Finding, Report
 from loglens.timefmt import iso
 
 #: Finding fields the document carries, in order.
@@ -44,30 +48,53 @@ FINDING_FIELDS = (
 _INPUT_FIELDS = ("path", "kind", "lines", "records", "unparsed")
 
 
-def _episodes(episodes: list[dict] | None) -> list[list]:
+def _episodes(episodes: tuple[Episode, ...]) -> list[list]:
     """A recurring incident's episodes, compactly: `[first_seen, last_seen, count]` each."""
-    return [[iso(e["first_seen"]), iso(e["last_seen"]), e["count"]] for e in episodes or []]
+    return [[iso(e.first_seen), iso(e.last_seen), e.count] for e in episodes]
 
 
-def build(report: dict[str, Any]) -> dict[str, Any]:
-    """The JSON document of a report model (`loglens.reports.model.build`)."""
-    findings = [
-        {k: iso(f[k]) if k in ("first_seen", "last_seen") else _episodes(f[k]) if k == "episodes" else f[k]
-         for k in FINDING_FIELDS}
-        for f in report["findings"]
-    ]
+def _plain(value: Any) -> Any:
+    """A report value as JSON data: a typed part as a dict of its fields in order, tuples as lists."""
+    if dataclasses.is_dataclass(value):
+        return {field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _finding(f: Finding) -> dict[str, Any]:
+    """One finding with the `FINDING_FIELDS`, times in ISO 8601."""
+    out = {}
+    for k in FINDING_FIELDS:
+        value = getattr(f, k)
+        if k in ("first_seen", "last_seen"):
+            out[k] = iso(value)
+        else:
+            out[k] = _episodes(value) if k == "episodes" else _plain(value)
+    return out
+
+
+def build(report: Report) -> dict[str, Any]:
+    """The JSON document of a report (`loglens.reports.model.build`), as plain dicts and lists."""
+    if not isinstance(report, Report):
+        raise TypeError(f"document.build reads a Report, not {type(report).__name__}")
     return {
-        "loglens_version": report["version"],
-        "inputs": [{k: i[k] for k in _INPUT_FIELDS} for i in report["inputs"]],
-        "findings": findings,
+        "loglens_version": report.version,
+        "inputs": [{k: getattr(i, k) for k in _INPUT_FIELDS} for i in report.inputs],
+        "findings": [_finding(f) for f in report.findings],
         "other_errors": [
-            {"template": o["template"], "count": o["count"], "example": {k: o[k] for k in ("path", "line", "text")}}
-            for o in report["other_errors"]
+            {"template": o.template, "count": o.count, "example": {"path": o.path, "line": o.line, "text": o.text}}
+            for o in report.other_errors
         ],
-        "summary": report["counts"],
-        "verdict": report["verdict"],
-        "vms": report["vms"],
-        "unexplained": report["unexplained"],
-        "rule_failures": report["rule_failures"],
-        "warnings": report["warnings"],
+        "summary": _plain(report.counts),
+        "verdict": report.verdict,
+        "vms": _plain(report.vms),
+        "unexplained": _plain(report.unexplained),
+        "rule_failures": list(report.rule_failures),
+        "warnings": list(report.warnings),
     }
+
+
+def render(report: Report) -> str:
+    """The JSON document's text, as `--json` writes it."""
+    return json.dumps(build(report), indent=2, ensure_ascii=False) + "\n"

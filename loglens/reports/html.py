@@ -1,47 +1,21 @@
-"""The self-contained HTML report: the report model, figures, and a jinja2 template.
+"""The self-contained HTML report: a renderer of the typed `Report` through a jinja2 template.
 
 The HTML opens offline: plotly.js is embedded once and the CSS is inline. All log text goes
-through jinja2's autoescaping. Figure JSON sits in `<script type="application/json">` blocks
-with `<`, `>` and `&` escaped, so log text inside chart labels cannot end the script element.
-Every text taken from logs is redacted first (in the findings frame and the model).
+through jinja2's autoescaping. The report's charts (`Report.charts`, built with it) sit as figure
+JSON in `<script type="application/json">` blocks, escaped by `loglens.reports.charts` so log
+text inside chart labels cannot end the script element. Every text in the report is redacted
+where it was built (`loglens.reports.model`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from pathlib import Path
-
-import plotly.io
 import plotly.offline
 import regex
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from loglens import atomic
-from loglens.engine import Analysis
-from loglens.reports import figures, model
-from loglens.reports.chart_fit import note_of
+from loglens.reports.report import Report
 from loglens.timefmt import human
-
-
-def figure_json(figure) -> str:
-    """Figure JSON safe to place inside a script element."""
-    text = plotly.io.to_json(figure, validate=False, remove_uids=True)
-    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-
-
-def charts(builders: dict, source) -> list[dict]:
-    """Each chart of ``source`` for the template: its figure's JSON, or the sentence said instead.
-
-    A chart with nothing to draw is that one plain sentence in the report, not a frame on
-    placeholder axes.
-    """
-    entries = []
-    for name, build in builders.items():
-        figure = build(source)
-        note = note_of(figure)
-        entries.append({"id": f"chart-{name}", "note": note, "json": None if note else figure_json(figure)})
-    return entries
 
 
 #: A `code` span as the rule documentation writes it (no backtick inside).
@@ -75,20 +49,17 @@ def environment() -> Environment:
     return env
 
 
-def render(
-    analysis: Analysis, *, generated_at: datetime | None = None, version: str = "", report: dict | None = None
-) -> str:
-    """The report as one HTML string (``report``: the run's report model, built with its
-    evidence blocks and facts; built here when not given)."""
-    if report is None:
-        report = model.build(analysis, generated_at=generated_at, version=version, neighbours=True)
-    drawn = charts(figures.FIGURES, analysis)
+def plotly_js() -> str:
+    """plotly.js, inserted verbatim: no `</script` in it can end the element early."""
+    return plotly.offline.get_plotlyjs().replace("</script", "<\\/script")
+
+
+def render(report: Report) -> str:
+    """The report as one HTML string (``report`` built with its evidence blocks, facts and charts
+    for a full page: `loglens.reports.model.build`)."""
+    if not isinstance(report, Report):
+        raise TypeError(f"html.render draws a Report, not {type(report).__name__}")
+    if not report.charts:
+        raise ValueError("html.render: the report was built without its charts (model.build(..., charts=True))")
     template = environment().get_template("report.html.j2")
-    # plotly.js is inserted verbatim; make sure no `</script` in it can end the element early.
-    plotly_js = plotly.offline.get_plotlyjs().replace("</script", "<\\/script")
-    return template.render(model=report, charts=drawn, plotly_js=plotly_js)
-
-
-def write(analysis: Analysis, out: Path | str, **kwargs) -> Path:
-    """Write the report to ``out``."""
-    return atomic.write_text(out, render(analysis, **kwargs))
+    return template.render(model=report, charts=report.charts, plotly_js=plotly_js())

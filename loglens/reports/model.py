@@ -1,13 +1,15 @@
-"""The one report model: everything a report shows, as plain data built from an `Analysis`.
+"""The one report of a run: a typed `Report` (`loglens.reports.report`) built from an `Analysis`.
 
 HTML (`html.py`), Markdown (`markdown.py`), the JSON document (`document.py`) and the terminal
-(`terminal.py`) render this model and nothing else. Times stay `datetime` here; each renderer
-formats them with `loglens.timefmt`. Findings come from the findings frame in report order;
-all log text in it is already redacted.
+(`terminal.py`) render this report and nothing else. It is gathered here as plain data, every
+string in it redacted in one pass (`redacted`), and only then made typed and immutable, so no
+renderer can see an unredacted string. Findings come from the findings frame in report order;
+charts (`figures.py`) are built here too, as data the HTML report draws.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,8 +18,11 @@ import polars as pl
 from loglens.engine import Analysis
 from loglens.knowledge import SEVERITIES
 from loglens.redact import redact_texts
+from loglens.reports.charts import chart_data, chart_specs
 from loglens.reports.evidence import add_blocks
+from loglens.reports.report import CategoryGroup, Finding, InputAccount, Report, SeverityGroup, typed
 from loglens.reports.vms import vm_entries
+from parsers import LoadResult
 from parsers.collect import archive_of
 
 
@@ -28,8 +33,9 @@ def build(
     version: str = "",
     neighbours: bool = False,
     facts: bool = True,
-) -> dict[str, Any]:
-    """The report model of an analysis.
+    charts: bool = False,
+) -> Report:
+    """The report of an analysis.
 
     Args:
         generated_at: the time the report says it was made (tests pin it); default now.
@@ -39,12 +45,16 @@ def build(
             reports show them).
         facts: include the VM facts and the time span (a pass over every record; the JSON
             document and the terminal do not show them).
+        charts: include the charts (`loglens.reports.figures`; the HTML report draws them).
     """
+    from loglens.reports import figures  # plotly is loaded only by a run that asks for charts
+
     findings = _findings(analysis)
     if neighbours:
         add_blocks(analysis.load.frames, analysis.nearby, findings)
+    _anchor(findings)
     facts = analysis.facts.to_dicts() if facts else []
-    return _redacted({
+    plain = redacted({
         "version": version,
         "generated_at": generated_at or datetime.now(UTC),
         "counts": analysis.counts(),
@@ -55,7 +65,6 @@ def build(
         "last_seen": max((vm["last_seen"] for vm in facts if vm["last_seen"]), default=None),
         "several_vms": analysis.several_vms,
         "findings": findings,
-        "severities": _grouped(findings),
         "other_errors": analysis.other_errors.to_dicts(),
         "inputs": [a.row() for a in analysis.load.accounts],
         "warnings": redact_texts(analysis.warnings),
@@ -68,10 +77,14 @@ def build(
             "known_benign_records": analysis.unexplained["benign"],
             "inputs_not_read": not_read(analysis),
         },
+        "charts": chart_data(figures.FIGURES, analysis) if charts else [],
     })
+    plain["charts"] = chart_specs(plain["charts"])
+    report = typed(Report, {**plain, "severities": ()})
+    return dataclasses.replace(report, severities=_grouped(report.findings))
 
 
-def _redacted(model: Any) -> Any:
+def redacted(model: Any) -> Any:
     """The model with every string in it redacted (`loglens.redact`), names included: a file saved
     with its SAS query (`waagent.log?sv=...&sig=...`) is shown, in every output, without it.
 
@@ -150,20 +163,27 @@ def _findings(analysis: Analysis) -> list[dict[str, Any]]:
     return out
 
 
-def _grouped(findings: list[dict]) -> list[dict[str, Any]]:
-    """Findings by severity, then category, each with a stable anchor."""
+def _anchor(findings: list[dict]) -> None:
+    """Give each finding its stable anchor: severity, category and its place among those."""
+    seen: dict[tuple[str, str], int] = {}
+    for f in findings:
+        key = (f["severity"], f["category"])
+        f["anchor"] = f"finding-{key[0]}-{key[1]}-{seen.get(key, 0)}"
+        seen[key] = seen.get(key, 0) + 1
+
+
+def _grouped(findings: tuple[Finding, ...]) -> tuple[SeverityGroup, ...]:
+    """Findings by severity, then category (alphabetical), each group in report order."""
     grouped = []
     for severity in SEVERITIES:
-        of_severity = [f for f in findings if f["severity"] == severity]
-        categories = []
-        for category in sorted({f["category"] for f in of_severity}):
-            items = [f for f in of_severity if f["category"] == category]
-            for index, f in enumerate(items):
-                f["anchor"] = f"finding-{severity}-{category}-{index}"
-            categories.append({"category": category, "findings": items})
+        of_severity = [f for f in findings if f.severity == severity]
+        categories = tuple(
+            CategoryGroup(category, tuple(f for f in of_severity if f.category == category))
+            for category in sorted({f.category for f in of_severity})
+        )
         if categories:
-            grouped.append({"severity": severity, "categories": categories})
-    return grouped
+            grouped.append(SeverityGroup(severity, categories))
+    return tuple(grouped)
 
 
 def verdict(analysis: Analysis) -> str:
@@ -227,3 +247,9 @@ def _not_understood(analysis: Analysis) -> str | None:
     if not lines or unparsed / lines < NOT_UNDERSTOOD_SHARE:
         return None
     return f"{unparsed:,} of {lines:,} lines ({unparsed / lines:.0%}) were not recognised as agent, extension or Azure text"
+
+
+def inputs(load: LoadResult) -> tuple[InputAccount, ...]:
+    """A load's line accounting as typed rows, for `loglens parse` (which shows paths as read,
+    as it always has: it writes the unredacted frames too)."""
+    return tuple(typed(InputAccount, account.row()) for account in load.accounts)

@@ -210,3 +210,33 @@ def test_a_folder_with_nothing_of_a_vm_is_an_input_error_not_one_vm_analysed(tmp
     # A folder of loose files and no tree is one VM to fleet as to analyze: the folder itself.
     assert "warning: VM not analysed: src: no log lines could be read: 1 file(s) found" in done.stderr
     assert done.stderr.rstrip().endswith("error: none of the 1 input(s) found could be analysed (the warnings above say why)")
+
+
+def test_the_fleet_outputs_render_one_typed_fleet_report(fleet_run, tmp_path):
+    """The fleet report follows the single-VM protocol: one immutable FleetReport per run, built
+    from the dataset; HTML, Markdown and terminal render it and refuse anything else."""
+    import dataclasses
+
+    from rich.console import Console
+
+    from loglens.fleets import model, report
+
+    _root, _manifest, out, done = fleet_run
+    fleet = loglens.fleet(out)
+    built = fleet.report(html=tmp_path / "f.html", markdown=tmp_path / "f.md")
+    assert isinstance(built, model.FleetReport) and len(built.charts) == 3 and built.run is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.verdict = "changed"  # type: ignore[misc]
+    assert built.verdict == fleet.verdict() and built.counts.vms == 10
+    assert report.render_markdown(built, html_dir=tmp_path) == (tmp_path / "f.md").read_text()
+    for render in (report.render_html, report.render_markdown, report.render_terminal):
+        with pytest.raises(TypeError, match="FleetReport"):
+            render(fleet)
+    console = Console(record=True, width=200)
+    console.print(report.render_terminal(built))
+    # The run's own summary showed the same verdict and causes, from its own report.
+    shown = console.export_text()
+    assert " ".join(built.verdict.split()) in " ".join(done.stdout.split())
+    assert all(cause.rule in shown and cause.rule in done.stdout for cause in built.causes[: model.TERMINAL_CAUSES])
+    with pytest.raises(ValueError, match="charts"):
+        report.render_html(model.build(fleet, charts=False))

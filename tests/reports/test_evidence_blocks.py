@@ -14,6 +14,7 @@ from playwright.sync_api import sync_playwright
 
 from loglens import api
 from loglens.reports import model
+from loglens.reports.report import Finding, Report
 from loglens.reports.matched import parts
 from tests.reports.conftest import CHROMIUM_ARGS, REPO
 
@@ -42,17 +43,17 @@ def written(tmp_path_factory) -> Path:
     return out
 
 
-def _finding(report: dict, rule: str) -> dict:
-    return next(f for f in report["findings"] if f["rule"] == rule)
+def _finding(report: Report, rule: str) -> Finding:
+    return next(f for f in report.findings if f.rule == rule)
 
 
 def test_neighbouring_evidence_lines_share_one_block():
     report = model.build(api.analyze([LEGACY]), neighbours=True)
-    (block,) = _finding(report, "wireserver-unreachable")["blocks"]
-    assert block["path"].endswith("vm-legacy/var/log/waagent.log") and block["lines"] == [60, 61, 62, 63, 64]
-    shown = [r["line"] for r in block["records"]]
+    (block,) = _finding(report, "wireserver-unreachable").blocks
+    assert block.path.endswith("vm-legacy/var/log/waagent.log") and block.lines == (60, 61, 62, 63, 64)
+    shown = [r.line for r in block.records]
     assert shown == sorted(set(shown)) == list(range(59, 67))  # every line once, in order
-    assert [r["line"] for r in block["records"] if r["is_evidence"]] == [60, 61, 62, 63, 64]
+    assert [r.line for r in block.records if r.is_evidence] == [60, 61, 62, 63, 64]
 
 
 def test_windows_that_touch_merge_and_distant_ones_stay_apart(tmp_path):
@@ -66,28 +67,28 @@ def test_windows_that_touch_merge_and_distant_ones_stay_apart(tmp_path):
     log = tmp_path / "var/log/waagent.log"
     log.parent.mkdir(parents=True)
     log.write_text("\n".join(lines) + "\n")
-    blocks = _finding(model.build(api.analyze([tmp_path]), neighbours=True), "wireserver-unreachable")["blocks"]
-    assert [(b["lines"], [r["line"] for r in b["records"]]) for b in blocks] == [
-        ([1, 8], list(range(1, 12))),
-        ([20], list(range(17, 24))),
+    blocks = _finding(model.build(api.analyze([tmp_path]), neighbours=True), "wireserver-unreachable").blocks
+    assert [(b.lines, [r.line for r in b.records]) for b in blocks] == [
+        ((1, 8), list(range(1, 12))),
+        ((20,), list(range(17, 24))),
     ]
 
 
 def test_the_part_holding_the_match_is_open_in_the_model():
     report = model.build(api.analyze([LEGACY]), neighbours=True)
-    (block,) = _finding(report, "package-manager-lock")["blocks"]
-    (record,) = [r for r in block["records"] if r["is_evidence"]]
-    assert [line for part in record["parts"] if part["open"] for line in part["lines"]] == record["lines"]
-    assert any(line.startswith(LOCK) for line in record["lines"])
+    (block,) = _finding(report, "package-manager-lock").blocks
+    (record,) = [r for r in block.records if r.is_evidence]
+    assert [line for part in record.parts if part.open for line in part.lines] == list(record.lines)
+    assert any(line.startswith(LOCK) for line in record.lines)
 
 
 def test_a_message_out_of_a_json_file_is_not_numbered_as_its_lines():
     report = model.build(api.analyze([REPO / "sample_logs" / "vm-modern"]), neighbours=True)
-    blocks = [b for f in report["findings"] for b in f["blocks"] if b["path"].endswith("instance-view.json")]
-    assert blocks and all(b["lines"] == [1] for b in blocks)
-    records = [r for b in blocks for r in b["records"]]
-    assert all(r["is_evidence"] and r["line"] is None for r in records)
-    assert any(len(r["lines"]) > 1 for r in records)  # a multi-line message, still unnumbered
+    blocks = [b for f in report.findings for b in f.blocks if b.path.endswith("instance-view.json")]
+    assert blocks and all(b.lines == (1,) for b in blocks)
+    records = [r for b in blocks for r in b.records]
+    assert all(r.is_evidence and r.line is None for r in records)
+    assert any(len(r.lines) > 1 for r in records)  # a multi-line message, still unnumbered
 
 
 def test_parts_fold_what_holds_no_match():

@@ -40,21 +40,21 @@ def report(tmp_path_factory) -> Path:
     (root / "var/log").mkdir(parents=True)
     (root / "var/log/waagent.log").write_text(LOG)
     out = root / "report.html"
-    html.write(api.analyze([root]), out, version="test")
+    api.write_html(api.analyze([root]), out)
     return out
 
 
 def test_the_evidence_record_is_whole_with_neighbours_on_both_sides(report):
     analysis = api.analyze([report.parent])
     failed = next(
-        f for f in model.build(analysis, neighbours=True)["findings"] if f["rule"] == "extension-command-failed"
+        f for f in model.build(analysis, neighbours=True).findings if f.rule == "extension-command-failed"
     )
-    (block,) = failed["blocks"]
-    context = block["records"]
-    hit = next(c for c in context if c["is_evidence"])
-    assert any("ech: not found" in line for line in hit["lines"])
-    assert [c["line"] for c in context if c["line"] < hit["line"]] == [1, 2]
-    assert [c["line"] for c in context if c["line"] > hit["line"]] == [15, 16]
+    (block,) = failed.blocks
+    context = block.records
+    hit = next(c for c in context if c.is_evidence)
+    assert any("ech: not found" in line for line in hit.lines)
+    assert [c.line for c in context if c.line < hit.line] == [1, 2]
+    assert [c.line for c in context if c.line > hit.line] == [15, 16]
 
 
 def test_stderr_is_visible_after_expanding_the_evidence(report, chromium, tmp_path):
@@ -99,7 +99,7 @@ def test_no_sideways_scrolling_for_several_vms(chromium, tmp_path, width):
     from tests.reports.conftest import REPO
 
     out = tmp_path / "all.html"
-    html.write(api.analyze([REPO / "sample_logs"]), out, version="test")
+    api.write_html(api.analyze([REPO / "sample_logs"]), out)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": width, "height": 900})

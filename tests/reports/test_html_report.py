@@ -57,10 +57,15 @@ class _Structure(HTMLParser):
             self._script_id = None
 
 
+def _full(analysis):
+    """The report as `loglens analyze --html --markdown` builds it: evidence blocks, facts, charts."""
+    return model.build(analysis, version="test", neighbours=True, charts=True)
+
+
 @pytest.fixture(scope="module")
 def modern():
     analysis = api.analyze([REPO / "sample_logs" / "vm-modern"])
-    return analysis, html.render(analysis, version="test")
+    return analysis, html.render(_full(analysis))
 
 
 def test_report_structure_golden(modern):
@@ -106,7 +111,7 @@ def test_report_renders_in_headless_chromium_without_errors(modern, tmp_path, ch
 
 def test_hostile_log_text_executes_nothing(tmp_path, chromium):
     analysis = api.analyze([HOSTILE])
-    page = html.render(analysis, version="test")
+    page = html.render(_full(analysis))
     assert "<script>window.__pwned" not in page
     assert "<img src=x onerror" not in page and "<svg onload" not in page
     assert "&lt;script&gt;window.__pwned" in page  # shown as text
@@ -119,8 +124,8 @@ def test_hostile_log_text_executes_nothing(tmp_path, chromium):
 def test_secrets_are_redacted_in_every_output(tmp_path):
     analysis = api.analyze([HOSTILE])
     outputs = {
-        "html": html.render(analysis, version="test"),
-        "markdown": markdown.render(analysis, version="test"),
+        "html": html.render(_full(analysis)),
+        "markdown": markdown.render(_full(analysis)),
         "json": api.write_document(analysis, None),
     }
     from rich.console import Console
@@ -128,7 +133,7 @@ def test_secrets_are_redacted_in_every_output(tmp_path):
     from loglens.reports import terminal
 
     console = Console(record=True, width=200)
-    terminal.print_summary(analysis, console)
+    console.print(terminal.render(model.build(analysis, facts=False)), crop=False)
     outputs["terminal"] = console.export_text()
     for name, text in outputs.items():
         leaked = [s for s in SECRETS if s in text]
@@ -138,7 +143,7 @@ def test_secrets_are_redacted_in_every_output(tmp_path):
 
 def test_markdown_report(modern):
     analysis, _ = modern
-    text = markdown.render(analysis, version="test")
+    text = markdown.render(_full(analysis))
     assert text.startswith("# loglens report")
     for heading in ("## Verdict", "## Findings", "## Inputs"):
         assert heading in text
@@ -201,17 +206,18 @@ def _open(report: Path, chromium: str, screenshot: Path, *, count_svgs: bool = F
 def test_facts_keep_each_vm_apart():
     vms = [REPO / "sample_logs" / "vm-legacy", REPO / "sample_logs" / "vm-modern"]
     analysis = api.analyze(vms)
-    facts = model.build(analysis, version="test")["facts"]
-    assert [(f["collection"], f["goal_state_agent"], f["distro"]) for f in facts] == [
+    report = _full(analysis)
+    facts = report.facts
+    assert [(f.collection, f.goal_state_agent, f.distro) for f in facts] == [
         (str(vms[0]), "2.2.38", "ubuntu 16.04"),
         (str(vms[1]), "2.15.0.1", "ubuntu 22.04"),
     ]
-    page = html.render(analysis, version="test")
+    page = html.render(report)
     assert page.count('<th class="vm">') == 2
-    header = next(line for line in markdown.render(analysis).splitlines() if line.startswith("| VM files |"))
+    header = next(line for line in markdown.render(report).splitlines() if line.startswith("| VM files |"))
     assert header == f"| VM files | `{vms[0]}` | `{vms[1]}` |"
     # Each finding says which VM it is about, in both reports.
-    headings = [line for line in markdown.render(analysis).splitlines() if line.startswith("### ")]
+    headings = [line for line in markdown.render(report).splitlines() if line.startswith("### ")]
     assert len(headings) == len(analysis.findings)
     assert all(line.endswith((f" · `{vms[0]}`", f" · `{vms[1]}`")) for line in headings)
     assert page.count('<span class="vm">') == len(analysis.findings)

@@ -35,10 +35,10 @@ def _order(texts: list[str]) -> list[str]:
 
 def test_the_model_lists_other_errors_by_time(tmp_path):
     report = model.build(api.analyze([_vm(tmp_path)]))
-    others = report["other_errors"]
-    assert _order([o["template"] for o in others]) == IN_TIME
-    mike = next(o for o in others if "Mike" in o["template"])
-    assert (mike["count"], mike["line"]) == (2, 3)  # its example is its first time
+    others = report.other_errors
+    assert _order([o.template for o in others]) == IN_TIME
+    mike = next(o for o in others if "Mike" in o.template)
+    assert (mike.count, mike.line) == (2, 3)  # its example is its first time
 
 
 def test_markdown_and_html_through_the_cli_list_them_by_time(tmp_path):

@@ -27,14 +27,14 @@ def _report(tmp_path, text):
 
 def test_unexplained_errors_are_not_a_clean_bill_of_health(tmp_path):
     report = _report(tmp_path, UNEXPLAINED)
-    assert "working normally" not in report["verdict"]
-    assert "2 error record(s) no rule explained" in report["verdict"]
+    assert "working normally" not in report.verdict
+    assert "2 error record(s) no rule explained" in report.verdict
     assert document.build(report)["unexplained"]["error_records"] == 2
 
 
 def test_healthy_log_is_working_normally(tmp_path):
     report = _report(tmp_path, HEALTHY)
-    assert "working normally" in report["verdict"]
+    assert "working normally" in report.verdict
     assert document.build(report)["unexplained"] == {
         "error_records": 0,
         "warning_records": 0,
