@@ -298,7 +298,7 @@ def analyze(
         return pipeline.analyze_loaded(source)
     paths = [source] if isinstance(source, (str, Path)) else list(source)
     require_paths(paths)
-    analysis = pipeline.analyze(paths, tz=_zone(tz), progress=progress, check_lines=require_lines)
+    analysis = pipeline.analyze_paths(paths, tz=_zone(tz), progress=progress, check_lines=require_lines)
     require_recognised(analysis)
     return analysis
 

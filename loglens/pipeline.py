@@ -1,6 +1,6 @@
 """The one analysis pipeline: the agent's records pass chunk by chunk and only what analysis needs stays.
 
-Every surface analyses this way: the CLI and fleet tasks over files (`analyze`), the notebook
+Every surface analyses this way: the CLI and fleet tasks over files (`analyze_paths`), the notebook
 over what it loaded (`analyze_loaded`, the same digest fed from the loaded frame). What differs
 is only what is retained (`RecordDigest`'s policy): a stream from files keeps, per chunk and in
 the threads that parse it, the records some rule may read (`context.Keep`) and the chunk's
@@ -139,7 +139,7 @@ class RecordDigest:
         return Streamed(rows=rows, spans=self._spans[0], timeline=self._timeline[0])
 
 
-def analyze(
+def analyze_paths(
     paths: Iterable[Path | str],
     *,
     tz: VmTimezone,

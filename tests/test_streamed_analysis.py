@@ -31,7 +31,7 @@ SAMPLES = sorted(p for p in (REPO / "sample_logs").iterdir() if p.is_dir() or p.
 
 
 def _streamed(paths: list[Path], chunk_bytes: int) -> Analysis:
-    return pipeline.analyze(
+    return pipeline.analyze_paths(
         paths,
         tz=VmTimezone.parse(None),
         progress=None,
