@@ -9,6 +9,7 @@ folded into it; a document that cannot be parsed has all its lines counted as un
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,6 +126,17 @@ def parse_json(document: Document, *, keep_text: bool = False) -> Any | None:
     account.records = 1
     account.continuations = account.lines - 1
     return value
+
+
+def json_documents(sources: Iterable[Source], kind: str, accounts: list[SourceAccount]) -> Iterator[tuple[Document, Any]]:
+    """Each source read as a ``kind`` document and parsed as JSON, its account added to
+    ``accounts``; one that is not JSON is accounted (`parse_json` says why) and not yielded."""
+    for source in sources:
+        document = read_document(source, kind)
+        accounts.append(document.account)
+        value = parse_json(document)
+        if value is not None:
+            yield document, value
 
 
 def reject(document: Document, reason: str) -> None:

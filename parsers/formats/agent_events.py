@@ -26,7 +26,7 @@ import polars as pl
 import regex
 
 from parsers import schema, sniff
-from parsers.documents import Document, parse_json, read_document, reject, rows_to_frame, text_of
+from parsers.documents import Document, json_documents, reject, rows_to_frame, text_of
 from parsers.formats.declaration import Clue, Format
 from parsers.reader import Source, SourceAccount
 
@@ -41,12 +41,7 @@ _AGENT = "WALinuxAgent"
 def read_agent_events(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[SourceAccount]]:
     """Event rows (schema ``EXTENSION_LOG_COLUMNS``) and accounting; one file is one event."""
     rows, accounts = [], []
-    for source in sources:
-        document = read_document(source, KIND)
-        accounts.append(document.account)
-        value = parse_json(document)
-        if value is None:
-            continue
+    for document, value in json_documents(sources, KIND, accounts):
         row = _row(value, document)
         if row is not None:
             rows.append(row)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import polars as pl
 
 from parsers import schema, sniff
-from parsers.documents import parse_json, read_document, reject, rows_to_frame, text_of
+from parsers.documents import json_documents, reject, rows_to_frame, text_of
 from parsers.formats.declaration import Clue, Format
 from parsers.formats.extension_logs import extension_from_path, in_extension_log_folder
 from parsers.reader import Source, SourceAccount
@@ -26,12 +26,8 @@ _LEVELS = {"informational": "INFO", "info": "INFO", "warning": "WARNING", "error
 def read_extension_events(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[SourceAccount]]:
     """Event rows (schema ``EXTENSION_LOG_COLUMNS``) and accounting."""
     rows, accounts = [], []
-    for source in sources:
-        document = read_document(source, KIND)
-        accounts.append(document.account)
-        value = parse_json(document)
-        if value is None:
-            continue
+    for document, value in json_documents(sources, KIND, accounts):
+        source = document.source
         events = [e for e in (value if isinstance(value, list) else [value]) if isinstance(e, dict) and "Message" in e]
         if not events:
             reject(document, "JSON holds no extension event (no `Message`)")

@@ -21,7 +21,7 @@ import polars as pl
 import regex
 
 from parsers import schema, sniff
-from parsers.documents import parse_json, read_document, reject, rows_to_frame, text_of
+from parsers.documents import json_documents, parse_json, read_document, reject, rows_to_frame, text_of
 from parsers.formats.declaration import Clue, Format
 from parsers.formats.handler_files import HANDLER_DIR
 from parsers.reader import Source, SourceAccount
@@ -100,12 +100,8 @@ def _vm_settings(source: Source, document) -> list[dict] | None:
 def read_handler_manifests(sources: Iterable[Source]) -> tuple[pl.DataFrame, list[SourceAccount]]:
     """`HandlerManifest.json` / `HandlerEnvironment.json` rows (``HANDLER_MANIFEST_COLUMNS``) and accounting."""
     rows, accounts = [], []
-    for source in sources:
-        document = read_document(source, "handler_manifest")
-        accounts.append(document.account)
-        value = parse_json(document)
-        if value is None:
-            continue
+    for document, value in json_documents(sources, "handler_manifest", accounts):
+        source = document.source
         entry = value[0] if isinstance(value, list) and value else value
         if not isinstance(entry, dict):
             reject(document, "not a handler manifest or environment document")
