@@ -17,12 +17,10 @@ import catalogue
 from catalogue.match import ID, anchor_pattern, attach, hits
 from loglens import facts, operations, summaries, versions
 from loglens.findings import DERIVED_PARTS, Rule, covers
-from loglens.knowledge import BANNER
+from loglens.knowledge import BANNER, PROBLEM_LEVELS
 from loglens.records import empty_view, record_parts
 from parsers import LoadResult, SourceAccount
 
-#: Levels whose records every rule and the "other errors" list may need.
-PROBLEM_LEVELS = ["ERROR", "WARNING", "CRITICAL"]
 
 
 @dataclass
@@ -36,6 +34,8 @@ class Context:
             may read (`Keep`), errors and warnings, and every status and instance-view row.
         spans: its `loglens.summaries` spans (every record's source, extension, version and time).
         timeline: its `loglens.summaries` timeline (records per minute and level).
+        operation_lines: its operation lines (`loglens.operations.lines`): every one, where
+            ``records`` keeps only the edges of healthy runs.
         accounts: its sources' line accounting.
         declared: the catalogue messages the rules that run declare (`Rule.messages`).
         hits: the catalogue messages of the narrowed records (`catalogue.match.hits`, keyed by
@@ -47,6 +47,7 @@ class Context:
     records: pl.DataFrame
     spans: pl.DataFrame
     timeline: pl.DataFrame
+    operation_lines: pl.DataFrame
     accounts: list[SourceAccount] = field(default_factory=list)
     #: The catalogue ids (or prefixes) the rules of this run declare they read (`Rule.messages`).
     declared: tuple[str, ...] = ()
@@ -64,7 +65,7 @@ class Context:
     @cached_property
     def operations(self) -> pl.DataFrame:
         """The `operations` derived frame of this collection."""
-        measured = operations.measure(self.frames, self.records, self.log_ends)
+        measured = operations.measure(self.operation_lines, self.frames, self.log_ends)
         return measured.select(pl.lit(self.collection, pl.String).alias("collection"), pl.all())
 
     @cached_property
@@ -174,12 +175,13 @@ def _covered(declared: tuple[str, ...]) -> pl.Expr:
 @dataclass(frozen=True)
 class Streamed:
     """What a streamed load adds to its frames (`loglens.pipeline`): its `waagent` frame holds
-    only the rows `Keep` keeps, each with its `row`, out of ``rows``, and the spans and timeline
-    of every streamed row."""
+    only the rows `Keep` keeps, each with its `row`, out of ``rows``; the spans and timeline
+    of every streamed row, and every operation line (`loglens.operations.lines`)."""
 
     rows: int
     spans: pl.DataFrame
     timeline: pl.DataFrame
+    operation_lines: pl.DataFrame
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,25 @@ class Keep:
 
     expression: pl.Expr
     ids: tuple[str, ...]
+    #: Of the kept records, those some rule reads for themselves: a problem level, or an anchor of a
+    #: message that is not the steady chatter of a healthy agent (`ORDINARY`). The routine operation
+    #: lines between two of them are thinned (`loglens.operations.thin_routine`).
+    notable: pl.Expr
+
+
+#: The catalogue messages of a healthy agent's steady chatter: every goal state's operation lines,
+#: heartbeats, the handler's launch, and mentions of names. Lines carrying only these are not
+#: `Keep.notable`.
+ORDINARY = (
+    "mention.",
+    "ext.command-start",
+    "ext.goal-state-converged",
+    "wire.goal-state-processed",
+    "agent.heartbeat",
+    "agent.banner-goal-state-agent",
+    "agent-update.launched",
+    "agent-update.launch-succeeded",
+)
 
 
 def keep_for(rules: list[Rule], *, always: pl.Expr | None = None) -> Keep:
@@ -217,10 +238,13 @@ def keep_for(rules: list[Rule], *, always: pl.Expr | None = None) -> Keep:
     # words as a second pass (or an Aho-Corasick `contains_any`) made it 0.19 s.
     words = [operations.TRIGGERS, BANNER]
     pattern = "|".join([*(f"(?:{w})" for w in words), anchor_pattern(catalogue.load(), ids)])
-    kept = pl.col("message").str.contains(pattern) | pl.col("level").is_in(PROBLEM_LEVELS)
+    problem = pl.col("level").is_in(PROBLEM_LEVELS)
+    kept = pl.col("message").str.contains(pattern) | problem
     if always is not None:
         kept = kept | always
-    return Keep(kept.fill_null(False), ids)
+    telling = tuple(i for i in ids if not any(covers(o, i) for o in ORDINARY))
+    notable = problem | pl.col("message").str.contains(anchor_pattern(catalogue.load(), telling))
+    return Keep(kept.fill_null(False), ids, notable.fill_null(False))
 
 
 def tag_kept(records: pl.DataFrame, ids: tuple[str, ...]) -> pl.DataFrame:
@@ -260,13 +284,22 @@ def build_contexts(load: LoadResult, rules: list[Rule], streamed: Streamed) -> t
     narrowed = _narrow(rest, keep) if kept is None else pl.concat([kept, _narrow(rest, keep)])
     spans = summaries.combine_spans([streamed.spans, summaries.spans(rest)])
     timeline = summaries.combine_timeline([streamed.timeline, summaries.timeline(rest)])
+    lines = pl.concat([streamed.operation_lines, operations.lines(rest)])
     whole = Whole(narrowed, tag_kept(narrowed, keep.ids), spans, timeline)
     parts = load.by_collection()
     if len(parts) == 1:
         ((name, part),) = parts.items()
         return whole, [
             Context(
-                name, part.frames, whole.narrowed, whole.spans, whole.timeline, list(part.accounts), declared, whole.hits
+                name,
+                part.frames,
+                whole.narrowed,
+                whole.spans,
+                whole.timeline,
+                lines,
+                list(part.accounts),
+                declared,
+                whole.hits,
             )
         ]
     contexts = []
@@ -280,6 +313,7 @@ def build_contexts(load: LoadResult, rules: list[Rule], streamed: Streamed) -> t
                 whole.narrowed.filter(mine),
                 summaries.of_paths(whole.spans, paths),
                 summaries.of_paths(whole.timeline, paths),
+                lines.filter(pl.col("source_path").cast(pl.String).is_in(paths)),
                 list(part.accounts),
                 declared,
                 whole.hits,

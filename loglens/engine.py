@@ -18,11 +18,11 @@ import polars as pl
 
 import catalogue
 from loglens import recurring
-from loglens.context import PROBLEM_LEVELS, Context, RuleView, Streamed, build_contexts
+from loglens.context import Context, RuleView, Streamed, build_contexts
 from loglens.errors import first_line
 from loglens.finding_frames import findings_frames, redacted_evidence
 from loglens.findings import Findings
-from loglens.knowledge import SEVERITIES, handler_of
+from loglens.knowledge import PROBLEM_LEVELS, SEVERITIES, handler_of
 from loglens.redact import redact_expr
 from loglens.rules import REGISTRY
 from loglens.schema import OTHER_ERROR_COLUMNS, conform

@@ -18,6 +18,8 @@ import regex
 # -- findings -------------------------------------------------------------------------------
 
 SEVERITIES = ("error", "warning", "info")
+#: Record levels that mark a problem: every rule and the "other errors" list may read such a record.
+PROBLEM_LEVELS = ["ERROR", "WARNING", "CRITICAL"]
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,13 @@ from types import ModuleType
 
 import polars as pl
 
-from loglens import engine, summaries
+from loglens import engine, operations, summaries
 from loglens.context import Streamed, keep_for
 from loglens.engine import Analysis
 from loglens.findings import Rule, neighbour_lines
 from loglens.records import COMMON
 from loglens.rules import REGISTRY
+from loglens.schema import OPERATION_LINE_COLUMNS
 from parsers import LoadResult, VmTimezone
 from parsers.chunk_index import ChunkIndex
 from parsers.load import open_sources
@@ -59,7 +60,7 @@ class RecordDigest:
     def __init__(
         self, rules: list[Rule], index: ChunkIndex | None, advance: Callable[[float], None] | None = None
     ) -> None:
-        self._keep = keep_for(rules).expression
+        self._keep = keep_for(rules)
         self._index = index
         self._advance = advance
         self._lock = threading.Lock()
@@ -68,32 +69,32 @@ class RecordDigest:
         self._spans: list[pl.DataFrame] = [summaries.spans(empty)]
         self._timeline: list[pl.DataFrame] = [summaries.timeline(empty)]
         self._kept: list[pl.DataFrame] = []
+        self._lines: list[pl.DataFrame] = [empty_frame(OPERATION_LINE_COLUMNS)]
         self._whole: list[pl.DataFrame] | None = []
         self._rows_seen = 0
 
     def transform(self, records: pl.DataFrame) -> pl.DataFrame:
         """One chunk's rows for `consume`: `row` (numbered from 0 here; the stream shifts it), the
-        record view's columns (the only ones rules and reports read) and `kept`; only the kept
-        rows once the stream has passed `WHOLE_ROWS_HELD`."""
+        record view's columns (the only ones rules and reports read), the operation markers
+        (`loglens.operations.with_markers`) and `kept`; past `WHOLE_ROWS_HELD` rows, only the
+        kept rows and the operation lines. `kept` leaves out the routine operation lines inside a
+        healthy run (`loglens.operations.thin_routine`): `consume` gathers every operation line apart."""
         spans, timeline = summaries.spans(records), summaries.timeline(records)
         with self._lock:
             self._spans.append(spans)
             self._timeline.append(timeline)
             self._rows_seen += records.height
             small = self._index is None or self._rows_seen <= WHOLE_ROWS_HELD
-        rows = records.with_row_index("row").select("row", *COMMON, kept=self._keep)
-        if small:
-            return rows
-        kept = rows.filter(pl.col("kept"))
-        # A filtered string column still holds its chunk's whole buffers; copying the kept strings
-        # (concatenating nothing to them) lets the rest of the chunk go.
-        # (`source_path` is one literal per chunk: its buffer is small.)
-        strings = [name for name, dtype in kept.schema.items() if dtype == pl.String and name != "source_path"]
-        return kept.with_columns(pl.concat_str(pl.col(name), pl.lit("")).alias(name) for name in strings)
+        rows = records.with_row_index("row").select("row", *COMMON, kept=self._keep.expression)
+        if not small:
+            rows = rows.filter(pl.col("kept"))
+        rows = operations.with_markers(rows).with_columns(routine=operations.routine(), notable=self._keep.notable)
+        rows = rows.with_columns(kept=operations.thin_routine()).drop("routine", "notable")
+        return rows if small else rows.filter(pl.col("kept") | operations.MARKED)
 
     def consume(self, chunks: Iterator[pl.DataFrame]) -> None:
-        """Hold each chunk's kept rows (and the whole chunk while the stream is small); merge the
-        summaries now and then."""
+        """Hold each chunk's kept rows and operation lines (and the whole chunk while the stream is
+        small); merge the summaries now and then."""
         for rows in chunks:
             if self._whole is not None:
                 # Whole only if it has every row of the chunk just indexed.
@@ -101,7 +102,10 @@ class RecordDigest:
                     self._whole.append(rows.select(READ_BACK_COLUMNS))
                 else:
                     self._whole = None
-            self._kept.append(rows.filter(pl.col("kept")).drop("kept"))
+            self._kept.append(_own_strings(rows.filter(pl.col("kept")).select("row", *COMMON)))
+            # Agent rows are the first records of a load: a row's number is its record (`loglens.records`).
+            marked = rows.filter(operations.MARKED).rename({"row": "record"})
+            self._lines.append(operations.lines(marked.with_columns(kind=pl.lit("waagent"))))
             if len(self._spans) > _PARTS_BEFORE_MERGE:
                 self._merge()
             if self._advance is not None and self._index and (fraction := self._index.read_fraction()) is not None:
@@ -136,7 +140,16 @@ class RecordDigest:
     def streamed(self, rows: int) -> Streamed:
         """What the engine needs besides the frames, once the stream (of ``rows`` rows) is over."""
         self._merge()
-        return Streamed(rows=rows, spans=self._spans[0], timeline=self._timeline[0])
+        lines = pl.concat(self._lines)
+        return Streamed(rows=rows, spans=self._spans[0], timeline=self._timeline[0], operation_lines=lines)
+
+
+def _own_strings(rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` with their strings copied: a filtered string column still holds its chunk's whole
+    buffers, and the kept rows are a few hundredths of a chunk. (`source_path` is one literal per
+    chunk: its buffer is small.)"""
+    strings = [name for name, dtype in rows.schema.items() if dtype == pl.String and name != "source_path"]
+    return rows.with_columns(pl.concat_str(pl.col(name), pl.lit("")).alias(name) for name in strings)
 
 
 def analyze_paths(

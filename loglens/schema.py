@@ -69,6 +69,25 @@ OPERATION_COLUMNS: tuple[Column, ...] = (
     Column("handler_message", pl.String(), "Its text."),
 )
 
+OPERATION_LINE_COLUMNS: tuple[Column, ...] = (
+    Column("record", pl.UInt32(), "Record of the line (as in `records`)."),
+    Column("source_path", pl.Categorical(), "File of the line."),
+    Column("line_first", pl.UInt32(), "Its first line number."),
+    Column("line_last", pl.UInt32(), "Its last line number."),
+    Column("timestamp", UTC_TIMESTAMP, "Its time (lines without one are left out)."),
+    Column("level", Level, "Its level."),
+    Column("kind", pl.Categorical(), "Which frame it comes from (`records`' `kind`)."),
+    Column("extension", pl.Categorical(), "Extension as the agent names it."),
+    Column("extension_version", pl.Categorical(), "Handler version from the agent's prefix."),
+    Column("message", pl.Categorical(), "The line's text."),
+    Column("is_start", pl.Boolean(), "It starts an operation (`Enable extension: [...]`, ...)."),
+    Column("is_end", pl.Boolean(), "It ends one (`Command: ...`, or the error `Event:`)."),
+    Column("is_goal_done", pl.Boolean(), "The agent finished a goal state."),
+    Column("is_all_done", pl.Boolean(), "Every extension of the goal state reached a terminal state (2.5+)."),
+    Column("operation", pl.Categorical(), "For a start: Install, Enable, Update, Disable or Uninstall."),
+    Column("end_failed", pl.Boolean(), "For an end: the error `Event:` rather than `Command:`."),
+)
+
 VERSION_COLUMNS: tuple[Column, ...] = (
     _COLLECTION,
     Column(
@@ -193,6 +212,7 @@ DERIVED_SCHEMAS: dict[str, tuple[Column, ...]] = {
     "records": RECORD_COLUMNS,
     "spans": SPAN_COLUMNS,
     "timeline": TIMELINE_COLUMNS,
+    "operation_lines": OPERATION_LINE_COLUMNS,
     "operations": OPERATION_COLUMNS,
     "versions": VERSION_COLUMNS,
     "facts": FACT_COLUMNS,
@@ -207,7 +227,9 @@ _PURPOSE = {
     "spans": "Per source, extension and version: when records named them and how many (`loglens.summaries`); "
     "what versions and facts read instead of every record.",
     "timeline": "Records per source, minute and level (`loglens.summaries`); the events chart reads it.",
-    "operations": "Extension operations and how long they took (`loglens.operations`).",
+    "operation_lines": "Every line that starts or ends an extension operation, gathered as the agent's log "
+    "streams past (`loglens.operations.lines`): `records` keeps only the edges of their healthy runs.",
+    "operations": "Extension operations and how long they took, measured from `operation_lines` (`loglens.operations`).",
     "versions": "Agent and extension versions over time (`loglens.versions`).",
     "facts": "What the logs say about each VM (`loglens.facts`).",
     "findings": "One row per finding (`loglens.findings`); every output is a view of it.",

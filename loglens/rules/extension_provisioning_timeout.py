@@ -43,6 +43,7 @@ References:
 from __future__ import annotations
 
 import polars as pl
+import polars.selectors as cs
 
 from loglens.context import Context
 from loglens.findings import Hit, Rule
@@ -71,16 +72,16 @@ RULE = Rule(
     severity="error",
     title="Extension provisioning time limit reached",
     severity_note="warning at 75% of the limit",
-    # The operation lines the durations are measured from are always kept (`context.keep_expression`)
-    # and read through `context.operations`.
+    # The durations are measured from every operation line (`context.operations`); a slow one's
+    # evidence is its own start and end lines (`context.operation_lines`).
     messages=(*PLATFORM_TIMEOUT, NOT_CONVERGED),
-    reads=("records", "operations", "instance_view"),
+    reads=("operation_lines", "operations", "instance_view"),
 )
 
 
 def detect(context: Context) -> list[Hit]:
-    records = context.records.filter(pl.col("timestamp").is_not_null())
-    converging = context.tagged((NOT_CONVERGED,)).filter(pl.col("timestamp").is_not_null()).select(records.columns)
+    lines = context.operation_lines
+    converging = context.tagged((NOT_CONVERGED,)).filter(pl.col("timestamp").is_not_null()).select(HIT_COLUMNS)
     measured = context.operations
     hits = []
     if measured.height:
@@ -88,7 +89,7 @@ def detect(context: Context) -> list[Hit]:
         # One finding per extension and operation, described by its longest run.
         for (_extension, _operation), group in long.group_by(["extension", "operation"], maintain_order=True):
             row = group.sort("took", descending=True).row(0, named=True)
-            hits.append(_hit(row, group, records, converging))
+            hits.append(_hit(row, group, lines, converging))
     platform = context.tagged(PLATFORM_TIMEOUT, kinds=_PLATFORM_KINDS)
     if platform.height:
         hits += _platform_hits(context, platform)
@@ -124,8 +125,9 @@ def _platform_hits(context: Context, platform: pl.DataFrame) -> list[Hit]:
     return hits
 
 
-def _hit(row: dict, group: pl.DataFrame, records: pl.DataFrame, converging: pl.DataFrame) -> Hit:
-    """The finding for one extension operation; ``converging`` holds the NOT_CONVERGED records."""
+def _hit(row: dict, group: pl.DataFrame, lines: pl.DataFrame, converging: pl.DataFrame) -> Hit:
+    """The finding for one extension operation; ``lines``: the operation lines (its start and end
+    are among them), ``converging``: the NOT_CONVERGED records."""
     closer = row["end_record"] if row["end_time"] == row["finished"] else row["goal_record"]
     ids = [row["record"], closer] if not row["ongoing"] and closer is not None else [row["record"]]
     waiting = converging.filter(
@@ -134,7 +136,7 @@ def _hit(row: dict, group: pl.DataFrame, records: pl.DataFrame, converging: pl.D
         & pl.col("message").str.contains(row["extension"], literal=True)
     )
     evidence = (
-        pl.concat([records.filter(pl.col("record").is_in(ids)), waiting])
+        pl.concat([_as_strings(lines.filter(pl.col("record").is_in(ids)).select(HIT_COLUMNS)), waiting])
         .unique("record", keep="first")
         .sort("record")
         .select(HIT_COLUMNS)
@@ -161,6 +163,11 @@ def _hit(row: dict, group: pl.DataFrame, records: pl.DataFrame, converging: pl.D
         version=row["extension_version"],
         count=group.height,
     )
+
+
+def _as_strings(lines: pl.DataFrame) -> pl.DataFrame:
+    """Operation lines with their categorical columns as the strings evidence holds."""
+    return lines.with_columns(cs.categorical().cast(pl.String))
 
 
 def _handler_row(row: dict) -> pl.DataFrame:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from datetime import datetime
 
+import polars as pl
 import pytest
 
 from loglens import api
@@ -104,3 +105,20 @@ def test_the_json_document_of_a_sample_is_unchanged():
     assert json.dumps(shared, indent=2, ensure_ascii=False) == json.dumps(pinned, indent=2, ensure_ascii=False)
     if list(got) == list(pinned):
         assert run.stdout == json.dumps(pinned, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_what_the_redaction_pass_skips_holds_no_text():
+    """`model.redacted` skips `NOTHING_TO_REDACT` (a noisy VM's thousands of episodes): safe only
+    while those hold times and counts, in the frame and in the typed report alike."""
+    import typing
+
+    from loglens.reports import report
+    from loglens.schema import EPISODE
+
+    assert model.NOTHING_TO_REDACT == {"episodes"}
+    assert pl.String not in [field.dtype for field in EPISODE.fields]
+    hints = typing.get_type_hints(report.Episode)
+    assert str not in hints.values() and set(hints) == {f.name for f in EPISODE.fields}
+    plain = {"findings": [{"summary": "sig=abc", "episodes": [{"first_seen": 1, "last_seen": 2, "count": 3}]}]}
+    out = model.redacted(plain)
+    assert out["findings"][0]["episodes"] is plain["findings"][0]["episodes"]

@@ -1,0 +1,124 @@
+"""The routine operation lines a healthy agent repeats every goal state are thinned out of the kept
+records (`loglens.operations.thin_routine`), while every one of them is still measured as an
+operation (`operation_lines`): the same findings, evidence, operations and report with and without
+the thinning, on the generated logs of both benchmark profiles, every sample and a hand-made log
+whose slow operation and recovery sit inside long healthy runs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from benchmarks.generate import generate
+from loglens import api, operations, pipeline
+from loglens.engine import Analysis
+from parsers import VmTimezone
+
+from tests.test_streamed_analysis import SAMPLES, _differences
+
+AMA = "Microsoft.Azure.Monitor.AzureMonitorLinuxAgent-1.33.2"
+FAILURE = (
+    "ERROR ExtHandler ExtHandler Error fetching the goal state: [ProtocolError] [Wireserver Exception] "
+    "[HttpError] [HTTP Failed] GET http://168.63.129.16/machine/ -- IOError timed out -- 6 attempts made"
+)
+
+
+def _analysed(paths: list[Path]) -> Analysis:
+    return pipeline.analyze_paths(
+        paths, tz=VmTimezone.parse(None), progress=None, check_lines=api.require_lines, chunk_bytes=64 * 1024
+    )
+
+
+def _both(paths: list[Path], monkeypatch) -> tuple[Analysis, Analysis]:
+    """The analysis, and the same with every routine line kept (as before the thinning)."""
+    thinned = _analysed(paths)
+    with monkeypatch.context() as patch:
+        patch.setattr(operations, "thin_routine", lambda: pl.col("kept"))
+        whole = _analysed(paths)
+    return thinned, whole
+
+
+def _stamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _goal_state(when: datetime, incarnation: int, took: timedelta = timedelta(seconds=2)) -> list[str]:
+    end = when + took
+    return [
+        f"{_stamp(when)} INFO ExtHandler [{AMA}] Enable extension: [./shim.sh -enable]",
+        f"{_stamp(end)} INFO ExtHandler [{AMA}] Command: ./shim.sh -enable",
+        f"{_stamp(end)} INFO ExtHandler ExtHandler ProcessExtensionsGoalState completed [incarnation_{incarnation} 2100 ms]",
+        f"{_stamp(end)} INFO ExtHandler ExtHandler All extensions in the goal state have reached a terminal state: "
+        "[('Microsoft.Azure.Monitor.AzureMonitorLinuxAgent', 'success')]",
+    ]
+
+
+@pytest.fixture
+def healthy_runs(tmp_path) -> Path:
+    """400 healthy goal states every 5 minutes; the 100th enable takes 25 minutes (past the 20-minute
+    limit) in the middle of a run, and a WireServer failure sits between goal states 300 and 301."""
+    lines = []
+    start = datetime(2025, 6, 1, tzinfo=UTC)
+    for n in range(400):
+        when = start + timedelta(minutes=5 * n) + (timedelta(minutes=25) if n > 100 else timedelta())
+        lines += _goal_state(when, n, timedelta(minutes=25) if n == 100 else timedelta(seconds=2))
+        if n == 300:
+            lines.append(f"{_stamp(when + timedelta(minutes=1))} {FAILURE}")
+    log = tmp_path / "var" / "log" / "waagent.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("\n".join(lines) + "\n")
+    return log
+
+
+def test_routine_lines_are_thinned_but_every_operation_is_measured(healthy_runs, monkeypatch):
+    thinned, whole = _both([healthy_runs], monkeypatch)
+    assert _differences(whole, thinned) == []
+    assert thinned.operations.height == 400
+    kept = thinned.load.frames["waagent"]
+    assert kept.height < whole.load.frames["waagent"].height / 20
+
+
+def test_a_slow_operation_inside_a_healthy_run_keeps_its_start_and_end_as_evidence(healthy_runs):
+    analysis = _analysed([healthy_runs])
+    slow = [f for f in analysis.findings if f.rule == "extension-provisioning-timeout"]
+    assert len(slow) == 1 and "25 min" in slow[0].summary
+    # Goal state 100 is lines 401-404: its enable and its `Command:` are the evidence.
+    assert [line.line for line in slow[0].evidence] == [401, 402]
+
+
+def test_the_first_success_after_a_failure_is_kept(healthy_runs):
+    kept = _analysed([healthy_runs]).load.frames["waagent"]
+    # The failure is line 1205 (after goal state 300); goal state 301's lines follow it.
+    assert {1205, 1206, 1207, 1208, 1209} <= set(kept["line_first"].to_list())
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> dict[str, Path]:
+    """A 3 MB log of each benchmark profile (quiet: incidents among long healthy runs; noisy: an
+    hourly WireServer blip, a daily lock wait)."""
+    root = tmp_path_factory.mktemp("profiles")
+    logs = {}
+    for profile in ("quiet", "noisy"):
+        logs[profile] = root / profile / "waagent.log"
+        logs[profile].parent.mkdir()
+        generate(logs[profile], 3, incident_every=60, profile=profile)
+        (logs[profile].parent / "waagent.log.manifest.json").unlink()
+    return logs
+
+
+@pytest.mark.parametrize("profile", ["quiet", "noisy"])
+def test_thinning_changes_no_result_on_the_generated_logs(generated, profile, monkeypatch):
+    thinned, whole = _both([generated[profile]], monkeypatch)
+    assert thinned.findings.table.height >= 6
+    assert _differences(whole, thinned) == []
+    assert thinned.load.frames["waagent"].height < whole.load.frames["waagent"].height
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
+def test_thinning_changes_no_result_on_each_sample(sample, monkeypatch):
+    thinned, whole = _both([sample], monkeypatch)
+    assert _differences(whole, thinned) == []
