@@ -35,7 +35,7 @@ class Context:
         spans: its `loglens.summaries` spans (every record's source, extension, version and time).
         timeline: its `loglens.summaries` timeline (records per minute and level).
         operation_lines: its operation lines (`loglens.operations.lines`): every one, where
-            ``records`` keeps only the edges of healthy runs.
+            ``records`` keeps only the first of each healthy run.
         accounts: its sources' line accounting.
         declared: the catalogue messages the rules that run declare (`Rule.messages`).
         hits: the catalogue messages of the narrowed records (`catalogue.match.hits`, keyed by
