@@ -60,6 +60,7 @@ def parse_raw_chunk(
     except OSError as exc:
         return schema.empty_frame(schema.WAAGENT_COLUMNS), (0, 0, 0, 0), Damage(read_errors=[str(exc)])
     chunk = decode_chunk(data)
+    del data  # the lines hold the text now: the chunk's bytes need not wait for the parse
     if marks is not None and not (chunk.damaged or chunk.damage.crlf or chunk.damage.long_lines):
         widths = chunk.lines.get_column("text").str.len_bytes().cast(pl.Int64) + 1
         marks += (widths.cum_sum() - widths).gather_every(LINE_MARK_EVERY).to_list()
