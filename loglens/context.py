@@ -211,7 +211,7 @@ class Keep:
     ids: tuple[str, ...]
     #: Of the kept records, those some rule reads for themselves: a problem level, or an anchor of a
     #: message that is not the steady chatter of a healthy agent (`ORDINARY`). The routine operation
-    #: lines between two of them are thinned (`loglens.operations.thin_routine`).
+    #: lines between two of them are thinned (`loglens.routine.thin_routine`).
     notable: pl.Expr
 
 

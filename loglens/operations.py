@@ -11,7 +11,7 @@ both read this one table.
 The table is measured from the operation lines alone (`lines`: starts, ends, goal-state and
 all-done lines, gathered as the agent's log streams past), not from the kept records: a healthy
 log repeats the same enable, `Command:` and goal-state lines thousands of times, and the kept
-records hold only the first of each such run (`thin_routine`), so the records rules tag and read
+records hold only the first of each such run (`loglens.routine`), so the records rules tag and read
 grow with the incidents, not with how many commands the VM ran. (The operation lines still do:
 about 45 bytes each, 25 MB for the 560,000 of a 525 MB generated log.)
 """
@@ -73,34 +73,6 @@ def lines(records: pl.DataFrame) -> pl.DataFrame:
         ),
         OPERATION_LINE_COLUMNS,
     )
-
-
-def routine() -> pl.Expr:
-    """True for an operation line of the kind a healthy agent repeats every goal state (`lines`'
-    columns): an enable start, a `Command:` end, a completed goal state, an all-done line with every
-    status `success`."""
-    message = pl.col("message")
-    return (
-        (pl.col("is_start") & message.str.starts_with("Enable extension"))
-        | (pl.col("is_end") & message.str.starts_with("Command: "))
-        | (pl.col("is_goal_done") & message.str.contains(r"^Process(?:Extensions(?:In)?)?GoalState completed"))
-        | (pl.col("is_all_done") & (message.str.count_matches("'success'") == message.str.count_matches(r"\('")))
-    ).fill_null(False)
-
-
-def thin_routine() -> pl.Expr:
-    """Over records in log order, with `kept`, `routine` and `notable` (a line some rule reads for
-    itself: `loglens.context.Keep.notable`): False for the routine lines of a run but the first of
-    each source, extension, version and marker (a run: what follows a notable line, or an operation
-    line that is not routine, up to the next). Rules read a routine line only as the first after
-    something happened (the first success after a failure, the first enable after an update); the
-    operations are measured from every line (`lines`). Keeping the last of each run too changed no
-    finding, and cost a noisy VM twice the kept rows."""
-    thinned = (pl.col("kept") & pl.col("routine") & ~pl.col("notable")).alias("thinned")
-    breaks = pl.col("kept") & (pl.col("notable") | (MARKED & ~pl.col("routine")))
-    run = breaks.cum_sum().alias("run")
-    key = pl.struct(run, thinned, "source_path", "extension", "extension_version", "is_start", "is_end", "is_goal_done")
-    return pl.col("kept") & (~thinned | key.is_first_distinct())
 
 
 def measure(operation_lines: pl.DataFrame, frames: dict[str, pl.DataFrame], log_ends: pl.DataFrame) -> pl.DataFrame:

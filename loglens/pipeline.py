@@ -22,7 +22,7 @@ from types import ModuleType
 
 import polars as pl
 
-from loglens import engine, operations, summaries
+from loglens import engine, operations, routine, summaries
 from loglens.context import Streamed, keep_for
 from loglens.engine import Analysis
 from loglens.findings import Rule, neighbour_lines
@@ -78,7 +78,7 @@ class RecordDigest:
         record view's columns (the only ones rules and reports read), the operation markers
         (`loglens.operations.with_markers`) and `kept`; past `WHOLE_ROWS_HELD` rows, only the
         kept rows and the operation lines. `kept` leaves out the routine operation lines inside a
-        healthy run (`loglens.operations.thin_routine`): `consume` gathers every operation line apart."""
+        healthy run (`loglens.routine`): `consume` gathers every operation line apart."""
         spans, timeline = summaries.spans(records), summaries.timeline(records)
         with self._lock:
             self._spans.append(spans)
@@ -88,8 +88,8 @@ class RecordDigest:
         rows = records.with_row_index("row").select("row", *COMMON, kept=self._keep.expression)
         if not small:
             rows = rows.filter(pl.col("kept"))
-        rows = operations.with_markers(rows).with_columns(routine=operations.routine(), notable=self._keep.notable)
-        rows = rows.with_columns(kept=operations.thin_routine()).drop("routine", "notable")
+        rows = operations.with_markers(rows).with_columns(routine=routine.routine(), notable=self._keep.notable)
+        rows = rows.with_columns(kept=routine.thin_routine()).drop("routine", "notable")
         return rows if small else rows.filter(pl.col("kept") | operations.MARKED)
 
     def consume(self, chunks: Iterator[pl.DataFrame]) -> None:

@@ -1,5 +1,5 @@
 """The routine operation lines a healthy agent repeats every goal state are thinned out of the kept
-records (`loglens.operations.thin_routine`), while every one of them is still measured as an
+records (`loglens.routine.thin_routine`), while every one of them is still measured as an
 operation (`operation_lines`): the same findings, evidence, operations and report with and without
 the thinning, on the generated logs of both benchmark profiles, every sample and a hand-made log
 whose slow operation and recovery sit inside long healthy runs.
@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from benchmarks.generate import generate
-from loglens import api, operations, pipeline
+from loglens import api, pipeline, routine
 from loglens.engine import Analysis
 from parsers import VmTimezone
 
@@ -37,7 +37,7 @@ def _both(paths: list[Path], monkeypatch) -> tuple[Analysis, Analysis]:
     """The analysis, and the same with every routine line kept (as before the thinning)."""
     thinned = _analysed(paths)
     with monkeypatch.context() as patch:
-        patch.setattr(operations, "thin_routine", lambda: pl.col("kept"))
+        patch.setattr(routine, "thin_routine", lambda: pl.col("kept"))
         whole = _analysed(paths)
     return thinned, whole
 
