@@ -1,4 +1,4 @@
-"""The routine operation lines a healthy agent repeats every goal state are thinned out of the kept
+"""The routine lines a healthy agent repeats every goal state are thinned out of the kept
 records (`loglens.routine.thin_routine`), while every one of them is still measured as an
 operation (`operation_lines`): the same findings, evidence, operations and report with and without
 the thinning, on the generated logs of both benchmark profiles, every sample and a hand-made log
@@ -31,6 +31,12 @@ def _analysed(paths: list[Path]) -> Analysis:
     return pipeline.analyze_paths(
         paths, tz=VmTimezone.parse(None), progress=None, check_lines=api.require_lines, chunk_bytes=64 * 1024
     )
+
+
+@pytest.fixture(autouse=True)
+def streamed_past_the_whole_rows(monkeypatch):
+    """Thin from the first row: a stream thins only past `WHOLE_ROWS_HELD` (below, it is held whole)."""
+    monkeypatch.setattr(pipeline, "WHOLE_ROWS_HELD", 0)
 
 
 def _both(paths: list[Path], monkeypatch) -> tuple[Analysis, Analysis]:
