@@ -23,6 +23,10 @@ from parsers import LoadResult, SourceAccount
 
 
 
+#: Catalogue messages below which every rule's view is a slice of one whole frame (`Context.messages_of`).
+SHARED_MESSAGES_UNDER = 20_000
+
+
 @dataclass
 class Context:
     """What a rule's `detect` sees, for one VM collection.
@@ -80,26 +84,45 @@ class Context:
         return facts.vm_facts(self.collection, self.frames, self.spans, self.records)
 
     @cached_property
+    def found(self) -> pl.DataFrame:
+        """The catalogue messages of the view's records (`catalogue.match.hits`, keyed by `record`),
+        found when the records were narrowed (in the parsing threads, for a stream)."""
+        return self.hits if self.hits is not None else hits(self.records, "record", ids=kept_messages(self.declared))
+
+    @cached_property
     def messages(self) -> pl.DataFrame:
         """The view's records that carry catalogue messages: one row per (record, message id),
-        with the entry's named fields as columns (`catalogue.match.attach`). The messages were
-        found when the records were narrowed (in the parsing threads, for a stream)."""
-        found = self.hits if self.hits is not None else hits(self.records, "record", ids=kept_messages(self.declared))
-        return attach(self.records, found, "record")
+        with the entry's named fields as columns (`catalogue.match.attach`)."""
+        return attach(self.records, self.found, "record")
+
+    def messages_of(self, ids: tuple[str, ...]) -> pl.DataFrame:
+        """`messages` of the catalogue ids ``ids`` (ids, or prefixes ending in `.`) alone: what one
+        rule reads. Past `SHARED_MESSAGES_UNDER` messages it is built from their own messages only
+        (the whole frame holds a String column per catalogue field for every message: 475 MB on a
+        noisy 2 GB log); below, it is a slice of the whole frame, built once (one join, where one
+        per rule cost a small VM 5% more time). Both give the same rows in the same order."""
+        if self.found.height < SHARED_MESSAGES_UNDER:
+            return self.messages.filter(_covered(tuple(ids)))
+        return attach(self.records, self.found.filter(_covered(tuple(ids))), "record")
 
     def tagged(self, ids: tuple[str, ...] | list[str], *, kinds: tuple[str, ...] | None = None) -> pl.DataFrame:
         """Records carrying any of the catalogue messages ``ids`` (an id, or a prefix ending in `.`).
 
         One row per record (the first matching message's id and fields), in record order.
         """
-        frame = self.messages.filter(_covered(tuple(ids)))
-        if kinds is not None:
-            frame = frame.filter(pl.col("kind").is_in(kinds))
-        return frame.unique(subset="record", keep="first", maintain_order=True)
+        return _tagged(self.messages_of(tuple(ids)), ids, kinds)
 
     def field_of(self, records: pl.Series, field: str) -> str | None:
         """The first value of a catalogue field that any message of ``records`` states."""
         return _first_stated(self.messages, records, field)
+
+
+def _tagged(messages: pl.DataFrame, ids: tuple[str, ...] | list[str], kinds: tuple[str, ...] | None) -> pl.DataFrame:
+    """`Context.tagged` over ``messages`` (which hold at least the messages ``ids``)."""
+    frame = messages.filter(_covered(tuple(ids)))
+    if kinds is not None:
+        frame = frame.filter(pl.col("kind").is_in(kinds))
+    return frame.unique(subset="record", keep="first", maintain_order=True)
 
 
 class UndeclaredRead(LookupError):
@@ -139,22 +162,29 @@ class RuleView:
 
     @cached_property
     def messages(self) -> pl.DataFrame:
-        """`Context.messages`, of the rule's declared ids only (every id with `every-message`)."""
+        """`Context.messages` of the rule's declared ids only (`Context.messages_of`); with
+        `every-message`, of every id but the `context` ones (what the catch-all rule reports)."""
         if "every-message" in self._rule.reads:
-            return self._context.messages
-        return self._context.messages.filter(_covered(self._rule.messages))
+            return self._context.messages_of(_reportable())
+        return self._context.messages_of(self._rule.messages)
 
     def tagged(self, ids: tuple[str, ...] | list[str], *, kinds: tuple[str, ...] | None = None) -> pl.DataFrame:
-        """`Context.tagged`, for ids the rule declares."""
-        if "every-message" not in self._rule.reads and (
-            stray := [i for i in ids if not any(covers(m, i) for m in self._rule.messages)]
-        ):
+        """`Context.tagged`, for ids the rule declares (from the rule's own messages)."""
+        if "every-message" in self._rule.reads:
+            return self._context.tagged(ids, kinds=kinds)
+        if stray := [i for i in ids if not any(covers(m, i) for m in self._rule.messages)]:
             raise UndeclaredRead(f"rule {self._rule.id} reads messages {stray} without declaring them in Rule.messages")
-        return self._context.tagged(ids, kinds=kinds)
+        return _tagged(self.messages, ids, kinds)
 
     def field_of(self, records: pl.Series, field: str) -> str | None:
         """`Context.field_of`, over the rule's own messages."""
         return _first_stated(self.messages, records, field)
+
+
+@cache
+def _reportable() -> tuple[str, ...]:
+    """Every catalogue id that is not `context`: the messages a finding can be about."""
+    return tuple(e.id for e in catalogue.load().entries if e.category != "context")
 
 
 def _first_stated(messages: pl.DataFrame, records: pl.Series, field: str) -> str | None:

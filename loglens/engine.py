@@ -243,7 +243,7 @@ def _unexplained(contexts: list[Context], findings: pl.DataFrame) -> dict[str, i
         open_ = context.records.filter(pl.col("level").is_in(PROBLEM_LEVELS) & ~pl.col("record").is_in(explained))
         if open_.is_empty():
             continue
-        benign = context.messages.filter(pl.col("message_id").is_in(benign_ids))["record"].unique().implode()
+        benign = context.messages_of(tuple(benign_ids))["record"].unique().implode()
         known = pl.col("record").is_in(benign)
         counts["benign"] += open_.filter(known).height
         rest = open_.filter(~known)["level"].cast(pl.String)

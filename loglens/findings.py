@@ -50,8 +50,8 @@ _URL = regex.compile(r"https?://\S+")
 #: What a rule may declare it reads besides its catalogue messages (`Rule.reads`): the parser
 #: frames by name, and the context's derived parts (`loglens.context.Context`).
 DERIVED_PARTS = ("records", "operation_lines", "operations", "spans", "versions", "facts", "timeline")
-#: `every-message`: the messages of every catalogue id, not only the rule's own (the catch-all
-#: rule); `declared`: the ids the other rules of the run declare.
+#: `every-message`: the messages of every catalogue id that is not `context`, not only the rule's
+#: own (the catch-all rule); `declared`: the ids the other rules of the run declare.
 READABLE = (*FRAME_SCHEMAS, *DERIVED_PARTS, "every-message", "declared")
 STATUSES = ("stable", "preview")
 

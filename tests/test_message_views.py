@@ -1,0 +1,38 @@
+"""Each rule reads the catalogue messages of its own ids (`Context.messages_of`): a slice of one
+whole frame for a small VM, or built from those messages alone past `SHARED_MESSAGES_UNDER` (a
+noisy VM's whole frame is hundreds of MB). Both ways give the same analysis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks.generate import generate
+from loglens import api, context
+
+from tests.test_streamed_analysis import SAMPLES, _differences
+
+
+def _both(paths: list[Path], monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setattr(context, "SHARED_MESSAGES_UNDER", 10**9)
+        shared = api.analyze(paths)
+    with monkeypatch.context() as patch:
+        patch.setattr(context, "SHARED_MESSAGES_UNDER", 0)
+        own = api.analyze(paths)
+    return shared, own
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
+def test_own_message_views_give_the_same_analysis_on_each_sample(sample, monkeypatch):
+    shared, own = _both([sample], monkeypatch)
+    assert _differences(shared, own) == []
+
+
+def test_own_message_views_give_the_same_analysis_on_a_noisy_log(tmp_path, monkeypatch):
+    log = tmp_path / "waagent.log"
+    generate(log, 2, incident_every=60, profile="noisy")
+    shared, own = _both([log], monkeypatch)
+    assert shared.findings.table.height >= 6
+    assert _differences(shared, own) == []
