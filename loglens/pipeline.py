@@ -107,8 +107,8 @@ class RecordDigest:
                     self._whole = None
             self._kept.append(_own_strings(rows.filter(pl.col("kept")).select("row", *COMMON)))
             # Agent rows are the first records of a load: a row's number is its record (`loglens.records`).
-            marked = rows.filter(operations.MARKED).rename({"row": "record"})
-            self._lines.append(operations.lines(marked.with_columns(kind=pl.lit("waagent"))))
+            agent_rows = rows.rename({"row": "record"}).with_columns(kind=pl.lit("waagent"))
+            self._lines.append(operations.lines(agent_rows))
             if len(self._spans) > _PARTS_BEFORE_MERGE:
                 self._merge()
             if self._advance is not None and self._index and (fraction := self._index.read_fraction()) is not None:
