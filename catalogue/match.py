@@ -23,6 +23,7 @@ _ROW = "_catalogue_row"
 _ANCHOR = "_catalogue_anchor"
 _STATED = "_stated"
 _WHOLE = "catalogue_whole_match"
+_FIRST = "_catalogue_first_key"
 
 
 @cache
@@ -87,7 +88,11 @@ def hits(
     """
     catalogue = catalogue or load()
     table = _anchor_table(catalogue, ids)
-    found = frame.select(
+    # Each distinct text is matched once, under the first key that holds it: a log repeats itself
+    # (a noisy VM's 100,000 kept records held 30,000 distinct messages).
+    texts = frame.select(key, column).with_columns(pl.col(key).first().over(column).alias(_FIRST))
+    distinct = texts.filter(pl.col(key) == pl.col(_FIRST)).drop(_FIRST)
+    found = distinct.select(
         key,
         pl.col(column)
         .str.extract_many(table[_ANCHOR].unique().sort().to_list(), ascii_case_insensitive=True, overlapping=True)
@@ -101,13 +106,16 @@ def hits(
         .unique()
     )
     # One join for all candidates, then one part per entry (a join per entry probed every text each time).
-    candidates = pairs.join(frame.select(key, column), on=key)
+    candidates = pairs.join(distinct, on=key)
     parts = [
         _verified(rows, catalogue.by_id[entry_id], key, column)
         for (entry_id,), rows in candidates.partition_by(ID, as_dict=True).items()
     ]
     empty = {key: frame.schema[key], ID: pl.String, **dict.fromkeys(FIELDS, pl.String)}
-    return pl.concat([pl.DataFrame(schema=empty), *parts], how="diagonal_relaxed").select(list(empty)).sort(key, ID)
+    matched = pl.concat([pl.DataFrame(schema=empty), *parts], how="diagonal_relaxed").select(list(empty))
+    # Every key that holds a matched text gets its hits.
+    spread = texts.select(key, _FIRST).join(matched.rename({key: _FIRST}), on=_FIRST).drop(_FIRST)
+    return spread.select(list(empty)).sort(key, ID)
 
 
 def attach(frame: pl.DataFrame, found: pl.DataFrame, key: str) -> pl.DataFrame:

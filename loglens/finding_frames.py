@@ -12,7 +12,7 @@ from types import ModuleType
 import polars as pl
 
 from loglens import benign
-from loglens.findings import MAX_EVIDENCE, MAX_EVIDENCE_CHARS, Hit, Rule, rule_documentation
+from loglens.findings import MAX_EVIDENCE, MAX_EVIDENCE_CHARS, Hit, Hits, Rule, rule_documentation
 from loglens.redact import redact_expr
 from loglens.schema import EVIDENCE_COLUMNS, FINDING_COLUMNS, conform, empty_frame
 from parsers.schema import UTC_TIMESTAMP, Level
@@ -28,50 +28,37 @@ _ROW_TYPES = {
 }
 
 
-def _overrides(hit: Hit) -> dict[str, str]:
-    """What a hit says of itself instead of its rule (category, title, explanation, remediation)."""
-    fields = ("category", "title", "explanation", "remediation")
-    return {k: getattr(hit, k) for k in fields if getattr(hit, k) is not None}
+#: What a `Hit` may say of itself instead of its rule.
+_OVERRIDES = ("category", "title", "explanation", "remediation", "docs")
+#: The hit table's columns (`Hits.table`, and a `Hit` as one row of it), and their types.
+_HIT_TYPES = {
+    "finding": pl.UInt32,
+    "collection": pl.String,
+    "rule": pl.String,
+    **Hits.FIELDS,
+    **{f"{name}_given": pl.String for name in _OVERRIDES},
+}
 
 
-def findings_frames(results: list[tuple[str, ModuleType, Hit]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def findings_frames(results: list[tuple[str, ModuleType, Hit | Hits]]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The `findings` and `evidence` frames of rule hits, in hit order (`finding` numbers them);
     the evidence text still as logged (`redacted_evidence` finishes it).
 
     Args:
-        results: (collection, rule module, hit) for every hit of every rule.
+        results: (collection, rule module, hit) for every hit or `Hits` of every rule.
     """
     if not results:
         return empty_frame(FINDING_COLUMNS), empty_frame(EVIDENCE_COLUMNS)
+    hits, parts, heights = _hit_table(results)
     # Every hit's rows in one frame (one concat, not a query per hit: a noisy VM gives thousands of
     # hits); the messages come along as views of the hits' own strings.
-    rows = _all_rows([hit for _, _, hit in results])
-    benign_only = _benign_only(rows, results)
-    documentation = {}
-    meta = []
-    for index, (collection, module, hit) in enumerate(results):
-        rule = module.RULE
-        if rule.id not in documentation:
-            documentation[rule.id] = rule_documentation(module)
-        severity, summary = hit.severity or rule.severity, hit.summary
-        if index in benign_only:
-            severity, summary = _calibrated(severity, hit, rule)
-        meta.append(
-            {
-                "finding": index,
-                "collection": collection,
-                **{k: getattr(rule, k) for k in ("category", "title")},
-                "rule": rule.id,
-                "severity": severity,
-                "summary": summary,
-                "extension": hit.extension,
-                "version": hit.version,
-                "count_given": hit.count,
-                **documentation[rule.id],
-                **({"docs": hit.docs} if hit.docs else {}),
-                **_overrides(hit),
-            }
-        )
+    rows = _all_rows(parts, heights)
+    modules = {module.RULE.id: module for _, module, _ in results}
+    hits = hits.join(_rule_table(modules.values()), on="rule", how="left", maintain_order="left").with_columns(
+        severity=pl.coalesce("severity", "rule_severity"),
+        **{name: pl.coalesce(f"{name}_given", name) for name in _OVERRIDES},
+    )
+    hits = _calibrated(hits, rows, [m.RULE for m in modules.values()])
     rows = rows.sort("finding", "timestamp", nulls_last=True, maintain_order=True)
     spans = rows.group_by("finding").agg(
         first_seen=pl.col("timestamp").min(),
@@ -79,58 +66,115 @@ def findings_frames(results: list[tuple[str, ModuleType, Hit]]) -> tuple[pl.Data
         rows=pl.len(),
         records=pl.col("record").drop_nulls().unique().sort(),
     )
-    findings = (
-        pl.DataFrame(meta, schema_overrides={"finding": pl.UInt32, "count_given": pl.Int64})
-        .join(spans, on="finding", how="left")
-        .with_columns(
-            count=pl.coalesce("count_given", pl.col("rows").cast(pl.Int64), pl.lit(0, pl.Int64)),
-            summary=redact_expr(pl.col("summary")),
-            related=pl.lit([], pl.List(pl.String)),
-        )
+    findings = hits.rename({"count": "count_given"}).drop("rows").join(spans, on="finding", how="left").with_columns(
+        count=pl.coalesce("count_given", pl.col("rows").cast(pl.Int64), pl.lit(0, pl.Int64)),
+        summary=redact_expr(pl.col("summary")),
+        related=pl.lit([], pl.List(pl.String)),
     )
     return conform(findings, FINDING_COLUMNS), _evidence(rows)
 
 
-def _benign_only(rows: pl.DataFrame, results: list[tuple[str, ModuleType, Hit]]) -> set[int]:
-    """The hits whose every line is one of their rule's known false positives (`Rule.false_positives`):
-    one pass per rule that declares some, over all its hits' rows."""
-    by_rule: dict[Rule, list[int]] = {}
-    for index, (_, module, _hit) in enumerate(results):
-        if module.RULE.false_positives:
-            by_rule.setdefault(module.RULE, []).append(index)
-    flagged: set[int] = set()
-    for rule, indices in by_rule.items():
+def _hit_table(results: list[tuple[str, ModuleType, Hit | Hits]]) -> tuple[pl.DataFrame, list[pl.DataFrame], pl.Series]:
+    """One row per hit (`_HIT_TYPES`, numbered by `finding`), the hits' row frames in order, and
+    how many rows each hit has. A `Hits` is taken whole, a `Hit` as one row."""
+    tables: list[pl.DataFrame] = []
+    single: list[dict] = []
+    parts: list[pl.DataFrame] = []
+    heights: list[pl.Series] = []
+    count = 0
+    for collection, module, item in results:
+        if isinstance(item, Hits):
+            size = item.table.height
+            tables.append(
+                item.table.with_columns(
+                    finding=pl.int_range(count, count + size, dtype=pl.UInt32),
+                    collection=pl.lit(collection),
+                    rule=pl.lit(module.RULE.id),
+                )
+            )
+            parts.append(item.rows)
+            heights.append(item.table["rows"].cast(pl.UInt32))
+            count += size
+            continue
+        single.append(
+            {
+                "finding": count,
+                "collection": collection,
+                "rule": module.RULE.id,
+                **{name: getattr(item, name) for name in Hits.FIELDS if name != "rows"},
+                "rows": item.rows.height,
+                **{f"{name}_given": getattr(item, name) for name in _OVERRIDES},
+            }
+        )
+        parts.append(item.rows)
+        heights.append(pl.Series([item.rows.height], dtype=pl.UInt32))
+        count += 1
+    if single:
+        tables.append(pl.DataFrame(single, schema=_HIT_TYPES))
+    typed = [t.select(pl.col(n).cast(d) if n in t.columns else pl.lit(None, d).alias(n) for n, d in _HIT_TYPES.items()) for t in tables]
+    table = pl.concat(typed).sort("finding").with_columns(pl.col("corroborated").fill_null(False))
+    return table, parts, pl.concat(heights)
+
+
+def _rule_table(modules) -> pl.DataFrame:
+    """Per rule id: its category, title, default severity (`rule_severity`) and documentation."""
+    rows = []
+    for module in modules:
+        rule = module.RULE
+        rows.append({"rule": rule.id, "category": rule.category, "title": rule.title, "rule_severity": rule.severity, **rule_documentation(module)})
+    return pl.DataFrame(rows, schema={"rule": pl.String, "category": pl.String, "title": pl.String, "rule_severity": pl.String, "explanation": pl.String, "remediation": pl.String, "docs": pl.String})
+
+
+def _calibrated(hits: pl.DataFrame, rows: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
+    """A hit proven only by its rule's known false positives (`Rule.false_positives`) is info at
+    most, and says why; one benign condition repeated `benign.CORROBORATION` times or more is no
+    longer a blip, and says so. One pass per rule that declares some, over all its hits' rows."""
+    why = []
+    for rule in rules:
+        if not rule.false_positives:
+            continue
+        candidates = [b for b in benign.BENIGN if b.id in rule.false_positives]  # catalogue order breaks ties
         pattern = "|".join(f"(?:{benign.BY_ID[b].pattern})" for b in rule.false_positives)
-        mine = rows.filter(pl.col("finding").is_in(indices))
-        benign_line = pl.col("message").fill_null("").str.contains(pattern)
-        found = mine.group_by("finding").agg(all_benign=benign_line.all()).filter(pl.col("all_benign"))
-        flagged.update(found["finding"].to_list())
-    return flagged
+        open_ = hits.filter((pl.col("rule") == rule.id) & (pl.col("severity") != "info") & ~pl.col("corroborated"))
+        mine = rows.filter(pl.col("finding").is_in(open_["finding"].implode()))
+        message = pl.col("message").fill_null("")
+        flagged = (
+            mine.group_by("finding")
+            .agg(
+                all_benign=message.str.contains(pattern).all(),
+                counts=pl.concat_list(message.str.contains(b.pattern).sum() for b in candidates),
+            )
+            .filter(pl.col("all_benign"))
+        )
+        top = pl.col("counts").list.arg_max()
+        why.append(
+            flagged.select(
+                "finding",
+                benign_why=top.replace_strict(list(range(len(candidates))), [b.why for b in candidates], return_dtype=pl.String),
+                benign_count=pl.col("counts").list.get(top),
+            )
+        )
+    if not why:
+        return hits
+    found = hits.join(pl.concat(why), on="finding", how="left", maintain_order="left")
+    many = pl.col("benign_count") >= benign.CORROBORATION
+    known = pl.col("benign_why").is_not_null()
+    return found.with_columns(
+        severity=pl.when(known & ~many).then(pl.lit("info")).otherwise("severity"),
+        summary=pl.when(known & many)
+        .then(pl.format("{} (each line alone is known to be benign: {}; this many is not)", "summary", "benign_why"))
+        .when(known)
+        .then(pl.format("{}; known benign: {}", "summary", "benign_why"))
+        .otherwise("summary"),
+    ).drop("benign_why", "benign_count")
 
 
-def _calibrated(severity: str, hit: Hit, rule: Rule) -> tuple[str, str]:
-    """A hit proven only by its rule's known false positives is info at most, and says why.
-
-    One benign condition repeated `benign.CORROBORATION` times or more is no longer a blip.
-    """
-    if severity == "info" or hit.corroborated or "message" not in hit.rows.columns or hit.rows.height == 0:
-        return severity, hit.summary
-    messages = hit.rows.get_column("message").cast(pl.String).fill_null("")
-    candidates = [b for b in benign.BENIGN if b.id in rule.false_positives]  # catalogue order breaks ties
-    counts = {b.name: int(messages.str.contains(b.pattern).sum()) for b in candidates}
-    entry = max(candidates, key=lambda b: counts[b.name])
-    if counts[entry.name] >= benign.CORROBORATION:
-        return severity, f"{hit.summary} (each line alone is known to be benign: {entry.why}; this many is not)"
-    return "info", f"{hit.summary}; known benign: {entry.why}"
-
-
-def _all_rows(hits: list[Hit]) -> pl.DataFrame:
+def _all_rows(parts: list[pl.DataFrame], heights: pl.Series) -> pl.DataFrame:
     """Every hit's rows: `finding` (the hit's index), `row` (its position in the hit) and the typed
     columns, messages included."""
-    parts = [part.select(c for c in _ROW_TYPES if c in part.columns) for part in _row_parts(hits)]
-    heights = pl.Series([hit.rows.height for hit in hits], dtype=pl.UInt32)
-    frame = pl.concat(parts, how="diagonal_relaxed", rechunk=False) if parts else pl.DataFrame()
-    finding = pl.select(pl.int_range(len(hits), dtype=pl.UInt32).repeat_by(heights).explode()).to_series()
+    parts = [part.select(c for c in _ROW_TYPES if c in part.columns) for part in parts]
+    frame = pl.concat(parts, how="diagonal_relaxed", rechunk=False)
+    finding = pl.select(pl.int_range(heights.len(), dtype=pl.UInt32).repeat_by(heights).explode()).to_series()
     frame = frame.with_columns(finding.alias("finding")) if frame.width else pl.DataFrame({"finding": finding})
     return frame.select(
         "finding",
@@ -140,28 +184,6 @@ def _all_rows(hits: list[Hit]) -> pl.DataFrame:
             for name, dtype in _ROW_TYPES.items()
         ],
     )
-
-
-def _row_parts(hits: list[Hit]) -> list[pl.DataFrame]:
-    """The hits' rows in hit order, as few frames as possible: a run of hits that are consecutive
-    slices of one frame (`Hit.sliced`) is one slice of it (a noisy VM gives thousands of hits, and
-    a frame operation per hit cost a millisecond each)."""
-    parts: list[pl.DataFrame] = []
-    run: tuple[pl.DataFrame, int, int] | None = None  # (frame, start, end) of the current run
-    for hit in hits:
-        if hit.shared is not None and run is not None and hit.shared[0] is run[0] and hit.shared[1] == run[2]:
-            run = (run[0], run[1], run[2] + hit.rows.height)
-            continue
-        if run is not None:
-            parts.append(run[0].slice(run[1], run[2] - run[1]))
-            run = None
-        if hit.shared is not None:
-            run = (hit.shared[0], hit.shared[1], hit.shared[1] + hit.rows.height)
-        else:
-            parts.append(hit.rows)
-    if run is not None:
-        parts.append(run[0].slice(run[1], run[2] - run[1]))
-    return parts
 
 
 def _evidence(rows: pl.DataFrame) -> pl.DataFrame:

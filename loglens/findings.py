@@ -2,7 +2,8 @@
 
 A rule module holds its user documentation in its docstring, in fixed sections (What it
 detects, Why it matters, Example, Known benign causes, Remediation, References), one `RULE`
-value with its metadata, and a pure `detect(context) -> list[Hit]` over frames.
+value with its metadata, and a pure `detect(context) -> list[Hit | Hits]` over frames (`Hits`:
+many hits as frames).
 `loglens.finding_frames` turns the hits into the `findings` and `evidence` frames
 (`loglens.schema`); every output is a view of those two frames. `Findings` is the notebook's
 view, iterable as `Finding` rows.
@@ -139,15 +140,41 @@ class Hit:
     title: str | None = None
     explanation: str | None = None
     remediation: str | None = None
-    #: Set by `sliced`: the frame of which ``rows`` is a slice, and where the slice starts, so that
-    #: a rule's thousands of hits over one frame are taken as one frame (`_all_rows`).
-    shared: tuple[pl.DataFrame, int] | None = None
 
-    @classmethod
-    def sliced(cls, summary: str, frame: pl.DataFrame, offset: int, length: int, **fields) -> Hit:
-        """A hit whose rows are ``length`` rows of ``frame`` from ``offset``: what a rule that finds
-        many episodes in one frame returns (consecutive slices of one frame cost one part, not one each)."""
-        return cls(summary, frame.slice(offset, length), shared=(frame, offset), **fields)
+
+@dataclass(frozen=True)
+class Hits:
+    """Many hits of one rule as two frames: what a rule that finds thousands of episodes returns
+    (a noisy VM's hourly WireServer blips), so that findings are built by frame operations, with
+    no Python object per episode (`loglens.finding_frames`).
+
+    Attributes:
+        table: one row per hit, in order: `summary` and `rows` (how many rows of ``rows`` are
+            this hit's), and as `Hit` has them, where given: `severity`, `count`, `extension`,
+            `version`, `corroborated` (nulls: as a `Hit` that leaves them out).
+        rows: every hit's rows, hit after hit (the columns `Hit.rows` needs).
+    """
+
+    table: pl.DataFrame
+    rows: pl.DataFrame
+
+    #: The columns of ``table`` that a hit may give, and their types.
+    FIELDS = {
+        "summary": pl.String,
+        "rows": pl.UInt32,
+        "severity": pl.String,
+        "count": pl.Int64,
+        "extension": pl.String,
+        "version": pl.String,
+        "corroborated": pl.Boolean,
+    }
+
+    def __post_init__(self) -> None:
+        stray = [c for c in self.table.columns if c not in self.FIELDS]
+        if stray or "summary" not in self.table.columns or "rows" not in self.table.columns:
+            raise ValueError(f"Hits.table needs `summary` and `rows`, and only {list(self.FIELDS)}; stray: {stray}")
+        if self.table.height and self.table["rows"].sum() != self.rows.height:
+            raise ValueError(f"Hits.table counts {self.table['rows'].sum()} rows, Hits.rows has {self.rows.height}")
 
 
 def doc_sections(module: ModuleType) -> dict[str, str]:

@@ -64,37 +64,68 @@ def _merged(recurring: pl.DataFrame) -> pl.DataFrame:
         episodes=episode.cast(_EPISODE),
         _first_summary=pl.col("summary").first(),
     )
-    summaries = [_summary(row) for row in rows.iter_rows(named=True)]
+    # What the summaries say of the episodes, per incident in frame work (thousands of episodes).
+    facts = rows.select("_into", "title", "_first_summary").join(_episode_facts(ordered), on="_into", maintain_order="left")
+    summaries = [_summary(row) for row in facts.iter_rows(named=True)]
     return rows.with_columns(finding=pl.col("_into"), summary=pl.Series(summaries, dtype=pl.String)).drop(
         "_first_summary"
     )
 
 
+def _episode_facts(ordered: pl.DataFrame) -> pl.DataFrame:
+    """Per incident: its episodes, the first start and the last end of the timed ones, their
+    lengths' median and longest, and the quartiles and median of the gaps between their starts
+    (sorted lists picked at `len // 4`, `len // 2`, `3 * len // 4`, as `_rhythm` reads them)."""
+    started = pl.col("first_seen").is_not_null()
+    length = (pl.col("last_seen") - pl.col("first_seen")).filter(started & pl.col("last_seen").is_not_null()).sort()
+    gaps = pl.col("first_seen").filter(started).sort().diff().drop_nulls().sort()
+    facts = ordered.group_by("_into", maintain_order=True).agg(
+        episodes=pl.len(),
+        first=pl.col("first_seen").filter(started).min(),
+        last=pl.coalesce("last_seen", "first_seen").filter(started).max(),
+        lengths=length,
+        gaps=gaps,
+    )
+    return facts.select(
+        "_into",
+        "episodes",
+        "first",
+        "last",
+        median_length=_picked("lengths", 1, 2),
+        longest=pl.col("lengths").list.last(),
+        gap_count=pl.col("gaps").list.len(),
+        gap_low=_picked("gaps", 1, 4),
+        gap_median=_picked("gaps", 1, 2),
+        gap_high=_picked("gaps", 3, 4),
+    )
+
+
+def _picked(name: str, numerator: int, denominator: int) -> pl.Expr:
+    """The item of list column ``name`` at `len * numerator // denominator` (null when empty)."""
+    items = pl.col(name)
+    return items.list.get(items.list.len() * numerator // denominator, null_on_oob=True)
+
+
 def _summary(row: dict) -> str:
     """`WireServer ...: 731 episodes over 30 days (from ... to ... UTC), about hourly; each lasted 2 min
-    (median), the longest 4 min. The first: <its summary>`."""
-    episodes = row["episodes"]
-    starts = [e["first_seen"] for e in episodes if e["first_seen"] is not None]
-    lengths = sorted(e["last_seen"] - e["first_seen"] for e in episodes if e["first_seen"] and e["last_seen"])
-    text = f"{row['title']}: {len(episodes):,} episodes"
-    if starts:
-        first, last = min(starts), max(e["last_seen"] or e["first_seen"] for e in episodes if e["first_seen"])
+    (median), the longest 4 min. The first: <its summary>` (``row``: an incident's `_episode_facts`)."""
+    text = f"{row['title']}: {row['episodes']:,} episodes"
+    if row["first"] is not None:
+        first, last = row["first"], row["last"]
         text += f" over {_duration(last - first)} ({first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC)"
-        rhythm = _rhythm(sorted(starts))
+        rhythm = _rhythm(row["gap_count"], row["gap_low"], row["gap_median"], row["gap_high"])
         if rhythm:
             text += f", {rhythm}"
-    if lengths:
-        text += f"; each lasted {_duration(lengths[len(lengths) // 2])} (median), the longest {_duration(lengths[-1])}"
+    if row["longest"] is not None:
+        text += f"; each lasted {_duration(row['median_length'])} (median), the longest {_duration(row['longest'])}"
     return f"{text}. The first: {row['_first_summary']}"
 
 
-def _rhythm(starts: list) -> str | None:
-    """`about hourly`, `about daily`, `about every 15 min`, or None when the gaps vary too much."""
-    gaps = sorted(b - a for a, b in zip(starts, starts[1:], strict=False))
-    if len(gaps) < RECURRING_AT - 1:
+def _rhythm(count: int, low: timedelta, median: timedelta, high: timedelta) -> str | None:
+    """`about hourly`, `about daily`, `about every 15 min`, or None when the ``count`` gaps between
+    episodes (their quartiles ``low`` and ``high``, and ``median``) vary too much."""
+    if count < RECURRING_AT - 1:
         return None
-    median = gaps[len(gaps) // 2]
-    low, high = gaps[len(gaps) // 4], gaps[(3 * len(gaps)) // 4]
     if median <= timedelta(0) or low < median * 0.75 or high > median * 1.25:
         return None
     for name, period in (("hourly", timedelta(hours=1)), ("daily", timedelta(days=1)), ("weekly", timedelta(days=7))):

@@ -1,14 +1,16 @@
-"""Rule hits into findings and evidence frames: hits sliced from one frame give the same frames as
-hits that own their rows, and evidence is redacted only when `redacted_evidence` finishes it."""
+"""Rule hits into findings and evidence frames: hits given as frames (`Hits`) give the same frames
+as one `Hit` each, known-benign hits are calibrated, and evidence is redacted only when
+`redacted_evidence` finishes it."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
+import pytest
 
 from loglens.finding_frames import findings_frames, redacted_evidence
-from loglens.findings import MAX_EVIDENCE_CHARS, Hit
+from loglens.findings import MAX_EVIDENCE_CHARS, Hit, Hits
 from loglens.rules import wireserver_unreachable as rule_module
 
 
@@ -25,23 +27,49 @@ def _rows(n: int) -> pl.DataFrame:
     )
 
 
-def test_sliced_hits_give_the_frames_of_hits_that_own_their_rows():
+def test_hits_as_frames_give_the_frames_of_one_hit_each():
     frame = _rows(12)
     cuts = [(0, 3), (3, 1), (4, 5), (9, 3)]
-    own = [Hit(f"episode {i}", frame.slice(o, n).clone()) for i, (o, n) in enumerate(cuts)]
-    sliced = [Hit.sliced(f"episode {i}", frame, o, n) for i, (o, n) in enumerate(cuts)]
-    # A hit of its own between runs of slices ends a run and starts the next.
-    middle = Hit("apart", _rows(2))
-    mixed_own = own[:2] + [middle] + own[2:]
-    mixed_sliced = sliced[:2] + [middle] + sliced[2:]
-    for a, b in ((own, sliced), (mixed_own, mixed_sliced)):
-        results_a = [("vm", rule_module, hit) for hit in a]
-        results_b = [("vm", rule_module, hit) for hit in b]
-        table_a, evidence_a = findings_frames(results_a)
-        table_b, evidence_b = findings_frames(results_b)
+    own = [Hit(f"episode {i}", frame.slice(o, n).clone(), count=None if i != 2 else 2) for i, (o, n) in enumerate(cuts)]
+    table = pl.DataFrame(
+        {"summary": [f"episode {i}" for i in range(4)], "rows": [n for _, n in cuts], "count": [None, None, 2, None]},
+        schema_overrides={"rows": pl.UInt32, "count": pl.Int64},
+    )
+    framed = Hits(table, frame)
+    # A hit of its own before and after the frames keeps its place in the numbering.
+    middle = Hit("apart", _rows(2), severity="warning")
+    for a, b in ((own, [framed]), ([middle, *own, middle], [middle, framed, middle])):
+        table_a, evidence_a = findings_frames([("vm", rule_module, hit) for hit in a])
+        table_b, evidence_b = findings_frames([("vm", rule_module, hit) for hit in b])
         assert table_a.equals(table_b)
         assert evidence_a.equals(evidence_b)
-    assert table_b["count"].to_list() == [3, 1, 2, 5, 3]
+    assert table_b["count"].to_list() == [2, 3, 1, 2, 3, 2]
+    assert table_b["severity"].to_list() == ["warning", "error", "error", "error", "error", "warning"]
+
+
+def test_hits_that_miscount_their_rows_are_refused():
+    table = pl.DataFrame({"summary": ["a", "b"], "rows": [2, 2]}, schema_overrides={"rows": pl.UInt32})
+    with pytest.raises(ValueError, match="counts 4 rows"):
+        Hits(table, _rows(3))
+    with pytest.raises(ValueError, match="stray"):
+        Hits(table.with_columns(title=pl.lit("x")), _rows(4))
+
+
+def test_hits_proven_by_known_benign_lines_alone_are_calibrated():
+    benign_line = "Error fetching the goal state: [ProtocolError] [ResourceGoneError] [HTTP Failed] [410: Gone] The page you requested was removed."
+    rows = _rows(8).with_columns(message=pl.lit(benign_line))
+    table = pl.DataFrame(
+        {"summary": ["two", "six"], "rows": [2, 6], "corroborated": [False, False]},
+        schema_overrides={"rows": pl.UInt32},
+    )
+    findings, _ = findings_frames([("vm", rule_module, Hits(table, rows))])
+    assert findings["severity"].to_list() == ["info", "error"]
+    assert "; known benign:" in findings["summary"][0]
+    assert "this many is not" in findings["summary"][1]
+    # Corroborated hits keep their severity and say nothing of it.
+    findings, _ = findings_frames([("vm", rule_module, Hits(table.with_columns(corroborated=pl.lit(True)), rows))])
+    assert findings["severity"].to_list() == ["error", "error"]
+    assert findings["summary"].to_list() == ["two", "six"]
 
 
 def test_evidence_is_redacted_then_cut_when_finished():

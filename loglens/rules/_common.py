@@ -81,6 +81,18 @@ def duration_text(seconds: float) -> str:
     return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
+def duration_expr(seconds: pl.Expr) -> pl.Expr:
+    """`duration_text` as an expression, for many durations at once (both round half to even)."""
+    minutes = (seconds / 60).round(0).cast(pl.Int64)
+    return (
+        pl.when(seconds < 120)
+        .then(pl.format("{} s", seconds.round(0).cast(pl.Int64)))
+        .when(minutes < 120)
+        .then(pl.format("{} min", minutes))
+        .otherwise(pl.format("{} h {} min", minutes // 60, (minutes % 60).cast(pl.String).str.zfill(2)))
+    )
+
+
 def version_of(rows: pl.DataFrame) -> str | None:
     """The newest handler version of a row set: prefix versions, else `/<Name>-<version>/` in command paths."""
     versions = {v for v in rows["extension_version"].to_list() if v}

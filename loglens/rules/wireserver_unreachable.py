@@ -60,8 +60,8 @@ import polars as pl
 import catalogue
 from catalogue.match import ID
 from loglens.context import Context
-from loglens.findings import Hit, Rule
-from loglens.rules._common import HIT_COLUMNS, duration_text, span_text
+from loglens.findings import Hit, Hits, Rule
+from loglens.rules._common import HIT_COLUMNS, duration_expr, span_text
 from loglens.timefmt import MINUTE
 
 _ENTRIES = catalogue.load().entries
@@ -158,7 +158,7 @@ RULE = Rule(
 )
 
 
-def detect(context: Context) -> list[Hit]:
+def detect(context: Context) -> list[Hit | Hits]:
     records = _records(context)
     failures = records.filter(
         pl.col("ids").list.eval(pl.element().is_in(FAILURES)).list.any()
@@ -270,12 +270,12 @@ def _untimed_hit(untimed: pl.DataFrame, records: pl.DataFrame) -> Hit:
     return Hit(summary, rows, count=untimed.height, corroborated=backing.height > 0)
 
 
-def _streak_hits(events: pl.DataFrame) -> list[Hit]:
-    """One hit per streak of failures (and the success line that closes it; column `recovered`).
+def _streak_hits(events: pl.DataFrame) -> list[Hits]:
+    """The hits of every streak of failures (with the success line that closes it; column `recovered`).
 
     A streak starts after a success line or after a long gap; only streaks that hold a failure
-    count. What a summary says of its streak is aggregated for all streaks at once, and each hit's
-    rows are a slice of one frame: a VM whose connection blips every hour has thousands of streaks.
+    count. What each summary says is computed for all streaks at once, and the hits are one
+    `Hits`: a VM whose connection blips every hour has thousands of streaks.
     """
     if events.height == 0:
         return []
@@ -283,12 +283,9 @@ def _streak_hits(events: pl.DataFrame) -> list[Hit]:
     starts = (pl.col("recovered").shift(1).fill_null(False) | gap).cum_sum()
     events = events.with_columns(streak=starts)
     events = events.filter((~pl.col("recovered")).any().over("streak"))
-    rows = events.select(HIT_COLUMNS)
-    hits, offset = [], 0
-    for streak in _streak_facts(events).iter_rows(named=True):
-        hits.append(_streak_hit(streak, rows, offset))
-        offset += streak["rows"]
-    return hits
+    if events.height == 0:
+        return []
+    return [Hits(_streak_table(_streak_facts(events)), events.select(HIT_COLUMNS))]
 
 
 def _streak_facts(events: pl.DataFrame) -> pl.DataFrame:
@@ -364,28 +361,38 @@ def _how(symptoms: list[str | None]) -> str:
     return " and ".join(sorted({s for s in symptoms if s})) or "request failures"
 
 
-def _streak_hit(streak: dict, frame: pl.DataFrame, offset: int) -> Hit:
-    """The hit of one streak (a row of `_streak_facts`), its rows ``frame``'s from ``offset``."""
-    failures, first, last, ended = streak["failures"], streak["first"], streak["last"], streak["ended"]
-    lasted = ((ended or last) - first).total_seconds()
-    how = _how(streak["symptoms"])
-    if ended is not None:
-        tail = f"recovered at {streak['ended_clock']} UTC after {duration_text(lasted)}"
-    else:
-        tail = "still failing at the last failure logged" if failures > 1 else "no recovery logged"
-    transient = ended is not None and failures <= TRANSIENT_MAX and lasted <= 3600
-    where = ", ".join(streak["targets"])
-    statuses = streak["statuses"]
-    what = (
-        f"168.63.129.16 answered with errors (HTTP {', '.join(statuses)}; {where})"
-        if statuses and not streak["unreachable"]
-        else f"168.63.129.16 unreachable ({how}; {where})"
+def _streak_table(facts: pl.DataFrame) -> pl.DataFrame:
+    """The `Hits.table` of the streaks (rows of `_streak_facts`): each one's summary, severity and count."""
+    failures, ended = pl.col("failures"), pl.col("ended")
+    lasted = (pl.coalesce(ended, "last") - pl.col("first")).dt.total_microseconds() / 1_000_000
+    symptoms = pl.col("symptoms").list.eval(pl.element().filter(pl.element() != "")).list.sort().list.join(" and ")
+    how = pl.when(symptoms == "").then(pl.lit("request failures")).otherwise(symptoms)
+    where = pl.col("targets").list.join(", ")
+    tail = (
+        pl.when(ended.is_not_null())
+        .then(pl.format("recovered at {} UTC after {}", "ended_clock", duration_expr(lasted)))
+        .when(failures > 1)
+        .then(pl.lit("still failing at the last failure logged"))
+        .otherwise(pl.lit("no recovery logged"))
     )
-    if transient:
-        what = f"Transient WireServer blip ({how}; {where})"
-    first_minute, last_minute = streak["first_minute"], streak["last_minute"]
-    span = f"at {first_minute} UTC" if first_minute == last_minute else f"from {first_minute} to {last_minute} UTC"
-    summary = f"{what}: {failures} failure(s) {span}, {tail}"
+    transient = ended.is_not_null() & (failures <= TRANSIENT_MAX) & (lasted <= 3600)
+    what = (
+        pl.when(transient)
+        .then(pl.format("Transient WireServer blip ({}; {})", how, where))
+        .when((pl.col("statuses").list.len() > 0) & ~pl.col("unreachable"))
+        .then(pl.format("168.63.129.16 answered with errors (HTTP {}; {})", pl.col("statuses").list.join(", "), where))
+        .otherwise(pl.format("168.63.129.16 unreachable ({}; {})", how, where))
+    )
+    span = (
+        pl.when(pl.col("first_minute") == pl.col("last_minute"))
+        .then(pl.format("at {} UTC", "first_minute"))
+        .otherwise(pl.format("from {} to {} UTC", "first_minute", "last_minute"))
+    )
     # One failure with nothing after it shows no persistence: a warning, not an outage.
-    severity = "warning" if transient or (failures == 1 and ended is None) else None
-    return Hit.sliced(summary, frame, offset, streak["rows"], severity=severity, count=failures)
+    lone = (failures == 1) & ended.is_null()
+    return facts.select(
+        summary=pl.format("{}: {} failure(s) {}, {}", what, failures, span, tail),
+        rows=pl.col("rows").cast(pl.UInt32),
+        severity=pl.when(transient | lone).then(pl.lit("warning")),
+        count=failures.cast(pl.Int64),
+    )
