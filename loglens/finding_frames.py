@@ -2,7 +2,8 @@
 documentation added, time span and count computed, known-benign hits calibrated; the evidence is
 redacted by `redacted_evidence` once recurring episodes are merged (`loglens.recurring`).
 
-All of it is frame work over every hit at once: a noisy VM gives a rule thousands of hits.
+All of it is frame work over every hit at once: a noisy VM gives a rule thousands of hits, which
+it returns as one `Hits` (a table of hits and their rows); a `Hit` is one row of the same table.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ _ROW_TYPES = {
 
 #: What a `Hit` may say of itself instead of its rule.
 _OVERRIDES = ("category", "title", "explanation", "remediation", "docs")
+#: What `_rule_table` says of each rule.
+_RULE_COLUMNS = ("rule", "category", "title", "rule_severity", "explanation", "remediation", "docs")
 #: The hit table's columns (`Hits.table`, and a `Hit` as one row of it), and their types.
 _HIT_TYPES = {
     "finding": pl.UInt32,
@@ -66,10 +69,15 @@ def findings_frames(results: list[tuple[str, ModuleType, Hit | Hits]]) -> tuple[
         rows=pl.len(),
         records=pl.col("record").drop_nulls().unique().sort(),
     )
-    findings = hits.rename({"count": "count_given"}).drop("rows").join(spans, on="finding", how="left").with_columns(
-        count=pl.coalesce("count_given", pl.col("rows").cast(pl.Int64), pl.lit(0, pl.Int64)),
-        summary=redact_expr(pl.col("summary")),
-        related=pl.lit([], pl.List(pl.String)),
+    findings = (
+        hits.rename({"count": "count_given"})
+        .drop("rows")
+        .join(spans, on="finding", how="left")
+        .with_columns(
+            count=pl.coalesce("count_given", pl.col("rows").cast(pl.Int64), pl.lit(0, pl.Int64)),
+            summary=redact_expr(pl.col("summary")),
+            related=pl.lit([], pl.List(pl.String)),
+        )
     )
     return conform(findings, FINDING_COLUMNS), _evidence(rows)
 
@@ -111,18 +119,27 @@ def _hit_table(results: list[tuple[str, ModuleType, Hit | Hits]]) -> tuple[pl.Da
         count += 1
     if single:
         tables.append(pl.DataFrame(single, schema=_HIT_TYPES))
-    typed = [t.select(pl.col(n).cast(d) if n in t.columns else pl.lit(None, d).alias(n) for n, d in _HIT_TYPES.items()) for t in tables]
+    typed = [
+        t.select(pl.col(n).cast(d) if n in t.columns else pl.lit(None, d).alias(n) for n, d in _HIT_TYPES.items())
+        for t in tables
+    ]
     table = pl.concat(typed).sort("finding").with_columns(pl.col("corroborated").fill_null(False))
     return table, parts, pl.concat(heights)
 
 
 def _rule_table(modules) -> pl.DataFrame:
     """Per rule id: its category, title, default severity (`rule_severity`) and documentation."""
-    rows = []
-    for module in modules:
-        rule = module.RULE
-        rows.append({"rule": rule.id, "category": rule.category, "title": rule.title, "rule_severity": rule.severity, **rule_documentation(module)})
-    return pl.DataFrame(rows, schema={"rule": pl.String, "category": pl.String, "title": pl.String, "rule_severity": pl.String, "explanation": pl.String, "remediation": pl.String, "docs": pl.String})
+    rows = [
+        {
+            "rule": module.RULE.id,
+            "category": module.RULE.category,
+            "title": module.RULE.title,
+            "rule_severity": module.RULE.severity,
+            **rule_documentation(module),
+        }
+        for module in modules
+    ]
+    return pl.DataFrame(rows, schema=dict.fromkeys(_RULE_COLUMNS, pl.String))
 
 
 def _calibrated(hits: pl.DataFrame, rows: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
@@ -150,7 +167,9 @@ def _calibrated(hits: pl.DataFrame, rows: pl.DataFrame, rules: list[Rule]) -> pl
         why.append(
             flagged.select(
                 "finding",
-                benign_why=top.replace_strict(list(range(len(candidates))), [b.why for b in candidates], return_dtype=pl.String),
+                benign_why=top.replace_strict(
+                    list(range(len(candidates))), [b.why for b in candidates], return_dtype=pl.String
+                ),
                 benign_count=pl.col("counts").list.get(top),
             )
         )

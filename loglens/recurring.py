@@ -65,7 +65,9 @@ def _merged(recurring: pl.DataFrame) -> pl.DataFrame:
         _first_summary=pl.col("summary").first(),
     )
     # What the summaries say of the episodes, per incident in frame work (thousands of episodes).
-    facts = rows.select("_into", "title", "_first_summary").join(_episode_facts(ordered), on="_into", maintain_order="left")
+    facts = rows.select("_into", "title", "_first_summary").join(
+        _episode_facts(ordered), on="_into", maintain_order="left"
+    )
     summaries = [_summary(row) for row in facts.iter_rows(named=True)]
     return rows.with_columns(finding=pl.col("_into"), summary=pl.Series(summaries, dtype=pl.String)).drop(
         "_first_summary"

@@ -56,7 +56,10 @@ def test_hits_that_miscount_their_rows_are_refused():
 
 
 def test_hits_proven_by_known_benign_lines_alone_are_calibrated():
-    benign_line = "Error fetching the goal state: [ProtocolError] [ResourceGoneError] [HTTP Failed] [410: Gone] The page you requested was removed."
+    benign_line = (
+        "Error fetching the goal state: [ProtocolError] [ResourceGoneError] [HTTP Failed] [410: Gone] "
+        "The page you requested was removed."
+    )
     rows = _rows(8).with_columns(message=pl.lit(benign_line))
     table = pl.DataFrame(
         {"summary": ["two", "six"], "rows": [2, 6], "corroborated": [False, False]},
@@ -74,7 +77,9 @@ def test_hits_proven_by_known_benign_lines_alone_are_calibrated():
 
 def test_evidence_is_redacted_then_cut_when_finished():
     secret = "sig=" + "A" * 40
-    rows = _rows(1).with_columns(message=pl.lit("GET https://x.blob.core.windows.net/c/b?sv=2020&" + secret + " " + "x" * 2000))
+    rows = _rows(1).with_columns(
+        message=pl.lit("GET https://x.blob.core.windows.net/c/b?sv=2020&" + secret + " " + "x" * 2000)
+    )
     _table, evidence = findings_frames([("vm", rule_module, Hit("one", rows))])
     assert secret in evidence["text"][0]  # as logged until the findings are final
     text = redacted_evidence(evidence)["text"][0]
