@@ -14,7 +14,7 @@ from functools import cache, cached_property
 import polars as pl
 
 import catalogue
-from catalogue.match import ID, anchor_pattern, attach, hits
+from catalogue.match import ID, Found, anchor_pattern, attach, found_in
 from loglens import facts, operations, summaries, versions
 from loglens.findings import DERIVED_PARTS, Rule, covers
 from loglens.knowledge import BANNER, PROBLEM_LEVELS
@@ -42,7 +42,7 @@ class Context:
             ``records`` keeps only the first of each healthy run.
         accounts: its sources' line accounting.
         declared: the catalogue messages the rules that run declare (`Rule.messages`).
-        hits: the catalogue messages of the narrowed records (`catalogue.match.hits`, keyed by
+        hits: the catalogue messages of the narrowed records (`catalogue.match.Found`, keyed by
             `record`; it may hold other collections' records too: `messages` joins).
     """
 
@@ -55,7 +55,7 @@ class Context:
     accounts: list[SourceAccount] = field(default_factory=list)
     #: The catalogue ids (or prefixes) the rules of this run declare they read (`Rule.messages`).
     declared: tuple[str, ...] = ()
-    hits: pl.DataFrame | None = None
+    hits: Found | None = None
 
     @cached_property
     def log_ends(self) -> pl.DataFrame:
@@ -84,16 +84,18 @@ class Context:
         return facts.vm_facts(self.collection, self.frames, self.spans, self.records)
 
     @cached_property
-    def found(self) -> pl.DataFrame:
-        """The catalogue messages of the view's records (`catalogue.match.hits`, keyed by `record`),
-        found when the records were narrowed (in the parsing threads, for a stream)."""
-        return self.hits if self.hits is not None else hits(self.records, "record", ids=kept_messages(self.declared))
+    def found(self) -> Found:
+        """The catalogue messages of the view's records (`catalogue.match.Found`, keyed by `record`),
+        found when the records were narrowed."""
+        if self.hits is not None:
+            return self.hits
+        return found_in(self.records, "record", ids=kept_messages(self.declared))
 
     @cached_property
     def messages(self) -> pl.DataFrame:
         """The view's records that carry catalogue messages: one row per (record, message id),
         with the entry's named fields as columns (`catalogue.match.attach`)."""
-        return attach(self.records, self.found, "record")
+        return attach(self.records, self.found.wide(), "record")
 
     def messages_of(self, ids: tuple[str, ...]) -> pl.DataFrame:
         """`messages` of the catalogue ids ``ids`` (ids, or prefixes ending in `.`) alone: what one
@@ -103,7 +105,7 @@ class Context:
         per rule cost a small VM 5% more time). Both give the same rows in the same order."""
         if self.found.height < SHARED_MESSAGES_UNDER:
             return self.messages.filter(_covered(tuple(ids)))
-        return attach(self.records, self.found.filter(_covered(tuple(ids))), "record")
+        return attach(self.records, self.found.filter(_covered(tuple(ids))).wide(), "record")
 
     def tagged(self, ids: tuple[str, ...] | list[str], *, kinds: tuple[str, ...] | None = None) -> pl.DataFrame:
         """Records carrying any of the catalogue messages ``ids`` (an id, or a prefix ending in `.`).
@@ -220,7 +222,7 @@ class Whole:
     (keyed by `record`) and the summaries."""
 
     narrowed: pl.DataFrame
-    hits: pl.DataFrame
+    hits: Found
     spans: pl.DataFrame
     timeline: pl.DataFrame
 
@@ -277,13 +279,14 @@ def keep_for(rules: list[Rule], *, always: pl.Expr | None = None) -> Keep:
     return Keep(kept.fill_null(False), ids, notable.fill_null(False))
 
 
-def tag_kept(records: pl.DataFrame, ids: tuple[str, ...]) -> pl.DataFrame:
-    """The catalogue messages (of ``ids``) of the kept ``records`` (`catalogue.match.hits`, by `record`)."""
+def tag_kept(records: pl.DataFrame, ids: tuple[str, ...]) -> Found:
+    """The catalogue messages (of ``ids``) of the kept ``records`` (`catalogue.match.Found`, by `record`)."""
     # The pass runs on one core per call; two halves in two threads use both (Polars releases the GIL).
     half = (records.height + 1) // 2
     with ThreadPoolExecutor(max_workers=2) as pool:
-        parts = pool.map(lambda part: hits(part, "record", ids=ids), (records.slice(0, half), records.slice(half)))
-        return pl.concat(list(parts))
+        halves = (records.slice(0, half), records.slice(half))
+        parts = pool.map(lambda part: found_in(part, "record", ids=ids), halves)
+        return Found.concat(list(parts))
 
 
 @cache
