@@ -13,14 +13,23 @@ all-done lines, gathered as the agent's log streams past), not from the kept rec
 log repeats the same enable, `Command:` and goal-state lines thousands of times, and the kept
 records hold only the first of each such run (`loglens.routine`), so the records rules tag and read
 grow with the incidents, not with how many commands the VM ran. (The operation lines still do:
-about 45 bytes each, 25 MB for the 560,000 of a 525 MB generated log.)
+about 45 bytes each, 25 MB for the 560,000 of a 525 MB generated log; a goal-state line's own text
+is kept only where it may be cited, `QUIET_GOAL_GAP`.)
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from loglens.knowledge import BACKGROUND_ENABLE, MULTI_CONFIG_HANDLERS, handler_of, platform_limit
+from loglens.knowledge import (
+    BACKGROUND_ENABLE,
+    DEFAULT_LIMIT,
+    LONG_LIMIT,
+    MULTI_CONFIG_HANDLERS,
+    WARN_SHARE,
+    handler_of,
+    platform_limit,
+)
 from loglens.schema import OPERATION_COLUMNS, OPERATION_LINE_COLUMNS, conform, empty_frame
 
 #: A handler log's end event that reports failure.
@@ -70,9 +79,30 @@ def lines(records: pl.DataFrame) -> pl.DataFrame:
         found.with_columns(
             operation=pl.when("is_start").then(pl.col("message").str.extract(START, 1)),
             end_failed=pl.col("message").str.starts_with("Event: "),
+            message=pl.when(_may_be_cited()).then("message"),
         ),
         OPERATION_LINE_COLUMNS,
     )
+
+
+#: A goal-state line within this time of the one before it in its source cannot end a slow
+#: operation: whatever it ends started after that one, and slow is `WARN_SHARE` of the shortest limit.
+QUIET_GOAL_GAP = min(DEFAULT_LIMIT, LONG_LIMIT) * WARN_SHARE
+
+
+def _may_be_cited() -> pl.Expr:
+    """False for a goal-state line that cannot end a slow operation, whose text is then left out.
+
+    Every goal-state line's text is its own (incarnation, milliseconds): as categoricals they were
+    half a million distinct strings on a 2 GB log, never freed. A line is known not to matter when
+    an earlier goal-state line of its source, in the same frame, is at most `QUIET_GOAL_GAP` before
+    it (an operation it ends started after that line, so ran less). A line with no earlier one in
+    the frame, or after one logged later (a clock set back), keeps its text.
+    """
+    goal_time = pl.when("is_goal_done").then(pl.col("timestamp"))
+    before = goal_time.shift(1).forward_fill().over("source_path")
+    quiet = (pl.col("timestamp") >= before) & (pl.col("timestamp") - before < QUIET_GOAL_GAP)
+    return ~(pl.col("is_goal_done") & quiet.fill_null(False))
 
 
 def measure(operation_lines: pl.DataFrame, frames: dict[str, pl.DataFrame], log_ends: pl.DataFrame) -> pl.DataFrame:

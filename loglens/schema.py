@@ -79,7 +79,12 @@ OPERATION_LINE_COLUMNS: tuple[Column, ...] = (
     Column("kind", pl.Categorical(), "Which frame it comes from (`records`' `kind`)."),
     Column("extension", pl.Categorical(), "Extension as the agent names it."),
     Column("extension_version", pl.Categorical(), "Handler version from the agent's prefix."),
-    Column("message", pl.Categorical(), "The line's text."),
+    Column(
+        "message",
+        pl.Categorical(),
+        "The line's text; null for a goal-state line that cannot end a slow operation "
+        "(`loglens.operations.QUIET_GOAL_GAP`).",
+    ),
     Column("is_start", pl.Boolean(), "It starts an operation (`Enable extension: [...]`, ...)."),
     Column("is_end", pl.Boolean(), "It ends one (`Command: ...`, or the error `Event:`)."),
     Column("is_goal_done", pl.Boolean(), "The agent finished a goal state."),

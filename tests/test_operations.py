@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import polars as pl
 
 from loglens.pipeline import analyze_loaded as analyze
 from parsers import load_sources
@@ -56,3 +58,41 @@ def test_each_multi_config_extension_is_ended_by_its_own_status(tmp_path):
     assert outcomes[f"{HANDLER}.RC0002"] == (timedelta(minutes=30), "failed")
     slow = [f for f in analysis.findings if f.rule == "extension-provisioning-timeout"]
     assert [f.extension for f in slow] == [f"{HANDLER}.RC0002"]
+
+
+def _agent_log(path: Path, lines: list[tuple[int, str]]) -> Path:
+    """A 2.2-era waagent.log (no `Command:` lines: the goal state ends an operation), one line per
+    (minutes after 10:00, text)."""
+    start = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
+    text = "".join(
+        f"{(start + timedelta(minutes=m)).strftime('%Y-%m-%dT%H:%M:%S.%fZ')} INFO ExtHandler {line}\n"
+        for m, line in lines
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_a_goal_state_line_that_ends_a_slow_operation_keeps_its_text(tmp_path):
+    ext = "[Microsoft.Azure.Monitor.AzureMonitorLinuxAgent-1.28.11]"
+    log = _agent_log(
+        tmp_path / "var" / "log" / "waagent.log",
+        [
+            (0, "ProcessExtensionsGoalState completed [incarnation_1 900 ms]"),
+            (2, "ProcessExtensionsGoalState completed [incarnation_2 800 ms]"),
+            (3, f"{ext} Enable extension [bin/enable]"),
+            (40, "ProcessExtensionsGoalState completed [incarnation_3 2220000 ms]"),
+            (41, "ProcessExtensionsGoalState completed [incarnation_4 700 ms]"),
+        ],
+    )
+    analysis = analyze(load_sources([log]))
+    ((context,),) = [analysis.contexts]
+    texts = dict(context.operation_lines.select("line_first", pl.col("message").cast(pl.String)).iter_rows())
+    # A goal-state line minutes after the one before it cannot end a slow operation: no text.
+    assert texts[1] is not None and texts[2] is None and texts[5] is None
+    assert "incarnation_3" in texts[4]
+    (op,) = analysis.operations.rows(named=True)
+    assert op["took"] == timedelta(minutes=37) and op["goal_record"] is not None
+    (finding,) = analysis.findings.table.filter(pl.col("rule") == "extension-provisioning-timeout").rows(named=True)
+    evidence = analysis.findings.evidence.filter(pl.col("finding") == finding["finding"])["text"].to_list()
+    assert any("incarnation_3" in text for text in evidence)
