@@ -10,8 +10,13 @@ Example:
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from loglens.errors import InputError, LoglensError
-from loglens.version import __version__
+from loglens import allocator
+
+# Before anything imports Polars: its allocator reads the setting once (`loglens.allocator`).
+allocator.configure()
+
+from loglens.errors import InputError, LoglensError  # noqa: E402 - after the allocator setting
+from loglens.version import __version__  # noqa: E402
 
 if TYPE_CHECKING:
     from loglens.api import analyze, export, export_frames, export_records
