@@ -8,6 +8,7 @@ it returns as one `Hits` (a table of hits and their rows); a `Hit` is one row of
 
 from __future__ import annotations
 
+from functools import cache
 from types import ModuleType
 
 import polars as pl
@@ -57,7 +58,8 @@ def findings_frames(results: list[tuple[str, ModuleType, Hit | Hits]]) -> tuple[
     # hits); the messages come along as views of the hits' own strings.
     rows = _all_rows(parts, heights)
     modules = {module.RULE.id: module for _, module, _ in results}
-    hits = hits.join(_rule_table(modules.values()), on="rule", how="left", maintain_order="left").with_columns(
+    rule_table = _rule_table(tuple(modules.values()))
+    hits = hits.join(rule_table, on="rule", how="left", maintain_order="left").with_columns(
         severity=pl.coalesce("severity", "rule_severity"),
         **{name: pl.coalesce(f"{name}_given", name) for name in _OVERRIDES},
     )
@@ -127,8 +129,10 @@ def _hit_table(results: list[tuple[str, ModuleType, Hit | Hits]]) -> tuple[pl.Da
     return table, parts, pl.concat(heights)
 
 
-def _rule_table(modules) -> pl.DataFrame:
-    """Per rule id: its category, title, default severity (`rule_severity`) and documentation."""
+@cache
+def _rule_table(modules: tuple[ModuleType, ...]) -> pl.DataFrame:
+    """Per rule id: its category, title, default severity (`rule_severity`) and documentation
+    (read from each module's docstring once per set of rules)."""
     rows = [
         {
             "rule": module.RULE.id,
@@ -147,25 +151,25 @@ def _calibrated(hits: pl.DataFrame, rows: pl.DataFrame, rules: list[Rule]) -> pl
     most, and says why; one benign condition repeated `benign.CORROBORATION` times or more is no
     longer a blip, and says so. One pass per rule that declares some, over all its hits' rows."""
     why = []
-    for rule in rules:
-        if not rule.false_positives:
-            continue
+    ruled = {rule.id: rule for rule in rules if rule.false_positives}
+    open_ = hits.filter(pl.col("rule").is_in(list(ruled)) & (pl.col("severity") != "info") & ~pl.col("corroborated"))
+    for (rule_id,), mine in open_.group_by(["rule"]):
+        rule = ruled[rule_id]
         candidates = [b for b in benign.BENIGN if b.id in rule.false_positives]  # catalogue order breaks ties
         pattern = "|".join(f"(?:{benign.BY_ID[b].pattern})" for b in rule.false_positives)
-        open_ = hits.filter((pl.col("rule") == rule.id) & (pl.col("severity") != "info") & ~pl.col("corroborated"))
-        mine = rows.filter(pl.col("finding").is_in(open_["finding"].implode()))
         message = pl.col("message").fill_null("")
-        flagged = (
-            mine.group_by("finding")
-            .agg(
-                all_benign=message.str.contains(pattern).all(),
-                counts=pl.concat_list(message.str.contains(b.pattern).sum() for b in candidates),
-            )
-            .filter(pl.col("all_benign"))
+        lines = rows.filter(pl.col("finding").is_in(mine["finding"].implode()))
+        flagged = lines.group_by("finding").agg(all_benign=message.str.contains(pattern).all()).filter("all_benign")
+        if flagged.height == 0:
+            continue
+        counts = (
+            lines.join(flagged.select("finding"), on="finding", how="semi")
+            .group_by("finding")
+            .agg(counts=pl.concat_list(message.str.contains(b.pattern).sum() for b in candidates))
         )
         top = pl.col("counts").list.arg_max()
         why.append(
-            flagged.select(
+            counts.select(
                 "finding",
                 benign_why=top.replace_strict(
                     list(range(len(candidates))), [b.why for b in candidates], return_dtype=pl.String
