@@ -96,3 +96,34 @@ def test_a_goal_state_line_that_ends_a_slow_operation_keeps_its_text(tmp_path):
     (finding,) = analysis.findings.table.filter(pl.col("rule") == "extension-provisioning-timeout").rows(named=True)
     evidence = analysis.findings.evidence.filter(pl.col("finding") == finding["finding"])["text"].to_list()
     assert any("incarnation_3" in text for text in evidence)
+
+
+def test_a_slow_background_enable_cites_its_handler_end_not_the_goal_state_after_it(tmp_path):
+    ext = "[Microsoft.Azure.Extensions.CustomScript-2.1.10]"
+    _agent_log(
+        tmp_path / "var" / "log" / "waagent.log",
+        [
+            (0, "ProcessExtensionsGoalState completed [incarnation_1 900 ms]"),
+            (1, f"{ext} Enable extension [bin/custom-script-shim enable]"),
+            (1, f"{ext} Command: bin/custom-script-shim enable\n[stdout]\nforked\n[stderr]"),
+            (2, "ProcessExtensionsGoalState completed [incarnation_2 800 ms]"),
+            (3, "ProcessExtensionsGoalState completed [incarnation_3 800 ms]"),
+        ],
+    )
+    handler = tmp_path / "var" / "log" / "azure" / "Microsoft.Azure.Extensions.CustomScript" / "handler.log"
+    handler.parent.mkdir(parents=True)
+    handler.write_text(
+        "time=2024-03-01T10:01:30Z version=v2.1.10 operation=enable seq=0 event=start\n"
+        "time=2024-03-01T11:20:00Z version=v2.1.10 operation=enable seq=0 event=enabled\n"
+    )
+    analysis = analyze(load_sources([tmp_path]))
+    (op,) = analysis.operations.filter(pl.col("operation") == "Enable").rows(named=True)
+    assert op["took"] > timedelta(minutes=78) and op["handler_line"] == 2
+    (finding,) = analysis.findings.table.filter(pl.col("rule") == "extension-provisioning-timeout").rows(named=True)
+    evidence = analysis.findings.evidence.filter(pl.col("finding") == finding["finding"])
+    # The start line and the handler's end, and no goal-state line (its text left out, it would be empty).
+    assert (evidence["text"].fill_null("") != "").all()
+    assert (
+        evidence["text"].str.contains("Enable extension").any() and evidence["text"].str.contains("event=enabled").any()
+    )
+    assert evidence.height == 2

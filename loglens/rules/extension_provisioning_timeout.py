@@ -128,7 +128,9 @@ def _platform_hits(context: Context, platform: pl.DataFrame) -> list[Hit]:
 def _hit(row: dict, group: pl.DataFrame, lines: pl.DataFrame, converging: pl.DataFrame) -> Hit:
     """The finding for one extension operation; ``lines``: the operation lines (its start and end
     are among them), ``converging``: the NOT_CONVERGED records."""
-    closer = row["end_record"] if row["end_time"] == row["finished"] else row["goal_record"]
+    # The agent line that ended it, if one did (a background enable is ended by its handler's
+    # log or status, cited below; the goal state after its start is not its end).
+    closer = next((row[f"{k}_record"] for k in ("end", "goal") if row[f"{k}_time"] == row["finished"]), None)
     ids = [row["record"], closer] if not row["ongoing"] and closer is not None else [row["record"]]
     waiting = converging.filter(
         (pl.col("source_path") == row["source_path"])
@@ -197,4 +199,3 @@ def _extension_named(context: Context, name: str | None) -> str | None:
         return None
     view = context.frames["instance_view"].filter((pl.col("name") == name) & pl.col("extension").is_not_null())
     return view["extension"][0] if view.height else None
-
