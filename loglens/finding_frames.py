@@ -90,7 +90,7 @@ def _hit_table(results: list[tuple[str, ModuleType, Hit | Hits]]) -> tuple[pl.Da
     tables: list[pl.DataFrame] = []
     single: list[dict] = []
     parts: list[pl.DataFrame] = []
-    heights: list[pl.Series] = []
+    heights: list[int] = []
     count = 0
     for collection, module, item in results:
         if isinstance(item, Hits):
@@ -103,7 +103,7 @@ def _hit_table(results: list[tuple[str, ModuleType, Hit | Hits]]) -> tuple[pl.Da
                 )
             )
             parts.append(item.rows)
-            heights.append(item.table["rows"].cast(pl.UInt32))
+            heights += item.table["rows"].to_list()
             count += size
             continue
         single.append(
@@ -117,7 +117,7 @@ def _hit_table(results: list[tuple[str, ModuleType, Hit | Hits]]) -> tuple[pl.Da
             }
         )
         parts.append(item.rows)
-        heights.append(pl.Series([item.rows.height], dtype=pl.UInt32))
+        heights.append(item.rows.height)
         count += 1
     if single:
         tables.append(pl.DataFrame(single, schema=_HIT_TYPES))
@@ -126,7 +126,7 @@ def _hit_table(results: list[tuple[str, ModuleType, Hit | Hits]]) -> tuple[pl.Da
         for t in tables
     ]
     table = pl.concat(typed).sort("finding").with_columns(pl.col("corroborated").fill_null(False))
-    return table, parts, pl.concat(heights)
+    return table, parts, pl.Series(heights, dtype=pl.UInt32)
 
 
 @cache
