@@ -30,7 +30,7 @@ from loglens.knowledge import (
     handler_of,
     platform_limit,
 )
-from loglens.schema import OPERATION_COLUMNS, OPERATION_LINE_COLUMNS, conform, empty_frame
+from loglens.schema import OPERATION_COLUMNS, OPERATION_LINE_COLUMNS, OUTCOMES, conform, empty_frame
 
 #: A handler log's end event that reports failure.
 _HANDLER_FAILED = r'\bevent="(?:failed to handle|enable failed|enable script failed)"'
@@ -49,8 +49,6 @@ ALL_DONE = r"^All extensions in the goal state have reached a terminal state"
 #: Every line the measurement reads (the engine keeps them in the narrowed record view).
 TRIGGERS = "|".join((START, END, GOAL_STATE_DONE, ALL_DONE))
 _AGENT_KINDS = ["waagent", "command_execution"]
-#: `lines`' categorical columns, as the operations table gives them (strings).
-_TEXT = ["source_path", "extension", "extension_version", "message"]
 
 
 def with_markers(frame: pl.DataFrame) -> pl.DataFrame:
@@ -113,29 +111,33 @@ def measure(operation_lines: pl.DataFrame, frames: dict[str, pl.DataFrame], log_
         frames: the load's frames (extension logs and status files end background enables).
         log_ends: per source path, its last timestamp (`Context.log_ends`).
     """
-    # Paired on the categoricals' codes: a healthy 525 MB log has 150,000 operations, and joins on
-    # their strings took 150 MB for a 28 MB result.
-    lines = operation_lines.with_columns(
+    # Paired on the categoricals' codes and carried as categoricals to the end: a healthy 2 GB log
+    # has 600,000 operations, and every column a join or a filter copies is 600,000 values.
+    lines = operation_lines.lazy().with_columns(
         ext_code=pl.col("extension").to_physical(), source_code=pl.col("source_path").to_physical()
     )
-    # A predicate, not a filtered frame: the agent's lines are most of them (65 MB copied at 2 GB).
     agent = pl.col("kind").is_in(_AGENT_KINDS) & pl.col("extension").is_not_null()
-    # A start's own marker columns would shadow those the joins bring (`end_failed`).
-    markers = ["is_start", "is_end", "is_goal_done", "is_all_done", "end_failed"]
-    starts = lines.filter(agent & pl.col("is_start")).drop(markers).with_columns(started=pl.col("timestamp"))
+    starts = (
+        lines.filter(agent & pl.col("is_start"))
+        .select(*_START_COLUMNS, "ext_code", "source_code", started="timestamp")
+        .sort("timestamp")
+        .collect()
+    )
     if starts.height == 0:
         return empty_frame(OPERATION_COLUMNS).drop("collection")
-    measured = _join_ends(starts.sort("timestamp"), agent, lines)
-    # Joined and measured as categoricals, made strings last: the strings of 600,000 operations
-    # (100 MB) then live beside nothing else the measurement holds.
+    measured = _join_ends(starts, agent, lines)
     terminal = _handler_terminal(frames).sort("timestamp").with_columns(pl.col("extension").cast(pl.Categorical))
     measured = measured.join_asof(terminal, on="timestamp", by="extension", strategy="forward", check_sortedness=False)
     ends = log_ends.with_columns(pl.col("source_path").cast(pl.Categorical))
-    measured = _with_outcome(measured.join(ends, on="source_path", how="left"))
-    return conform(measured.with_columns(pl.col(_TEXT).cast(pl.String)), OPERATION_COLUMNS).drop("collection")
+    measured = measured.join(ends, on="source_path", how="left").join(_limits(starts), on="ext_code", how="left")
+    return conform(_with_outcome(measured), OPERATION_COLUMNS).drop("collection")
 
 
-def _join_ends(starts: pl.DataFrame, agent: pl.Expr, lines: pl.DataFrame) -> pl.DataFrame:
+#: A start's columns an operation keeps (the joins add the ends').
+_START_COLUMNS = ("record", "source_path", "line_first", "timestamp", "extension", "extension_version", "operation", "message")
+
+
+def _join_ends(starts: pl.DataFrame, agent: pl.Expr, lines: pl.LazyFrame) -> pl.DataFrame:
     """Beside each start: the next end marker of its extension, goal-state end and all-done line."""
     goal_states = (
         lines.filter(pl.col("kind").is_in(_AGENT_KINDS) & pl.col("is_goal_done"))
@@ -147,12 +149,11 @@ def _join_ends(starts: pl.DataFrame, agent: pl.Expr, lines: pl.DataFrame) -> pl.
         [
             lines.filter(agent & pl.col("is_end")).select(*end_columns, "end_failed"),
             # The next operation of the same extension closes one too.
-            starts.select(*end_columns, end_failed=pl.lit(False)),
+            starts.lazy().select(*end_columns, end_failed=pl.lit(False)),
         ]
     ).sort("timestamp")
-    all_done = (
-        lines.filter("is_all_done").select("source_code", "timestamp", all_done_time="timestamp").sort("timestamp")
-    )
+    all_done = lines.filter("is_all_done").select("source_code", "timestamp", all_done_time="timestamp").sort("timestamp")
+    goal_states, ends, all_done = pl.collect_all([goal_states, ends, all_done])
     forward = {"on": "timestamp", "strategy": "forward", "check_sortedness": False}
     return (
         starts.join_asof(ends, by="ext_code", allow_exact_matches=False, **forward)
@@ -161,10 +162,18 @@ def _join_ends(starts: pl.DataFrame, agent: pl.Expr, lines: pl.DataFrame) -> pl.
     )
 
 
-def _with_outcome(measured: pl.DataFrame) -> pl.DataFrame:
-    """finished, took, limit, ongoing and outcome from the joined end markers."""
+def _limits(starts: pl.DataFrame) -> pl.DataFrame:
+    """Per extension (`ext_code`): its platform limit, and whether its enable runs in the background."""
+    names = starts.select("ext_code", "extension").unique("ext_code")
     extension = pl.col("extension").cast(pl.String)
-    background = handler_of(extension).is_in(BACKGROUND_ENABLE) & (pl.col("operation") == "Enable")
+    return names.select(
+        "ext_code", limit=platform_limit(extension), background_handler=handler_of(extension).is_in(BACKGROUND_ENABLE)
+    )
+
+
+def _with_outcome(measured: pl.DataFrame) -> pl.DataFrame:
+    """finished, took, ongoing and outcome from the joined end markers (`limit` is joined already)."""
+    background = pl.col("background_handler") & (pl.col("operation") == "Enable")
     agent_end = pl.min_horizontal("end_time", "goal_time")
     # A background enable ends when its handler log, status file or the agent's status summary says
     # so, or when the agent reports it failed, whichever comes first.
@@ -172,11 +181,7 @@ def _with_outcome(measured: pl.DataFrame) -> pl.DataFrame:
     background_end = pl.min_horizontal("handler_time", "all_done_time", failed_end)
     finished = pl.when(background).then(background_end).otherwise(agent_end)
     # An operation still open at the end of its log has run at least until that log's last line.
-    measured = measured.with_columns(
-        ongoing=finished.is_null(),
-        finished=pl.coalesce(finished, pl.col("log_end")),
-        limit=platform_limit(extension),
-    ).with_columns(took=pl.col("finished") - pl.col("started"))
+    measured = measured.with_columns(ongoing=finished.is_null(), finished=pl.coalesce(finished, pl.col("log_end")))
     failed = (
         pl.when(background)
         .then(
@@ -185,14 +190,12 @@ def _with_outcome(measured: pl.DataFrame) -> pl.DataFrame:
         )
         .otherwise(pl.col("end_failed") & (pl.col("end_time") == pl.col("finished")))
     )
-    outcome = (
-        pl.when(pl.col("ongoing"))
-        .then(pl.lit("still running"))
-        .when(failed)
-        .then(pl.lit("failed"))
-        .otherwise(pl.lit("succeeded"))
-    )
-    return measured.with_columns(outcome=outcome)
+    outcome = pl.when(pl.col("ongoing")).then(_OUTCOME[2]).when(failed).then(_OUTCOME[1]).otherwise(_OUTCOME[0])
+    return measured.with_columns(took=pl.col("finished") - pl.col("started"), outcome=outcome)
+
+
+#: The outcomes as literals of the column's own type (no string column to cast).
+_OUTCOME = [pl.lit(o, dtype=pl.Enum(OUTCOMES)) for o in OUTCOMES]
 
 
 def _as_agent_names(frame: pl.DataFrame, config: pl.Expr) -> pl.DataFrame:

@@ -17,7 +17,7 @@ import polars as pl
 from plotly.subplots import make_subplots
 
 from loglens.engine import Analysis
-from loglens.knowledge import CATEGORIES, LIMITS_LABEL, WARN_SHARE, platform_limit
+from loglens.knowledge import CATEGORIES, LIMITS_LABEL, WARN_SHARE
 from loglens.reports.chart_fit import (
     MAX_LABELLED_BARS,
     fit_time_axes,
@@ -60,7 +60,7 @@ def _short(extension: str | None) -> str:
 
 def _row(name: pl.Expr, several: bool) -> pl.Expr:
     """A chart row label: the short component name, after its VM's name when several VMs are loaded."""
-    short = name.fill_null("?").str.strip_prefix("Microsoft.").str.strip_prefix("Azure.")
+    short = name.cast(pl.String).fill_null("?").str.strip_prefix("Microsoft.").str.strip_prefix("Azure.")
     if not several:
         return short
     # The last part of the collection's path, as `_vm_short` names it.
@@ -143,7 +143,7 @@ def timeline(analysis: Analysis) -> go.Figure:
 def _limit_markers(figure: go.Figure, ops: pl.DataFrame) -> None:
     """Where each operation would reach its platform limit; on a crowded timeline only where it
     matters (failed, running, or near the limit): one marker per quick success is a smear there."""
-    limits = ops.with_columns(limit=platform_limit(pl.col("extension")))
+    limits = ops  # each operation carries its limit (`OPERATION_COLUMNS`)
     if limits.height > MAX_LABELLED_BARS:
         near = pl.col("took") >= pl.col("limit") * WARN_SHARE
         limits = limits.filter((pl.col("outcome") != "succeeded") | near)
