@@ -18,6 +18,7 @@ from catalogue.match import ID, Found, anchor_pattern, attach, found_in
 from loglens import facts, operations, summaries, versions
 from loglens.findings import DERIVED_PARTS, Rule, covers
 from loglens.knowledge import BANNER, PROBLEM_LEVELS
+from loglens.packed import PackedFrame
 from loglens.records import empty_view, record_parts
 from parsers import LoadResult, SourceAccount
 
@@ -39,7 +40,8 @@ class Context:
         spans: its `loglens.summaries` spans (every record's source, extension, version and time).
         timeline: its `loglens.summaries` timeline (records per minute and level).
         operation_lines: its operation lines (`loglens.operations.lines`): every one, where
-            ``records`` keeps only the first of each healthy run.
+            ``records`` keeps only the first of each healthy run; held compressed
+            (`loglens.packed`: `read()` gives the frame).
         accounts: its sources' line accounting.
         declared: the catalogue messages the rules that run declare (`Rule.messages`).
         hits: the catalogue messages of the narrowed records (`catalogue.match.Found`, keyed by
@@ -51,7 +53,7 @@ class Context:
     records: pl.DataFrame
     spans: pl.DataFrame
     timeline: pl.DataFrame
-    operation_lines: pl.DataFrame
+    operation_lines: PackedFrame
     accounts: list[SourceAccount] = field(default_factory=list)
     #: The catalogue ids (or prefixes) the rules of this run declare they read (`Rule.messages`).
     declared: tuple[str, ...] = ()
@@ -213,7 +215,7 @@ class Streamed:
     rows: int
     spans: pl.DataFrame
     timeline: pl.DataFrame
-    operation_lines: pl.DataFrame
+    operation_lines: PackedFrame
 
 
 @dataclass(frozen=True)
@@ -317,7 +319,7 @@ def build_contexts(load: LoadResult, rules: list[Rule], streamed: Streamed) -> t
     narrowed = _narrow(rest, keep) if kept is None else pl.concat([kept, _narrow(rest, keep)])
     spans = summaries.combine_spans([streamed.spans, summaries.spans(rest)])
     timeline = summaries.combine_timeline([streamed.timeline, summaries.timeline(rest)])
-    lines = pl.concat([streamed.operation_lines, operations.lines(rest)])
+    lines = streamed.operation_lines.plus(operations.lines(rest))
     whole = Whole(narrowed, tag_kept(narrowed, keep.ids), spans, timeline)
     parts = load.by_collection()
     if len(parts) == 1:
@@ -346,7 +348,7 @@ def build_contexts(load: LoadResult, rules: list[Rule], streamed: Streamed) -> t
                 whole.narrowed.filter(mine),
                 summaries.of_paths(whole.spans, paths),
                 summaries.of_paths(whole.timeline, paths),
-                lines.filter(pl.col("source_path").cast(pl.String).is_in(paths)),
+                lines.filtered(pl.col("source_path").cast(pl.String).is_in(paths)),
                 list(part.accounts),
                 declared,
                 whole.hits,

@@ -19,6 +19,8 @@ is kept only where it may be cited, `QUIET_GOAL_GAP`.)
 
 from __future__ import annotations
 
+import itertools
+
 import polars as pl
 
 from loglens.knowledge import (
@@ -30,6 +32,7 @@ from loglens.knowledge import (
     handler_of,
     platform_limit,
 )
+from loglens.packed import PackedFrame
 from loglens.schema import OPERATION_COLUMNS, OPERATION_LINE_COLUMNS, OUTCOMES, conform, empty_frame
 
 #: A handler log's end event that reports failure.
@@ -103,7 +106,7 @@ def _may_be_cited() -> pl.Expr:
     return ~(pl.col("is_goal_done") & quiet.fill_null(False))
 
 
-def measure(operation_lines: pl.DataFrame, frames: dict[str, pl.DataFrame], log_ends: pl.DataFrame) -> pl.DataFrame:
+def measure(operation_lines: PackedFrame, frames: dict[str, pl.DataFrame], log_ends: pl.DataFrame) -> pl.DataFrame:
     """One row per operation, with the columns of `loglens.schema.OPERATION_COLUMNS` (no collection).
 
     Args:
@@ -111,23 +114,20 @@ def measure(operation_lines: pl.DataFrame, frames: dict[str, pl.DataFrame], log_
         frames: the load's frames (extension logs and status files end background enables).
         log_ends: per source path, its last timestamp (`Context.log_ends`).
     """
-    # Paired on the categoricals' codes and carried as categoricals to the end: a healthy 2 GB log
-    # has 600,000 operations, and every column a join or a filter copies is 600,000 values.
-    lines = operation_lines.lazy().with_columns(
-        ext_code=pl.col("extension").to_physical(), source_code=pl.col("source_path").to_physical()
-    )
-    agent = pl.col("kind").is_in(_AGENT_KINDS) & pl.col("extension").is_not_null()
-    starts = (
-        lines.filter(agent & pl.col("is_start"))
-        .select(*_START_COLUMNS, "ext_code", "source_code", started="timestamp")
-        .sort("timestamp")
-        .collect()
-    )
+    starts, ends, goal_states, all_done = _markers(operation_lines)
     if starts.height == 0:
         return empty_frame(OPERATION_COLUMNS).drop("collection")
-    measured = _join_ends(starts, agent, lines)
+    forward = {"on": "timestamp", "strategy": "forward", "check_sortedness": False}
+    # The next operation of the same extension closes one too.
+    closing = starts.select("ext_code", "timestamp", end_failed=pl.lit(False), end_record="record", end_time="timestamp")
+    ends = pl.concat([ends, closing]).sort("timestamp", maintain_order=True)
+    measured = (
+        starts.join_asof(ends, by="ext_code", allow_exact_matches=False, **forward)
+        .join_asof(goal_states, by="source_code", allow_exact_matches=False, **forward)
+        .join_asof(all_done, by="source_code", **forward)
+    )
     terminal = _handler_terminal(frames).sort("timestamp").with_columns(pl.col("extension").cast(pl.Categorical))
-    measured = measured.join_asof(terminal, on="timestamp", by="extension", strategy="forward", check_sortedness=False)
+    measured = measured.join_asof(terminal, by="extension", **forward)
     ends = log_ends.with_columns(pl.col("source_path").cast(pl.Categorical))
     measured = measured.join(ends, on="source_path", how="left").join(_limits(starts), on="ext_code", how="left")
     return conform(_with_outcome(measured), OPERATION_COLUMNS).drop("collection")
@@ -137,29 +137,36 @@ def measure(operation_lines: pl.DataFrame, frames: dict[str, pl.DataFrame], log_
 _START_COLUMNS = ("record", "source_path", "line_first", "timestamp", "extension", "extension_version", "operation", "message")
 
 
-def _join_ends(starts: pl.DataFrame, agent: pl.Expr, lines: pl.LazyFrame) -> pl.DataFrame:
-    """Beside each start: the next end marker of its extension, goal-state end and all-done line."""
-    goal_states = (
-        lines.filter(pl.col("kind").is_in(_AGENT_KINDS) & pl.col("is_goal_done"))
-        .select("source_code", "timestamp", goal_record="record", goal_time="timestamp")
-        .sort("timestamp")
-    )
-    end_columns = ("ext_code", "timestamp", pl.col("record").alias("end_record"), pl.col("timestamp").alias("end_time"))
-    ends = pl.concat(
-        [
-            lines.filter(agent & pl.col("is_end")).select(*end_columns, "end_failed"),
-            # The next operation of the same extension closes one too.
-            starts.lazy().select(*end_columns, end_failed=pl.lit(False)),
-        ]
-    ).sort("timestamp")
-    all_done = lines.filter("is_all_done").select("source_code", "timestamp", all_done_time="timestamp").sort("timestamp")
-    goal_states, ends, all_done = pl.collect_all([goal_states, ends, all_done])
-    forward = {"on": "timestamp", "strategy": "forward", "check_sortedness": False}
-    return (
-        starts.join_asof(ends, by="ext_code", allow_exact_matches=False, **forward)
-        .join_asof(goal_states, by="source_code", allow_exact_matches=False, **forward)
-        .join_asof(all_done, by="source_code", **forward)
-    )
+def _markers(operation_lines: PackedFrame) -> tuple[pl.DataFrame, ...]:
+    """The starts, end lines, goal-state ends and all-done lines, each with only what pairing reads.
+
+    Read one packed part at a time, so the lines are never whole at once; paired on the
+    categoricals' codes and carried as categoricals to the end: a healthy 2 GB log has 600,000
+    operations, and every column a join or a filter copies is 600,000 values.
+    """
+    agent = pl.col("kind").is_in(_AGENT_KINDS)
+    extension = agent & pl.col("extension").is_not_null()
+    codes = {"ext_code": pl.col("extension").to_physical(), "source_code": pl.col("source_path").to_physical()}
+    wanted = [c for c in operation_lines.schema if c not in ("line_last", "level")]
+    pieces: list[tuple[pl.DataFrame, ...]] = []
+    # An empty part first gives each selection its columns when there are no lines.
+    empty = pl.DataFrame(schema=operation_lines.schema).select(wanted)
+    for part in itertools.chain([empty], operation_lines.parts(wanted)):
+        part = part.with_columns(**codes)
+        pieces.append(
+            (
+                part.filter(extension & pl.col("is_start")).select(*_START_COLUMNS, *codes, started="timestamp"),
+                part.filter(extension & pl.col("is_end")).select(
+                    "ext_code", "timestamp", "end_failed", end_record="record", end_time="timestamp"
+                ),
+                part.filter(agent & pl.col("is_goal_done")).select(
+                    "source_code", "timestamp", goal_record="record", goal_time="timestamp"
+                ),
+                part.filter("is_all_done").select("source_code", "timestamp", all_done_time="timestamp"),
+            )
+        )
+    # Stable sorts: of lines at the same time, the first logged is the one a start meets.
+    return tuple(pl.concat([p[i] for p in pieces]).sort("timestamp", maintain_order=True) for i in range(4))
 
 
 def _limits(starts: pl.DataFrame) -> pl.DataFrame:

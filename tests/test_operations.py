@@ -87,7 +87,7 @@ def test_a_goal_state_line_that_ends_a_slow_operation_keeps_its_text(tmp_path):
     )
     analysis = analyze(load_sources([log]))
     ((context,),) = [analysis.contexts]
-    texts = dict(context.operation_lines.select("line_first", pl.col("message").cast(pl.String)).iter_rows())
+    texts = dict(context.operation_lines.read().select("line_first", pl.col("message").cast(pl.String)).iter_rows())
     # A goal-state line minutes after the one before it cannot end a slow operation: no text.
     assert texts[1] is not None and texts[2] is None and texts[5] is None
     assert "incarnation_3" in texts[4]

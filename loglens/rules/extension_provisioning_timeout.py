@@ -87,9 +87,13 @@ def detect(context: Context) -> list[Hit]:
     if measured.height:
         long = measured.filter(pl.col("took") >= pl.col("limit") * WARN_SHARE)
         # One finding per extension and operation, described by its longest run.
-        for (_extension, _operation), group in long.group_by(["extension", "operation"], maintain_order=True):
-            row = group.sort("took", descending=True).row(0, named=True)
-            hits.append(_hit(row, group, lines, converging))
+        groups = [group for _, group in long.group_by(["extension", "operation"], maintain_order=True)]
+        longest = [group.sort("took", descending=True).row(0, named=True) for group in groups]
+        # The lines each longest run cites, read in one pass over the (packed) operation lines.
+        if groups:
+            records = [i for row in longest for i in _cited(row)]
+            cited = lines.read(list(HIT_COLUMNS), where=pl.col("record").is_in(records))
+            hits += [_hit(row, group, cited, converging) for row, group in zip(longest, groups, strict=True)]
     platform = context.tagged(PLATFORM_TIMEOUT, kinds=_PLATFORM_KINDS)
     if platform.height:
         hits += _platform_hits(context, platform)
@@ -125,13 +129,18 @@ def _platform_hits(context: Context, platform: pl.DataFrame) -> list[Hit]:
     return hits
 
 
-def _hit(row: dict, group: pl.DataFrame, lines: pl.DataFrame, converging: pl.DataFrame) -> Hit:
-    """The finding for one extension operation; ``lines``: the operation lines (its start and end
-    are among them), ``converging``: the NOT_CONVERGED records."""
-    # The agent line that ended it, if one did (a background enable is ended by its handler's
-    # log or status, cited below; the goal state after its start is not its end).
+def _cited(row: dict) -> list[int]:
+    """The records of the agent lines an operation's finding cites: its start, and the agent line
+    that ended it, if one did (a background enable is ended by its handler's log or status, cited
+    apart; the goal state after its start is not its end)."""
     closer = next((row[f"{k}_record"] for k in ("end", "goal") if row[f"{k}_time"] == row["finished"]), None)
-    ids = [row["record"], closer] if not row["ongoing"] and closer is not None else [row["record"]]
+    return [row["record"], closer] if not row["ongoing"] and closer is not None else [row["record"]]
+
+
+def _hit(row: dict, group: pl.DataFrame, lines: pl.DataFrame, converging: pl.DataFrame) -> Hit:
+    """The finding for one extension operation; ``lines``: operation lines (its start and end
+    are among them), ``converging``: the NOT_CONVERGED records."""
+    ids = _cited(row)
     waiting = converging.filter(
         (pl.col("source_path") == row["source_path"])
         & (pl.col("timestamp") > row["started"])

@@ -1,0 +1,94 @@
+"""Frames held compressed in memory and read back by the columns and rows asked for.
+
+A 2 GB agent log has 2.3 million operation lines (`loglens.operations.lines`): 100 MB as a frame,
+held from the first chunk of the stream to the end of the analysis, yet read only a few times
+and mostly a few columns at a time. Held as zstd-compressed Arrow IPC parts they take a quarter
+of that, and each reader decompresses one part at a time, keeping only what it selects.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from functools import cached_property
+
+import polars as pl
+
+#: Parts with fewer rows stay plain frames: a small VM's few lines would pay the (de)compression
+#: on every read and save nothing worth having.
+PACKED_FROM_ROWS = 5_000
+
+
+class PackedFrame:
+    """Parts of one frame (all of one schema), compressed, optionally seen through a row filter.
+
+    Example:
+        >>> packed = PackedFrame(pl.DataFrame({"a": [1, 2, 3]}).schema)
+        >>> packed.add(pl.DataFrame({"a": [1, 2, 3]}))
+        >>> packed.filtered(pl.col("a") > 1).read()["a"].to_list()
+        [2, 3]
+    """
+
+    def __init__(self, schema: pl.Schema, parts: tuple[tuple[int, bytes | pl.DataFrame], ...] = (), where=None):
+        self.schema = schema
+        self._parts = list(parts)  # (rows, the part)
+        self._where: pl.Expr | None = where
+
+    def add(self, frame: pl.DataFrame) -> None:
+        """Append ``frame`` (of this schema), compressed unless it is small."""
+        if frame.schema != self.schema:
+            raise ValueError(f"a part of schema {dict(frame.schema)} added to {dict(self.schema)}")
+        if frame.height >= PACKED_FROM_ROWS:
+            buffer = io.BytesIO()
+            frame.write_ipc(buffer, compression="zstd")
+            self._parts.append((frame.height, buffer.getvalue()))
+        elif frame.height:
+            self._parts.append((frame.height, frame))
+        self.__dict__.pop("height", None)
+
+    def plus(self, frame: pl.DataFrame) -> PackedFrame:
+        """A new packed frame: these parts (shared, not copied) and ``frame``."""
+        more = PackedFrame(self.schema, tuple(self._parts), self._where)
+        more.add(frame)
+        return more
+
+    def filtered(self, where: pl.Expr) -> PackedFrame:
+        """The same parts seen through ``where`` as well (nothing is read or copied now)."""
+        both = where if self._where is None else self._where & where
+        return PackedFrame(self.schema, tuple(self._parts), both)
+
+    def parts(self, columns: list[str] | None = None) -> Iterator[pl.DataFrame]:
+        """Each part in turn, filtered, with ``columns`` (all by default): one decompressed at a time."""
+        names = list(self.schema) if columns is None else columns
+        for _, part in self._parts:
+            frame = part if isinstance(part, pl.DataFrame) else pl.read_ipc(io.BytesIO(part), columns=self._needed(names))
+            if self._where is not None:
+                frame = frame.filter(self._where)
+            yield frame.select(names)
+
+    def read(self, columns: list[str] | None = None, where: pl.Expr | None = None) -> pl.DataFrame:
+        """The rows (``where`` too, if given) and columns asked for, as one frame."""
+        names = list(self.schema) if columns is None else columns
+        pieces = [part if where is None else part.filter(where) for part in self.parts(self._needed(names, where))]
+        return pl.concat([p.select(names) for p in pieces]) if pieces else pl.DataFrame(schema=self.schema).select(names)
+
+    @cached_property
+    def height(self) -> int:
+        """Rows seen through the filter."""
+        if self._where is None:
+            return sum(rows for rows, _ in self._parts)
+        return sum(part.height for part in self.parts(self._needed([])))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held: the packed parts' size, and the plain ones' estimated size."""
+        return sum(p.estimated_size() if isinstance(p, pl.DataFrame) else len(p) for _, p in self._parts)
+
+    def _needed(self, names: list[str], where: pl.Expr | None = None) -> list[str]:
+        """``names`` and the columns the filters read, in schema order."""
+        wanted = set(names)
+        for expr in (self._where, where):
+            if expr is not None:
+                wanted |= set(expr.meta.root_names())
+        return [name for name in self.schema if name in wanted] or list(self.schema)[:1]
+
