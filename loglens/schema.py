@@ -238,7 +238,8 @@ _PURPOSE = {
     "what versions and facts read instead of every record.",
     "timeline": "Records per source, minute and level (`loglens.summaries`); the events chart reads it.",
     "operation_lines": "Every line that starts or ends an extension operation, gathered as the agent's log "
-    "streams past (`loglens.operations.lines`): `records` keeps only the first of each healthy run of them.",
+    "streams past (`loglens.operations.lines`): `records` keeps only the first of each healthy run of them. "
+    "A rule's context holds them compressed (`loglens.packed.PackedFrame`; `read()` gives this frame).",
     "operations": "Extension operations and how long they took, measured from `operation_lines` (`loglens.operations`).",
     "versions": "Agent and extension versions over time (`loglens.versions`).",
     "facts": "What the logs say about each VM (`loglens.facts`).",
