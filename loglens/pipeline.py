@@ -46,10 +46,6 @@ WHOLE_ROWS_HELD = 50_000
 #: on a 525 MB log, 12 MiB chunks took 4.8 s, 24 MiB 4.5 s, 32 MiB 4.3-4.6 s, with no higher peak
 #: (the rules over the kept records peak above the reading). 6 MiB, `parse --out`'s, took 6.4 s.
 ANALYZE_CHUNK_BYTES = 32 * 1024 * 1024
-#: Chunks of an analysis stream parsed at once. Two, where `parse --out` takes three
-#: (`parsers.chunks.PARALLEL_CHUNKS`): on two cores, a third 32 MiB chunk in flight bought ~2% of
-#: the time on 525 MB logs for 60-80 MB more peak memory (measured alternately, 2026-12-06).
-ANALYZE_IN_FLIGHT = 2
 #: The columns the reports show of a record around an evidence line (`reports.model`).
 READ_BACK_COLUMNS = ["source_path", "line_first", "line_last", "timestamp", "level", "message"]
 
@@ -184,7 +180,6 @@ def analyze_paths(
         waagent_sink=digest.consume,
         waagent_transform=digest.transform,
         waagent_index=index,
-        waagent_in_flight=ANALYZE_IN_FLIGHT,
     ) as load:
         check_lines(load)
         if progress:

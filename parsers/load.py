@@ -12,7 +12,7 @@ import polars as pl
 
 from parsers import formats, schema
 from parsers.chunk_index import ChunkIndex
-from parsers.chunks import DEFAULT_CHUNK_BYTES, PARALLEL_CHUNKS
+from parsers.chunks import DEFAULT_CHUNK_BYTES
 from parsers.collect import collect
 from parsers.formats import ReadOptions
 from parsers.reader import Source, SourceAccount
@@ -139,13 +139,12 @@ def open_sources(
     waagent_sink: Callable[[Iterator[pl.DataFrame]], None] | None = None,
     waagent_transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
     waagent_index: ChunkIndex | None = None,
-    waagent_in_flight: int = PARALLEL_CHUNKS,
 ) -> Iterator[LoadResult]:
     """`load_sources` with the sources still open inside the block (archives are closed after it).
 
     ``waagent_index`` records where each streamed chunk came from, so that records can be read
-    back by line while the block lasts (`ChunkIndex.records_at`); ``waagent_in_flight`` chunks are
-    parsed at once (`parsers.chunks.map_in_order`); the other arguments are `load_sources`'.
+    back by line while the block lasts (`ChunkIndex.records_at`); the other arguments are
+    `load_sources`'.
     """
     zone = tz if isinstance(tz, VmTimezone) else VmTimezone.parse(tz)
     paths = list(paths)
@@ -158,7 +157,7 @@ def open_sources(
         if waagent_index is not None:
             streamed = [*sources["waagent"], *sources["text"]]
             waagent_index.expected_bytes = sum(_size_on_disk(s) for s in streamed)
-        stream = _Stream(waagent_sink, waagent_transform, waagent_index, waagent_in_flight)
+        stream = _Stream(waagent_sink, waagent_transform, waagent_index)
         frames["waagent"] = _agent_logs(sources, accounts, zone, chunk_bytes, stream)
         say("reading extension logs, status files and documents")
         _read_formats(sources, frames, accounts, ReadOptions(zone, chunk_bytes))
@@ -202,7 +201,6 @@ class _Stream:
     sink: Callable[[Iterator[pl.DataFrame]], None] | None
     transform: Callable[[pl.DataFrame], pl.DataFrame] | None
     index: ChunkIndex | None
-    in_flight: int = PARALLEL_CHUNKS
 
 
 def _agent_logs(
@@ -212,7 +210,6 @@ def _agent_logs(
     # Other text worth reading (syslog copies, pastes, command output) takes the agent grammar
     # too: its agent lines become records, the rest stays searchable as unparsed lines.
     options = {"tz": zone, "chunk_bytes": chunk_bytes, "transform": stream.transform, "index": stream.index}
-    options["in_flight"] = stream.in_flight
     streams = (
         iter_waagent(sources["waagent"], accounts, **options),
         iter_waagent(sources["text"], accounts, kind="text", **options),

@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from parsers import schema
-from parsers.chunks import DEFAULT_CHUNK_BYTES, PARALLEL_CHUNKS, RawChunk, iter_raw_chunks, map_in_order
+from parsers.chunks import DEFAULT_CHUNK_BYTES, RawChunk, iter_raw_chunks, map_in_order
 from parsers.lines import Damage
 from parsers.reader import ParseResult, Source, SourceAccount
 from parsers.timezones import VmTimezone
@@ -57,7 +57,6 @@ def iter_waagent(
     kind: str = KIND,
     transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
     index=None,
-    in_flight: int = PARALLEL_CHUNKS,
 ) -> Iterator[pl.DataFrame]:
     """`read_waagent` as a stream: each chunk's records as they are parsed, in file and line order.
 
@@ -67,8 +66,7 @@ def iter_waagent(
     chunk's records in the worker thread that parsed them, in parallel like the parsing.
     ``index`` (a `parsers.chunk_index.ChunkIndex`) records where each chunk came from; with it, a
     `row` column the transform adds (numbered from 0 in the chunk) is shifted to row numbers of
-    the whole stream, as `line_first` and `line_last` are shifted to file lines. ``in_flight``
-    chunks are parsed at once (`parsers.chunks.map_in_order`).
+    the whole stream, as `line_first` and `line_last` are shifted to file lines.
     """
     zone = tz if isinstance(tz, VmTimezone) else VmTimezone.parse(tz)
     mine: list[SourceAccount] = []
@@ -87,7 +85,7 @@ def iter_waagent(
 
     # One pipeline over every file's chunks: many small files keep the workers as busy as one big one.
     for account, (source, ordinal, raw, marks), (output, stamps, rows, counts, chunk_damage) in map_in_order(
-        parse, _source_chunks(sources, kind, chunk_bytes, mine, damages), in_flight
+        parse, _source_chunks(sources, kind, chunk_bytes, mine, damages)
     ):
         account.saw_times(stamps)
         # Chunks number their lines from 1; shift them to file line numbers.
