@@ -64,21 +64,33 @@ def parse_raw_chunk(
     if marks is not None and not (chunk.damaged or chunk.damage.crlf or chunk.damage.long_lines):
         widths = chunk.lines.get_column("text").str.len_bytes().cast(pl.Int64) + 1
         marks += (widths.cum_sum() - widths).gather_every(LINE_MARK_EVERY).to_list()
-    records, counts = parse_chunk(chunk, source_path, zone)
-    return records, (chunk.lines.height, *counts), chunk.damage
+    lines, damage = chunk.lines.height, chunk.damage
+    # Handed over, not lent: the parse lets the chunk's text go once the messages are cut from it.
+    held = [chunk]
+    del chunk
+    records, counts = parse_chunk(held, source_path, zone)
+    return records, (lines, *counts), damage
 
 
 #: Lines between two byte offsets `parse_raw_chunk` marks.
 LINE_MARK_EVERY = 1024
 
 
-def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[pl.DataFrame, tuple[int, int, int]]:
+def parse_chunk(
+    held: list[LineChunk], source_path: str, zone: VmTimezone
+) -> tuple[pl.DataFrame, tuple[int, int, int]]:
     """Turn one chunk of lines into schema-conforming records.
+
+    Args:
+        held: the chunk, alone in a list the parse takes it out of: once the messages are cut
+            from the lines nothing holds the chunk's text (a third of a chunk's peak memory).
 
     Returns:
         The records and the counts (records, continuation lines, unparsed lines).
     """
-    lines, damaged = chunk.lines.with_row_index("line_no", offset=1), chunk.damaged
+    chunk = held.pop()
+    lines, damaged, has_backslash = chunk.lines.with_row_index("line_no", offset=1), chunk.damaged, chunk.has_backslash
+    del chunk
     # A poster's elision line (`...`) stands for lines left out: its own unparsed row, not part of a record.
     elided = lines["text"].is_in(ELISIONS)
     if elided.any():
@@ -106,9 +118,16 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
         [lines["line_no"].filter(follows), lines["text"].filter(follows), owner.filter(follows)]
     )
     unparsed = _rows(lines, is_unparsed, ("line_no", "text")) if is_unparsed.any() else None
+    counts = (starts.height, continuations.height, 0 if unparsed is None else unparsed.height)
+    first_start = starts["line_no"].min() if starts.height else None
+    # The stamps are read off the record's first line, before it is folded.
+    starts = starts.with_columns(_stamp(starts, table["form"].gather(starts["header"]) == _ISO))
     # Fold whole lines and cut the headers off after: one copy of each message, none left over.
     records = fold(starts, continuations, "text").with_columns(message=pl.col("text").str.slice(pl.col("head_len")))
-    if chunk.has_backslash:
+    # The messages are copies: with the lines, their text goes (an unparsed row's text stays).
+    records = records.drop("text")
+    del lines, starts, continuations, is_start, is_unparsed, owner, follows
+    if has_backslash:
         records = _decode_agent_escapes(records, table)
     records = _finish_records(records, table, source_path, zone)
     if unparsed is not None:
@@ -121,18 +140,17 @@ def parse_chunk(chunk: LineChunk, source_path: str, zone: VmTimezone) -> tuple[p
             line_format=pl.lit("unparsed"),
         )
         records = pl.concat([records, schema.conform(rows, schema.WAAGENT_COLUMNS)]).sort("line_first")
-    counts = (starts.height, continuations.height, 0 if unparsed is None else unparsed.height)
-    if unparsed is not None and (head := _stripped_head(unparsed, starts, source_path)) is not None:
+    if unparsed is not None and (head := _stripped_head(unparsed, first_start, source_path)) is not None:
         records, counts = _with_head(records, counts, *head)
     if unwrapped is not None:
         records = schema.conform(with_wrapper_fields(records, unwrapped), schema.WAAGENT_COLUMNS)
     return records, counts
 
 
-def _stripped_head(unparsed: pl.DataFrame, starts: pl.DataFrame, source_path: str):
-    """The unparsed lines before a chunk's first header, as records when the poster cut the stamps
-    off agent lines there (`parsers.bare_lines`): (their line numbers, records, counts) or None."""
-    first = starts["line_no"].min() if starts.height else None
+def _stripped_head(unparsed: pl.DataFrame, first: int | None, source_path: str):
+    """The unparsed lines before a chunk's first header (line ``first``; None: no header), as
+    records when the poster cut the stamps off agent lines there (`parsers.bare_lines`): (their
+    line numbers, records, counts) or None."""
     head = unparsed.filter(~pl.col("text").is_in(ELISIONS))
     if first is not None:
         head = head.filter(pl.col("line_no") < first)
@@ -246,7 +264,7 @@ def _finish_records(records: pl.DataFrame, table: pl.DataFrame, source_path: str
     records = records.with_columns(table.drop("key").select(pl.all().gather(records["header"])))
     records = _own_daemon_word(records, table)
     iso = records["form"] == _ISO
-    wall_clock = _stamp(records, iso)
+    wall_clock = records["wall_clock"]
     utc = wall_clock.dt.replace_time_zone("UTC")
     if not iso.all():
         utc = pl.select(pl.when(iso).then(utc).otherwise(zone.to_utc(pl.lit(wall_clock)))).to_series()
@@ -307,7 +325,7 @@ def _own_daemon_word(records: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame
 
 
 def _stamp(records: pl.DataFrame, iso: pl.Series) -> pl.Series:
-    """Naive datetimes from each record's date and time (``ts_len`` characters).
+    """Naive datetimes (`wall_clock`) from each line's date and time (``ts_len`` characters of `text`).
 
     Each kind of stamp (form and length) is parsed with its own fixed format: the commonest on
     every row, each other kind only on its own rows, overwriting. Fractions other than six
