@@ -13,8 +13,8 @@ all-done lines, gathered as the agent's log streams past), not from the kept rec
 log repeats the same enable, `Command:` and goal-state lines thousands of times, and the kept
 records hold only the first of each such run (`loglens.routine`), so the records rules tag and read
 grow with the incidents, not with how many commands the VM ran. (The operation lines still do:
-about 45 bytes each, 25 MB for the 560,000 of a 525 MB generated log; a goal-state line's own text
-is kept only where it may be cited, `QUIET_GOAL_GAP`.)
+about 45 bytes each as a frame, so they are held packed, `loglens.packed`, about 12 bytes each;
+a goal-state line's own text is kept only where it may be cited, `QUIET_GOAL_GAP`.)
 """
 
 from __future__ import annotations
@@ -119,7 +119,9 @@ def measure(operation_lines: PackedFrame, frames: dict[str, pl.DataFrame], log_e
         return empty_frame(OPERATION_COLUMNS).drop("collection")
     forward = {"on": "timestamp", "strategy": "forward", "check_sortedness": False}
     # The next operation of the same extension closes one too.
-    closing = starts.select("ext_code", "timestamp", end_failed=pl.lit(False), end_record="record", end_time="timestamp")
+    closing = starts.select(
+        "ext_code", "timestamp", end_failed=pl.lit(False), end_record="record", end_time="timestamp"
+    )
     ends = pl.concat([ends, closing]).sort("timestamp", maintain_order=True)
     measured = (
         starts.join_asof(ends, by="ext_code", allow_exact_matches=False, **forward)
@@ -128,13 +130,22 @@ def measure(operation_lines: PackedFrame, frames: dict[str, pl.DataFrame], log_e
     )
     terminal = _handler_terminal(frames).sort("timestamp").with_columns(pl.col("extension").cast(pl.Categorical))
     measured = measured.join_asof(terminal, by="extension", **forward)
-    ends = log_ends.with_columns(pl.col("source_path").cast(pl.Categorical))
-    measured = measured.join(ends, on="source_path", how="left").join(_limits(starts), on="ext_code", how="left")
+    log_end = log_ends.with_columns(pl.col("source_path").cast(pl.Categorical))
+    measured = measured.join(log_end, on="source_path", how="left").join(_limits(starts), on="ext_code", how="left")
     return conform(_with_outcome(measured), OPERATION_COLUMNS).drop("collection")
 
 
 #: A start's columns an operation keeps (the joins add the ends').
-_START_COLUMNS = ("record", "source_path", "line_first", "timestamp", "extension", "extension_version", "operation", "message")
+_START_COLUMNS = (
+    "record",
+    "source_path",
+    "line_first",
+    "timestamp",
+    "extension",
+    "extension_version",
+    "operation",
+    "message",
+)
 
 
 def _markers(operation_lines: PackedFrame) -> tuple[pl.DataFrame, ...]:

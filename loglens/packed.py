@@ -62,7 +62,11 @@ class PackedFrame:
         """Each part in turn, filtered, with ``columns`` (all by default): one decompressed at a time."""
         names = list(self.schema) if columns is None else columns
         for _, part in self._parts:
-            frame = part if isinstance(part, pl.DataFrame) else pl.read_parquet(io.BytesIO(part), columns=self._needed(names))
+            frame = (
+                part
+                if isinstance(part, pl.DataFrame)
+                else pl.read_parquet(io.BytesIO(part), columns=self._needed(names))
+            )
             if self._where is not None:
                 frame = frame.filter(self._where)
             yield frame.select(names)
@@ -71,7 +75,9 @@ class PackedFrame:
         """The rows (``where`` too, if given) and columns asked for, as one frame."""
         names = list(self.schema) if columns is None else columns
         pieces = [part if where is None else part.filter(where) for part in self.parts(self._needed(names, where))]
-        return pl.concat([p.select(names) for p in pieces]) if pieces else pl.DataFrame(schema=self.schema).select(names)
+        return (
+            pl.concat([p.select(names) for p in pieces]) if pieces else pl.DataFrame(schema=self.schema).select(names)
+        )
 
     @cached_property
     def height(self) -> int:
@@ -92,4 +98,3 @@ class PackedFrame:
             if expr is not None:
                 wanted |= set(expr.meta.root_names())
         return [name for name in self.schema if name in wanted] or list(self.schema)[:1]
-

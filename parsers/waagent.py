@@ -76,9 +76,7 @@ def parse_raw_chunk(
 LINE_MARK_EVERY = 1024
 
 
-def parse_chunk(
-    held: list[LineChunk], source_path: str, zone: VmTimezone
-) -> tuple[pl.DataFrame, tuple[int, int, int]]:
+def parse_chunk(held: list[LineChunk], source_path: str, zone: VmTimezone) -> tuple[pl.DataFrame, tuple[int, int, int]]:
     """Turn one chunk of lines into schema-conforming records.
 
     Args:

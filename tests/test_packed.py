@@ -1,6 +1,6 @@
 """Frames held compressed (`loglens.packed`): what is read back is what was added."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import polars as pl
 import pytest
@@ -10,14 +10,18 @@ from loglens.packed import PACKED_FROM_ROWS, PackedFrame
 
 def _lines(rows: int, offset: int = 0) -> pl.DataFrame:
     """Operation-line-like rows: repeating categoricals, an enum, UTC times, flags and some nulls."""
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     return pl.DataFrame(
         {
             "record": pl.Series(range(offset, offset + rows), dtype=pl.UInt32),
             "source_path": pl.Series(["/var/log/waagent.log"] * rows, dtype=pl.Categorical),
             "timestamp": pl.Series([start.replace(microsecond=i % 1_000_000) for i in range(rows)]),
-            "level": pl.Series(["INFO", "ERROR"] * (rows // 2) + ["INFO"] * (rows % 2), dtype=pl.Enum(["INFO", "ERROR"])),
-            "extension": pl.Series([None if i % 3 else f"Microsoft.Azure.Ext{i % 7}" for i in range(rows)], dtype=pl.Categorical),
+            "level": pl.Series(
+                ["INFO", "ERROR"] * (rows // 2) + ["INFO"] * (rows % 2), dtype=pl.Enum(["INFO", "ERROR"])
+            ),
+            "extension": pl.Series(
+                [None if i % 3 else f"Microsoft.Azure.Ext{i % 7}" for i in range(rows)], dtype=pl.Categorical
+            ),
             "is_start": pl.Series([i % 4 == 0 for i in range(rows)]),
         }
     )
