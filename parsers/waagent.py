@@ -129,20 +129,25 @@ def parse_chunk(held: list[LineChunk], source_path: str, zone: VmTimezone) -> tu
         records = _decode_agent_escapes(records, table)
     records = _finish_records(records, table, source_path, zone)
     if unparsed is not None:
-        rows = unparsed.select(
-            source_path=pl.lit(source_path),
-            line_first=pl.col("line_no"),
-            line_last=pl.col("line_no"),
-            timestamp_local_assumed=pl.lit(False),
-            message=pl.col("text"),
-            line_format=pl.lit("unparsed"),
-        )
-        records = pl.concat([records, schema.conform(rows, schema.WAAGENT_COLUMNS)]).sort("line_first")
-    if unparsed is not None and (head := _stripped_head(unparsed, first_start, source_path)) is not None:
-        records, counts = _with_head(records, counts, *head)
+        records = _with_unparsed(records, unparsed, source_path)
+        if (head := _stripped_head(unparsed, first_start, source_path)) is not None:
+            records, counts = _with_head(records, counts, *head)
     if unwrapped is not None:
         records = schema.conform(with_wrapper_fields(records, unwrapped), schema.WAAGENT_COLUMNS)
     return records, counts
+
+
+def _with_unparsed(records: pl.DataFrame, unparsed: pl.DataFrame, source_path: str) -> pl.DataFrame:
+    """``records`` with the ``unparsed`` lines among them as rows of their own, in line order."""
+    rows = unparsed.select(
+        source_path=pl.lit(source_path),
+        line_first=pl.col("line_no"),
+        line_last=pl.col("line_no"),
+        timestamp_local_assumed=pl.lit(False),
+        message=pl.col("text"),
+        line_format=pl.lit("unparsed"),
+    )
+    return pl.concat([records, schema.conform(rows, schema.WAAGENT_COLUMNS)]).sort("line_first")
 
 
 def _stripped_head(unparsed: pl.DataFrame, first: int | None, source_path: str):
