@@ -29,10 +29,12 @@ class PackedFrame:
         [2, 3]
     """
 
-    def __init__(self, schema: pl.Schema, parts: tuple[tuple[int, bytes | pl.DataFrame], ...] = (), where=None):
+    def __init__(
+        self, schema: pl.Schema, parts: tuple[tuple[int, bytes | pl.DataFrame], ...] = (), where: pl.Expr | None = None
+    ):
         self.schema = schema
         self._parts = list(parts)  # (rows, the part)
-        self._where: pl.Expr | None = where
+        self._where = where
 
     def add(self, frame: pl.DataFrame) -> None:
         """Append ``frame`` (of this schema), compressed unless it is small."""

@@ -143,11 +143,10 @@ def timeline(analysis: Analysis) -> go.Figure:
 def _limit_markers(figure: go.Figure, ops: pl.DataFrame) -> None:
     """Where each operation would reach its platform limit; on a crowded timeline only where it
     matters (failed, running, or near the limit): one marker per quick success is a smear there."""
-    limits = ops  # each operation carries its limit (`OPERATION_COLUMNS`)
-    if limits.height > MAX_LABELLED_BARS:
-        near = pl.col("took") >= pl.col("limit") * WARN_SHARE
-        limits = limits.filter((pl.col("outcome") != "succeeded") | near)
-    limits = limits.with_columns(limit_at=pl.col("started") + pl.col("limit"))
+    # Each operation carries its limit (`OPERATION_COLUMNS`).
+    near = pl.col("took") >= pl.col("limit") * WARN_SHARE
+    shown = ops.filter((pl.col("outcome") != "succeeded") | near) if ops.height > MAX_LABELLED_BARS else ops
+    limits = shown.with_columns(limit_at=pl.col("started") + pl.col("limit"))
     figure.add_trace(
         go.Scatter(
             x=limits["limit_at"].to_list(),
