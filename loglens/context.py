@@ -23,7 +23,6 @@ from loglens.records import empty_view, record_parts
 from parsers import LoadResult, SourceAccount
 
 
-
 #: Catalogue messages below which every rule's view is a slice of one whole frame (`Context.messages_of`).
 SHARED_MESSAGES_UNDER = 20_000
 
@@ -210,7 +209,8 @@ def _covered(declared: tuple[str, ...]) -> pl.Expr:
 class Streamed:
     """What a streamed load adds to its frames (`loglens.pipeline`): its `waagent` frame holds
     only the rows `Keep` keeps, each with its `row`, out of ``rows``; the spans and timeline
-    of every streamed row, and every operation line (`loglens.operations.lines`)."""
+    of every streamed row (combined: `loglens.summaries.combine_*`), and every operation line
+    (`loglens.operations.lines`)."""
 
     rows: int
     spans: pl.DataFrame
@@ -296,9 +296,7 @@ def kept_messages(declared: tuple[str, ...]) -> tuple[str, ...]:
     """Catalogue ids whose records the rules may read: every entry but the `context` ones no rule
     declares (``declared``: the rules' `messages`; mentions and facts alone would keep every agent line)."""
     return tuple(
-        e.id
-        for e in catalogue.load().entries
-        if e.category != "context" or any(covers(m, e.id) for m in declared)
+        e.id for e in catalogue.load().entries if e.category != "context" or any(covers(m, e.id) for m in declared)
     )
 
 
@@ -318,7 +316,14 @@ def build_contexts(load: LoadResult, rules: list[Rule], streamed: Streamed) -> t
     rest = empty_view() if not parts else pl.concat(list(parts.values()))
     narrowed = _narrow(rest, keep) if kept is None else pl.concat([kept, _narrow(rest, keep)])
     spans = summaries.combine_spans([streamed.spans, summaries.spans(rest)])
-    timeline = summaries.combine_timeline([streamed.timeline, summaries.timeline(rest)])
+    # The streamed timeline is combined already: merged again with nothing, a 2 GB log's 600,000
+    # minutes cost a +100 MB transient.
+    rest_timeline = summaries.timeline(rest)
+    timeline = (
+        streamed.timeline
+        if rest_timeline.is_empty()
+        else summaries.combine_timeline([streamed.timeline, rest_timeline])
+    )
     lines = streamed.operation_lines.plus(operations.lines(rest))
     whole = Whole(narrowed, tag_kept(narrowed, keep.ids), spans, timeline)
     parts = load.by_collection()
@@ -363,6 +368,8 @@ def _narrow(records: pl.DataFrame, keep: Keep) -> pl.DataFrame:
     half = (records.height + 1) // 2
     with ThreadPoolExecutor(max_workers=2) as pool:
         masks = list(
-            pool.map(lambda part: part.select(keep.expression).to_series(), (records.slice(0, half), records.slice(half)))
+            pool.map(
+                lambda part: part.select(keep.expression).to_series(), (records.slice(0, half), records.slice(half))
+            )
         )
     return records.filter(pl.concat(masks))

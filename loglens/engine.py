@@ -20,8 +20,9 @@ import catalogue
 from loglens import recurring
 from loglens.context import Context, RuleView, Streamed, build_contexts
 from loglens.errors import first_line
-from loglens.finding_frames import findings_frames, redacted_evidence
+from loglens.finding_frames import findings_frames, held, redacted_evidence
 from loglens.findings import Findings
+from loglens.packed import owned
 from loglens.knowledge import PROBLEM_LEVELS, SEVERITIES, handler_of
 from loglens.redact import redact_expr
 from loglens.rules import REGISTRY
@@ -149,7 +150,8 @@ def run_rules(load: LoadResult, rules: tuple[ModuleType, ...] | None, streamed: 
         .drop("new")
         .sort("finding", "rank")
     )
-    table = table.with_columns(finding=order["new"])
+    # Owned: a few findings' texts were gathered from per-hit columns whose buffers they would keep.
+    table, evidence = owned(table.with_columns(finding=order["new"])), owned(evidence)
     return Analysis(
         load=load,
         timeline=whole.timeline,
@@ -168,7 +170,8 @@ def _run_rule(context: Context, module: ModuleType) -> tuple[list, str | None]:
     reported beside the other rules' findings.
     """
     try:
-        return [(context.collection, module, hit) for hit in module.detect(RuleView(context, module.RULE))], None
+        hits = module.detect(RuleView(context, module.RULE))
+        return [(context.collection, module, held(hit)) for hit in hits], None
     # A Polars panic is a BaseException, not an Exception: it is a rule failure all the same.
     except (Exception, pl.exceptions.PanicException) as exc:  # noqa: BLE001 - any rule bug is reported
         reason = first_line(exc)
@@ -197,7 +200,12 @@ def _causes_over_symptoms(table: pl.DataFrame, modules: tuple[ModuleType, ...]) 
     causes = proof.filter(pl.col("severity").is_in(["error", "warning"]))
     explained = (
         proof.join(pairs, on="rule")
-        .join(causes, left_on=["collection", "records", "rule_cause"], right_on=["collection", "records", "rule"], suffix="_cause")
+        .join(
+            causes,
+            left_on=["collection", "records", "rule_cause"],
+            right_on=["collection", "records", "rule"],
+            suffix="_cause",
+        )
         .filter(pl.col("finding") != pl.col("finding_cause"))
         .group_by("finding", maintain_order=True)
         .agg(cause=pl.col("title_cause").first())

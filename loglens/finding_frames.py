@@ -8,6 +8,7 @@ it returns as one `Hits` (a table of hits and their rows); a `Hit` is one row of
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cache
 from types import ModuleType
 
@@ -15,6 +16,7 @@ import polars as pl
 
 from loglens import benign
 from loglens.findings import MAX_EVIDENCE, MAX_EVIDENCE_CHARS, Hit, Hits, Rule, rule_documentation
+from loglens.packed import owned
 from loglens.redact import redact_expr
 from loglens.schema import EVIDENCE_COLUMNS, FINDING_COLUMNS, conform, empty_frame
 from parsers.schema import UTC_TIMESTAMP, Level
@@ -82,6 +84,19 @@ def findings_frames(results: list[tuple[str, ModuleType, Hit | Hits]]) -> tuple[
         )
     )
     return conform(findings, FINDING_COLUMNS), _evidence(rows)
+
+
+def held(hit: Hit | Hits) -> Hit | Hits:
+    """``hit`` as it waits for the others: its rows reduced to the columns findings read, their
+    strings its own. A rule's rows are often a few of a frame it built (a catalogue message's
+    fields for every record), whose whole buffers they would otherwise keep until the end."""
+    if isinstance(hit, Hits):
+        return Hits(owned(hit.table), _held_rows(hit.rows))
+    return dataclasses.replace(hit, rows=_held_rows(hit.rows))
+
+
+def _held_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    return owned(rows.select(c for c in _ROW_TYPES if c in rows.columns))
 
 
 def _hit_table(results: list[tuple[str, ModuleType, Hit | Hits]]) -> tuple[pl.DataFrame, list[pl.DataFrame], pl.Series]:

@@ -159,25 +159,33 @@ def _markers(operation_lines: PackedFrame) -> tuple[pl.DataFrame, ...]:
     extension = agent & pl.col("extension").is_not_null()
     codes = {"ext_code": pl.col("extension").to_physical(), "source_code": pl.col("source_path").to_physical()}
     wanted = [c for c in operation_lines.schema if c not in ("line_last", "level")]
-    pieces: list[tuple[pl.DataFrame, ...]] = []
+    # Per selection, its piece of each part.
+    pieces: tuple[list[pl.DataFrame], ...] = ([], [], [], [])
     # An empty part first gives each selection its columns when there are no lines.
     empty = pl.DataFrame(schema=operation_lines.schema).select(wanted)
     for part in itertools.chain([empty], operation_lines.parts(wanted)):
         part = part.with_columns(**codes)
-        pieces.append(
-            (
-                part.filter(extension & pl.col("is_start")).select(*_START_COLUMNS, *codes, started="timestamp"),
-                part.filter(extension & pl.col("is_end")).select(
-                    "ext_code", "timestamp", "end_failed", end_record="record", end_time="timestamp"
-                ),
-                part.filter(agent & pl.col("is_goal_done")).select(
-                    "source_code", "timestamp", goal_record="record", goal_time="timestamp"
-                ),
-                part.filter("is_all_done").select("source_code", "timestamp", all_done_time="timestamp"),
+        pieces[0].append(
+            part.filter(extension & pl.col("is_start")).select(*_START_COLUMNS, *codes, started="timestamp")
+        )
+        pieces[1].append(
+            part.filter(extension & pl.col("is_end")).select(
+                "ext_code", "timestamp", "end_failed", end_record="record", end_time="timestamp"
             )
         )
-    # Stable sorts: of lines at the same time, the first logged is the one a start meets.
-    return tuple(pl.concat([p[i] for p in pieces]).sort("timestamp", maintain_order=True) for i in range(4))
+        pieces[2].append(
+            part.filter(agent & pl.col("is_goal_done")).select(
+                "source_code", "timestamp", goal_record="record", goal_time="timestamp"
+            )
+        )
+        pieces[3].append(part.filter("is_all_done").select("source_code", "timestamp", all_done_time="timestamp"))
+    # Stable sorts: of lines at the same time, the first logged is the one a start meets. Each
+    # selection's pieces are let go once it is whole (a 2 GB log's four are 65 MB).
+    selections = []
+    for of_one in pieces:
+        selections.append(pl.concat(of_one).sort("timestamp", maintain_order=True))
+        of_one.clear()
+    return tuple(selections)
 
 
 def _limits(starts: pl.DataFrame) -> pl.DataFrame:

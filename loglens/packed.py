@@ -1,9 +1,13 @@
-"""Frames held compressed in memory and read back by the columns and rows asked for.
+"""Frames held for long in little memory: compressed (`PackedFrame`), or with their own strings (`owned`).
 
 A 2 GB agent log has 2.3 million operation lines (`loglens.operations.lines`): 100 MB as a frame,
 held from the first chunk of the stream to the end of the analysis, yet read only a few times
 and mostly a few columns at a time. Held as zstd-compressed Parquet parts in memory they take a
 quarter of that, and each reader decompresses one part at a time, keeping only what it selects.
+
+A few rows filtered out of a big frame hold all of its strings: a Polars string column is views
+into shared buffers, and neither filtering, rechunking nor `shrink_to_fit` copies them out.
+What outlives its source (the kept rows of a chunk, the rows a finding cites) is `owned` first.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ class PackedFrame:
         self._where = where
 
     def add(self, frame: pl.DataFrame) -> None:
-        """Append ``frame`` (of this schema), compressed unless it is small."""
+        """Append ``frame`` (of this schema), compressed unless it is small (then `owned`)."""
         if frame.schema != self.schema:
             raise ValueError(f"a part of schema {dict(frame.schema)} added to {dict(self.schema)}")
         if frame.height >= PACKED_FROM_ROWS:
@@ -46,7 +50,8 @@ class PackedFrame:
             frame.write_parquet(buffer, compression="zstd", statistics=False)
             self._parts.append((frame.height, buffer.getvalue()))
         elif frame.height:
-            self._parts.append((frame.height, frame))
+            # A few rows of a bigger frame would hold all its strings (the module's docstring).
+            self._parts.append((frame.height, owned(frame)))
         self.__dict__.pop("height", None)
 
     def plus(self, frame: pl.DataFrame) -> PackedFrame:
@@ -100,3 +105,17 @@ class PackedFrame:
             if expr is not None:
                 wanted |= set(expr.meta.root_names())
         return [name for name in self.schema if name in wanted] or list(self.schema)[:1]
+
+
+def owned(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with each String column copied into buffers of its own (the other columns are
+    left as they are).
+
+    Example:
+        >>> big = pl.DataFrame({"message": ["x" * 100] * 10_000})
+        >>> owned(big.head(2))["message"].to_list() == big.head(2)["message"].to_list()
+        True
+    """
+    strings = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    # Concatenating with an empty literal writes new strings; a cast or rechunk keeps the views.
+    return frame.with_columns(pl.concat_str(pl.col(name), pl.lit("")).alias(name) for name in strings)

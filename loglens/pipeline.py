@@ -69,7 +69,7 @@ class RecordDigest:
         empty = empty_frame(WAAGENT_COLUMNS)
         self._spans: list[pl.DataFrame] = [summaries.spans(empty)]
         self._timeline: list[pl.DataFrame] = [summaries.timeline(empty)]
-        self._kept: list[pl.DataFrame] = []
+        self._kept = PackedFrame(empty_frame(WAAGENT_COLUMNS).with_row_index("row").select("row", *COMMON).schema)
         # Held compressed: a 2 GB log has 2.3 million of them (100 MB as a frame, 28 MB packed).
         self._lines = PackedFrame(empty_frame(OPERATION_LINE_COLUMNS).schema)
         self._whole: list[pl.DataFrame] | None = []
@@ -107,7 +107,7 @@ class RecordDigest:
                     self._whole.append(rows.select(READ_BACK_COLUMNS))
                 else:
                     self._whole = None
-            self._kept.append(_own_strings(rows.filter(pl.col("kept")).select("row", *COMMON)))
+            self._kept.add(rows.filter(pl.col("kept")).select("row", *COMMON))
             # Agent rows are the first records of a load: a row's number is its record (`loglens.records`).
             agent_rows = rows.rename({"row": "record"}).with_columns(kind=pl.lit("waagent"))
             self._lines.add(operations.lines(agent_rows))
@@ -132,9 +132,7 @@ class RecordDigest:
 
     def kept(self) -> pl.DataFrame:
         """Every kept row (`row` and the record view's columns), in stream order."""
-        if not self._kept:
-            return empty_frame(WAAGENT_COLUMNS).with_row_index("row").select("row", *COMMON)
-        return pl.concat(self._kept)
+        return self._kept.read()
 
     def whole(self) -> pl.DataFrame | None:
         """Every streamed row (`READ_BACK_COLUMNS`) when the stream was small enough to hold, else None."""
@@ -146,14 +144,6 @@ class RecordDigest:
         """What the engine needs besides the frames, once the stream (of ``rows`` rows) is over."""
         self._merge()
         return Streamed(rows=rows, spans=self._spans[0], timeline=self._timeline[0], operation_lines=self._lines)
-
-
-def _own_strings(rows: pl.DataFrame) -> pl.DataFrame:
-    """``rows`` with their strings copied: a filtered string column still holds its chunk's whole
-    buffers, and the kept rows are a few hundredths of a chunk. (`source_path` is one literal per
-    chunk: its buffer is small.)"""
-    strings = [name for name, dtype in rows.schema.items() if dtype == pl.String and name != "source_path"]
-    return rows.with_columns(pl.concat_str(pl.col(name), pl.lit("")).alias(name) for name in strings)
 
 
 def analyze_paths(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from loglens.finding_frames import findings_frames, redacted_evidence
+from loglens.finding_frames import findings_frames, held, redacted_evidence
 from loglens.findings import MAX_EVIDENCE_CHARS, Hit, Hits
 from loglens.rules import wireserver_unreachable as rule_module
 
@@ -45,6 +45,22 @@ def test_hits_as_frames_give_the_frames_of_one_hit_each():
         assert evidence_a.equals(evidence_b)
     assert table_b["count"].to_list() == [2, 3, 1, 2, 3, 2]
     assert table_b["severity"].to_list() == ["warning", "error", "error", "error", "error", "warning"]
+
+
+def test_held_hits_give_the_same_findings_with_only_the_columns_findings_read():
+    """`held` (what the engine keeps of each hit while the other rules run) drops the rows' other
+    columns and changes no finding or evidence."""
+    wide = _rows(6).with_columns(fields=pl.lit("a catalogue field"), extra=pl.lit(1))
+    table = pl.DataFrame({"summary": ["one", "two"], "rows": [2, 4]}, schema_overrides={"rows": pl.UInt32})
+    hits = [Hit("alone", wide.head(3), severity="warning"), Hits(table, wide)]
+    kept = [held(hit) for hit in hits]
+    assert (
+        kept[0].rows.columns == kept[1].rows.columns == ["record", "source_path", "line_first", "timestamp", "message"]
+    )
+    assert kept[0].severity == "warning" and kept[1].table.equals(table)
+    before = findings_frames([("vm", rule_module, hit) for hit in hits])
+    after = findings_frames([("vm", rule_module, hit) for hit in kept])
+    assert before[0].equals(after[0]) and before[1].equals(after[1])
 
 
 def test_hits_that_miscount_their_rows_are_refused():

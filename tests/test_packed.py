@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timezone
 import polars as pl
 import pytest
 
-from loglens.packed import PACKED_FROM_ROWS, PackedFrame
+from loglens.packed import PACKED_FROM_ROWS, PackedFrame, owned
 
 
 def _lines(rows: int, offset: int = 0) -> pl.DataFrame:
@@ -80,3 +80,21 @@ def test_empty_and_mismatched_parts():
     assert packed.read(["record"]).columns == ["record"]
     with pytest.raises(ValueError, match="schema"):
         packed.add(pl.DataFrame({"record": [1]}))
+
+
+def test_owned_copies_strings_and_leaves_the_rest():
+    """`owned` changes no value or type."""
+    big = pl.DataFrame(
+        {
+            "message": [f"line {i} " + "x" * 40 for i in range(20_000)],
+            "source_path": ["/var/log/waagent.log"] * 20_000,
+            "record": pl.Series(range(20_000), dtype=pl.UInt32),
+            "level": pl.Series(["INFO"] * 20_000, dtype=pl.Enum(["INFO", "ERROR"])),
+        }
+    )
+    few = big.filter(pl.col("record").is_in([3, 19_999]))
+    mine = owned(few)
+    assert mine.equals(few)
+    assert mine.schema == few.schema
+    assert mine["message"].to_list() == ["line 3 " + "x" * 40, "line 19999 " + "x" * 40]
+    assert owned(big.clear()).schema == big.schema
