@@ -61,9 +61,10 @@ def findings_frames(results: list[tuple[str, ModuleType, Hit | Hits]]) -> tuple[
     rows = _all_rows(parts, heights)
     modules = {module.RULE.id: module for _, module, _ in results}
     rule_table = _rule_table(tuple(modules.values()))
-    hits = hits.join(rule_table, on="rule", how="left", maintain_order="left").with_columns(
-        severity=pl.coalesce("severity", "rule_severity"),
-        **{name: pl.coalesce(f"{name}_given", name) for name in _OVERRIDES},
+    hits = _documented(
+        hits.join(rule_table, on="rule", how="left", maintain_order="left").with_columns(
+            severity=pl.coalesce("severity", "rule_severity")
+        )
     )
     hits = _calibrated(hits, rows, [m.RULE for m in modules.values()])
     rows = rows.sort("finding", "timestamp", nulls_last=True, maintain_order=True)
@@ -97,6 +98,18 @@ def held(hit: Hit | Hits) -> Hit | Hits:
 
 def _held_rows(rows: pl.DataFrame) -> pl.DataFrame:
     return owned(rows.select(c for c in _ROW_TYPES if c in rows.columns))
+
+
+def _documented(hits: pl.DataFrame) -> pl.DataFrame:
+    """``hits`` (joined to their rules') with what a hit says of itself (`_OVERRIDES`) in place of its rule's.
+
+    Only the hits that say something are coalesced: the others keep the joined texts, which are views
+    of the rule table's. Coalesced, every hit's copy of its rule's explanation was written out: 118 MB
+    for the 46,644 WireServer blips of a noisy 2 GB log.
+    """
+    given = pl.any_horizontal(pl.col(f"{name}_given").is_not_null() for name in _OVERRIDES)
+    own = hits.filter(given).with_columns(**{name: pl.coalesce(f"{name}_given", name) for name in _OVERRIDES})
+    return pl.concat([hits.filter(~given), own]).sort("finding")
 
 
 def _hit_table(results: list[tuple[str, ModuleType, Hit | Hits]]) -> tuple[pl.DataFrame, list[pl.DataFrame], pl.Series]:

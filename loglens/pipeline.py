@@ -65,10 +65,11 @@ class RecordDigest:
         self._index = index
         self._advance = advance
         self._lock = threading.Lock()
-        # Empty summaries first: a stream without a chunk still gives typed (empty) frames.
+        # Empty combined summaries first: a stream without a chunk still gives typed (empty) frames,
+        # and the first part is always a combined one (`streamed`).
         empty = empty_frame(WAAGENT_COLUMNS)
-        self._spans: list[pl.DataFrame] = [summaries.spans(empty)]
-        self._timeline: list[pl.DataFrame] = [summaries.timeline(empty)]
+        self._spans: list[pl.DataFrame] = [summaries.combine_spans([summaries.spans(empty)])]
+        self._timeline: list[pl.DataFrame] = [summaries.combine_timeline([summaries.timeline(empty)])]
         self._kept = PackedFrame(empty_frame(WAAGENT_COLUMNS).with_row_index("row").select("row", *COMMON).schema)
         # Held compressed: a 2 GB log has 2.3 million of them (100 MB as a frame, 28 MB packed).
         self._lines = PackedFrame(empty_frame(OPERATION_LINE_COLUMNS).schema)
@@ -142,7 +143,9 @@ class RecordDigest:
 
     def streamed(self, rows: int) -> Streamed:
         """What the engine needs besides the frames, once the stream (of ``rows`` rows) is over."""
-        self._merge()
+        # A single part is combined already (a merge just done): again, a noisy 2 GB log's would cost 1 s.
+        if len(self._timeline) > 1:
+            self._merge()
         return Streamed(rows=rows, spans=self._spans[0], timeline=self._timeline[0], operation_lines=self._lines)
 
 
