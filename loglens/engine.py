@@ -22,8 +22,8 @@ from loglens.context import Context, RuleView, Streamed, build_contexts
 from loglens.errors import first_line
 from loglens.finding_frames import findings_frames, held, redacted_evidence
 from loglens.findings import Findings
-from loglens.packed import owned
 from loglens.knowledge import PROBLEM_LEVELS, SEVERITIES, handler_of
+from loglens.packed import owned
 from loglens.redact import redact_expr
 from loglens.rules import REGISTRY
 from loglens.schema import OTHER_ERROR_COLUMNS, conform
