@@ -70,6 +70,8 @@ class RecordDigest:
         empty = empty_frame(WAAGENT_COLUMNS)
         self._spans: list[pl.DataFrame] = [summaries.combine_spans([summaries.spans(empty)])]
         self._timeline: list[pl.DataFrame] = [summaries.combine_timeline([summaries.timeline(empty)])]
+        # Held compressed past a few thousand a chunk (a noisy VM's hourly blips), so that the
+        # kept rows neither weigh as a frame nor sit between the chunks' transient allocations.
         self._kept = PackedFrame(empty_frame(WAAGENT_COLUMNS).with_row_index("row").select("row", *COMMON).schema)
         # Held compressed: a 2 GB log has 2.3 million of them (100 MB as a frame, 28 MB packed).
         self._lines = PackedFrame(empty_frame(OPERATION_LINE_COLUMNS).schema)

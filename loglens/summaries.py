@@ -60,7 +60,7 @@ def combine_timeline(parts: list[pl.DataFrame]) -> pl.DataFrame:
     places = frame.select(pl.col("source_path").n_unique()).item() + 2
     source = pl.col("source_path").rank("dense").cast(pl.UInt64).fill_null(places - 1)
     level = pl.col("level").to_physical().cast(pl.UInt64).fill_null(len(LEVELS))
-    minute = pl.col("minute").rank("dense").cast(pl.UInt64)
+    minute = pl.col("minute").rank("dense").cast(pl.UInt64).fill_null(frame.height + 1)
     key = ((minute * places + source) * (len(LEVELS) + 1) + level).alias("_key")
     combined = (
         frame.group_by(key)
