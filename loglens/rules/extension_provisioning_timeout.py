@@ -91,9 +91,12 @@ def detect(context: Context) -> list[Hit]:
         longest = [group.sort("took", descending=True).row(0, named=True) for group in groups]
         # The lines each longest run cites, read in one pass over the (packed) operation lines.
         if groups:
-            records = [i for row in longest for i in _cited(row)]
-            cited = lines.read(list(HIT_COLUMNS), where=pl.col("record").is_in(records))
-            hits += [_hit(row, group, cited, converging) for row, group in zip(longest, groups, strict=True)]
+            ids = [_cited(row) for row in longest]
+            cited = lines.read(list(HIT_COLUMNS), where=pl.col("record").is_in([i for own in ids for i in own]))
+            hits += [
+                _hit(row, group, cited.filter(pl.col("record").is_in(own)), converging)
+                for row, group, own in zip(longest, groups, ids, strict=True)
+            ]
     platform = context.tagged(PLATFORM_TIMEOUT, kinds=_PLATFORM_KINDS)
     if platform.height:
         hits += _platform_hits(context, platform)
@@ -138,16 +141,15 @@ def _cited(row: dict) -> list[int]:
 
 
 def _hit(row: dict, group: pl.DataFrame, lines: pl.DataFrame, converging: pl.DataFrame) -> Hit:
-    """The finding for one extension operation; ``lines``: operation lines (its start and end
-    are among them), ``converging``: the NOT_CONVERGED records."""
-    ids = _cited(row)
+    """The finding for one extension operation; ``lines``: the operation lines it cites (`_cited`),
+    ``converging``: the NOT_CONVERGED records."""
     waiting = converging.filter(
         (pl.col("source_path") == row["source_path"])
         & (pl.col("timestamp") > row["started"])
         & pl.col("message").str.contains(row["extension"], literal=True)
     )
     evidence = (
-        pl.concat([_as_strings(lines.filter(pl.col("record").is_in(ids)).select(HIT_COLUMNS)), waiting])
+        pl.concat([_as_strings(lines.select(HIT_COLUMNS)), waiting])
         .unique("record", keep="first")
         .sort("record")
         .select(HIT_COLUMNS)
