@@ -243,6 +243,8 @@ class Keep:
 
     expression: pl.Expr
     ids: tuple[str, ...]
+    #: What `expression` looks for in a message (besides a problem level).
+    pattern: str
     #: Of the kept records, those some rule reads for themselves: a problem level, or an anchor of a
     #: message that is not the steady chatter of a healthy agent (`ORDINARY`). The routine operation
     #: lines between two of them are thinned (`loglens.routine.thin_routine`).
@@ -278,7 +280,7 @@ def keep_for(rules: list[Rule], *, always: pl.Expr | None = None) -> Keep:
         kept = kept | always
     telling = tuple(i for i in ids if not any(covers(o, i) for o in ORDINARY))
     notable = problem | pl.col("message").str.contains(anchor_pattern(catalogue.load(), telling))
-    return Keep(kept.fill_null(False), ids, notable.fill_null(False))
+    return Keep(kept.fill_null(False), ids, pattern, notable.fill_null(False))
 
 
 def tag_kept(records: pl.DataFrame, ids: tuple[str, ...]) -> Found:

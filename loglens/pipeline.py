@@ -26,6 +26,7 @@ from loglens import engine, operations, routine, summaries
 from loglens.context import Streamed, keep_for
 from loglens.engine import Analysis
 from loglens.findings import Rule, neighbour_lines
+from loglens.knowledge import PROBLEM_LEVELS
 from loglens.packed import PackedFrame
 from loglens.records import COMMON
 from loglens.rules import REGISTRY
@@ -34,6 +35,7 @@ from parsers import LoadResult, VmTimezone
 from parsers.chunk_index import ChunkIndex
 from parsers.load import open_sources
 from parsers.schema import WAAGENT_COLUMNS, empty_frame
+from parsers.selection import SelectedRecords, Selection
 
 #: Summary parts merged into one once this many have piled up, so they stay few whatever the size.
 _PARTS_BEFORE_MERGE = 64
@@ -46,6 +48,10 @@ WHOLE_ROWS_HELD = 50_000
 #: on a 525 MB log, 12 MiB chunks took 4.8 s, 24 MiB 4.5 s, 32 MiB 4.3-4.6 s, with no higher peak
 #: (the rules over the kept records peak above the reading). 6 MiB, `parse --out`'s, took 6.4 s.
 ANALYZE_CHUNK_BYTES = 32 * 1024 * 1024
+#: Bytes of a stream parsed whole before its chunks are parsed through the digest's `selection`
+#: (only the records the rules may read in full): an input this small is held whole
+#: (`WHOLE_ROWS_HELD` rows are some 7 MB of agent log), and its chunks cost little either way.
+WHOLE_BYTES = 16 * 1024 * 1024
 #: The columns the reports show of a record around an evidence line (`reports.model`).
 READ_BACK_COLUMNS = ["source_path", "line_first", "line_last", "timestamp", "level", "message"]
 
@@ -59,9 +65,15 @@ class RecordDigest:
     """
 
     def __init__(
-        self, rules: list[Rule], index: ChunkIndex | None, advance: Callable[[float], None] | None = None
+        self,
+        rules: list[Rule],
+        index: ChunkIndex | None,
+        advance: Callable[[float], None] | None = None,
+        whole_bytes: int = WHOLE_BYTES,
     ) -> None:
         self._keep = keep_for(rules)
+        # The parse folds and finishes only the records `transform` may keep (a superset of them).
+        self.selection = Selection(self._keep.pattern, tuple(PROBLEM_LEVELS), after_bytes=whole_bytes)
         self._index = index
         self._advance = advance
         self._lock = threading.Lock()
@@ -78,19 +90,24 @@ class RecordDigest:
         self._whole: list[pl.DataFrame] | None = []
         self._rows_seen = 0
 
-    def transform(self, records: pl.DataFrame) -> pl.DataFrame:
-        """One chunk's rows for `consume`: `row` (numbered from 0 here; the stream shifts it), the
-        record view's columns (the only ones rules and reports read), the operation markers
-        (`loglens.operations.with_markers`) and `kept`; past `WHOLE_ROWS_HELD` rows, only the
-        kept rows and the operation lines, and `kept` leaves out the routine lines inside a healthy
-        run (`loglens.routine`): `consume` gathers every operation line apart."""
-        spans, timeline = summaries.spans(records), summaries.timeline(records)
+    def transform(self, chunk: pl.DataFrame | SelectedRecords) -> pl.DataFrame:
+        """One chunk's rows for `consume`: `row` (numbered from 0 in the chunk; the stream shifts
+        it), the record view's columns (the only ones rules and reports read), the operation
+        markers (`loglens.operations.with_markers`) and `kept`; past `WHOLE_ROWS_HELD` rows, or when
+        the parse left records out (`selection`), only the kept rows and the operation lines, and
+        `kept` leaves out the routine lines inside a healthy run (`loglens.routine`): `consume`
+        gathers every operation line apart."""
+        if isinstance(chunk, pl.DataFrame):
+            chunk = SelectedRecords.whole(chunk)
+        every = chunk.summary_rows()
+        spans, timeline = summaries.spans(every), summaries.timeline(every)
+        del every
         with self._lock:
             self._spans.append(spans)
             self._timeline.append(timeline)
-            self._rows_seen += records.height
-            small = self._index is None or self._rows_seen <= WHOLE_ROWS_HELD
-        rows = records.with_row_index("row").select("row", *COMMON, kept=self._keep.expression)
+            self._rows_seen += chunk.rows
+            small = chunk.complete and (self._index is None or self._rows_seen <= WHOLE_ROWS_HELD)
+        rows = chunk.records.select("row", *COMMON, kept=self._keep.expression)
         if small:
             # Held whole anyway: thinning would cost more than it saves (the notable pattern's fixed
             # ~20 ms per call is 10% of a small VM's analysis), and it changes no result.
@@ -158,15 +175,17 @@ def analyze_paths(
     progress: Callable[[str], None] | None,
     check_lines: Callable[[LoadResult], None],
     chunk_bytes: int = ANALYZE_CHUNK_BYTES,
+    whole_bytes: int = WHOLE_BYTES,
 ) -> Analysis:
     """Read ``paths`` streaming the text logs, run every rule, and fetch the evidence's neighbours.
 
     ``check_lines`` is called on the load before the rules run (it raises when nothing was read).
+    Past ``whole_bytes`` of a stream, only the records the rules may read are parsed in full.
     """
     rules = [module.RULE for module in REGISTRY]  # the rules the engine will run
     index = ChunkIndex(zone=tz, chunk_bytes=chunk_bytes)
     # A progress callback with `advance(fraction)` (`loglens.feedback.Progress`) also gets the bytes read.
-    digest = RecordDigest(rules, index, getattr(progress, "advance", None))
+    digest = RecordDigest(rules, index, getattr(progress, "advance", None), whole_bytes)
     with open_sources(
         paths,
         tz=tz,
@@ -175,6 +194,7 @@ def analyze_paths(
         waagent_sink=digest.consume,
         waagent_transform=digest.transform,
         waagent_index=index,
+        waagent_selection=digest.selection,
     ) as load:
         check_lines(load)
         if progress:

@@ -16,6 +16,7 @@ from parsers.chunks import DEFAULT_CHUNK_BYTES
 from parsers.collect import collect
 from parsers.formats import ReadOptions
 from parsers.reader import Source, SourceAccount
+from parsers.selection import Selection
 from parsers.timezones import VmTimezone
 from parsers.vm_groups import assign, vm_name
 from parsers.waagent_stream import iter_waagent
@@ -139,12 +140,14 @@ def open_sources(
     waagent_sink: Callable[[Iterator[pl.DataFrame]], None] | None = None,
     waagent_transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
     waagent_index: ChunkIndex | None = None,
+    waagent_selection: Selection | None = None,
 ) -> Iterator[LoadResult]:
     """`load_sources` with the sources still open inside the block (archives are closed after it).
 
     ``waagent_index`` records where each streamed chunk came from, so that records can be read
-    back by line while the block lasts (`ChunkIndex.records_at`); the other arguments are
-    `load_sources`'.
+    back by line while the block lasts (`ChunkIndex.records_at`); ``waagent_selection`` has only
+    the records it chooses parsed in full (`parsers.selection`; the transform then receives
+    `SelectedRecords`); the other arguments are `load_sources`'.
     """
     zone = tz if isinstance(tz, VmTimezone) else VmTimezone.parse(tz)
     paths = list(paths)
@@ -157,7 +160,7 @@ def open_sources(
         if waagent_index is not None:
             streamed = [*sources["waagent"], *sources["text"]]
             waagent_index.expected_bytes = sum(_size_on_disk(s) for s in streamed)
-        stream = _Stream(waagent_sink, waagent_transform, waagent_index)
+        stream = _Stream(waagent_sink, waagent_transform, waagent_index, waagent_selection)
         frames["waagent"] = _agent_logs(sources, accounts, zone, chunk_bytes, stream)
         say("reading extension logs, status files and documents")
         _read_formats(sources, frames, accounts, ReadOptions(zone, chunk_bytes))
@@ -201,6 +204,7 @@ class _Stream:
     sink: Callable[[Iterator[pl.DataFrame]], None] | None
     transform: Callable[[pl.DataFrame], pl.DataFrame] | None
     index: ChunkIndex | None
+    selection: Selection | None = None
 
 
 def _agent_logs(
@@ -209,7 +213,13 @@ def _agent_logs(
     """The `waagent` frame: agent logs, then other text; empty when the records went to a sink."""
     # Other text worth reading (syslog copies, pastes, command output) takes the agent grammar
     # too: its agent lines become records, the rest stays searchable as unparsed lines.
-    options = {"tz": zone, "chunk_bytes": chunk_bytes, "transform": stream.transform, "index": stream.index}
+    options = {
+        "tz": zone,
+        "chunk_bytes": chunk_bytes,
+        "transform": stream.transform,
+        "index": stream.index,
+        "selection": stream.selection,
+    }
     streams = (
         iter_waagent(sources["waagent"], accounts, **options),
         iter_waagent(sources["text"], accounts, kind="text", **options),

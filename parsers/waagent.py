@@ -17,12 +17,12 @@ import polars as pl
 
 from parsers import schema
 from parsers.bare_lines import STRIPPED, parse_bare
-from parsers.folding import ELISIONS
 from parsers.chunks import RawChunk
 from parsers.event_fields import event_columns
-from parsers.folding import fold
+from parsers.folding import ELISIONS, fold
 from parsers.lines import Damage, LineChunk, decode_chunk
 from parsers.payloads import decode_payloads
+from parsers.selection import SelectedRecords, Selection, chosen, summary_of
 from parsers.stamped_lines import parse_stamped
 from parsers.timezones import VmTimezone
 from parsers.waagent_format import (
@@ -30,10 +30,10 @@ from parsers.waagent_format import (
     DURATION_TAIL,
     FORMS,
     HEADER_PATTERN,
-    STAMP_FORMATS,
     header_table,
     unescape_agent_text,
 )
+from parsers.waagent_stamps import stamp, utc
 from parsers.wrappers import unwrap, with_wrapper_fields
 
 #: Header form numbers (`waagent_format.FORMS`).
@@ -42,18 +42,23 @@ _DIGITS = tuple("0123456789")
 
 
 def parse_raw_chunk(
-    raw: RawChunk, source_path: str, zone: VmTimezone, marks: list[int] | None = None
-) -> tuple[pl.DataFrame, tuple[int, int, int, int], Damage]:
+    raw: RawChunk,
+    source_path: str,
+    zone: VmTimezone,
+    marks: list[int] | None = None,
+    selection: Selection | None = None,
+) -> tuple[pl.DataFrame | SelectedRecords, tuple[int, int, int, int], Damage]:
     """Read, decode and parse one chunk (in a worker thread).
 
     Args:
         marks: given, receives the byte offsets in the chunk of lines 1, 1 + `LINE_MARK_EVERY`,
             ... when its lines are its bytes as they are (nothing repaired), so that a line can be
             read back without reading the whole chunk (`parsers.chunk_index`).
+        selection: given, only the records it chooses are parsed in full (`parsers.selection`).
 
     Returns:
-        Records numbered from line 1 of the chunk; counts (lines, records, continuations,
-        unparsed); repairs and read problems.
+        Records numbered from line 1 of the chunk (`SelectedRecords` when a ``selection`` was
+        applied); counts (lines, records, continuations, unparsed); repairs and read problems.
     """
     try:
         data = raw.load()
@@ -68,7 +73,7 @@ def parse_raw_chunk(
     # Handed over, not lent: the parse lets the chunk's text go once the messages are cut from it.
     held = [chunk]
     del chunk
-    records, counts = parse_chunk(held, source_path, zone)
+    records, counts = parse_chunk(held, source_path, zone, selection)
     return records, (line_count, *counts), damage
 
 
@@ -76,12 +81,16 @@ def parse_raw_chunk(
 LINE_MARK_EVERY = 1024
 
 
-def parse_chunk(held: list[LineChunk], source_path: str, zone: VmTimezone) -> tuple[pl.DataFrame, tuple[int, int, int]]:
+def parse_chunk(
+    held: list[LineChunk], source_path: str, zone: VmTimezone, selection: Selection | None = None
+) -> tuple[pl.DataFrame | SelectedRecords, tuple[int, int, int]]:
     """Turn one chunk of lines into schema-conforming records.
 
     Args:
         held: the chunk, alone in a list the parse takes it out of: once the messages are cut
             from the lines nothing holds the chunk's text (a 32 MiB chunk's live peak: 190 -> 151 MB).
+        selection: given, and the chunk has only record lines, only the records it chooses are
+            folded and finished (`SelectedRecords`); the rest give their summary columns.
 
     Returns:
         The records and the counts (records, continuation lines, unparsed lines).
@@ -106,6 +115,10 @@ def parse_chunk(held: list[LineChunk], source_path: str, zone: VmTimezone) -> tu
         if other is not None:
             return other
     lines = _mark_records(lines, damaged)
+    if selection is not None and unwrapped is None and not lines["is_unparsed"].any():
+        held.append(lines)
+        del lines  # handed over, so that the chunk's text goes once the chosen messages are cut
+        return _parse_chosen(held, table, source_path, zone, selection, has_backslash)
     # Series filters: a frame-level filter costs a query plan per call, too much per chunk.
     is_start, is_unparsed = lines["is_start"], lines["is_unparsed"]
     starts = _rows(lines, is_start, ("line_no", "text", "ts_len", "header", "head_len"))
@@ -118,16 +131,9 @@ def parse_chunk(held: list[LineChunk], source_path: str, zone: VmTimezone) -> tu
     unparsed = _rows(lines, is_unparsed, ("line_no", "text")) if is_unparsed.any() else None
     counts = (starts.height, continuations.height, 0 if unparsed is None else unparsed.height)
     first_start = starts["line_no"].min() if starts.height else None
-    # The stamps are read off the record's first line, before it is folded.
-    starts = starts.with_columns(_stamp(starts, table["form"].gather(starts["header"]) == _ISO))
-    # Fold whole lines and cut the headers off after: one copy of each message, none left over.
-    records = fold(starts, continuations, "text").with_columns(message=pl.col("text").str.slice(pl.col("head_len")))
-    # The messages are copies: with the lines, their text goes (an unparsed row's text stays).
-    records = records.drop("text")
+    held += [_stamped(starts, table), continuations]
     del lines, starts, continuations, is_start, is_unparsed, owner, follows
-    if has_backslash:
-        records = _decode_agent_escapes(records, table)
-    records = _finish_records(records, table, source_path, zone)
+    records = _records_of(held, table, source_path, zone, has_backslash)
     if unparsed is not None:
         records = _with_unparsed(records, unparsed, source_path)
         if (head := _stripped_head(unparsed, first_start, source_path)) is not None:
@@ -135,6 +141,62 @@ def parse_chunk(held: list[LineChunk], source_path: str, zone: VmTimezone) -> tu
     if unwrapped is not None:
         records = schema.conform(with_wrapper_fields(records, unwrapped), schema.WAAGENT_COLUMNS)
     return records, counts
+
+
+def _stamped(starts: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """``starts`` with `wall_clock`: the stamps are read off a record's first line, before it is folded."""
+    return starts.with_columns(stamp(starts, table["form"].gather(starts["header"]) == _ISO))
+
+
+def _records_of(
+    held: list[pl.DataFrame], table: pl.DataFrame, source_path: str, zone: VmTimezone, has_backslash: bool
+) -> pl.DataFrame:
+    """Records from their (stamped) start lines and continuation lines, handed over in ``held``."""
+    starts, continuations = held
+    held.clear()
+    # Fold whole lines and cut the headers off after: one copy of each message, none left over.
+    records = fold(starts, continuations, "text").with_columns(message=pl.col("text").str.slice(pl.col("head_len")))
+    # The messages are copies: with the lines, their text goes (an unparsed row's text stays).
+    records = records.drop("text")
+    del starts, continuations
+    if has_backslash:
+        records = _decode_agent_escapes(records, table)
+    return _finish_records(records, table, source_path, zone)
+
+
+def _parse_chosen(
+    held: list[pl.DataFrame],
+    table: pl.DataFrame,
+    source_path: str,
+    zone: VmTimezone,
+    selection: Selection,
+    has_backslash: bool,
+) -> tuple[SelectedRecords, tuple[int, int, int]]:
+    """`parse_chunk` of a chunk whose every line starts or continues a record (its lines, handed
+    over in ``held``), through ``selection``: the chosen records folded and finished, the others'
+    summary columns read off their headers."""
+    lines = held.pop()
+    is_start = lines["is_start"]
+    pick = chosen(lines, is_start, table["level"].gather(lines["header"]), selection)
+    starts = _stamped(_rows(lines, is_start, ("line_no", "text", "ts_len", "header", "head_len")), table)
+    owner = (is_start.cum_sum() - 1).cast(pl.UInt32).filter(~is_start)
+    counts = (starts.height, owner.len(), 0)
+    # Continuations of chosen records, each pointing at its record's place among the chosen.
+    wanted = pick.gather(owner)
+    place = (pick.cum_sum() - 1).cast(pl.UInt32)
+    continuations = pl.DataFrame(
+        [
+            lines["line_no"].filter(~is_start).filter(wanted),
+            lines["text"].filter(~is_start).filter(wanted),
+            place.gather(owner.filter(wanted)).alias("owner"),
+        ]
+    )
+    others = summary_of(starts.filter(~pick), table, source_path, zone)
+    held += [starts.filter(pick), continuations]
+    del lines, starts, continuations, is_start, owner, wanted
+    records = _records_of(held, table, source_path, zone, has_backslash)
+    records = records.insert_column(0, pick.arg_true().alias("row"))
+    return SelectedRecords(records, others, counts[0]), counts
 
 
 def _with_unparsed(records: pl.DataFrame, unparsed: pl.DataFrame, source_path: str) -> pl.DataFrame:
@@ -267,13 +329,9 @@ def _finish_records(records: pl.DataFrame, table: pl.DataFrame, source_path: str
     records = records.with_columns(table.drop("key").select(pl.all().gather(records["header"])))
     records = _own_daemon_word(records, table)
     iso = records["form"] == _ISO
-    wall_clock = records["wall_clock"]
-    utc = wall_clock.dt.replace_time_zone("UTC")
-    if not iso.all():
-        utc = pl.select(pl.when(iso).then(utc).otherwise(zone.to_utc(pl.lit(wall_clock)))).to_series()
     records = records.with_columns(
         source_path=pl.lit(source_path),
-        timestamp=utc,
+        timestamp=utc(records["wall_clock"], iso, zone),
         timestamp_local_assumed=~iso,
         **event_columns(records),
     )
@@ -325,36 +383,3 @@ def _own_daemon_word(records: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame
         message=pl.when(own_word).then(pl.concat_str([pl.lit("Daemon "), pl.col("message")])).otherwise("message"),
         process=pl.when(own_word).then(None).otherwise("process"),
     )
-
-
-def _stamp(records: pl.DataFrame, iso: pl.Series) -> pl.Series:
-    """Naive datetimes (`wall_clock`) from each line's date and time (``ts_len`` characters of `text`).
-
-    Each kind of stamp (form and length) is parsed with its own fixed format: the commonest on
-    every row, each other kind only on its own rows, overwriting. Fractions other than six
-    digits are parsed to the second and their digits right-padded or cut to microseconds.
-    """
-    kinds = iso.cast(pl.Int32) * 100 + records["ts_len"]
-    counts = kinds.drop_nulls().value_counts(sort=True)
-    if counts.height == 0:
-        return pl.repeat(None, records.height, dtype=pl.Datetime("us"), eager=True).alias("wall_clock")
-    text = records["text"]
-    kind_list = counts[kinds.name].to_list()
-    stamps = _parse_stamps(text, *divmod(kind_list[0], 100))
-    for kind in kind_list[1:]:
-        rows = kinds == kind
-        stamps = stamps.scatter(rows.arg_true(), _parse_stamps(text.filter(rows), *divmod(kind, 100)))
-    return stamps.alias("wall_clock")
-
-
-def _parse_stamps(text: pl.Series, iso: int, ts_len: int) -> pl.Series:
-    """Parse one kind of stamp from the start of each text."""
-    fmt = STAMP_FORMATS.get((bool(iso), ts_len))
-    if fmt is not None:
-        return text.str.slice(0, ts_len).str.to_datetime(fmt, time_unit="us", strict=False, cache=False)
-    seconds = text.str.slice(0, 19).str.to_datetime(
-        STAMP_FORMATS[(bool(iso), 19)], time_unit="us", strict=False, cache=False
-    )
-    digits = text.str.slice(20, ts_len - 20).str.pad_end(6, "0").str.slice(0, 6).cast(pl.Int64, strict=False)
-    # Adding on the integer representation avoids a duration column.
-    return (seconds.cast(pl.Int64) + digits.fill_null(0)).cast(pl.Datetime("us"))

@@ -15,6 +15,7 @@ from parsers import schema
 from parsers.chunks import DEFAULT_CHUNK_BYTES, RawChunk, iter_raw_chunks, map_in_order
 from parsers.lines import Damage
 from parsers.reader import ParseResult, Source, SourceAccount
+from parsers.selection import SelectedRecords, Selection
 from parsers.timezones import VmTimezone
 from parsers.waagent import parse_raw_chunk
 from parsers.waagent_format import KIND, RECORD_START
@@ -57,6 +58,7 @@ def iter_waagent(
     kind: str = KIND,
     transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
     index=None,
+    selection: Selection | None = None,
 ) -> Iterator[pl.DataFrame]:
     """`read_waagent` as a stream: each chunk's records as they are parsed, in file and line order.
 
@@ -66,19 +68,26 @@ def iter_waagent(
     chunk's records in the worker thread that parsed them, in parallel like the parsing.
     ``index`` (a `parsers.chunk_index.ChunkIndex`) records where each chunk came from; with it, a
     `row` column the transform adds (numbered from 0 in the chunk) is shifted to row numbers of
-    the whole stream, as `line_first` and `line_last` are shifted to file lines.
+    the whole stream, as `line_first` and `line_last` are shifted to file lines. With a
+    ``selection`` (`parsers.selection`), chunks past its `after_bytes` reach ``transform`` as
+    `SelectedRecords` (only the chosen records in full; a chunk the parse took whole, and every
+    chunk before, as a frame), so ``transform`` is then required.
     """
     zone = tz if isinstance(tz, VmTimezone) else VmTimezone.parse(tz)
     mine: list[SourceAccount] = []
     damages: dict[int, Damage] = {}
 
     def parse(job: tuple[SourceAccount, tuple]) -> tuple[SourceAccount, tuple, tuple]:
-        source, ordinal, raw = job[1]
+        source, ordinal, raw, offset = job[1]
         on_disk = raw.data is None
         marks = [] if index is not None and on_disk else None
-        records, counts, damage = parse_raw_chunk(raw, source_path=job[0].path, zone=zone, marks=marks)
+        chosen = selection if selection is not None and offset >= selection.after_bytes else None
+        records, counts, damage = parse_raw_chunk(raw, job[0].path, zone, marks=marks, selection=chosen)
         # The span is taken here, so that only the transformed records wait in flight.
-        stamps, rows = records["timestamp"], records.height
+        if isinstance(records, SelectedRecords):
+            stamps, rows = records.timestamps(), records.rows
+        else:
+            stamps, rows = records["timestamp"], records.height
         # Only a byte range is handed on: a streamed chunk's bytes are let go once parsed.
         place = (source, ordinal, raw if on_disk else None, tuple(marks or ()))
         return job[0], place, (transform(records) if transform else records, stamps, rows, counts, damage)
@@ -108,8 +117,10 @@ def _source_chunks(
     chunk_bytes: int,
     accounts: list[SourceAccount],
     damages: dict[int, Damage],
-) -> Iterator[tuple[SourceAccount, tuple[Source, int, RawChunk]]]:
-    """Every source's chunks in order, each with its account (made here) and (source, ordinal, chunk)."""
+) -> Iterator[tuple[SourceAccount, tuple[Source, int, RawChunk, int]]]:
+    """Every source's chunks in order, each with its account (made here) and (source, ordinal,
+    chunk, the bytes of the stream before it)."""
+    offset = 0
     for item in sources:
         source = item if isinstance(item, Source) else Source.file(item)
         account = SourceAccount(path=source.name, kind=kind)
@@ -117,7 +128,8 @@ def _source_chunks(
         damages[id(account)] = Damage()
         raws = iter_raw_chunks(source, account, record_start=RECORD_START, chunk_bytes=chunk_bytes)
         for ordinal, raw in enumerate(raws):
-            yield account, (source, ordinal, raw)
+            yield account, (source, ordinal, raw, offset)
+            offset += raw.length
 
 
 def _tally(account: SourceAccount, counts: tuple[int, int, int, int]) -> None:

@@ -3,13 +3,13 @@ input fully loaded and analysed (`api.analyze` over a `LoadResult`, the notebook
 evidence, unexplained errors, versions, facts, operations, timeline, and the same report model
 with every evidence line's context, on the generated log, its rotated and archived copies, every
 sample and every corpus case. Small chunks make every input many chunks, so records are kept,
-numbered and read back across chunk boundaries.
+numbered and read back across chunk boundaries; each input is streamed with every record parsed
+in full and with only the selected ones (`parsers.selection`, a big log's way past its start).
 """
 
 from __future__ import annotations
 
 import dataclasses
-
 import gzip
 import shutil
 import zipfile
@@ -30,13 +30,16 @@ CORPUS = Path(__file__).parent / "corpus" / "cases"
 SAMPLES = sorted(p for p in (REPO / "sample_logs").iterdir() if p.is_dir() or p.suffix == ".zip")
 
 
-def _streamed(paths: list[Path], chunk_bytes: int) -> Analysis:
+def _streamed(paths: list[Path], chunk_bytes: int, lean: bool = False) -> Analysis:
+    """The pipeline's analysis; ``lean``: every chunk parsed through the digest's selection (only
+    the records rules may read in full), as past the first `pipeline.WHOLE_BYTES` of a big log."""
     return pipeline.analyze_paths(
         paths,
         tz=VmTimezone.parse(None),
         progress=None,
         check_lines=api.require_lines,
         chunk_bytes=chunk_bytes,
+        whole_bytes=0 if lean else pipeline.WHOLE_BYTES,
     )
 
 
@@ -81,15 +84,16 @@ def read_back(monkeypatch):
     monkeypatch.setattr(pipeline, "WHOLE_ROWS_HELD", 0)
 
 
+@pytest.mark.parametrize("lean", [False, True], ids=["parsed-whole", "parsed-selected"])
 @pytest.mark.parametrize("held", [False, True], ids=["read-back", "held-whole"])
 @pytest.mark.parametrize("shape", ["plain", "gzip", "bundle.zip"])
-def test_streamed_analysis_equals_the_full_one_on_the_generated_log(generated, shape, held, monkeypatch):
+def test_streamed_analysis_equals_the_full_one_on_the_generated_log(generated, shape, held, lean, monkeypatch):
     # Read back from the files (a large input), or taken from the rows held whole (a small one).
     monkeypatch.setattr(pipeline, "WHOLE_ROWS_HELD", 10**9 if held else 0)
     paths = [generated / shape]
     loaded = api.read(paths)
     full = api.analyze(loaded)
-    stream = _streamed(paths, chunk_bytes=64 * 1024)
+    stream = _streamed(paths, chunk_bytes=64 * 1024, lean=lean)
     assert full.findings.table.height >= 6  # every incident kind was found at all
     assert _differences(full, stream) == []
     # Only the records rules may read stayed; the evidence context was read back from the file.
@@ -102,18 +106,16 @@ def test_evidence_context_is_read_back_where_the_stream_let_it_go(generated, rea
     page = model.build(stream, neighbours=True)
     kept = set(stream.load.frames["waagent"].select("source_path", "line_first").iter_rows())
     shown = [
-        (block.path, entry.line)
-        for finding in page.findings
-        for block in finding.blocks
-        for entry in block.records
+        (block.path, entry.line) for finding in page.findings for block in finding.blocks for entry in block.records
     ]
     assert shown and any(line not in kept for line in shown)
 
 
+@pytest.mark.parametrize("lean", [False, True], ids=["parsed-whole", "parsed-selected"])
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
-def test_streamed_analysis_equals_the_full_one_on_each_sample(sample, read_back):
+def test_streamed_analysis_equals_the_full_one_on_each_sample(sample, lean, read_back):
     full = api.analyze(api.read([sample]))
-    assert _differences(full, _streamed([sample], chunk_bytes=4096)) == []
+    assert _differences(full, _streamed([sample], chunk_bytes=4096, lean=lean)) == []
 
 
 def test_streamed_analysis_equals_the_full_one_on_every_corpus_case(read_back):
@@ -122,9 +124,11 @@ def test_streamed_analysis_equals_the_full_one_on_every_corpus_case(read_back):
         load = api.read([case])
         if not any(a.lines for a in load.accounts):
             continue
-        found = _differences(api.analyze(load), _streamed([case], chunk_bytes=2048))
-        if found:
-            differ[case.name] = found
+        full = api.analyze(load)
+        for lean in (False, True):
+            found = _differences(full, _streamed([case], chunk_bytes=2048, lean=lean))
+            if found:
+                differ[(case.name, "parsed-selected" if lean else "parsed-whole")] = found
     assert differ == {}
 
 
