@@ -5,7 +5,9 @@ over what it loaded (`analyze_loaded`, the same digest fed from the loaded frame
 is only what is retained (`RecordDigest`'s policy): a stream from files keeps, per chunk and in
 the threads that parse it, the records some rule may read (`context.Keep`) and the chunk's
 summaries (`loglens.summaries`), and lets every other record go; a loaded frame is held already,
-so all of it is retained. The small sources (extension logs, status files, documents) are read
+so all of it is retained. Past the first `WHOLE_BYTES` of a stream the parse itself folds and
+finishes only the records `Keep` may keep (`parsers.selection`, a superset chosen line by line):
+the others give only the summaries' columns, read off their headers. The small sources (extension logs, status files, documents) are read
 whole. After the rules ran, the records around each evidence line (`nearby`) come from the
 retained rows, or are read back from their chunks (`parsers.chunk_index`) while the sources are
 still open. Both give the same findings, versions, facts, charts and evidence context (a test
