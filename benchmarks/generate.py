@@ -239,9 +239,14 @@ def incident(w: LogWriter, kind: str, n: int) -> None:
 NOISY_CYCLE_GAP = timedelta(minutes=3, seconds=40)
 
 
-def noisy_blip(w: LogWriter) -> None:
-    """One hourly WireServer blip: a failed goal-state fetch, recovered within minutes."""
-    w.counts["wireserver-blip"] = w.counts.get("wireserver-blip", 0) + 1
+def noisy_blip(w: LogWriter, *, outage_open: bool = False) -> None:
+    """One hourly WireServer blip: a failed goal-state fetch, recovered within minutes.
+
+    ``outage_open``: it comes right after an injected WireServer outage, before any fetch
+    succeeded, so it is part of that outage's episode, not one of its own (not counted).
+    """
+    if not outage_open:
+        w.counts["wireserver-blip"] = w.counts.get("wireserver-blip", 0) + 1
     w.iso(
         "WARNING",
         "ExtHandler ExtHandler",
@@ -278,7 +283,7 @@ def generate(
     rng = random.Random(seed)
     writer = LogWriter(datetime(2025, 3, 1, 0, 0, 0), local_offset_hours=0, rng=rng)
     noisy = profile == "noisy"
-    last_hour = last_day = None
+    last_hour = last_day = last_kind = None
     target = int(size_mb * 1024 * 1024)
     written = 0
     incarnation = 1
@@ -291,14 +296,15 @@ def generate(
                 writer.now += NOISY_CYCLE_GAP
                 hour = writer.now.replace(minute=0, second=0, microsecond=0)
                 if last_hour is not None and hour != last_hour:
-                    noisy_blip(writer)
+                    noisy_blip(writer, outage_open=last_kind == "wireserver")
                     if hour.date() != last_day:
                         noisy_lock_wait(writer)
                 last_hour, last_day = hour, hour.date()
             healthy_cycle(writer, incarnation)
+            last_kind = None
             if incarnation % incident_every == 0:
-                kind = INCIDENT_KINDS[(incarnation // incident_every) % len(INCIDENT_KINDS)]
-                incident(writer, kind, incarnation)
+                last_kind = INCIDENT_KINDS[(incarnation // incident_every) % len(INCIDENT_KINDS)]
+                incident(writer, last_kind, incarnation)
             incarnation += 1
             if writer.size > 4 * 1024 * 1024:
                 written += writer.size
