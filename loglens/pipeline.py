@@ -7,11 +7,11 @@ the threads that parse it, the records some rule may read (`context.Keep`) and t
 summaries (`loglens.summaries`), and lets every other record go; a loaded frame is held already,
 so all of it is retained. Past the first `WHOLE_BYTES` of a stream the parse itself folds and
 finishes only the records `Keep` may keep (`parsers.selection`, a superset chosen line by line):
-the others give only the summaries' columns, read off their headers. The small sources (extension logs, status files, documents) are read
-whole. After the rules ran, the records around each evidence line (`nearby`) come from the
-retained rows, or are read back from their chunks (`parsers.chunk_index`) while the sources are
-still open. Both give the same findings, versions, facts, charts and evidence context (a test
-compares them).
+the others give only the summaries' columns, read off their headers. The small sources
+(extension logs, status files, documents) are read whole. After the rules ran, the records
+around each evidence line (`nearby`) come from the retained rows, or are read back from their
+chunks (`parsers.chunk_index`) while the sources are still open. Both give the same findings,
+versions, facts, charts and evidence context (a test compares them).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ another program) is parsed whole.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import polars as pl
 
@@ -72,8 +73,7 @@ class SelectedRecords:
     @classmethod
     def whole(cls, records: pl.DataFrame) -> SelectedRecords:
         """Every record of a chunk parsed in full (numbered here)."""
-        others = schema.empty_frame(schema.WAAGENT_COLUMNS).select(SUMMARY_COLUMNS)
-        return cls(records.with_row_index("row"), others, records.height)
+        return cls(records.with_row_index("row"), _no_summaries(), records.height)
 
     @property
     def complete(self) -> bool:
@@ -94,13 +94,34 @@ class SelectedRecords:
 def unanchored(pattern: str) -> str:
     """``pattern`` with its start anchors (`^`) dropped, so that it matches more, never less.
 
-    Raises:
-        ValueError: the pattern uses `^` in a way dropping it could change (a negated class,
-            an escaped caret), so it cannot be widened this simply.
+    A `^` that is escaped or inside a character class (a negated class, `[^ ]`) is not an anchor
+    and stays; classes may nest, as the regex syntax Polars uses allows.
     """
-    if "[^" in pattern or "\\^" in pattern:
-        raise ValueError(f"cannot widen a pattern with a negated class or an escaped caret: {pattern[:80]}")
-    return pattern.replace("^", "")
+    out, at, depth = [], 0, 0
+    while at < len(pattern):
+        char = pattern[at]
+        if char == "\\":
+            out.append(pattern[at : at + 2])
+            at += 2
+            continue
+        if char == "[":
+            depth += 1
+            out.append(char)
+            at += 1
+            # A class's first `^` negates it, and a `]` right after the opening is a literal.
+            for literal in ("^", "]"):
+                if pattern.startswith(literal, at):
+                    out.append(literal)
+                    at += 1
+            continue
+        if char == "]" and depth:
+            depth -= 1
+        elif char == "^" and not depth:
+            at += 1
+            continue
+        out.append(char)
+        at += 1
+    return "".join(out)
 
 
 def chosen(lines: pl.DataFrame, is_start: pl.Series, levels: pl.Series, selection: Selection) -> pl.Series:
@@ -136,3 +157,8 @@ def summary_of(starts: pl.DataFrame, table: pl.DataFrame, source_path: str, zone
 
 _SUMMARY_SCHEMA = tuple(c for c in schema.WAAGENT_COLUMNS if c.name in SUMMARY_COLUMNS)
 _ISO = FORMS.index("agent-iso")
+
+
+@cache
+def _no_summaries() -> pl.DataFrame:
+    return schema.empty_frame(_SUMMARY_SCHEMA)

@@ -73,6 +73,8 @@ def iter_waagent(
     `SelectedRecords` (only the chosen records in full; a chunk the parse took whole, and every
     chunk before, as a frame), so ``transform`` is then required.
     """
+    if selection is not None and transform is None:
+        raise ValueError("a selection needs a transform: the chunks it parses are not record frames")
     zone = tz if isinstance(tz, VmTimezone) else VmTimezone.parse(tz)
     mine: list[SourceAccount] = []
     damages: dict[int, Damage] = {}

@@ -15,6 +15,7 @@ from parsers.chunks import RawChunk
 from parsers.selection import SUMMARY_COLUMNS, SelectedRecords, Selection, unanchored
 from parsers.timezones import VmTimezone
 from parsers.waagent import parse_raw_chunk
+from parsers.waagent_stream import iter_waagent
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -102,9 +103,20 @@ def test_a_chunk_nothing_chooses_gives_only_summaries():
     assert selected.others.height == selected.rows - 1
 
 
-def test_start_anchors_are_dropped_and_patterns_they_cannot_leave_are_refused():
-    assert unanchored(r"^(?:Command: |Event: name=)|^All done") == r"(?:Command: |Event: name=)|All done"
-    with pytest.raises(ValueError, match="negated class"):
-        unanchored(r"^[^ ]+ failed")
-    with pytest.raises(ValueError, match="escaped caret"):
-        unanchored(r"\^x")
+@pytest.mark.parametrize(
+    ("pattern", "widened"),
+    [
+        (r"^(?:Command: |Event: name=)|^All done", r"(?:Command: |Event: name=)|All done"),
+        (r"^[^ ]+ failed", r"[^ ]+ failed"),  # a negated class is not an anchor
+        (r"\^x|^y", r"\^x|y"),  # nor is an escaped caret
+        (r"[]^]z|[[:alpha:]^]|^w", r"[]^]z|[[:alpha:]^]|w"),  # nor one inside a class, nested or not
+        (r"(?i-u:\[http failed\]|op=)", r"(?i-u:\[http failed\]|op=)"),
+    ],
+)
+def test_start_anchors_are_dropped_and_nothing_else(pattern, widened):
+    assert unanchored(pattern) == widened
+
+
+def test_a_stream_with_a_selection_and_no_transform_is_refused():
+    with pytest.raises(ValueError, match="needs a transform"):
+        next(iter_waagent([REPO / "sample_logs/vm-modern/var/log/waagent.log"], [], selection=SELECTION))
