@@ -86,10 +86,7 @@ def iter_waagent(
         chosen = selection if selection is not None and offset >= selection.after_bytes else None
         records, counts, damage = parse_raw_chunk(raw, job[0].path, zone, marks=marks, selection=chosen)
         # The span is taken here, so that only the transformed records wait in flight.
-        if isinstance(records, SelectedRecords):
-            stamps, rows = records.timestamps(), records.rows
-        else:
-            stamps, rows = records["timestamp"], records.height
+        stamps, rows = _times_and_rows(records)
         # Only a byte range is handed on: a streamed chunk's bytes are let go once parsed.
         place = (source, ordinal, raw if on_disk else None, tuple(marks or ()))
         return job[0], place, (transform(records) if transform else records, stamps, rows, counts, damage)
@@ -111,6 +108,13 @@ def iter_waagent(
     accounts += mine
     for account in mine:
         damages[id(account)].report(account)
+
+
+def _times_and_rows(records: pl.DataFrame | SelectedRecords) -> tuple[pl.Series, int]:
+    """Every record's time, and how many records a chunk has (chosen or not)."""
+    if isinstance(records, SelectedRecords):
+        return records.timestamps(), records.rows
+    return records["timestamp"], records.height
 
 
 def _source_chunks(
