@@ -18,7 +18,7 @@ another program) is parsed whole.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import polars as pl
 
@@ -49,9 +49,10 @@ class Selection:
     levels: tuple[str, ...]
     after_bytes: int = 0
 
-    @property
+    @cached_property
     def line_pattern(self) -> str:
-        """`pattern` tried anywhere in a line (anchors at the start dropped), or an event."""
+        """`pattern` tried anywhere in a line (anchors at the start dropped), or an event; worked
+        out once, not per chunk (the keep pattern is 29,000 characters)."""
         return f"(?:{unanchored(self.pattern)})|{_EVENT}"
 
 
@@ -88,7 +89,7 @@ class SelectedRecords:
 
     def timestamps(self) -> pl.Series:
         """Every record's time (chosen ones first)."""
-        return self.summary_rows().get_column("timestamp")
+        return pl.concat([self.records.get_column("timestamp"), self.others.get_column("timestamp")])
 
 
 def unanchored(pattern: str) -> str:
@@ -124,19 +125,18 @@ def unanchored(pattern: str) -> str:
     return "".join(out)
 
 
-def chosen(lines: pl.DataFrame, is_start: pl.Series, levels: pl.Series, selection: Selection) -> pl.Series:
-    """Per record (one per start line, in order), whether it is chosen.
+def chosen(lines: pl.DataFrame, owner: pl.Series, levels: pl.Series, selection: Selection) -> pl.Series:
+    """Per record (in order), whether it is chosen.
 
     Args:
         lines: the chunk's lines (`text`), every one a record start or its continuation.
-        is_start: which lines start a record.
+        owner: each line's record (numbered from 0, in line order).
         levels: each line's level (null on continuations).
     """
     hit = lines.select(pl.col("text").str.contains(selection.line_pattern)).to_series()
     hit = hit | levels.is_in(selection.levels).fill_null(False)
-    owner = (is_start.cum_sum() - 1).cast(pl.UInt32)
-    starts = int(is_start.sum())
-    return pl.repeat(False, starts, eager=True).scatter(owner.filter(hit), True)
+    records = 0 if owner.is_empty() else int(owner[-1]) + 1
+    return pl.repeat(False, records, eager=True).scatter(owner.filter(hit), True)
 
 
 def summary_of(starts: pl.DataFrame, table: pl.DataFrame, source_path: str, zone: VmTimezone) -> pl.DataFrame:

@@ -177,17 +177,18 @@ def _parse_chosen(
     summary columns read off their headers."""
     lines = held.pop()
     is_start = lines["is_start"]
-    pick = chosen(lines, is_start, table["level"].gather(lines["header"]), selection)
+    # Each line's record: starts counted so far, less one (every line has one: none is unparsed).
+    owner = (is_start.cum_sum() - 1).cast(pl.UInt32)
+    pick = chosen(lines, owner, table["level"].gather(lines["header"]), selection)
     starts = _stamped(_rows(lines, is_start, ("line_no", "text", "ts_len", "header", "head_len")), table)
-    owner = (is_start.cum_sum() - 1).cast(pl.UInt32).filter(~is_start)
-    counts = (starts.height, owner.len(), 0)
+    counts = (starts.height, lines.height - starts.height, 0)
     # Continuations of chosen records, each pointing at its record's place among the chosen.
-    wanted = pick.gather(owner)
+    wanted = ~is_start & pick.gather(owner)
     place = (pick.cum_sum() - 1).cast(pl.UInt32)
     continuations = pl.DataFrame(
         [
-            lines["line_no"].filter(~is_start).filter(wanted),
-            lines["text"].filter(~is_start).filter(wanted),
+            lines["line_no"].filter(wanted),
+            lines["text"].filter(wanted),
             place.gather(owner.filter(wanted)).alias("owner"),
         ]
     )
