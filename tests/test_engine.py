@@ -106,3 +106,24 @@ def test_a_failed_command_a_lock_explains_is_one_incident():
         "a symptom of: package manager locked by another process"
     )
     assert "extension-command-failed" in by_rule["package-manager-lock"].related
+
+
+def test_rules_over_many_records_run_one_at_a_time_with_the_same_findings(monkeypatch):
+    from loglens import engine
+
+    workers = []
+
+    class Recording(engine.ThreadPoolExecutor):
+        def __init__(self, max_workers):
+            workers.append(max_workers)
+            super().__init__(max_workers=max_workers)
+
+    monkeypatch.setattr(engine, "ThreadPoolExecutor", Recording)
+    monkeypatch.setattr(engine, "_PARALLEL_RULES", 2)
+    load = load_sources([SAMPLES])
+    two_at_once = _described(analyze(load))
+    monkeypatch.setattr(engine, "RULES_ALONE_OVER", 1)
+    alone = _described(analyze(load))
+    assert workers == [2, 1]
+    assert alone == two_at_once
+    assert alone
