@@ -3,8 +3,8 @@
 Each stage is a function of the pipeline, timed wherever it runs (the parsing threads included),
 its own time summed over calls (the time of the stages it calls is theirs). With ``--serial`` one
 chunk is parsed at a time and Polars runs on one thread, so the stages add up to the analysis's
-CPU time: that is the work each stage costs. Without it the figures are thread-seconds (three
-chunks in flight on two cores overlap) beside the wall time.
+CPU time: that is the work each stage costs. Without it the figures are thread-seconds (the
+parsing threads overlap) beside the wall time.
 
 A stage whose function is renamed fails the run (`STAGES` names each one), rather than vanishing
 from the table. The timing wrappers are this tool's own; nothing is changed for other callers.
