@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -97,8 +98,7 @@ def one_chunk_at_a_time() -> None:
 
 def measure(path: Path, serial: bool = False) -> tuple[dict[str, float], float, float]:
     """Seconds per stage, wall and CPU seconds of analysing ``path`` and writing its JSON document."""
-    import tempfile
-
+    # Imported here, after `main` set Polars' threads.
     from loglens import api, outputs
 
     spent: Counter = Counter()

@@ -16,7 +16,7 @@ from parsers.chunks import DEFAULT_CHUNK_BYTES
 from parsers.collect import collect
 from parsers.formats import ReadOptions
 from parsers.reader import Source, SourceAccount
-from parsers.selection import Selection
+from parsers.selection import SelectedRecords, Selection
 from parsers.timezones import VmTimezone
 from parsers.vm_groups import assign, vm_name
 from parsers.waagent_stream import iter_waagent
@@ -138,7 +138,7 @@ def open_sources(
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     progress: Callable[[str], None] | None = None,
     waagent_sink: Callable[[Iterator[pl.DataFrame]], None] | None = None,
-    waagent_transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    waagent_transform: Callable[[pl.DataFrame | SelectedRecords], pl.DataFrame] | None = None,
     waagent_index: ChunkIndex | None = None,
     waagent_selection: Selection | None = None,
 ) -> Iterator[LoadResult]:
@@ -202,7 +202,7 @@ class _Stream:
     """Where the agent's records go when they stream (`open_sources`' waagent arguments)."""
 
     sink: Callable[[Iterator[pl.DataFrame]], None] | None
-    transform: Callable[[pl.DataFrame], pl.DataFrame] | None
+    transform: Callable[[pl.DataFrame | SelectedRecords], pl.DataFrame] | None
     index: ChunkIndex | None
     selection: Selection | None = None
 

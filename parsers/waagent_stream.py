@@ -56,7 +56,7 @@ def iter_waagent(
     tz: VmTimezone | str | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     kind: str = KIND,
-    transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    transform: Callable[[pl.DataFrame | SelectedRecords], pl.DataFrame] | None = None,
     index=None,
     selection: Selection | None = None,
 ) -> Iterator[pl.DataFrame]:
