@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from parsers.schema import COMMON_COLUMNS, UTC_TIMESTAMP, Column, Level, column_table, conform, empty_frame
 from parsers.formats import render_markdown as render_parser_frames
+from parsers.schema import COMMON_COLUMNS, UTC_TIMESTAMP, Column, Level, column_table, conform, empty_frame
 
 _COLLECTION = Column(
     "collection", pl.String(), "The VM collection (an archive, or the directory holding a VM's `var/`) it belongs to."
@@ -37,8 +37,9 @@ SPAN_COLUMNS: tuple[Column, ...] = (
     Column("records", pl.UInt32(), "How many records these are."),
 )
 
+#: A year of minutes per source: the path is categorical, 4 bytes a row where a string took ~36.
 TIMELINE_COLUMNS: tuple[Column, ...] = (
-    Column("source_path", pl.String(), "The source file."),
+    Column("source_path", pl.Categorical(), "The source file."),
     Column("minute", UTC_TIMESTAMP, "The minute (records' times truncated to it)."),
     Column("level", Level, "The records' level (null: records without one)."),
     Column("count", pl.UInt32(), "Timestamped records of this source, minute and level."),

@@ -36,6 +36,7 @@ def timeline(records: pl.DataFrame) -> pl.DataFrame:
         records.filter(pl.col("timestamp").is_not_null())
         .group_by(pl.col("source_path"), pl.col("timestamp").dt.truncate("1m").alias("minute"), pl.col("level"))
         .agg(count=pl.len())
+        .with_columns(pl.col("source_path").cast(pl.Categorical))
     )
 
 

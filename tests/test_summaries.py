@@ -41,3 +41,23 @@ def test_combined_timeline_sums_overlapping_parts_in_key_order():
     assert combined.height == 50 * 2 + 30 * 2 - 1 + 20 * 2 + 5
     assert summaries.combine_timeline([combined]).equals(combined)
     assert summaries.combine_timeline([parts[0].clear()]).schema == combined.schema
+
+
+def test_timeline_paths_are_categorical_and_still_ordered_by_their_text():
+    """A year of minutes per source is held with the path as a categorical (4 bytes a row); the
+    categories' codes follow the order paths were first seen (here the reverse of their text), and
+    the combined timeline is still sorted by the text."""
+    paths = ["/var/log/zz-seen-first.log", "/var/log/mm-seen-second.log", "/var/log/aa-seen-last.log"]
+    records = pl.DataFrame(
+        {
+            "source_path": paths,
+            "timestamp": [datetime(2026, 3, 1, 12, 0, tzinfo=UTC)] * 3,
+            "level": ["INFO"] * 3,
+        }
+    ).with_columns(pl.col("level").cast(Level))
+    parts = [summaries.timeline(records[i : i + 1]) for i in range(3)]
+    assert all(part.schema["source_path"] == pl.Categorical() for part in parts)
+    combined = summaries.combine_timeline(parts)
+    assert combined.schema["source_path"] == pl.Categorical()
+    assert combined["source_path"].cast(pl.String).to_list() == sorted(paths)
+    assert combined["source_path"].to_physical().to_list() != sorted(combined["source_path"].to_physical().to_list())
