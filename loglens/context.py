@@ -71,7 +71,7 @@ class Context:
     def operations(self) -> pl.DataFrame:
         """The `operations` derived frame of this collection."""
         measured = operations.measure(self.operation_lines, self.frames, self.log_ends)
-        return measured.select(pl.lit(self.collection, pl.String).alias("collection"), pl.all())
+        return measured.select(pl.lit(self.collection, pl.Categorical).alias("collection"), pl.all())
 
     @cached_property
     def versions(self) -> pl.DataFrame:

@@ -51,7 +51,7 @@ OUTCOMES = ("succeeded", "failed", "still running")
 #: A healthy 2 GB log has 600,000 operations: their repeating text is categorical (as in
 #: `OPERATION_LINE_COLUMNS`), 4 bytes a row where strings took ~110 MB.
 OPERATION_COLUMNS: tuple[Column, ...] = (
-    _COLLECTION,
+    Column("collection", pl.Categorical(), _COLLECTION.meaning),
     Column("record", pl.UInt32(), "Record of the agent line that started the operation."),
     Column("source_path", pl.Categorical(), "File of that line."),
     Column("line_first", pl.UInt32(), "Line number of that line."),

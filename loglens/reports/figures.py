@@ -64,7 +64,7 @@ def _row(name: pl.Expr, several: bool) -> pl.Expr:
     if not several:
         return short
     # The last part of the collection's path, as `_vm_short` names it.
-    vm = pl.col("collection").str.strip_chars_end("/").str.replace(r"^.*/", "")
+    vm = pl.col("collection").cast(pl.String).str.strip_chars_end("/").str.replace(r"^.*/", "")
     return pl.concat_str(vm, pl.lit(" · "), short)
 
 
