@@ -55,9 +55,10 @@ def combine_timeline(parts: list[pl.DataFrame]) -> pl.DataFrame:
     """One timeline frame (`TIMELINE_COLUMNS`) from several, sorted by minute, source and level
     (nulls last)."""
     frame = pl.concat(parts)
-    # Grouped on one integer that orders as the three keys do: grouped on the keys themselves (a
-    # string among them), a noisy 2 GB log's 1.2 million rows took 0.9 s and +250 MB, against 0.4 s
-    # and +130 MB.
+    # Grouped on one integer that orders as the three keys do: grouped on the keys themselves (the
+    # path a string then), a noisy 2 GB log's 1.2 million rows took 0.9 s and +250 MB, against 0.4 s
+    # and +130 MB. The path is a categorical now, whose codes follow first sight: its dense rank
+    # orders it by text.
     places = frame.select(pl.col("source_path").n_unique()).item() + 2
     source = pl.col("source_path").rank("dense").cast(pl.UInt64).fill_null(places - 1)
     level = pl.col("level").to_physical().cast(pl.UInt64).fill_null(len(LEVELS))
