@@ -19,8 +19,6 @@ a goal-state line's own text is kept only where it may be cited, `QUIET_GOAL_GAP
 
 from __future__ import annotations
 
-import itertools
-
 import polars as pl
 
 from loglens.knowledge import (
@@ -33,6 +31,7 @@ from loglens.knowledge import (
     platform_limit,
 )
 from loglens.packed import PackedFrame
+from loglens.pairing import pair
 from loglens.schema import OPERATION_COLUMNS, OPERATION_LINE_COLUMNS, OUTCOMES, conform, empty_frame
 
 #: A handler log's end event that reports failure.
@@ -51,7 +50,6 @@ HANDLER_END = r'\bevent=(?:end|enabled|"(?:failed to handle|enable failed|enable
 ALL_DONE = r"^All extensions in the goal state have reached a terminal state"
 #: Every line the measurement reads (the engine keeps them in the narrowed record view).
 TRIGGERS = "|".join((START, END, GOAL_STATE_DONE, ALL_DONE))
-_AGENT_KINDS = ["waagent", "command_execution"]
 
 
 def with_markers(frame: pl.DataFrame) -> pl.DataFrame:
@@ -114,78 +112,23 @@ def measure(operation_lines: PackedFrame, frames: dict[str, pl.DataFrame], log_e
         frames: the load's frames (extension logs and status files end background enables).
         log_ends: per source path, its last timestamp (`Context.log_ends`).
     """
-    starts, ends, goal_states, all_done = _markers(operation_lines)
-    if starts.height == 0:
-        return empty_frame(OPERATION_COLUMNS).drop("collection")
-    forward = {"on": "timestamp", "strategy": "forward", "check_sortedness": False}
-    # The next operation of the same extension closes one too.
-    closing = starts.select(
-        "ext_code", "timestamp", end_failed=pl.lit(False), end_record="record", end_time="timestamp"
-    )
-    ends = pl.concat([ends, closing]).sort("timestamp", maintain_order=True)
-    measured = (
-        starts.join_asof(ends, by="ext_code", allow_exact_matches=False, **forward)
-        .join_asof(goal_states, by="source_code", allow_exact_matches=False, **forward)
-        .join_asof(all_done, by="source_code", **forward)
-    )
-    terminal = _handler_terminal(frames).sort("timestamp").with_columns(pl.col("extension").cast(pl.Categorical))
-    measured = measured.join_asof(terminal, by="extension", **forward)
-    log_end = log_ends.with_columns(pl.col("source_path").cast(pl.Categorical))
-    measured = measured.join(log_end, on="source_path", how="left").join(_limits(starts), on="ext_code", how="left")
-    return conform(_with_outcome(measured), OPERATION_COLUMNS).drop("collection")
-
-
-#: A start's columns an operation keeps (the joins add the ends').
-_START_COLUMNS = (
-    "record",
-    "source_path",
-    "line_first",
-    "timestamp",
-    "extension",
-    "extension_version",
-    "operation",
-    "message",
-)
-
-
-def _markers(operation_lines: PackedFrame) -> tuple[pl.DataFrame, ...]:
-    """The starts, end lines, goal-state ends and all-done lines, each with only what pairing reads.
-
-    Read one packed part at a time, so the lines are never whole at once; paired on the
-    categoricals' codes and carried as categoricals to the end: a healthy 2 GB log has 600,000
-    operations, and every column a join or a filter copies is 600,000 values.
-    """
-    agent = pl.col("kind").is_in(_AGENT_KINDS)
-    extension = agent & pl.col("extension").is_not_null()
-    codes = {"ext_code": pl.col("extension").to_physical(), "source_code": pl.col("source_path").to_physical()}
     wanted = [c for c in operation_lines.schema if c not in ("line_last", "level")]
-    # Per selection, its piece of each part.
-    pieces: tuple[list[pl.DataFrame], ...] = ([], [], [], [])
-    # An empty part first gives each selection its columns when there are no lines.
-    empty = pl.DataFrame(schema=operation_lines.schema).select(wanted)
-    for part in itertools.chain([empty], operation_lines.parts(wanted)):
-        part = part.with_columns(**codes)
-        pieces[0].append(
-            part.filter(extension & pl.col("is_start")).select(*_START_COLUMNS, *codes, started="timestamp")
-        )
-        pieces[1].append(
-            part.filter(extension & pl.col("is_end")).select(
-                "ext_code", "timestamp", "end_failed", end_record="record", end_time="timestamp"
-            )
-        )
-        pieces[2].append(
-            part.filter(agent & pl.col("is_goal_done")).select(
-                "source_code", "timestamp", goal_record="record", goal_time="timestamp"
-            )
-        )
-        pieces[3].append(part.filter("is_all_done").select("source_code", "timestamp", all_done_time="timestamp"))
-    # Stable sorts: of lines at the same time, the first logged is the one a start meets. Each
-    # selection's pieces are let go once it is whole (a 2 GB log's four are 65 MB).
-    selections = []
-    for of_one in pieces:
-        selections.append(pl.concat(of_one).sort("timestamp", maintain_order=True))
-        of_one.clear()
-    return tuple(selections)
+    forward = {"on": "timestamp", "strategy": "forward", "check_sortedness": False}
+    terminal = _handler_terminal(frames).sort("timestamp").with_columns(pl.col("extension").cast(pl.Categorical))
+    log_end = log_ends.with_columns(pl.col("source_path").cast(pl.Categorical))
+    # Paired a part of the lines at a time (`loglens.pairing`), and finished a part at a time.
+    measured = []
+    for paired in pair(operation_lines.part_count, lambda at: operation_lines.part(at, wanted)):
+        paired = paired.rename({"started": "timestamp"}).join_asof(terminal, by="extension", **forward)
+        paired = paired.rename({"timestamp": "started"}).join(log_end, on="source_path", how="left")
+        finished = _with_outcome(paired.join(_limits(paired), on="ext_code", how="left"))
+        measured.append(conform(finished, OPERATION_COLUMNS).drop("collection"))
+    if not measured:
+        return empty_frame(OPERATION_COLUMNS).drop("collection")
+    operations = pl.concat(measured)
+    # Parts read oldest first are in order already; several files or a clock set back are not.
+    started = operations.get_column("started")
+    return operations if started.is_sorted() else operations.sort("started", maintain_order=True)
 
 
 def _limits(starts: pl.DataFrame) -> pl.DataFrame:
