@@ -5,8 +5,9 @@ An operation's ends are the nearest lines after its start: the next end line of 
 next all-done line of its file (`loglens.operations`). The nearest line after a start among all the
 lines is the earliest of the nearest in each part of them, so the lines can be paired a part (a
 chunk of the stream) at a time: each part's starts become operations, and its lines end sooner
-the operations (its own, and those of the parts before) whose ends they come before. Of lines at the same time the one read
-first wins, and an end line over a next start, as one stable sort of all the lines did.
+the operations (its own, and those of the parts before) whose ends they come before. Of lines at
+the same time the one read first wins, and an end line over a next start, as one stable sort of
+all the lines did.
 
 Which operations a part's lines can end sooner is told by time spans per key (`_touches`): in a log
 read oldest first, a part's lines reach only its own operations and those the part before left
@@ -23,8 +24,8 @@ import polars as pl
 from loglens.knowledge import BACKGROUND_ENABLE, handler_of
 
 _AGENT_KINDS = ["waagent", "command_execution"]
-#: Per kind of best line: its columns (the first is its time); the keys it pairs by; whether a line
-#: at the start's own time may end it (only the all-done line, as the operations were always paired).
+#: Per kind of best line: its columns (the first is its time), the keys it pairs by, and whether a
+#: line at the start's own time may end it (only the all-done line, as operations were always paired).
 _BEST = {
     "end": ("end_time", "end_record", "end_failed", "end_closing"),
     "goal": ("goal_time", "goal_record"),
