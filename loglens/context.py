@@ -19,9 +19,10 @@ from loglens import facts, operations, summaries, versions
 from loglens.findings import DERIVED_PARTS, Rule, covers
 from loglens.knowledge import BANNER, PROBLEM_LEVELS
 from loglens.packed import PackedFrame
+from loglens.pairing import Pairing, collection_of
 from loglens.records import empty_view, record_parts
+from loglens.schema import OPERATION_LINE_COLUMNS, empty_frame
 from parsers import LoadResult, SourceAccount
-
 
 #: Catalogue messages below which every rule's view is a slice of one whole frame (`Context.messages_of`).
 SHARED_MESSAGES_UNDER = 20_000
@@ -38,9 +39,9 @@ class Context:
             may read (`Keep`), errors and warnings, and every status and instance-view row.
         spans: its `loglens.summaries` spans (every record's source, extension, version and time).
         timeline: its `loglens.summaries` timeline (records per minute and level).
-        operation_lines: its operation lines (`loglens.operations.lines`): every one, where
-            ``records`` keeps only the first of each healthy run; held compressed
-            (`loglens.packed`: `read()` gives the frame).
+        pairing: the load's operations, paired as the lines streamed (`loglens.pairing`), and
+            the operation lines a finding may cite (`operation_lines`).
+        mine: the rows of ``pairing`` that are this collection's (None: all of them).
         accounts: its sources' line accounting.
         declared: the catalogue messages the rules that run declare (`Rule.messages`).
         hits: the catalogue messages of the narrowed records (`catalogue.match.Found`, keyed by
@@ -52,11 +53,21 @@ class Context:
     records: pl.DataFrame
     spans: pl.DataFrame
     timeline: pl.DataFrame
-    operation_lines: PackedFrame
+    pairing: Pairing
     accounts: list[SourceAccount] = field(default_factory=list)
     #: The catalogue ids (or prefixes) the rules of this run declare they read (`Rule.messages`).
     declared: tuple[str, ...] = ()
     hits: Found | None = None
+    mine: pl.Expr | None = None
+
+    @property
+    def operation_lines(self) -> PackedFrame:
+        """The operation lines (`loglens.operations.lines`) a finding may cite: those of every
+        operation that was slow or still open as its lines were paired (`Pairing.citable`)."""
+        lines = self.pairing.citable
+        if lines is None:
+            return PackedFrame(empty_frame(OPERATION_LINE_COLUMNS).schema)
+        return lines if self.mine is None else lines.filtered(self.mine)
 
     @cached_property
     def log_ends(self) -> pl.DataFrame:
@@ -70,7 +81,7 @@ class Context:
     @cached_property
     def operations(self) -> pl.DataFrame:
         """The `operations` derived frame of this collection."""
-        measured = operations.measure(self.operation_lines, self.frames, self.log_ends)
+        measured = operations.measure(self.pairing.parts(self.mine), self.frames, self.log_ends)
         return measured.select(pl.lit(self.collection, pl.Categorical).alias("collection"), pl.all())
 
     @cached_property
@@ -209,13 +220,13 @@ def _covered(declared: tuple[str, ...]) -> pl.Expr:
 class Streamed:
     """What a streamed load adds to its frames (`loglens.pipeline`): its `waagent` frame holds
     only the rows `Keep` keeps, each with its `row`, out of ``rows``; the spans and timeline
-    of every streamed row (combined: `loglens.summaries.combine_*`), and every operation line
-    (`loglens.operations.lines`)."""
+    of every streamed row (combined: `loglens.summaries.combine_*`), and the operations paired
+    from their operation lines (`loglens.pairing`)."""
 
     rows: int
     spans: pl.DataFrame
     timeline: pl.DataFrame
-    operation_lines: PackedFrame
+    pairing: Pairing
 
 
 @dataclass(frozen=True)
@@ -326,7 +337,9 @@ def build_contexts(load: LoadResult, rules: list[Rule], streamed: Streamed) -> t
         if rest_timeline.is_empty()
         else summaries.combine_timeline([streamed.timeline, rest_timeline])
     )
-    lines = streamed.operation_lines.plus(operations.lines(rest))
+    # The other agent logs (`CommandExecution.log`) are paired after the stream, a run per file.
+    placed = load.collections()
+    pairing = streamed.pairing.plus(operations.lines(rest).with_columns(group=collection_of(placed)))
     whole = Whole(narrowed, tag_kept(narrowed, keep.ids), spans, timeline)
     parts = load.by_collection()
     if len(parts) == 1:
@@ -338,7 +351,7 @@ def build_contexts(load: LoadResult, rules: list[Rule], streamed: Streamed) -> t
                 whole.narrowed,
                 whole.spans,
                 whole.timeline,
-                lines,
+                pairing,
                 list(part.accounts),
                 declared,
                 whole.hits,
@@ -355,10 +368,11 @@ def build_contexts(load: LoadResult, rules: list[Rule], streamed: Streamed) -> t
                 whole.narrowed.filter(mine),
                 summaries.of_paths(whole.spans, paths),
                 summaries.of_paths(whole.timeline, paths),
-                lines.filtered(pl.col("source_path").cast(pl.String).is_in(paths)),
+                pairing,
                 list(part.accounts),
                 declared,
                 whole.hits,
+                pl.col("source_path").cast(pl.String).is_in(paths),
             )
         )
     return whole, contexts

@@ -39,8 +39,8 @@ _PARALLEL_RULES = max(1, int(os.environ.get("LOGLENS_RULE_THREADS") or 2))
 #: hundreds of thousands of records (a noisy 2 GB log's 430,000 kept blips), peaked at both their
 #: transients together (748 -> 694 MB whole process), for no time saved (Polars is parallel inside each).
 RULES_ALONE_OVER = 100_000
-#: Operation lines from which the operations are measured before the rules run (`run_rules`).
-MEASURED_ALONE_OVER = 100_000
+#: Operations (of every collection) from which they are finished before the rules run (`run_rules`).
+MEASURED_ALONE_OVER = 25_000
 #: Unexplained error templates listed.
 MAX_OTHER_ERRORS = 25
 
@@ -138,7 +138,7 @@ def run_rules(load: LoadResult, rules: tuple[ModuleType, ...] | None, streamed: 
     # (Few are measured by the first rule that reads them, beside the others: a small VM's 11 ms.)
     if any("operations" in module.RULE.reads for module in modules):
         for context in contexts:
-            if context.operation_lines.height >= MEASURED_ALONE_OVER:
+            if context.pairing.height >= MEASURED_ALONE_OVER:
                 context.operations  # noqa: B018 - a cached property, computed here on purpose
     # Rules are independent and spend their time in Polars (which releases the GIL): on a small or
     # quiet input two run at once.

@@ -9,15 +9,19 @@ end is still running at the end of its log. The provisioning-timeout rule and th
 both read this one table.
 
 The table is measured from the operation lines alone (`lines`: starts, ends, goal-state and
-all-done lines, gathered as the agent's log streams past), not from the kept records: a healthy
-log repeats the same enable, `Command:` and goal-state lines thousands of times, and the kept
-records hold only the first of each such run (`loglens.routine`), so the records rules tag and read
-grow with the incidents, not with how many commands the VM ran. (The operation lines still do:
-about 45 bytes each as a frame, so they are held packed, `loglens.packed`, about 12 bytes each;
-a goal-state line's own text is kept only where it may be cited, `QUIET_GOAL_GAP`.)
+all-done lines), not from the kept records: a healthy log repeats the same enable, `Command:` and
+goal-state lines thousands of times, and the kept records hold only the first of each such run
+(`loglens.routine`), so the records rules tag and read grow with the incidents, not with how many
+commands the VM ran. The lines are paired into operations as the agent's log streams past
+(`loglens.pairing`) and let go, but for those a finding may cite; `measure` finishes the paired
+operations (a background enable's handler end, the log's end, the limit, the outcome). A
+goal-state line's own text is kept only where it may be cited (`QUIET_GOAL_GAP`): as categoricals,
+every goal state's distinct text would be held to the end of the process.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import polars as pl
 
@@ -30,8 +34,6 @@ from loglens.knowledge import (
     handler_of,
     platform_limit,
 )
-from loglens.packed import PackedFrame
-from loglens.pairing import pair
 from loglens.schema import OPERATION_COLUMNS, OPERATION_LINE_COLUMNS, OUTCOMES, conform, empty_frame
 
 #: A handler log's end event that reports failure.
@@ -104,24 +106,23 @@ def _may_be_cited() -> pl.Expr:
     return ~(pl.col("is_goal_done") & quiet.fill_null(False))
 
 
-def measure(operation_lines: PackedFrame, frames: dict[str, pl.DataFrame], log_ends: pl.DataFrame) -> pl.DataFrame:
+def measure(paired: Iterable[pl.DataFrame], frames: dict[str, pl.DataFrame], log_ends: pl.DataFrame) -> pl.DataFrame:
     """One row per operation, with the columns of `loglens.schema.OPERATION_COLUMNS` (no collection).
 
     Args:
-        operation_lines: the load's operation lines (`lines`, with `record` and `kind`).
+        paired: the operations paired from the operation lines (`loglens.pairing.Pairing.parts`).
         frames: the load's frames (extension logs and status files end background enables).
         log_ends: per source path, its last timestamp (`Context.log_ends`).
     """
-    wanted = [c for c in operation_lines.schema if c not in ("line_last", "level")]
     forward = {"on": "timestamp", "strategy": "forward", "check_sortedness": False}
     terminal = _handler_terminal(frames).sort("timestamp").with_columns(pl.col("extension").cast(pl.Categorical))
     log_end = log_ends.with_columns(pl.col("source_path").cast(pl.Categorical))
-    # Paired a part of the lines at a time (`loglens.pairing`), and finished a part at a time.
+    # Finished a part at a time: no join ever holds every operation twice.
     measured = []
-    for paired in pair(operation_lines.part_count, lambda at: operation_lines.part(at, wanted)):
-        paired = paired.rename({"started": "timestamp"}).join_asof(terminal, by="extension", **forward)
-        paired = paired.rename({"timestamp": "started"}).join(log_end, on="source_path", how="left")
-        finished = _with_outcome(paired.join(_limits(paired), on="ext_code", how="left"))
+    for part in paired:
+        part = part.rename({"started": "timestamp"}).join_asof(terminal, by="extension", **forward)
+        part = part.rename({"timestamp": "started"}).join(log_end, on="source_path", how="left")
+        finished = _with_outcome(part.join(_limits(part), on="ext_code", how="left"))
         measured.append(conform(finished, OPERATION_COLUMNS).drop("collection"))
     if not measured:
         return empty_frame(OPERATION_COLUMNS).drop("collection")

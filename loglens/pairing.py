@@ -1,27 +1,33 @@
-"""Operation lines paired into operations a part at a time (`loglens.operations.measure`).
+"""Operation lines paired into operations a part at a time, as the agent's log streams past.
 
-An operation's ends are the nearest lines after its start: the next end line of its extension
-(`Command:`, the error `Event:`, or the extension's next start), the next goal-state end and the
-next all-done line of its file (`loglens.operations`). The nearest line after a start among all the
-lines is the earliest of the nearest in each part of them, so the lines can be paired a part (a
-chunk of the stream) at a time: each part's starts become operations, and its lines end sooner
-the operations (its own, and those of the parts before) whose ends they come before. Of lines at
-the same time the one read first wins, and an end line over a next start, as one stable sort of
-all the lines did.
+An operation's ends are the nearest lines after its start, among the lines read with it or after
+it: the next end line of its extension in its VM collection (`Command:`, the error `Event:`, or
+the extension's next start), the next goal-state end and the next all-done line of its file
+(`loglens.operations`). The nearest line among all of them is the earliest of the nearest in each
+part, so the lines can be paired a part (a chunk) at a time and let go: each part's starts become
+operations, and its lines end sooner every held operation (its own and those of the parts before)
+whose ends they come before. Of lines at the same time the one read first wins, and an end line
+over a next start. A part whose times go back (a clock set back, the next file) is paired as runs
+that do not, so a line logged before a start never ends it, however the log is cut into chunks.
 
-Which operations a part's lines can end sooner is told by time spans per key (`_touches`): in a log
-read oldest first, a part's lines reach only its own operations and those the part before left
-open. So the measurement never holds more lines than one part's, nor joins all operations at once
-(on a 2 GB log the four whole selections and their joins were the analysis' second memory peak).
+Which held operations a part's lines can end sooner is told by time spans per key (`_touches`): in
+a log read oldest first, only those the part before left open. So the lines are let go as they
+pass and the operations held compressed: memory grows with operations, not with lines (a 2 GB
+log's 2.3 million operation lines were 29 MB packed and, measured at the end, its largest joins).
+Only the lines a finding may cite are kept (`Pairing.citable`): those of operations that may be
+slow or are still open when their lines are paired.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import polars as pl
 
-from loglens.knowledge import BACKGROUND_ENABLE, handler_of
+from loglens.knowledge import BACKGROUND_ENABLE, WARN_SHARE, handler_of, platform_limit
+from loglens.packed import PackedFrame
 
 _AGENT_KINDS = ["waagent", "command_execution"]
 #: Per kind of best line: its columns (the first is its time), the keys it pairs by, and whether a
@@ -31,49 +37,135 @@ _BEST = {
     "goal": ("goal_time", "goal_record"),
     "done": ("all_done_time",),
 }
-_KEYS = {"end": ["ext_code"], "goal": ["source_code"], "done": ["source_code"]}
+_KEYS = {"end": ["group_code", "ext_code"], "goal": ["source_code"], "done": ["source_code"]}
 _EXACT = {"end": False, "goal": False, "done": True}
 #: Per kind and key: the earliest and latest time (None: open-ended).
 Spans = dict[str, dict[tuple, tuple]]
 
 
-def pair(count: int, read: Callable[[int], pl.DataFrame]) -> Iterator[pl.DataFrame]:
-    """The operations of ``count`` parts of operation lines (`loglens.operations.lines`, in reading
-    order; ``read(i)`` gives part i), a frame per part that holds starts, each sorted by `started`,
-    with their best end, goal-state and all-done lines (`_BEST`; all-done for background enables
-    only, the only ones it ends). Each part is read once, and again only when the starts of a later
-    part may be ended by its lines (a clock set back, files out of order)."""
-    operations: list[pl.DataFrame] = []
-    reach: list[Spans] = []
-    seen: list[Spans] = []  # per part read, its lines' spans
-    for at in range(count):
-        starts, near = _selections(read(at))
+@dataclass(frozen=True)
+class _Held:
+    """One part's operations (sorted by `started`; packed once a newer part is held) and their reach."""
+
+    frame: pl.DataFrame | None
+    packed: PackedFrame | None
+    reach: Spans
+
+    def read(self) -> pl.DataFrame:
+        return self.frame if self.frame is not None else self.packed.read()
+
+    @property
+    def height(self) -> int:
+        return self.frame.height if self.frame is not None else self.packed.height
+
+    def packed_up(self) -> _Held:
+        if self.frame is None:
+            return self
+        packed = PackedFrame(self.frame.schema)
+        packed.add(self.frame)
+        return _Held(None, packed, self.reach)
+
+
+class Pairing:
+    """Operations paired from the operation lines added so far (`add`), and the lines a finding
+    may cite (`citable`).
+
+    Example:
+        >>> Pairing().height
+        0
+    """
+
+    def __init__(self, held: tuple[_Held, ...] = (), citable: PackedFrame | None = None) -> None:
+        self._held = list(held)
+        self.citable = citable
+
+    def add(self, lines: pl.DataFrame) -> None:
+        """Pair ``lines`` (`loglens.operations.lines`, in reading order, with `group`: the VM collection)."""
+        if self.citable is None:
+            self.citable = PackedFrame(lines.drop("group").schema)
+        for run in _runs(lines):
+            self._add_run(run)
+        # The newest part may still be ended by the next lines: it stays plain, the others packed.
+        self._held[:-1] = [held.packed_up() for held in self._held[:-1]]
+
+    def plus(self, lines: pl.DataFrame) -> Pairing:
+        """A new pairing: these operations and lines (shared, not copied) with ``lines`` paired too."""
+        citable = None if self.citable is None else self.citable.plus(pl.DataFrame(schema=self.citable.schema))
+        more = Pairing(tuple(self._held), citable)
+        more.add(lines)
+        return more
+
+    def parts(self, where: pl.Expr | None = None) -> Iterator[pl.DataFrame]:
+        """The paired operations (rows ``where`` says), a part at a time, each sorted by `started`."""
+        for held in self._held:
+            frame = held.read()
+            yield frame if where is None else frame.filter(where)
+
+    @property
+    def height(self) -> int:
+        """Operations paired."""
+        return sum(held.height for held in self._held)
+
+    def _add_run(self, run: pl.DataFrame) -> None:
+        starts, near = _selections(run)
         spans = _spans(near)
-        # The lines read before this part that may end its starts sooner, in reading order.
-        opened = _reach(starts)
-        for before in range(at):
-            if kinds := _touches(opened, seen[before]):
-                starts = _nearer(starts, _selections(read(before), starts=False)[1], kinds)
-        operations.append(starts)
-        reach.append(_reach(starts))
-        seen.append(spans)
-        # This part's lines, for its own operations and those of the parts before.
-        for held in range(at + 1):
-            if kinds := _touches(reach[held], spans):
-                operations[held] = _nearer(operations[held], near, kinds)
-                reach[held] = _reach(operations[held])
-    # Handed out one at a time, each let go here as it goes.
-    operations.reverse()
-    while operations:
-        frame = operations.pop()
-        if frame.height:
-            yield frame
+        if starts.height:
+            self._held.append(_Held(starts, None, _reach(starts)))
+        changed = [len(self._held) - 1] if starts.height else []
+        for at, held in enumerate(self._held):
+            if kinds := _touches(held.reach, spans):
+                frame = _nearer(held.read(), near, kinds)
+                self._held[at] = _Held(frame, None, _reach(frame))
+                changed.append(at)
+        # The lines of this run that operations a finding may cite start with or are ended by.
+        cited = [
+            self._held[at].read().filter(_may_be_cited()).select(pl.col(name).alias("record"))
+            for at in dict.fromkeys(changed)
+            for name in ("record", "end_record", "goal_record")
+        ]
+        if cited:
+            records = pl.concat(cited).to_series().drop_nulls()
+            self.citable.add(run.drop("group").filter(pl.col("record").is_in(records.implode())))
 
 
-def _selections(lines: pl.DataFrame, *, starts: bool = True) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
-    """The starts of ``lines`` as operations not yet ended (with ``starts``), and per kind of best
+def collection_of(placed: dict[str, str]) -> pl.Expr:
+    """The `group` of operation lines: the VM collection of each line's file (``placed``, as
+    `LoadResult.collections` gives it), the file itself when it is not placed."""
+    path = pl.col("source_path").cast(pl.String)
+    return path.replace_strict(placed, default=path, return_dtype=pl.String).cast(pl.Categorical)
+
+
+def _runs(lines: pl.DataFrame) -> Iterator[pl.DataFrame]:
+    """``lines`` as runs whose times do not go back (one run, in a log read in order)."""
+    back = (pl.col("timestamp") < pl.col("timestamp").shift(1)).fill_null(False)
+    cuts = lines.select(back.arg_true()).to_series().to_list()
+    bounds = [0, *cuts, lines.height]
+    for first, end in itertools.pairwise(bounds):
+        if end > first:
+            yield lines.slice(first, end - first)
+
+
+def _may_be_cited() -> pl.Expr:
+    """Operations a finding may cite: slow by what ends them so far (a sooner end can only come
+    later), or not ended yet. A background enable's handler may end it sooner still."""
+    failed_end = pl.when(pl.col("end_failed")).then(pl.col("end_time"))
+    ended = (
+        pl.when(pl.col("background"))
+        .then(pl.min_horizontal("all_done_time", failed_end))
+        .otherwise(pl.min_horizontal("end_time", "goal_time"))
+    )
+    took = ended - pl.col("started")
+    return took.is_null() | (took >= pl.col("slow_after"))
+
+
+def _selections(lines: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
+    """The starts of ``lines`` as operations not yet ended, and per kind of best
     line the lines that may end one, sorted by time (stable: of lines at the same time, the first read)."""
-    codes = {"ext_code": pl.col("extension").to_physical(), "source_code": pl.col("source_path").to_physical()}
+    codes = {
+        "group_code": pl.col("group").to_physical(),
+        "ext_code": pl.col("extension").to_physical(),
+        "source_code": pl.col("source_path").to_physical(),
+    }
     lines = lines.with_columns(**codes)
     agent = pl.col("kind").is_in(_AGENT_KINDS)
     extension = agent & pl.col("extension").is_not_null()
@@ -83,10 +175,10 @@ def _selections(lines: pl.DataFrame, *, starts: bool = True) -> tuple[pl.DataFra
     ends = pl.concat(
         [
             lines.filter(extension & pl.col("is_end")).select(
-                "ext_code", "end_failed", end_closing=pl.lit(False), **end_columns
+                "group_code", "ext_code", "end_failed", end_closing=pl.lit(False), **end_columns
             ),
             lines.filter(is_start).select(
-                "ext_code", end_failed=pl.lit(False), end_closing=pl.lit(True), **end_columns
+                "group_code", "ext_code", end_failed=pl.lit(False), end_closing=pl.lit(True), **end_columns
             ),
         ]
     )
@@ -98,14 +190,13 @@ def _selections(lines: pl.DataFrame, *, starts: bool = True) -> tuple[pl.DataFra
         "done": lines.filter("is_all_done").select("source_code", all_done_time="timestamp"),
     }
     near = {kind: frame.sort(_BEST[kind][0], maintain_order=True) for kind, frame in near.items()}
-    if not starts:
-        return pl.DataFrame(), near
     extension_name = pl.col("extension").cast(pl.String)
     found = lines.filter(is_start).select(
         *_START_COLUMNS,
         *codes,
         started="timestamp",
         background=handler_of(extension_name).is_in(BACKGROUND_ENABLE) & (pl.col("operation") == "Enable"),
+        slow_after=platform_limit(extension_name) * WARN_SHARE,
     )
     unended = found.sort("started", maintain_order=True).with_columns(
         pl.lit(None, near[kind].schema[name]).alias(name) for kind, names in _BEST.items() for name in names

@@ -30,9 +30,9 @@ from loglens.engine import Analysis
 from loglens.findings import Rule, neighbour_lines
 from loglens.knowledge import PROBLEM_LEVELS
 from loglens.packed import PackedFrame
+from loglens.pairing import Pairing, collection_of
 from loglens.records import COMMON
 from loglens.rules import REGISTRY
-from loglens.schema import OPERATION_LINE_COLUMNS
 from parsers import LoadResult, VmTimezone
 from parsers.chunk_index import ChunkIndex
 from parsers.load import open_sources
@@ -72,6 +72,7 @@ class RecordDigest:
         index: ChunkIndex | None,
         advance: Callable[[float], None] | None = None,
         whole_bytes: int = WHOLE_BYTES,
+        collections: dict[str, str] | None = None,
     ) -> None:
         self._keep = keep_for(rules)
         # The parse folds and finishes only the records `transform` may keep (a superset of them).
@@ -87,8 +88,10 @@ class RecordDigest:
         # Held compressed past a few thousand a chunk (a noisy VM's hourly blips), so that the
         # kept rows neither weigh as a frame nor sit between the chunks' transient allocations.
         self._kept = PackedFrame(empty_frame(WAAGENT_COLUMNS).with_row_index("row").select("row", *COMMON).schema)
-        # Held compressed: a 2 GB log has 2.3 million of them (100 MB as a frame, 28 MB packed).
-        self._lines = PackedFrame(empty_frame(OPERATION_LINE_COLUMNS).schema)
+        # Paired as they pass (`loglens.pairing`), each VM's apart: a 2 GB log's 2.3 million
+        # operation lines were 29 MB packed, held to the end; now only the lines a finding may cite are.
+        self._pairing = Pairing()
+        self._collections = collections
         self._whole: list[pl.DataFrame] | None = []
         self._rows_seen = 0
 
@@ -132,11 +135,17 @@ class RecordDigest:
             self._kept.add(rows.filter(pl.col("kept")).select("row", *COMMON))
             # Agent rows are the first records of a load: a row's number is its record (`loglens.records`).
             agent_rows = rows.rename({"row": "record"}).with_columns(kind=pl.lit("waagent"))
-            self._lines.add(operations.lines(agent_rows))
+            self._pairing.add(operations.lines(agent_rows).with_columns(group=collection_of(self._placed())))
             if len(self._spans) > _PARTS_BEFORE_MERGE:
                 self._merge()
             if self._advance is not None and self._index and (fraction := self._index.read_fraction()) is not None:
                 self._advance(fraction)
+
+    def _placed(self) -> dict[str, str]:
+        """Per source, its VM collection (given, or as the sources' opener placed them)."""
+        if self._collections is not None:
+            return self._collections
+        return self._index.collections if self._index is not None else {}
 
     def _merge(self) -> None:
         with self._lock:
@@ -167,7 +176,7 @@ class RecordDigest:
         # A single part is combined already (a merge just done): again, a noisy 2 GB log's would cost 1 s.
         if len(self._timeline) > 1:
             self._merge()
-        return Streamed(rows=rows, spans=self._spans[0], timeline=self._timeline[0], operation_lines=self._lines)
+        return Streamed(rows=rows, spans=self._spans[0], timeline=self._timeline[0], pairing=self._pairing)
 
 
 def analyze_paths(
@@ -215,7 +224,7 @@ LOADED_SLICE_ROWS = 200_000
 def analyze_loaded(result: LoadResult, rules: tuple[ModuleType, ...] = REGISTRY) -> Analysis:
     """Run ``rules`` over what was read already (a notebook's load): the same digest as a stream,
     fed from the loaded `waagent` frame, retaining every row. ``result`` itself is left whole."""
-    digest = RecordDigest([module.RULE for module in rules], None)
+    digest = RecordDigest([module.RULE for module in rules], None, collections=result.collections())
     frame = result.frames["waagent"]
 
     def slices() -> Iterator[pl.DataFrame]:

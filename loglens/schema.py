@@ -238,10 +238,12 @@ _PURPOSE = {
     "spans": "Per source, extension and version: when records named them and how many (`loglens.summaries`); "
     "what versions and facts read instead of every record.",
     "timeline": "Records per source, minute and level (`loglens.summaries`); the events chart reads it.",
-    "operation_lines": "Every line that starts or ends an extension operation, gathered as the agent's log "
-    "streams past (`loglens.operations.lines`): `records` keeps only the first of each healthy run of them. "
-    "A rule's context holds them compressed (`loglens.packed.PackedFrame`; `read()` gives this frame).",
-    "operations": "Extension operations and how long they took, measured from `operation_lines` (`loglens.operations`).",
+    "operation_lines": "The lines that start or end an extension operation (`loglens.operations.lines`) that a "
+    "finding may cite: those of every operation that was slow, or not yet ended, when its lines were paired "
+    "(`loglens.pairing`). A rule's context holds them compressed (`loglens.packed.PackedFrame`; `read()` gives "
+    "this frame).",
+    "operations": "Extension operations and how long they took: every operation line paired as the agent's log "
+    "streams past (`loglens.pairing`), then finished (`loglens.operations`).",
     "versions": "Agent and extension versions over time (`loglens.versions`).",
     "facts": "What the logs say about each VM (`loglens.facts`).",
     "findings": "One row per finding (`loglens.findings`); every output is a view of it.",

@@ -70,6 +70,9 @@ class ChunkIndex:
     warnings: list[str] = field(default_factory=list)
     #: Bytes on disk of every source the stream will read (set by whoever opens them), for `read_fraction`.
     expected_bytes: int = 0
+    #: Per source found, its VM collection as `LoadResult.collections` will give it (set by whoever
+    #: opens them, before the stream): what reads the stream may keep the VMs apart as it goes.
+    collections: dict[str, str] = field(default_factory=dict)
     #: Bytes on disk of the sources before the current one, and the current one's size.
     _bytes_before: int = field(default=0, repr=False)
     _current_bytes: int = field(default=0, repr=False)

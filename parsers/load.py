@@ -157,9 +157,12 @@ def open_sources(
     with collect(paths) as found:
         sources = found.sources
         say(_found_line(sources))
+        directories = [str(Path(p)) for p in paths if Path(p).is_dir()]
         if waagent_index is not None:
             streamed = [*sources["waagent"], *sources["text"]]
             waagent_index.expected_bytes = sum(_size_on_disk(s) for s in streamed)
+            every = [s.name for found_of_kind in sources.values() for s in found_of_kind]
+            waagent_index.collections = assign(every, directories, found.ignored)
         stream = _Stream(waagent_sink, waagent_transform, waagent_index, waagent_selection)
         frames["waagent"] = _agent_logs(sources, accounts, zone, chunk_bytes, stream)
         say("reading extension logs, status files and documents")
@@ -174,7 +177,7 @@ def open_sources(
             notes=list(found.warnings),
             ignored=list(found.ignored),
             looked_like=dict(found.looked_like),
-            directories=[str(Path(p)) for p in paths if Path(p).is_dir()],
+            directories=directories,
         )
 
 
