@@ -79,10 +79,19 @@ class Context:
         )
 
     @cached_property
+    def measured(self) -> PackedFrame:
+        """This collection's operations (`loglens.operations.measure`), held compressed."""
+        return operations.measure(self.pairing.parts(self.mine), self.frames, self.log_ends)
+
+    @property
     def operations(self) -> pl.DataFrame:
-        """The `operations` derived frame of this collection."""
-        measured = operations.measure(self.pairing.parts(self.mine), self.frames, self.log_ends)
-        return measured.select(pl.lit(self.collection, pl.Categorical).alias("collection"), pl.all())
+        """The `operations` derived frame of this collection (read from `measured` on each call)."""
+        return self.operations_where(None)
+
+    def operations_where(self, where: pl.Expr | None) -> pl.DataFrame:
+        """The rows of `operations` that ``where`` keeps (all: None), read a part at a time."""
+        found = operations.in_order(self.measured.read(where=where))
+        return found.select(pl.lit(self.collection, pl.Categorical).alias("collection"), pl.all())
 
     @cached_property
     def versions(self) -> pl.DataFrame:
@@ -181,6 +190,11 @@ class RuleView:
         if "every-message" in self._rule.reads:
             return self._context.messages_of(_reportable())
         return self._context.messages_of(self._rule.messages)
+
+    def operations_where(self, where: pl.Expr | None) -> pl.DataFrame:
+        """`Context.operations_where`, for a rule that declares `operations`."""
+        self._require("operations")
+        return self._context.operations_where(where)
 
     def tagged(self, ids: tuple[str, ...] | list[str], *, kinds: tuple[str, ...] | None = None) -> pl.DataFrame:
         """`Context.tagged`, for ids the rule declares (from the rule's own messages)."""
@@ -342,37 +356,23 @@ def build_contexts(load: LoadResult, rules: list[Rule], streamed: Streamed) -> t
     pairing = streamed.pairing.plus(operations.lines(rest).with_columns(group=collection_of(placed)))
     whole = Whole(narrowed, tag_kept(narrowed, keep.ids), spans, timeline)
     parts = load.by_collection()
-    if len(parts) == 1:
-        ((name, part),) = parts.items()
-        return whole, [
-            Context(
-                name,
-                part.frames,
-                whole.narrowed,
-                whole.spans,
-                whole.timeline,
-                pairing,
-                list(part.accounts),
-                declared,
-                whole.hits,
-            )
-        ]
     contexts = []
     for name, part in parts.items():
         paths = [a.path for a in part.accounts]
-        mine = pl.col("source_path").is_in(paths)
+        # One VM: the whole of everything; several: each its own rows.
+        mine = None if len(parts) == 1 else pl.col("source_path").cast(pl.String).is_in(paths)
         contexts.append(
             Context(
                 name,
                 part.frames,
-                whole.narrowed.filter(mine),
-                summaries.of_paths(whole.spans, paths),
-                summaries.of_paths(whole.timeline, paths),
+                whole.narrowed if mine is None else whole.narrowed.filter(mine),
+                whole.spans if mine is None else summaries.of_paths(whole.spans, paths),
+                whole.timeline if mine is None else summaries.of_paths(whole.timeline, paths),
                 pairing,
                 list(part.accounts),
                 declared,
                 whole.hits,
-                pl.col("source_path").cast(pl.String).is_in(paths),
+                mine,
             )
         )
     return whole, contexts

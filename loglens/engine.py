@@ -9,6 +9,7 @@ findings, sort them into report order, and group the errors no finding explains.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -93,8 +94,24 @@ class Analysis:
 
     @property
     def operations(self) -> pl.DataFrame:
-        """The `operations` frame of every collection."""
-        return pl.concat([c.operations for c in self.contexts])
+        """The `operations` frame of every collection (read back on each call: they are held compressed)."""
+        return self.operations_where(None)
+
+    def operations_where(self, where: pl.Expr | None) -> pl.DataFrame:
+        """The rows of `operations` that ``where`` keeps, of every collection."""
+        return pl.concat([c.operations_where(where) for c in self.contexts])
+
+    @property
+    def operation_count(self) -> int:
+        """How many operations every collection has."""
+        return sum(c.measured.height for c in self.contexts)
+
+    def operation_parts(self) -> Iterator[pl.DataFrame]:
+        """Every collection's operations a part at a time (with `collection`), in reading order."""
+        for context in self.contexts:
+            name = pl.lit(context.collection, pl.Categorical).alias("collection")
+            for part in context.measured.parts():
+                yield part.select(name, pl.all())
 
     @property
     def versions(self) -> pl.DataFrame:
@@ -139,7 +156,7 @@ def run_rules(load: LoadResult, rules: tuple[ModuleType, ...] | None, streamed: 
     if any("operations" in module.RULE.reads for module in modules):
         for context in contexts:
             if context.pairing.height >= MEASURED_ALONE_OVER:
-                context.operations  # noqa: B018 - a cached property, computed here on purpose
+                context.measured  # noqa: B018 - a cached property, computed here on purpose
     # Rules are independent and spend their time in Polars (which releases the GIL): on a small or
     # quiet input two run at once.
     work = [(context, module) for context in contexts for module in modules]

@@ -243,7 +243,8 @@ _PURPOSE = {
     "(`loglens.pairing`). A rule's context holds them compressed (`loglens.packed.PackedFrame`; `read()` gives "
     "this frame).",
     "operations": "Extension operations and how long they took: every operation line paired as the agent's log "
-    "streams past (`loglens.pairing`), then finished (`loglens.operations`).",
+    "streams past (`loglens.pairing`), then finished (`loglens.operations`). A context holds them compressed "
+    "(`Context.measured`); `operations` reads them all back, `operations_where` the rows a filter keeps.",
     "versions": "Agent and extension versions over time (`loglens.versions`).",
     "facts": "What the logs say about each VM (`loglens.facts`).",
     "findings": "One row per finding (`loglens.findings`); every output is a view of it.",

@@ -15,11 +15,12 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from loglens import operations
+from loglens import api, operations, pipeline
 from loglens.pairing import Pairing
 from loglens.records import record_parts
+from loglens.reports import figures
 from loglens.schema import OPERATION_COLUMNS
-from parsers import load_sources
+from parsers import VmTimezone, load_sources
 
 AMA = "Microsoft.Azure.Monitor.AzureMonitorLinuxAgent-1.33.2"
 CSE = "Microsoft.Azure.Extensions.CustomScript-2.1.10"
@@ -97,7 +98,7 @@ def _paired(lines: pl.DataFrame, cuts: list[int]) -> Pairing:
 
 def _measured(pairing: Pairing, vm) -> pl.DataFrame:
     _, frames, ends = vm
-    return operations.measure(pairing.parts(), frames, ends)
+    return operations.in_order(operations.measure(pairing.parts(), frames, ends).read())
 
 
 def test_the_fixture_has_what_the_pairing_must_get_right(vm):
@@ -166,3 +167,29 @@ def test_no_lines_give_no_operations(vm):
     empty = _measured(Pairing(), vm)
     assert empty.height == 0
     assert empty.columns == [c.name for c in OPERATION_COLUMNS if c.name != "collection"]
+
+
+def test_the_chart_picks_its_operations_a_part_at_a_time_as_from_them_all(tmp_path):
+    """The timeline chart shows, of too many operations, those that failed or run on, then the
+    longest: picked from each compressed part, the same as from the whole frame."""
+    log = tmp_path / "var" / "log" / "waagent.log"
+    log.parent.mkdir(parents=True)
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+    lines = _goal_states(start, 200)
+    # An enable that never ends; the slow ones' times tie.
+    lines += [_line(start + timedelta(days=9), f"[{AMA}] Enable extension: [./shim.sh -enable]")]
+    log.write_text("\n".join(lines) + "\n")
+    analysis = pipeline.analyze_paths(
+        [tmp_path], tz=VmTimezone.parse(None), progress=None, check_lines=api.require_lines, chunk_bytes=16 * 1024
+    )
+    assert analysis.contexts[0].measured.part_count > 5
+    whole = analysis.operations
+    notable = (pl.col("outcome") != "succeeded").cast(pl.Int8)
+    expected = (
+        whole.sort([notable, "took"], descending=[True, True], maintain_order=True)
+        .head(60)
+        .sort("started", maintain_order=True)
+    )
+    picked = figures._most_telling(analysis, 60)
+    assert_frame_equal(picked, expected)
+    assert picked.filter(pl.col("outcome") == "still running").height == 1

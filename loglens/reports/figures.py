@@ -58,6 +58,18 @@ def _short(extension: str | None) -> str:
     return (extension or "agent / VM").removeprefix("Microsoft.").removeprefix("Azure.")
 
 
+def _most_telling(analysis: Analysis, count: int) -> pl.DataFrame:
+    """The ``count`` operations that failed or are still running, then the longest (ties: the
+    earliest started), in the order they started; picked a part at a time, never all at once."""
+    order = [(pl.col("outcome") != "succeeded").cast(pl.Int8), pl.col("took"), pl.col("started")]
+    descending = [True, True, False]
+    picked = [
+        part.sort(order, descending=descending, maintain_order=True).head(count) for part in analysis.operation_parts()
+    ]
+    best = pl.concat(picked).sort(order, descending=descending, maintain_order=True).head(count)
+    return best.sort("started", maintain_order=True)
+
+
 def _row(name: pl.Expr, several: bool) -> pl.Expr:
     """A chart row label: the short component name, after its VM's name when several VMs are loaded."""
     short = name.cast(pl.String).fill_null("?").str.strip_prefix("Microsoft.").str.strip_prefix("Azure.")
@@ -107,17 +119,17 @@ def _finding_markers(figure: go.Figure, analysis: Analysis, y_of) -> None:
 
 def timeline(analysis: Analysis) -> go.Figure:
     """Extension operations as bars per extension, by outcome, with the platform limits and findings."""
-    ops = analysis.operations
-    if ops.height == 0 and _timed_findings(analysis).height == 0:
+    count = analysis.operation_count
+    if count == 0 and _timed_findings(analysis).height == 0:
         return nothing_to_draw("No extension operations or timed findings in these logs: no timeline to draw.")
     figure = go.Figure()
     shown_note = ""
-    if ops.height > MAX_TIMELINE_BARS:
+    if count > MAX_TIMELINE_BARS:
         # Routine quick successes would bury the story: keep what failed or ran long.
-        notable = (pl.col("outcome") != "succeeded").cast(pl.Int8)
-        kept = ops.sort([notable, pl.col("took")], descending=[True, True]).head(MAX_TIMELINE_BARS)
-        shown_note = f"{kept.height:,} of {ops.height:,} operations: all failed or running, then the longest"
-        ops = kept.sort("started")
+        ops = _most_telling(analysis, MAX_TIMELINE_BARS)
+        shown_note = f"{ops.height:,} of {count:,} operations: all failed or running, then the longest"
+    else:
+        ops = analysis.operations
     if ops.height:
         ops = ops.with_columns(row=_row(pl.col("extension"), analysis.several_vms))
         _operation_bars(figure, ops)
