@@ -150,9 +150,9 @@ def run_rules(load: LoadResult, rules: tuple[ModuleType, ...] | None, streamed: 
     """
     modules = rules if rules is not None else REGISTRY
     whole, contexts = build_contexts(load, [m.RULE for m in modules], streamed)
-    # Many operations are measured before the rules start, alone: the measurement's transient
-    # (a part at a time now, `loglens.pairing`) overlapped with another rule's would add to its peak.
-    # (Few are measured by the first rule that reads them, beside the others: a small VM's 11 ms.)
+    # Many operations are finished before the rules start, alone (`Context.measured`, a part at a
+    # time): overlapped with another rule's transient theirs would add to its peak. (Few are
+    # finished by the first rule that reads them, beside the others: a small VM's 11 ms.)
     if any("operations" in module.RULE.reads for module in modules):
         for context in contexts:
             if context.pairing.height >= MEASURED_ALONE_OVER:

@@ -159,14 +159,15 @@ def _may_be_cited() -> pl.Expr:
 
 
 def _selections(lines: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
-    """The starts of ``lines`` as operations not yet ended, and per kind of best
-    line the lines that may end one, sorted by time (stable: of lines at the same time, the first read)."""
+    """The starts of ``lines`` as operations not yet ended, and per kind of best line the lines
+    that may end one, sorted by time (stable: of lines at the same time, the first read). One
+    query: run beside the stream's parsing threads, each Polars call waits its turn."""
     codes = {
         "group_code": pl.col("group").to_physical(),
         "ext_code": pl.col("extension").to_physical(),
         "source_code": pl.col("source_path").to_physical(),
     }
-    lines = lines.with_columns(**codes)
+    query = lines.lazy().with_columns(**codes)
     agent = pl.col("kind").is_in(_AGENT_KINDS)
     extension = agent & pl.col("extension").is_not_null()
     is_start = extension & pl.col("is_start")
@@ -174,24 +175,24 @@ def _selections(lines: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, pl.DataFra
     # The next start of an extension ends its operation too; of lines at the same time, an end line first.
     ends = pl.concat(
         [
-            lines.filter(extension & pl.col("is_end")).select(
+            query.filter(extension & pl.col("is_end")).select(
                 "group_code", "ext_code", "end_failed", end_closing=pl.lit(False), **end_columns
             ),
-            lines.filter(is_start).select(
+            query.filter(is_start).select(
                 "group_code", "ext_code", end_failed=pl.lit(False), end_closing=pl.lit(True), **end_columns
             ),
         ]
     )
     near = {
         "end": ends,
-        "goal": lines.filter(agent & pl.col("is_goal_done")).select(
+        "goal": query.filter(agent & pl.col("is_goal_done")).select(
             "source_code", goal_record="record", goal_time="timestamp"
         ),
-        "done": lines.filter("is_all_done").select("source_code", all_done_time="timestamp"),
+        "done": query.filter("is_all_done").select("source_code", all_done_time="timestamp"),
     }
     near = {kind: frame.sort(_BEST[kind][0], maintain_order=True) for kind, frame in near.items()}
     extension_name = pl.col("extension").cast(pl.String)
-    found = lines.filter(is_start).select(
+    found = query.filter(is_start).select(
         *_START_COLUMNS,
         *codes,
         started="timestamp",
@@ -199,37 +200,55 @@ def _selections(lines: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, pl.DataFra
         slow_after=platform_limit(extension_name) * WARN_SHARE,
     )
     unended = found.sort("started", maintain_order=True).with_columns(
-        pl.lit(None, near[kind].schema[name]).alias(name) for kind, names in _BEST.items() for name in names
+        pl.lit(None, _BEST_TYPES[name]).alias(name) for names in _BEST.values() for name in names
     )
-    return unended, near
+    *frames, starts = pl.collect_all([*near.values(), unended])
+    return starts, dict(zip(near, frames, strict=True))
 
 
 #: A start's columns an operation keeps.
 _START_COLUMNS = ("record", "source_path", "line_first", "extension", "extension_version", "operation", "message")
+_BEST_TYPES = {
+    "end_time": pl.Datetime("us", "UTC"),
+    "end_record": pl.UInt32,
+    "end_failed": pl.Boolean,
+    "end_closing": pl.Boolean,
+    "goal_time": pl.Datetime("us", "UTC"),
+    "goal_record": pl.UInt32,
+    "all_done_time": pl.Datetime("us", "UTC"),
+}
 
 
 def _spans(near: dict[str, pl.DataFrame]) -> Spans:
     """Per kind and key, the first and last time of a part's lines."""
-    out = {}
+    queries = []
     for kind, frame in near.items():
         time = pl.col(_BEST[kind][0])
-        spans = frame.group_by(_KEYS[kind]).agg(first=time.min(), last=time.max())
-        out[kind] = {tuple(row[:-2]): row[-2:] for row in spans.iter_rows()}
-    return out
+        queries.append(frame.lazy().group_by(_KEYS[kind]).agg(first=time.min(), last=time.max()))
+    return _by_key(near, pl.collect_all(queries))
 
 
 def _reach(operations: pl.DataFrame) -> Spans:
     """Per kind and key, the earliest start and the latest best line of ``operations`` (None when one
     has none yet): a part's lines outside it cannot end any of them sooner."""
-    out = {}
+    queries = []
     for kind, columns in _BEST.items():
-        rows = operations.filter("background") if kind == "done" else operations
+        rows = operations.lazy().filter("background") if kind == "done" else operations.lazy()
         best = pl.col(columns[0])
-        spans = rows.group_by(_KEYS[kind]).agg(
-            first=pl.col("started").min(), last=pl.when(best.null_count() == 0).then(best.max())
+        queries.append(
+            rows.group_by(_KEYS[kind]).agg(
+                first=pl.col("started").min(), last=pl.when(best.null_count() == 0).then(best.max())
+            )
         )
-        out[kind] = {tuple(row[:-2]): row[-2:] for row in spans.iter_rows()}
-    return out
+    return _by_key(_BEST, pl.collect_all(queries))
+
+
+def _by_key(kinds, frames: list[pl.DataFrame]) -> Spans:
+    """Per kind (in the order of ``kinds``), its frame of keys, first and last as a dict."""
+    return {
+        kind: {tuple(row[:-2]): row[-2:] for row in frame.iter_rows()}
+        for kind, frame in zip(kinds, frames, strict=True)
+    }
 
 
 def _touches(reach: Spans, spans: Spans) -> tuple[str, ...]:
@@ -249,23 +268,21 @@ def _overlap(reach: dict[tuple, tuple], spans: dict[tuple, tuple]) -> bool:
 
 def _nearer(operations: pl.DataFrame, near: dict[str, pl.DataFrame], kinds: tuple[str, ...]) -> pl.DataFrame:
     """``operations`` with their best lines of ``kinds`` replaced by ``near``'s nearest after the
-    start, where sooner."""
+    start, where sooner (one query)."""
+    query = operations.lazy()
     for kind in kinds:
         frame, columns = near[kind], _BEST[kind]
         if frame.height == 0:
             continue
-        found = (
-            operations.select("started", *_KEYS[kind])
-            .join_asof(
-                frame,
-                left_on="started",
-                right_on=columns[0],
-                by=_KEYS[kind],
-                strategy="forward",
-                allow_exact_matches=_EXACT[kind],
-                check_sortedness=False,
-            )
-            .select(pl.col(c).alias(f"{c}_near") for c in columns)
+        right = frame.lazy().rename({c: f"{c}_near" for c in columns})
+        query = query.join_asof(
+            right,
+            left_on="started",
+            right_on=f"{columns[0]}_near",
+            by=_KEYS[kind],
+            strategy="forward",
+            allow_exact_matches=_EXACT[kind],
+            check_sortedness=False,
         )
         old, new = pl.col(columns[0]), pl.col(f"{columns[0]}_near")
         sooner = new.is_not_null() & (old.is_null() | (new < old))
@@ -275,9 +292,7 @@ def _nearer(operations: pl.DataFrame, near: dict[str, pl.DataFrame], kinds: tupl
             sooner = sooner | same.fill_null(False)
         if kind == "done":
             sooner = sooner & pl.col("background")
-        operations = (
-            operations.hstack(found)
-            .with_columns(pl.when(sooner).then(pl.col(f"{c}_near")).otherwise(pl.col(c)).alias(c) for c in columns)
-            .drop(f"{c}_near" for c in columns)
-        )
-    return operations
+        query = query.with_columns(
+            pl.when(sooner).then(pl.col(f"{c}_near")).otherwise(pl.col(c)).alias(c) for c in columns
+        ).drop(f"{c}_near" for c in columns)
+    return query.collect()
