@@ -127,3 +127,23 @@ def test_rules_over_many_records_run_one_at_a_time_with_the_same_findings(monkey
     assert workers == [2, 1]
     assert alone == two_at_once
     assert alone
+
+
+def test_the_stream_knows_each_sources_vm_as_the_load_places_it(tmp_path):
+    """Operations are paired as the agent's logs stream (`loglens.pairing`), each VM's apart: the
+    placement handed to the stream before it starts is the load's own, for VM trees and an archive
+    side by side, and for loose files."""
+    from parsers.chunk_index import ChunkIndex
+    from parsers.load import open_sources
+    from parsers.timezones import VmTimezone
+
+    modern = SAMPLES / "vm-modern"
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "waagent.log").write_bytes((modern / "var/log/waagent.log").read_bytes())
+    loose = [tmp_path / "logs" / "waagent.log", modern / "instance-view.json"]
+    for paths, vms in (([SAMPLES], len(VMS)), (VMS, len(VMS)), (loose, 1)):
+        index = ChunkIndex(zone=VmTimezone.parse(None), chunk_bytes=1 << 20)
+        with open_sources(paths, waagent_index=index, waagent_sink=lambda chunks: list(chunks)) as load:
+            placed = load.collections()
+        assert len(set(placed.values())) == vms
+        assert {path: index.collections[path] for path in placed} == placed
