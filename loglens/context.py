@@ -7,6 +7,7 @@ no rule or report asks for is never computed, and one that several ask for is co
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -90,8 +91,15 @@ class Context:
 
     def operations_where(self, where: pl.Expr | None) -> pl.DataFrame:
         """The rows of `operations` that ``where`` keeps (all: None), read a part at a time."""
-        found = operations.in_order(self.measured.read(where=where))
-        return found.select(pl.lit(self.collection, pl.Categorical).alias("collection"), pl.all())
+        return self._named(operations.in_order(self.measured.read(where=where)))
+
+    def operation_parts(self) -> Iterator[pl.DataFrame]:
+        """`operations` a compressed part at a time, in reading order (not sorted across parts)."""
+        return (self._named(part) for part in self.measured.parts())
+
+    def _named(self, measured: pl.DataFrame) -> pl.DataFrame:
+        """Operations with this collection's name as their first column."""
+        return measured.select(pl.lit(self.collection, pl.Categorical).alias("collection"), pl.all())
 
     @cached_property
     def versions(self) -> pl.DataFrame:

@@ -109,9 +109,7 @@ class Analysis:
     def operation_parts(self) -> Iterator[pl.DataFrame]:
         """Every collection's operations a part at a time (with `collection`), in reading order."""
         for context in self.contexts:
-            name = pl.lit(context.collection, pl.Categorical).alias("collection")
-            for part in context.measured.parts():
-                yield part.select(name, pl.all())
+            yield from context.operation_parts()
 
     @property
     def versions(self) -> pl.DataFrame:

@@ -67,24 +67,21 @@ class PackedFrame:
 
     def parts(self, columns: list[str] | None = None) -> Iterator[pl.DataFrame]:
         """Each part in turn, filtered, with ``columns`` (all by default): one decompressed at a time."""
-        for at in range(self.part_count):
-            yield self.part(at, columns)
+        names = list(self.schema) if columns is None else columns
+        for _, part in self._parts:
+            frame = (
+                part
+                if isinstance(part, pl.DataFrame)
+                else pl.read_parquet(io.BytesIO(part), columns=self._needed(names))
+            )
+            if self._where is not None:
+                frame = frame.filter(self._where)
+            yield frame.select(names)
 
     @property
     def part_count(self) -> int:
         """How many parts there are."""
         return len(self._parts)
-
-    def part(self, at: int, columns: list[str] | None = None) -> pl.DataFrame:
-        """Part ``at``, filtered, with ``columns`` (all by default)."""
-        names = list(self.schema) if columns is None else columns
-        part = self._parts[at][1]
-        frame = (
-            part if isinstance(part, pl.DataFrame) else pl.read_parquet(io.BytesIO(part), columns=self._needed(names))
-        )
-        if self._where is not None:
-            frame = frame.filter(self._where)
-        return frame.select(names)
 
     def read(self, columns: list[str] | None = None, where: pl.Expr | None = None) -> pl.DataFrame:
         """The rows (``where`` too, if given) and columns asked for, as one frame."""

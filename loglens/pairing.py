@@ -119,13 +119,16 @@ class Pairing:
                 changed.append(at)
         # The lines of this run that operations a finding may cite start with or are ended by.
         cited = [
-            self._held[at].read().filter(_may_be_cited()).select(pl.col(name).alias("record"))
+            self._held[at].read().filter(_may_be_cited()).select(record=pl.concat_list(_CITED_RECORDS))
             for at in dict.fromkeys(changed)
-            for name in ("record", "end_record", "goal_record")
         ]
         if cited:
-            records = pl.concat(cited).to_series().drop_nulls()
+            records = pl.concat(cited).get_column("record").explode().drop_nulls()
             self.citable.add(run.drop("group").filter(pl.col("record").is_in(records.implode())))
+
+
+#: The records of an operation's own lines: its start, its best end line and goal-state line.
+_CITED_RECORDS = ["record", "end_record", "goal_record"]
 
 
 def collection_of(placed: dict[str, str]) -> pl.Expr:
