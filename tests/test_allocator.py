@@ -5,6 +5,7 @@ no-op once Polars is loaded; jemalloc reads it."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -37,8 +38,27 @@ def test_nothing_is_set_once_polars_is_loaded():
     assert allocator.SETTING not in _run("import polars, loglens", _env())
 
 
+def test_one_arena_per_four_cores_and_never_none():
+    assert [allocator.setting(cores).rsplit("narenas:", 1)[1] for cores in (1, 2, 4, 7, 8, 64)] == [
+        "1",
+        "1",
+        "1",
+        "1",
+        "2",
+        "16",
+    ]
+
+
+def test_jemalloc_takes_every_option_of_the_setting():
+    # `stats_print` makes jemalloc print its options at exit: each one of ours shows as set.
+    env = _env(**{allocator.VARIABLE: allocator.setting(2) + ",stats_print:true"})
+    done = subprocess.run([sys.executable, "-c", "import polars"], env=env, capture_output=True, text=True, check=True)
+    for name, value in (("dirty_decay_ms", "50"), ("muzzy_decay_ms", "0"), ("narenas", "1")):
+        assert re.search(rf"opt\.{name}: {value}\b", done.stderr), name
+
+
 def test_jemalloc_reads_the_variable():
     # An invalid pair makes Polars' jemalloc complain at start: proof that it reads this variable.
     env = _env(**{allocator.VARIABLE: "no_such_option:1"})
-    done = subprocess.run([sys.executable, "-c", "import polars"], env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", "import polars"], env=env, capture_output=True, text=True, check=False)
     assert "no_such_option" in done.stderr
