@@ -8,8 +8,8 @@ thread and Polars' own workers free them moments later. Memory freed into one ar
 the threads of that arena, so with many arenas each chunk took fresh pages, each a page fault, while
 the freed ones waited out their decay. One arena per four cores (one on the two-core machines this
 was measured on) lets the next chunk reuse what the last freed: a 525 MB log's page faults fell
-from 526,000-606,000 to 297,000-338,000. Freed pages returned after 50 ms, and none kept lazily
-released, then cost no time. Measured in one sitting, alternately, whole process (`loglens analyze
+from 526,000-640,000 to 297,000-338,000. Freed pages returned after 50 ms, and none kept lazily
+released, then cost no time (some pages are faulted in again: 537,000). Measured in one sitting, alternately, whole process (`loglens analyze
 --json`), against 200 ms and Polars' arenas: a 2 GB agent log peaks at 381-387 MB instead of
 445-459 MB, in 16.2-17.9 s instead of 16.9-19.2 s (the README's Performance section has the rest).
 
@@ -32,6 +32,7 @@ CORES_PER_ARENA = 4
 
 
 def _cores() -> int:
+    # As `parsers.chunks` counts them; not imported from there, which would load Polars first.
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
