@@ -16,7 +16,7 @@ import polars as pl
 
 import catalogue
 from catalogue.match import ID, Found, anchor_pattern, attach, found_in
-from loglens import facts, operations, summaries, versions
+from loglens import facts, operations, routine, summaries, versions
 from loglens.findings import DERIVED_PARTS, Rule, covers
 from loglens.knowledge import BANNER, PROBLEM_LEVELS
 from loglens.packed import PackedFrame
@@ -269,9 +269,8 @@ class Keep:
     A record is kept when it holds an anchor of a catalogue message some rule may read (`ids`:
     every problem or benign message, and the context messages the rules declare), found in one
     pass; errors and warnings, operation and banner lines (the timeline and facts read them
-    whatever rules run) are kept whatever they say. The full
-    patterns run later, once, over the kept records (`tag_kept`): run per chunk, their fixed cost
-    per entry made the stream 2 s slower on a 525 MB log.
+    whatever rules run) are kept whatever they say. The full patterns run later, once, over the
+    kept records (`tag_kept`): run per chunk, their fixed cost per entry made the stream 2 s slower.
     """
 
     expression: pl.Expr
@@ -282,11 +281,12 @@ class Keep:
     #: message that is not the steady chatter of a healthy agent (`ORDINARY`). The routine operation
     #: lines between two of them are thinned (`loglens.routine.thin_routine`).
     notable: pl.Expr
+    #: Notable records that may tell of the WireServer connection alone (`routine.connection_only`).
+    connection: pl.Expr
 
 
 #: The catalogue messages of a healthy agent's steady chatter: every goal state's operation lines,
-#: heartbeats, the handler's launch, and mentions of names. Lines carrying only these are not
-#: `Keep.notable`.
+#: heartbeats, the handler's launch, and mentions of names. Lines of these alone are not `Keep.notable`.
 ORDINARY = (
     "mention.",
     "ext.command-start",
@@ -313,7 +313,8 @@ def keep_for(rules: list[Rule], *, always: pl.Expr | None = None) -> Keep:
         kept = kept | always
     telling = tuple(i for i in ids if not any(covers(o, i) for o in ORDINARY))
     notable = problem | pl.col("message").str.contains(anchor_pattern(catalogue.load(), telling))
-    return Keep(kept.fill_null(False), ids, pattern, notable.fill_null(False))
+    connection = notable & pl.col("message").str.contains(anchor_pattern(catalogue.load(), routine.CONNECTION))
+    return Keep(kept.fill_null(False), ids, pattern, notable.fill_null(False), connection.fill_null(False))
 
 
 def tag_kept(records: pl.DataFrame, ids: tuple[str, ...]) -> Found:

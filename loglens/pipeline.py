@@ -118,8 +118,11 @@ class RecordDigest:
             # ~20 ms per call is 10% of a small VM's analysis), and it changes no result.
             return operations.with_markers(rows)
         rows = operations.with_markers(rows.filter(pl.col("kept")))
-        rows = rows.with_columns(routine=routine.routine(), notable=self._keep.notable)
-        rows = rows.with_columns(kept=routine.thin_routine()).drop("routine", "notable")
+        rows = rows.with_columns(
+            routine=routine.routine(), notable=self._keep.notable, connection=self._keep.connection
+        )
+        rows = rows.with_columns(routine.connection_only(rows, self._keep.ids))
+        rows = rows.with_columns(kept=routine.thin_routine()).drop("routine", "notable", "connection")
         return rows.filter(pl.col("kept") | operations.MARKED)
 
     def consume(self, chunks: Iterator[pl.DataFrame]) -> None:

@@ -97,9 +97,12 @@ def test_a_slow_operation_inside_a_healthy_run_keeps_its_start_and_end_as_eviden
 
 
 def test_the_first_success_after_a_failure_is_kept(healthy_runs):
-    kept = _analysed([healthy_runs]).load.frames["waagent"]
-    # The failure is line 1205 (after goal state 300); goal state 301's lines follow it.
-    assert {1205, 1206, 1207, 1208, 1209} <= set(kept["line_first"].to_list())
+    kept = set(_analysed([healthy_runs]).load.frames["waagent"]["line_first"].to_list())
+    # The failure is line 1205 (after goal state 300); goal state 301's lines follow it: its
+    # completion (1208) is the recovery the WireServer rule reads. A WireServer failure ends no
+    # other run: that goal state's enable, command and all-done line (1206, 1207, 1209) go.
+    assert {1205, 1208} <= kept
+    assert not {1206, 1207, 1209} & kept
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +131,66 @@ def test_thinning_changes_no_result_on_the_generated_logs(generated, profile, mo
 def test_thinning_changes_no_result_on_each_sample(sample, monkeypatch):
     thinned, whole = _both([sample], monkeypatch)
     assert _differences(whole, thinned) == []
+
+
+#: An extension's manifest fetch timing out: a `wire.` message that is not the WireServer connection.
+MANIFEST_FAILURE = (
+    "WARNING ExtHandler ExtHandler Failed to fetch manifest from https://example.blob.core.windows.net/"
+    "Microsoft.Azure.Extensions_CustomScript_uscentral_manifest.xml. Error: [HttpError] [HTTP Failed] GET "
+    "https://example.blob.core.windows.net/ -- IOError timed out -- 6 attempts made"
+)
+
+
+@pytest.fixture
+def hourly_blips(tmp_path) -> Path:
+    """Two days of goal states every 5 minutes and heartbeats every 30, a WireServer failure every
+    hour that the next goal state recovers from, and one manifest fetch failure (before goal state 200)."""
+    lines = []
+    start = datetime(2025, 6, 1, tzinfo=UTC)
+    for n in range(12 * 48):
+        when = start + timedelta(minutes=5 * n)
+        if n % 6 == 0:
+            heartbeat = (
+                f"{_stamp(when)} INFO ExtHandler ExtHandler [HEARTBEAT] Agent WALinuxAgent-2.9.1.1 is running as the "
+                f"goal state agent [DEBUG HeartbeatCounter: {n // 6};HeartbeatId: 5B3C;DroppedPackets: 0;"
+                "UpdateGSErrors: 0;AutoUpdate: 1]"
+            )
+            lines.append(heartbeat)
+        if n % 12 == 11:
+            lines.append(f"{_stamp(when - timedelta(minutes=1))} {FAILURE}")
+        if n == 200:
+            lines.append(f"{_stamp(when - timedelta(seconds=30))} {MANIFEST_FAILURE}")
+        lines += _goal_state(when, n)
+    log = tmp_path / "var" / "log" / "waagent.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("\n".join(lines) + "\n")
+    return log
+
+
+def test_a_wireserver_blip_ends_only_the_run_of_goal_state_completions(hourly_blips, monkeypatch):
+    thinned, whole = _both([hourly_blips], monkeypatch)
+    assert _differences(whole, thinned) == []
+    blips = [f for f in thinned.findings if f.rule == "wireserver-unreachable"]
+    assert blips and sum(f.count for f in blips) == 48
+    with monkeypatch.context() as patch:
+        # As before: every notable line, the blips too, ended every run of routine lines.
+        patch.setattr(routine, "CONNECTION", ())
+        every_run_ended = _analysed([hourly_blips])
+    assert _differences(every_run_ended, thinned) == []
+    kept = thinned.load.frames["waagent"]
+    assert kept.height < every_run_ended.load.frames["waagent"].height / 2
+    # Each failure, and the completion after it that ends its streak, are kept.
+    lines = hourly_blips.read_text().splitlines()
+    failures = {n for n, line in enumerate(lines, 1) if "Error fetching the goal state" in line}
+    completions = {n + 3 for n in failures}  # the next goal state's completion: enable, command, completion
+    assert all("ProcessExtensionsGoalState completed" in lines[n - 1] for n in completions)
+    assert failures | completions <= set(kept["line_first"].to_list())
+
+
+def test_a_wire_message_that_is_not_the_connection_still_ends_every_run(hourly_blips):
+    kept = set(_analysed([hourly_blips]).load.frames["waagent"]["line_first"].to_list())
+    lines = hourly_blips.read_text().splitlines()
+    failure = next(n for n, line in enumerate(lines, 1) if "Failed to fetch manifest" in line)
+    assert "Enable extension" in lines[failure]
+    # The enable after it is kept, as after any notable line.
+    assert {failure, failure + 1} <= kept
