@@ -192,7 +192,9 @@ def attach(frame: pl.DataFrame, found: pl.DataFrame, key: str) -> pl.DataFrame:
     """``frame``'s rows joined to their `hits` (on ``key``), in ``key`` order: a field ``frame``
     already has as a column (a record's `extension`, `operation`) keeps the frame's value, and
     the message's is `stated_<field>`."""
-    joined = frame.join(found, on=key, suffix=_STATED).sort(key, ID)
+    # Sorted before the join, not after: the join then copies the frame's columns once, in the
+    # order wanted (a noisy log's WireServer messages peaked +108 MB live as join then sort).
+    joined = frame.join(found.sort(key, ID), on=key, suffix=_STATED, maintain_order="right")
     return joined.rename({c: f"stated_{c.removesuffix(_STATED)}" for c in joined.columns if c.endswith(_STATED)})
 
 
