@@ -26,7 +26,7 @@ import regex
 
 import catalogue
 from catalogue.match import anchored, tag
-from loglens.context import kept_messages
+from loglens.keep import kept_messages
 from loglens.rules import REGISTRY
 
 

@@ -8,17 +8,16 @@ no rule or report asks for is never computed, and one that several ask for is co
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 
 import polars as pl
 
 import catalogue
-from catalogue.match import ID, Found, anchor_pattern, attach, found_in
-from loglens import facts, operations, routine, summaries, versions
+from catalogue.match import ID, Found, attach, found_in
+from loglens import facts, operations, summaries, versions
 from loglens.findings import DERIVED_PARTS, Rule, covers
-from loglens.knowledge import BANNER, PROBLEM_LEVELS
+from loglens.keep import keep_for, kept_messages, narrow, tag_kept
 from loglens.packed import PackedFrame
 from loglens.pairing import Pairing, collection_of
 from loglens.records import empty_view, record_parts
@@ -37,7 +36,7 @@ class Context:
         collection: the collection's name (`LoadResult.collections`).
         frames: its parser frames (a streamed load's `waagent` frame holds only the kept rows).
         records: its record view (`loglens.records`) narrowed to the records some rule
-            may read (`Keep`), errors and warnings, and every status and instance-view row.
+            may read (`loglens.keep.Keep`), errors and warnings, and every status and instance-view row.
         spans: its `loglens.summaries` spans (every record's source, extension, version and time).
         timeline: its `loglens.summaries` timeline (records per minute and level).
         pairing: the load's operations, paired as the lines streamed (`loglens.pairing`), and
@@ -241,7 +240,7 @@ def _covered(declared: tuple[str, ...]) -> pl.Expr:
 @dataclass(frozen=True)
 class Streamed:
     """What a streamed load adds to its frames (`loglens.pipeline`): its `waagent` frame holds
-    only the rows `Keep` keeps, each with its `row`, out of ``rows``; the spans and timeline
+    only the rows `loglens.keep.Keep` keeps, each with its `row`, out of ``rows``; the spans and timeline
     of every streamed row (combined: `loglens.summaries.combine_*`), and the operations paired
     from their operation lines (`loglens.pairing`)."""
 
@@ -262,86 +261,12 @@ class Whole:
     timeline: pl.DataFrame
 
 
-@dataclass(frozen=True)
-class Keep:
-    """Which records a load keeps for the rules.
-
-    A record is kept when it holds an anchor of a catalogue message some rule may read (`ids`:
-    every problem or benign message, and the context messages the rules declare), found in one
-    pass; errors and warnings, operation and banner lines (the timeline and facts read them
-    whatever rules run) are kept whatever they say. The full patterns run later, once, over the
-    kept records (`tag_kept`): run per chunk, their fixed cost per entry made the stream 2 s slower.
-    """
-
-    expression: pl.Expr
-    ids: tuple[str, ...]
-    #: What `expression` looks for in a message (besides a problem level).
-    pattern: str
-    #: Of the kept records, those some rule reads for themselves: a problem level, or an anchor of a
-    #: message that is not the steady chatter of a healthy agent (`ORDINARY`). The routine operation
-    #: lines between two of them are thinned (`loglens.routine.thin_routine`).
-    notable: pl.Expr
-    #: Notable records that may tell of the WireServer connection alone (`routine.connection_only`).
-    connection: pl.Expr
-
-
-#: The catalogue messages of a healthy agent's steady chatter: every goal state's operation lines,
-#: heartbeats, the handler's launch, and mentions of names. Lines of these alone are not `Keep.notable`.
-ORDINARY = (
-    "mention.",
-    "ext.command-start",
-    "ext.goal-state-converged",
-    "wire.goal-state-processed",
-    "agent.heartbeat",
-    "agent.banner-goal-state-agent",
-    "agent-update.launched",
-    "agent-update.launch-succeeded",
-)
-
-
-def keep_for(rules: list[Rule], *, always: pl.Expr | None = None) -> Keep:
-    """What a run of ``rules`` keeps (`Keep`); ``always`` adds records kept whatever they say."""
-    ids = kept_messages(tuple(m for rule in rules for m in rule.messages))
-    # The operation and banner lines are always kept: the timeline and the facts read them whatever
-    # rules run. One regex with the anchors in it: 0.13 s on 60 MB of agent log, where the same
-    # words as a second pass (or an Aho-Corasick `contains_any`) made it 0.19 s.
-    words = [operations.TRIGGERS, BANNER]
-    pattern = "|".join([*(f"(?:{w})" for w in words), anchor_pattern(catalogue.load(), ids)])
-    problem = pl.col("level").is_in(PROBLEM_LEVELS)
-    kept = pl.col("message").str.contains(pattern) | problem
-    if always is not None:
-        kept = kept | always
-    telling = tuple(i for i in ids if not any(covers(o, i) for o in ORDINARY))
-    notable = problem | pl.col("message").str.contains(anchor_pattern(catalogue.load(), telling))
-    connection = notable & pl.col("message").str.contains(anchor_pattern(catalogue.load(), routine.CONNECTION))
-    return Keep(kept.fill_null(False), ids, pattern, notable.fill_null(False), connection.fill_null(False))
-
-
-def tag_kept(records: pl.DataFrame, ids: tuple[str, ...]) -> Found:
-    """The catalogue messages (of ``ids``) of the kept ``records`` (`catalogue.match.Found`, by `record`)."""
-    # The pass runs on one core per call; two halves in two threads use both (Polars releases the GIL).
-    half = (records.height + 1) // 2
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        halves = (records.slice(0, half), records.slice(half))
-        parts = pool.map(lambda part: found_in(part, "record", ids=ids), halves)
-        return Found.concat(list(parts))
-
-
-@cache
-def kept_messages(declared: tuple[str, ...]) -> tuple[str, ...]:
-    """Catalogue ids whose records the rules may read: every entry but the `context` ones no rule
-    declares (``declared``: the rules' `messages`; mentions and facts alone would keep every agent line)."""
-    return tuple(
-        e.id for e in catalogue.load().entries if e.category != "context" or any(covers(m, e.id) for m in declared)
-    )
-
-
 def build_contexts(load: LoadResult, rules: list[Rule], streamed: Streamed) -> tuple[Whole, list[Context]]:
     """The load's narrowed record view and summaries (built once) and one context per collection.
 
     Args:
         load: what the parsers read; its `waagent` frame holds the rows the pipeline kept.
-        rules: the rules that will run (`keep_for`).
+        rules: the rules that will run (`loglens.keep.keep_for`).
         streamed: what the pipeline's digest left (`loglens.pipeline`).
     """
     declared = tuple(m for rule in rules for m in rule.messages)
@@ -350,7 +275,7 @@ def build_contexts(load: LoadResult, rules: list[Rule], streamed: Streamed) -> t
     parts = record_parts(load.frames, streamed.rows)
     kept = parts.pop("waagent", None)
     rest = empty_view() if not parts else pl.concat(list(parts.values()))
-    narrowed = _narrow(rest, keep) if kept is None else pl.concat([kept, _narrow(rest, keep)])
+    narrowed = narrow(rest, keep) if kept is None else pl.concat([kept, narrow(rest, keep)])
     spans = summaries.combine_spans([streamed.spans, summaries.spans(rest)])
     # The streamed timeline is combined already: merged again with nothing, a 2 GB log's 600,000
     # minutes cost a +100 MB transient.
@@ -385,16 +310,3 @@ def build_contexts(load: LoadResult, rules: list[Rule], streamed: Streamed) -> t
             )
         )
     return whole, contexts
-
-
-def _narrow(records: pl.DataFrame, keep: Keep) -> pl.DataFrame:
-    """One pass of ``keep`` over all records."""
-    # A regex pass runs on one core; two halves in two threads use both (Polars releases the GIL).
-    half = (records.height + 1) // 2
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        masks = list(
-            pool.map(
-                lambda part: part.select(keep.expression).to_series(), (records.slice(0, half), records.slice(half))
-            )
-        )
-    return records.filter(pl.concat(masks))

@@ -3,7 +3,7 @@
 Every surface analyses this way: the CLI and fleet tasks over files (`analyze_paths`), the notebook
 over what it loaded (`analyze_loaded`, the same digest fed from the loaded frame). What differs
 is only what is retained (`RecordDigest`'s policy): a stream from files keeps, per chunk and in
-the threads that parse it, the records some rule may read (`context.Keep`) and the chunk's
+the threads that parse it, the records some rule may read (`loglens.keep.Keep`) and the chunk's
 summaries (`loglens.summaries`), and lets every other record go; a loaded frame is held already,
 so all of it is retained. Past the first `WHOLE_BYTES` of a stream the parse itself folds and
 finishes only the records `Keep` may keep (`parsers.selection`, a superset chosen line by line):
@@ -25,9 +25,10 @@ from types import ModuleType
 import polars as pl
 
 from loglens import engine, operations, routine, summaries
-from loglens.context import Streamed, keep_for
+from loglens.context import Streamed
 from loglens.engine import Analysis
 from loglens.findings import Rule, neighbour_lines
+from loglens.keep import keep_for
 from loglens.knowledge import PROBLEM_LEVELS
 from loglens.packed import PackedFrame
 from loglens.pairing import Pairing, collection_of

@@ -5,7 +5,7 @@ logs a heartbeat every half hour: a year of a healthy VM is hundreds of thousand
 rules would tag, hold and filter each one. Rules read a routine line only next to something that
 happened (the first success after a failure, the first enable after an update, the version seen
 running after a hand-over), so the stream keeps, per run of routine lines between two notable
-ones (`loglens.context.Keep.notable`), the first of each kind, and for the agent's own steady
+ones (`loglens.keep.Keep.notable`), the first of each kind, and for the agent's own steady
 lines (heartbeats, the handler's launch) also the last of each version, which versions and facts
 read. A notable line of the WireServer connection alone (a blip, `CONNECTION`) ends only the run of
 goal-state completions, whose first after a failure the WireServer rule reads as the recovery: a VM
