@@ -135,6 +135,21 @@ class Context:
             return self.messages.filter(_covered(tuple(ids)))
         return attach(self.records, self.found.filter(_covered(tuple(ids))).wide(), "record")
 
+    def messages_by_record(self, ids: tuple[str, ...], fields: tuple[str, ...]) -> pl.DataFrame:
+        """Records carrying any of the catalogue messages ``ids`` (ids, or prefixes ending in `.`),
+        in record order: the record's columns, `ids` (its messages of ``ids``, sorted) and per field
+        of ``fields`` the first value its messages state (in id order). The same as grouping
+        `messages_of(ids)` by record, without building it: a noisy 2 GB log's WireServer messages
+        were 282,000 rows of every record column and catalogue field (+93 MB live at their peak)."""
+        found = self.found.filter(_covered(ids))
+        listed = found.pairs.group_by("record", maintain_order=True).agg(pl.col(ID).alias("ids"))
+        stated = found.fields.filter(pl.col("field").is_in(fields)).sort("record", ID)
+        firsts = stated.group_by("record", "field", maintain_order=True).agg(pl.col("value").first())
+        wide = firsts.pivot(on="field", index="record", values="value") if firsts.height else firsts.select("record")
+        wide = wide.with_columns(pl.lit(None, pl.String).alias(f) for f in fields if f not in wide.columns)
+        listed = listed.join(wide.select("record", *fields), on="record", how="left", maintain_order="left")
+        return self.records.join(listed, on="record", maintain_order="right")
+
     def tagged(self, ids: tuple[str, ...] | list[str], *, kinds: tuple[str, ...] | None = None) -> pl.DataFrame:
         """Records carrying any of the catalogue messages ``ids`` (an id, or a prefix ending in `.`).
 
@@ -207,9 +222,18 @@ class RuleView:
         """`Context.tagged`, for ids the rule declares (from the rule's own messages)."""
         if "every-message" in self._rule.reads:
             return self._context.tagged(ids, kinds=kinds)
+        self._require_messages(ids)
+        return _tagged(self.messages, ids, kinds)
+
+    def messages_by_record(self, ids: tuple[str, ...], fields: tuple[str, ...]) -> pl.DataFrame:
+        """`Context.messages_by_record`, for ids the rule declares."""
+        if "every-message" not in self._rule.reads:
+            self._require_messages(ids)
+        return self._context.messages_by_record(ids, fields)
+
+    def _require_messages(self, ids: tuple[str, ...] | list[str]) -> None:
         if stray := [i for i in ids if not any(covers(m, i) for m in self._rule.messages)]:
             raise UndeclaredRead(f"rule {self._rule.id} reads messages {stray} without declaring them in Rule.messages")
-        return _tagged(self.messages, ids, kinds)
 
     def field_of(self, records: pl.Series, field: str) -> str | None:
         """`Context.field_of`, over the rule's own messages."""

@@ -58,7 +58,6 @@ from datetime import timedelta
 import polars as pl
 
 import catalogue
-from catalogue.match import ID
 from loglens.context import Context
 from loglens.findings import Hit, Hits, Rule
 from loglens.rules._common import HIT_COLUMNS, duration_expr, span_text
@@ -195,7 +194,7 @@ def detect(context: Context) -> list[Hit | Hits]:
     if wrapped.height:
         # The WireServer client wraps any exception, the agent's own bugs included: say so, as info.
         errors = wrapped.join(
-            context.messages.filter(pl.col(ID) == WRAPPER).select("record", "error"), on="record", how="left"
+            context.messages_by_record((WRAPPER,), ("error",)).select("record", "error"), on="record", how="left"
         )["error"]
         when = span_text(wrapped)
         summary = (
@@ -213,17 +212,17 @@ def detect(context: Context) -> list[Hit | Hits]:
 def _records(context: Context) -> pl.DataFrame:
     """The records of the failure kinds that carry this rule's messages: one row per record with
     every id it carries (`ids`) and the first `endpoint` and `status` any of them states."""
-    tagged = context.messages.filter(pl.col("kind").is_in(_KINDS))
-    wanted = pl.col(ID).is_in([*RECOVERED, *CORROBORATION, *SYMPTOMS, "net.not-permitted", "benign.telemetry-dropped"])
-    wanted = wanted | pl.col(ID).str.starts_with("wire.") | pl.col(ID).str.starts_with("firewall.")
-    tagged = tagged.filter(wanted)
-    fields = tagged.group_by("record", maintain_order=True).agg(
-        pl.col(ID).alias("ids"),
-        pl.col("endpoint").drop_nulls().first(),
-        pl.col("status").drop_nulls().first(),
+    wanted = (
+        *RECOVERED,
+        *CORROBORATION,
+        *SYMPTOMS,
+        "net.not-permitted",
+        "benign.telemetry-dropped",
+        "wire.",
+        "firewall.",
     )
-    rows = tagged.unique("record", keep="first", maintain_order=True).select(*HIT_COLUMNS, "kind")
-    return rows.join(fields, on="record", how="left", maintain_order="left")
+    records = context.messages_by_record(wanted, ("endpoint", "status"))
+    return records.filter(pl.col("kind").is_in(_KINDS)).select(*HIT_COLUMNS, "kind", "ids", "endpoint", "status")
 
 
 def _with_legacy_neighbours(failures: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
