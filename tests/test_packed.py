@@ -1,6 +1,6 @@
 """Frames held compressed (`loglens.packed`): what is read back is what was added."""
 
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 
 import polars as pl
 import pytest
@@ -46,6 +46,19 @@ def test_small_parts_stay_plain_and_mix_with_packed_ones():
     packed.add(small.clear())  # an empty part adds nothing
     assert packed.read().equals(pl.concat([big, small]))
     assert packed.height == big.height + small.height
+
+
+def test_small_parts_are_packed_together_once_they_add_up():
+    frame = _lines(PACKED_FROM_ROWS * 2)
+    quarter = PACKED_FROM_ROWS // 4
+    packed = PackedFrame(frame.schema)
+    for offset in range(0, frame.height, quarter):
+        packed.add(frame.slice(offset, quarter))
+        # Never more plain parts at the end than it takes to make one packed part.
+        assert packed.part_count <= offset // PACKED_FROM_ROWS + 4
+    assert packed.part_count == 2
+    assert packed.read().equals(frame)
+    assert packed.nbytes < frame.estimated_size() / 2
 
 
 def test_columns_and_rows_asked_for_only_even_when_the_filter_reads_other_columns():
