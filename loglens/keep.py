@@ -40,7 +40,7 @@ class Keep:
     #: message that is not the steady chatter of a healthy agent (`ORDINARY`). The routine operation
     #: lines between two of them are thinned (`loglens.routine.thin_routine`).
     notable: pl.Expr
-    #: Notable records that may tell of the WireServer connection alone (`routine.connection_only`).
+    #: Notable records that may tell of the WireServer connection alone (`routine.ConnectionLines`).
     connection: pl.Expr
 
 

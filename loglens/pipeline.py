@@ -76,6 +76,7 @@ class RecordDigest:
         collections: dict[str, str] | None = None,
     ) -> None:
         self._keep = keep_for(rules)
+        self._connection = routine.ConnectionLines(self._keep.ids)
         # The parse folds and finishes only the records `transform` may keep (a superset of them).
         self.selection = Selection(self._keep.pattern, tuple(PROBLEM_LEVELS), after_bytes=whole_bytes)
         self._index = index
@@ -122,7 +123,7 @@ class RecordDigest:
         rows = rows.with_columns(
             routine=routine.routine(), notable=self._keep.notable, connection=self._keep.connection
         )
-        rows = rows.with_columns(routine.connection_only(rows, self._keep.ids))
+        rows = rows.with_columns(self._connection(rows))
         rows = rows.with_columns(kept=routine.thin_routine()).drop("routine", "notable", "connection")
         return rows.filter(pl.col("kept") | operations.MARKED)
 

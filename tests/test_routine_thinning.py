@@ -16,6 +16,7 @@ import pytest
 from benchmarks.generate import generate
 from loglens import api, pipeline, routine
 from loglens.engine import Analysis
+from loglens.keep import kept_messages
 from parsers import VmTimezone
 
 from tests.test_streamed_analysis import SAMPLES, _differences
@@ -194,3 +195,30 @@ def test_a_wire_message_that_is_not_the_connection_still_ends_every_run(hourly_b
     assert "Enable extension" in lines[failure]
     # The enable after it is kept, as after any notable line.
     assert {failure, failure + 1} <= kept
+
+
+def test_connection_verdicts_are_taken_once_per_distinct_text(monkeypatch):
+    calls = []
+    real = routine.found_in
+
+    def counted(frame, *args, **kwargs):
+        calls.append(frame.height)
+        return real(frame, *args, **kwargs)
+
+    monkeypatch.setattr(routine, "found_in", counted)
+    lines = routine.ConnectionLines(kept_messages(("wire.", "net.", "firewall.")))
+    rows = pl.DataFrame(
+        {
+            "row": [0, 1, 2, 3],
+            "message": [
+                FAILURE.split("ExtHandler ExtHandler ")[1],
+                MANIFEST_FAILURE.split("ExtHandler ExtHandler ")[1],
+                "x",
+                "y",
+            ],
+            "connection": [True, True, False, True],
+        }
+    )
+    assert lines(rows).to_list() == [True, False, False, False]
+    assert lines(rows.reverse()).to_list() == [False, False, False, True]
+    assert calls == [3]  # three candidate texts, verified together once
