@@ -64,6 +64,14 @@ def _goal_state(when: datetime, incarnation: int, took: timedelta = timedelta(se
     ]
 
 
+def _written(tmp_path: Path, lines: list[str]) -> Path:
+    """``lines`` as a VM's `/var/log/waagent.log` under ``tmp_path``."""
+    log = tmp_path / "var" / "log" / "waagent.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("\n".join(lines) + "\n")
+    return log
+
+
 @pytest.fixture
 def healthy_runs(tmp_path) -> Path:
     """400 healthy goal states every 5 minutes; the 100th enable takes 25 minutes (past the 20-minute
@@ -75,10 +83,7 @@ def healthy_runs(tmp_path) -> Path:
         lines += _goal_state(when, n, timedelta(minutes=25) if n == 100 else timedelta(seconds=2))
         if n == 300:
             lines.append(f"{_stamp(when + timedelta(minutes=1))} {FAILURE}")
-    log = tmp_path / "var" / "log" / "waagent.log"
-    log.parent.mkdir(parents=True)
-    log.write_text("\n".join(lines) + "\n")
-    return log
+    return _written(tmp_path, lines)
 
 
 def test_routine_lines_are_thinned_but_every_operation_is_measured(healthy_runs, monkeypatch):
@@ -162,10 +167,7 @@ def hourly_blips(tmp_path) -> Path:
         if n == 200:
             lines.append(f"{_stamp(when - timedelta(seconds=30))} {MANIFEST_FAILURE}")
         lines += _goal_state(when, n)
-    log = tmp_path / "var" / "log" / "waagent.log"
-    log.parent.mkdir(parents=True)
-    log.write_text("\n".join(lines) + "\n")
-    return log
+    return _written(tmp_path, lines)
 
 
 def test_a_wireserver_blip_ends_only_the_run_of_goal_state_completions(hourly_blips, monkeypatch):
