@@ -139,15 +139,23 @@ class Context:
         """Records carrying any of the catalogue messages ``ids`` (ids, or prefixes ending in `.`),
         in record order: the record's columns, `ids` (its messages of ``ids``, sorted) and per field
         of ``fields`` the first value its messages state (in id order). The same as grouping
-        `messages_of(ids)` by record, without building it: a noisy 2 GB log's WireServer messages
-        were 282,000 rows of every record column and catalogue field (+93 MB live at their peak)."""
+        `messages_of(ids)` by record (a field the record has too is `stated_<field>`), without
+        building it past `SHARED_MESSAGES_UNDER`: a noisy 2 GB log's WireServer messages were 282,000
+        rows of every record column and catalogue field (+93 MB live at their peak)."""
+        names = {f: f"stated_{f}" if f in self.records.columns else f for f in fields}
+        if self.found.height < SHARED_MESSAGES_UNDER:
+            # A small VM's whole frame is built once anyway: grouped, as a rule would (a fleet's cost per VM).
+            listed = self.messages_of(ids).group_by("record", maintain_order=True)
+            listed = listed.agg(pl.col(ID).alias("ids"), *(pl.col(n).drop_nulls().first() for n in names.values()))
+            return self.records.join(listed, on="record", maintain_order="right")
         found = self.found.filter(_covered(ids))
         listed = found.pairs.group_by("record", maintain_order=True).agg(pl.col(ID).alias("ids"))
         stated = found.fields.filter(pl.col("field").is_in(fields)).sort("record", ID)
         firsts = stated.group_by("record", "field", maintain_order=True).agg(pl.col("value").first())
         wide = firsts.pivot(on="field", index="record", values="value") if firsts.height else firsts.select("record")
         wide = wide.with_columns(pl.lit(None, pl.String).alias(f) for f in fields if f not in wide.columns)
-        listed = listed.join(wide.select("record", *fields), on="record", how="left", maintain_order="left")
+        wide = wide.select("record", *(pl.col(f).alias(n) for f, n in names.items()))
+        listed = listed.join(wide, on="record", how="left", maintain_order="left")
         return self.records.join(listed, on="record", maintain_order="right")
 
     def tagged(self, ids: tuple[str, ...] | list[str], *, kinds: tuple[str, ...] | None = None) -> pl.DataFrame:

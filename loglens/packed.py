@@ -43,7 +43,7 @@ class PackedFrame:
     def add(self, frame: pl.DataFrame) -> None:
         """Append ``frame`` (of this schema), compressed unless it is small (then `owned`); small
         parts at the end are compressed together once they make `PACKED_FROM_ROWS` rows (a noisy
-        VM's kept records come a few thousand a chunk: 20 MB plain on a 2 GB log, 7 MB packed)."""
+        VM's kept records come a few thousand a chunk: 20 MB plain on a 2 GB log, 3 MB packed)."""
         if frame.schema != self.schema:
             raise ValueError(f"a part of schema {dict(frame.schema)} added to {dict(self.schema)}")
         self.__dict__.pop("height", None)

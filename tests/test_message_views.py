@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from benchmarks.generate import generate
@@ -36,3 +37,23 @@ def test_own_message_views_give_the_same_analysis_on_a_noisy_log(tmp_path, monke
     shared, own = _both([log], monkeypatch)
     assert shared.findings.table.height >= 6
     assert _differences(shared, own) == []
+
+
+def test_messages_by_record_are_the_same_either_way(monkeypatch):
+    """`Context.messages_by_record` groups the small VM's shared frame, or builds from the messages alone."""
+    ids, fields = ("wire.", "net.", "ext.", "agent."), ("endpoint", "status", "extension", "exit_code")
+    analysis = api.analyze([SAMPLES[0].parent])
+    seen = 0
+    for vm in analysis.contexts:
+        ways = []
+        for under in (10**9, 0):
+            with monkeypatch.context() as patch:
+                patch.setattr(context, "SHARED_MESSAGES_UNDER", under)
+                vm.__dict__.pop("messages", None)
+                ways.append(vm.messages_by_record(ids, fields))
+        shared, own = ways
+        assert shared.equals(own), vm.collection
+        assert {"ids", "endpoint", "status", "stated_extension", "exit_code"} <= set(own.columns)
+        assert own["record"].is_sorted() and own["record"].n_unique() == own.height
+        seen += own.filter(pl.col("exit_code").is_not_null() | pl.col("endpoint").is_not_null()).height
+    assert seen > 0
