@@ -114,13 +114,13 @@ class ConnectionLines:
         with self._lock:
             if len(self._known) > self.KNOWN_AT_MOST:
                 self._known.clear()
-            new = [text for text in texts if text not in self._known]
-        if new:
-            verdicts = self._alone(new)
+            verdicts = {text: self._known[text] for text in texts if text in self._known}
+        if new := [text for text in texts if text not in verdicts]:
+            fresh = self._alone(new)
+            verdicts.update(fresh)
             with self._lock:
-                self._known.update(verdicts)
-        with self._lock:
-            alone = [text for text in texts if self._known.get(text, False)]
+                self._known.update(fresh)
+        alone = [text for text, yes in verdicts.items() if yes]
         return rows.select(pl.col("connection") & pl.col("message").is_in(alone)).to_series().alias("connection")
 
     def _alone(self, texts: list[str]) -> dict[str, bool]:
