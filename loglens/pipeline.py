@@ -40,8 +40,11 @@ from parsers.load import open_sources
 from parsers.schema import WAAGENT_COLUMNS, empty_frame
 from parsers.selection import SelectedRecords, Selection
 
-#: Summary parts merged into one once this many have piled up, so they stay few whatever the size.
-_PARTS_BEFORE_MERGE = 64
+#: Chunks' summary parts combined into a run every this many, runs into one every this many
+#: (`summaries.Piled`). The timeline's runs are small (8 chunks of a noisy log: 150,000 rows, a
+#: +15 MB transient) and spans are a few rows a chunk.
+TIMELINE_FANOUTS = (8, 64)
+SPANS_FANOUTS = (64, 64)
 #: Streamed rows held whole besides the kept ones while there are no more than this many: the
 #: evidence context of a small input is taken from them rather than parsed again (a tiny VM's
 #: read-back cost ~15 ms, a fleet's fixed cost per VM); past it they are let go.
@@ -82,11 +85,10 @@ class RecordDigest:
         self._index = index
         self._advance = advance
         self._lock = threading.Lock()
-        # Empty combined summaries first: a stream without a chunk still gives typed (empty) frames,
-        # and the first part is always a combined one (`streamed`).
+        # A stream without a chunk still gives typed (empty) frames.
         empty = empty_frame(WAAGENT_COLUMNS)
-        self._spans: list[pl.DataFrame] = [summaries.combine_spans([summaries.spans(empty)])]
-        self._timeline: list[pl.DataFrame] = [summaries.combine_timeline([summaries.timeline(empty)])]
+        self._spans = summaries.Piled(summaries.combine_spans, summaries.spans(empty), SPANS_FANOUTS)
+        self._timeline = summaries.Piled(summaries.combine_timeline, summaries.timeline(empty), TIMELINE_FANOUTS)
         # Held compressed past a few thousand a chunk (a noisy VM's hourly blips), so that the
         # kept rows neither weigh as a frame nor sit between the chunks' transient allocations.
         self._kept = PackedFrame(empty_frame(WAAGENT_COLUMNS).with_row_index("row").select("row", *COMMON).schema)
@@ -109,9 +111,9 @@ class RecordDigest:
         every = chunk.summary_rows()
         spans, timeline = summaries.spans(every), summaries.timeline(every)
         del every
+        self._spans.add(spans)
+        self._timeline.add(timeline)
         with self._lock:
-            self._spans.append(spans)
-            self._timeline.append(timeline)
             self._rows_seen += chunk.rows
             small = chunk.complete and (self._index is None or self._rows_seen <= WHOLE_ROWS_HELD)
         rows = chunk.records.select("row", *COMMON, kept=self._keep.expression)
@@ -141,8 +143,8 @@ class RecordDigest:
             # Agent rows are the first records of a load: a row's number is its record (`loglens.records`).
             agent_rows = rows.rename({"row": "record"}).with_columns(kind=pl.lit("waagent"))
             self._pairing.add(operations.lines(agent_rows).with_columns(group=collection_of(self._placed())))
-            if len(self._spans) > _PARTS_BEFORE_MERGE:
-                self._merge()
+            self._spans.settle()
+            self._timeline.settle()
             if self._advance is not None and self._index and (fraction := self._index.read_fraction()) is not None:
                 self._advance(fraction)
 
@@ -151,15 +153,6 @@ class RecordDigest:
         if self._collections is not None:
             return self._collections
         return self._index.collections if self._index is not None else {}
-
-    def _merge(self) -> None:
-        with self._lock:
-            spans, self._spans = self._spans, []
-            timeline, self._timeline = self._timeline, []
-        merged = summaries.combine_spans(spans), summaries.combine_timeline(timeline)
-        with self._lock:
-            self._spans.append(merged[0])
-            self._timeline.append(merged[1])
 
     @property
     def retains_everything(self) -> bool:
@@ -178,10 +171,9 @@ class RecordDigest:
 
     def streamed(self, rows: int) -> Streamed:
         """What the engine needs besides the frames, once the stream (of ``rows`` rows) is over."""
-        # A single part is combined already (a merge just done): again, a noisy 2 GB log's would cost 1 s.
-        if len(self._timeline) > 1:
-            self._merge()
-        return Streamed(rows=rows, spans=self._spans[0], timeline=self._timeline[0], pairing=self._pairing)
+        return Streamed(
+            rows=rows, spans=self._spans.combined(), timeline=self._timeline.combined(), pairing=self._pairing
+        )
 
 
 def analyze_paths(
@@ -245,7 +237,9 @@ def analyze_loaded(result: LoadResult, rules: tuple[ModuleType, ...] = REGISTRY)
 def _analysed(load: LoadResult, digest: RecordDigest, rows: int, rules: tuple[ModuleType, ...] = REGISTRY) -> Analysis:
     """The rules run over a load whose agent records went through ``digest`` (``rows`` of them);
     `nearby` taken from the retained rows, or left None when they were let go (read them back)."""
-    load.frames["waagent"] = digest.kept()
+    # One chunk: every select of the record view (made from it) would otherwise copy it whole to
+    # join its chunks, in every rule (the kept parts were 33 chunks on a noisy 2 GB log).
+    load.frames["waagent"] = digest.kept().rechunk()
     analysis = engine.run_rules(load, rules, digest.streamed(rows))
     whole = digest.whole()
     if whole is None:

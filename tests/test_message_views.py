@@ -57,3 +57,27 @@ def test_messages_by_record_are_the_same_either_way(monkeypatch):
         assert own["record"].is_sorted() and own["record"].n_unique() == own.height
         seen += own.filter(pl.col("exit_code").is_not_null() | pl.col("endpoint").is_not_null()).height
     assert seen > 0
+
+
+def test_messages_by_record_carries_only_the_columns_asked_for():
+    """Asked for a few record columns, the same rows as with all of them, and only those columns."""
+    ids, fields = ("wire.", "net.", "ext."), ("endpoint", "status")
+    analysis = api.analyze([SAMPLES[0].parent])
+    for vm in analysis.contexts:
+        whole = vm.messages_by_record(ids, fields)
+        narrow = vm.messages_by_record(ids, fields, ("message", "kind"))
+        assert narrow.columns == ["record", "message", "kind", "ids", "endpoint", "status"]
+        assert narrow.equals(whole.select(narrow.columns)), vm.collection
+
+
+def test_records_carrying_are_the_records_of_those_messages():
+    """`Context.records_carrying` reads the found pairs alone: the same records, in the same order,
+    as the message frame of those ids."""
+    analysis = api.analyze([SAMPLES[0].parent])
+    seen = 0
+    for vm in analysis.contexts:
+        for ids in (("wire.", "net."), ("ext.",), ("no-such-id",)):
+            carrying = vm.records_carrying(ids)
+            assert carrying.to_list() == vm.messages_of(ids)["record"].unique(maintain_order=True).to_list()
+            seen += carrying.len()
+    assert seen > 0

@@ -61,3 +61,34 @@ def test_timeline_paths_are_categorical_and_still_ordered_by_their_text():
     assert combined.schema["source_path"] == pl.Categorical()
     assert combined["source_path"].cast(pl.String).to_list() == sorted(paths)
     assert combined["source_path"].to_physical().to_list() != sorted(combined["source_path"].to_physical().to_list())
+
+
+def test_piled_parts_combine_as_all_at_once_and_stay_few():
+    """Parts combined as they pile up (runs of 2, runs of runs of 3) give the frame one combine of
+    every part gives, in and out of order, and hold a few runs, not every part."""
+    parts = [_timeline_part("/var/log/waagent.log", 7 * i, 10, ["INFO", "ERROR"]) for i in range(20)]
+    parts.insert(5, _timeline_part("/var/log/waagent.log.1", 0, 30, ["WARNING"]))
+    # As `summaries.timeline` gives them.
+    parts = [part.with_columns(pl.col("source_path").cast(pl.Categorical)) for part in parts]
+    empty = parts[0].clear()
+    piled = summaries.Piled(summaries.combine_timeline, empty, (2, 3))
+    for part in parts:
+        piled.add(part)
+        piled.settle()
+        assert len(piled._fresh) + sum(len(level) for level in piled._levels) <= 2 + 3 + 3
+    whole = summaries.combine_timeline(parts)
+    assert piled.combined().equals(whole)
+    assert piled.combined().equals(whole)  # asked again: the same run
+
+
+def test_piled_parts_are_combined_even_when_one_or_none():
+    """One part is combined too (a chunk's part is not in key order); none gives the typed empty frame."""
+    part = _timeline_part("/var/log/waagent.log", 0, 5, ["INFO"]).reverse()
+    part = part.with_columns(pl.col("source_path").cast(pl.Categorical))
+    one = summaries.Piled(summaries.combine_timeline, part.clear(), (8, 64))
+    one.add(part)
+    assert one.combined().equals(summaries.combine_timeline([part]))
+    assert not one.combined().equals(part)
+    none = summaries.Piled(summaries.combine_timeline, part.clear(), (8, 64))
+    assert none.combined().schema == summaries.combine_timeline([part]).schema
+    assert none.combined().height == 0

@@ -64,11 +64,12 @@ def detect(context: Context) -> list[Hit]:
     unclaimed = _unclaimed(context.declared)
     # A line that also carries a problem message another rule reads is that rule's to explain:
     # one incident, one finding.
-    problems = [e.id for e in catalogue.load().entries if e.category != "context"]
-    diagnosed = context.messages.filter(pl.col("message_id").is_in(problems) & ~pl.col("message_id").is_in(unclaimed))
-    rows = context.messages.filter(
-        pl.col("message_id").is_in(unclaimed) & ~pl.col("record").is_in(diagnosed["record"].implode())
-    )
+    reported = set(unclaimed)
+    claimed = tuple(e.id for e in catalogue.load().entries if e.category != "context" and e.id not in reported)
+    diagnosed = context.records_carrying(claimed)
+    # Only the unclaimed messages' frame is built: on a noisy log the claimed ones (WireServer
+    # blips) are hundreds of thousands of rows of every record column and catalogue field.
+    rows = context.messages_of(tuple(unclaimed)).filter(~pl.col("record").is_in(diagnosed.implode()))
     hits = []
     for (message_id, extension), group in rows.group_by(["message_id", "extension"], maintain_order=True):
         entry = by_id[message_id]

@@ -132,6 +132,8 @@ TRANSIENT_MAX = 5
 #: Failures further apart than this start a new streak. The agent repeats `still failing` only
 #: every 6 hours during a long outage, so the gap must be longer than that.
 STREAK_GAP = timedelta(hours=7)
+#: The record columns the rule decides with (the rest of `HIT_COLUMNS` only cites).
+_DECIDING = ("record", "source_path", "line_first", "timestamp", "level", "kind")
 #: The kinds of records a failure may come from.
 _KINDS = ("waagent", "command_execution", "extension_log", "control_plane")
 
@@ -158,7 +160,7 @@ RULE = Rule(
 
 
 def detect(context: Context) -> list[Hit | Hits]:
-    records = _records(context)
+    records, said = _records(context)
     failures = records.filter(
         pl.col("ids").list.eval(pl.element().is_in(FAILURES)).list.any()
         & ~pl.col("ids").list.eval(pl.element().is_in(RECOVERED)).list.any()
@@ -183,10 +185,10 @@ def detect(context: Context) -> list[Hit | Hits]:
             how="diagonal_relaxed",
         ).sort("timestamp", maintain_order=True)
         events = events.filter(~pl.col("recovered") | ~pl.col("recovered").shift(1).fill_null(True))
-        hits += _streak_hits(events)
+        hits += _streak_hits(events, said)
     untimed = failures.filter(pl.col("timestamp").is_null())
     if untimed.height:
-        hits.append(_untimed_hit(untimed, records))
+        hits.append(_untimed_hit(untimed, records, said))
     wrapped = records.filter(
         pl.col("ids").list.contains(WRAPPER)
         & ~pl.col("ids").list.eval(pl.element().is_in([*FAILURES, *SYMPTOMS])).list.any()
@@ -194,24 +196,31 @@ def detect(context: Context) -> list[Hit | Hits]:
     if wrapped.height:
         # The WireServer client wraps any exception, the agent's own bugs included: say so, as info.
         errors = wrapped.join(
-            context.messages_by_record((WRAPPER,), ("error",)).select("record", "error"), on="record", how="left"
+            context.messages_by_record((WRAPPER,), ("error",), ("record",)).select("record", "error"),
+            on="record",
+            how="left",
         )["error"]
         when = span_text(wrapped)
         summary = (
             "The agent's WireServer client failed on an error of its own, not on the network"
             f"{f' ({when})' if when else ''}: {errors.drop_nulls().first() or 'see the evidence'}"
         )
-        hits.append(Hit(summary, wrapped.select(HIT_COLUMNS), severity="info", count=wrapped.height))
+        hits.append(Hit(summary, _cited(wrapped, said), severity="info", count=wrapped.height))
     firewall = records.filter(pl.col("ids").list.eval(pl.element().is_in(FIREWALL_FAILURES)).list.any())
     if firewall.height:
         summary = f"The agent could not set up its firewall rules for 168.63.129.16 ({span_text(firewall)}); other processes may reach the WireServer unprotected, or iptables is broken"
-        hits.append(Hit(summary, firewall.select(HIT_COLUMNS), severity="warning"))
+        hits.append(Hit(summary, _cited(firewall, said), severity="warning"))
     return hits
 
 
-def _records(context: Context) -> pl.DataFrame:
+def _records(context: Context) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The records of the failure kinds that carry this rule's messages: one row per record with
-    every id it carries (`ids`) and the first `endpoint` and `status` any of them states."""
+    the columns the rule decides with (`_DECIDING`), every id it carries (`ids`) and the first
+    `endpoint` and `status` any of them states; and apart, the rest of their `HIT_COLUMNS` (`said`).
+
+    The message text is joined back only onto the rows a hit cites (`_cited`): carried through
+    every filter, sort and concatenation of a noisy log's 141,000 records it was copied each time.
+    """
     wanted = (
         *RECOVERED,
         *CORROBORATION,
@@ -221,8 +230,15 @@ def _records(context: Context) -> pl.DataFrame:
         "wire.",
         "firewall.",
     )
-    records = context.messages_by_record(wanted, ("endpoint", "status"))
-    return records.filter(pl.col("kind").is_in(_KINDS)).select(*HIT_COLUMNS, "kind", "ids", "endpoint", "status")
+    records = context.messages_by_record(wanted, ("endpoint", "status"), (*HIT_COLUMNS, "kind"))
+    records = records.filter(pl.col("kind").is_in(_KINDS))
+    said = [c for c in HIT_COLUMNS if c not in _DECIDING]
+    return records.select(*_DECIDING, "ids", "endpoint", "status"), records.select("record", *said)
+
+
+def _cited(rows: pl.DataFrame, said: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` (of `_records`) with the `HIT_COLUMNS` a hit needs, joined back from ``said``."""
+    return rows.select(*_DECIDING).join(said, on="record", how="left", maintain_order="left").select(HIT_COLUMNS)
 
 
 def _with_legacy_neighbours(failures: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
@@ -250,7 +266,7 @@ def _with_legacy_neighbours(failures: pl.DataFrame, records: pl.DataFrame) -> pl
     )
 
 
-def _untimed_hit(untimed: pl.DataFrame, records: pl.DataFrame) -> Hit:
+def _untimed_hit(untimed: pl.DataFrame, records: pl.DataFrame, said: pl.DataFrame) -> Hit:
     """Pasted text without times: no streak to measure, but the failures are still evidence."""
     how = _how(untimed.select(_symptoms()).to_series().explode().to_list())
     summary = f"168.63.129.16 unreachable ({how}): {untimed.height} failure(s); the text gives no times"
@@ -265,11 +281,12 @@ def _untimed_hit(untimed: pl.DataFrame, records: pl.DataFrame) -> Hit:
         summary += "; the same text shows " + (
             "a manual probe of 168.63.129.16 failing" if probed else "a failed provisioning"
         )
-    rows = pl.concat([untimed.select(HIT_COLUMNS), backing.select(HIT_COLUMNS)]).unique("record", maintain_order=True)
+    rows = pl.concat([untimed.select(_DECIDING), backing.select(_DECIDING)]).unique("record", maintain_order=True)
+    rows = _cited(rows, said)
     return Hit(summary, rows, count=untimed.height, corroborated=backing.height > 0)
 
 
-def _streak_hits(events: pl.DataFrame) -> list[Hits]:
+def _streak_hits(events: pl.DataFrame, said: pl.DataFrame) -> list[Hits]:
     """The hits of every streak of failures (with the success line that closes it; column `recovered`).
 
     A streak starts after a success line or after a long gap; only streaks that hold a failure
@@ -284,7 +301,7 @@ def _streak_hits(events: pl.DataFrame) -> list[Hits]:
     events = events.filter((~pl.col("recovered")).any().over("streak"))
     if events.height == 0:
         return []
-    return [Hits(_streak_table(_streak_facts(events)), events.select(HIT_COLUMNS))]
+    return [Hits(_streak_table(_streak_facts(events)), _cited(events, said))]
 
 
 def _streak_facts(events: pl.DataFrame) -> pl.DataFrame:
