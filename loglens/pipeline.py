@@ -122,8 +122,12 @@ class RecordDigest:
             # ~20 ms per call is 10% of a small VM's analysis), and it changes no result.
             return operations.with_markers(rows)
         rows = operations.with_markers(rows.filter(pl.col("kept")))
-        rows = rows.with_columns(
-            routine=routine.routine(), notable=self._keep.notable, connection=self._keep.connection
+        # Lazily, so that `connection` reuses `notable` (an eager `with_columns` computes it twice:
+        # 53 against 32 ms a 38,000-row chunk).
+        rows = (
+            rows.lazy()
+            .with_columns(routine=routine.routine(), notable=self._keep.notable, connection=self._keep.connection)
+            .collect()
         )
         rows = rows.with_columns(self._connection(rows))
         rows = rows.with_columns(kept=routine.thin_routine()).drop("routine", "notable", "connection")
