@@ -133,19 +133,7 @@ def detect(context: Context) -> list[Hit | Hits]:
     failures = _with_legacy_neighbours(failures, records)
     hits = []
     if failures.height:
-        # Success lines come with every goal state: only the first after a failure ends a streak.
-        successes = records.filter(
-            pl.col("ids").list.eval(pl.element().is_in(RECOVERED)).list.any() & pl.col("timestamp").is_not_null()
-        )
-        events = pl.concat(
-            [
-                failures.filter(pl.col("timestamp").is_not_null()).with_columns(recovered=pl.lit(False)),
-                successes.with_columns(recovered=pl.lit(True)),
-            ],
-            how="diagonal_relaxed",
-        ).sort("timestamp", maintain_order=True)
-        events = events.filter(~pl.col("recovered") | ~pl.col("recovered").shift(1).fill_null(True))
-        hits += _streak_hits(events, said)
+        hits += _streak_hits(_events(failures, records), said)
     untimed = failures.filter(pl.col("timestamp").is_null())
     if untimed.height:
         hits.append(_untimed_hit(untimed, records, said))
@@ -194,6 +182,26 @@ def _records(context: Context) -> tuple[pl.DataFrame, pl.DataFrame]:
     records = records.filter(pl.col("kind").is_in(_KINDS))
     said = [c for c in HIT_COLUMNS if c not in _DECIDING]
     return records.select(*_DECIDING, "ids", "endpoint", "status"), records.select("record", *said)
+
+
+def _events(failures: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+    """The timed failures and, after each, the first success line (`recovered`), in time order.
+
+    Success lines come with every goal state: they are put in order by time and record alone, and
+    only those that end a streak join back whole (a noisy log has 100,000 of them)."""
+    timed = pl.col("timestamp").is_not_null()
+    successes = records.filter(pl.col("ids").list.eval(pl.element().is_in(RECOVERED)).list.any() & timed)
+    order = pl.concat(
+        [
+            failures.filter(timed).select("record", "timestamp", recovered=pl.lit(False)),
+            successes.select("record", "timestamp", recovered=pl.lit(True)),
+        ]
+    ).sort("timestamp", maintain_order=True)
+    order = order.filter(~pl.col("recovered") | ~pl.col("recovered").shift(1).fill_null(True))
+    ends = successes.join(order.filter(pl.col("recovered")).select("record"), on="record", how="semi")
+    rows = pl.concat([failures.filter(timed), ends], how="diagonal_relaxed")
+    # A record is a failure or a success, never both (a failure carries no recovery message).
+    return order.select("record", "recovered").join(rows, on="record", how="left", maintain_order="left")
 
 
 def _cited(rows: pl.DataFrame, said: pl.DataFrame) -> pl.DataFrame:
