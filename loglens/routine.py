@@ -21,19 +21,17 @@ import polars as pl
 
 import catalogue
 from catalogue.match import ID, found_in
+from loglens import wireserver
 from loglens.operations import MARKED
 
 #: The catalogue messages of the WireServer connection failing and answering again, and nothing
 #: else: the WireServer's and HostGAPlugin's failures, the socket errors they end in, the recovery and
 #: goal-state signals the WireServer rule reads, and the blips the agent's own tests call benign.
 CONNECTION = (
-    *(e.id for e in catalogue.load().entries if e.id.startswith("wire.") and e.category == "wireserver"),
+    *wireserver.FAILURES,
     *(e.id for e in catalogue.load().entries if e.id.startswith("net.")),
-    "wire.goal-state-recovered",
-    "wire.goal-state-fetched",
-    "wire.goal-state-processed",
-    "wire.legacy-goal-state-retrieved",
-    "wire.wireserver-exception",
+    *wireserver.RECOVERED,
+    wireserver.WRAPPER,
     "wire.legacy-http-status",
     "benign.goal-state-blip",
     "benign.vmsettings-transient",

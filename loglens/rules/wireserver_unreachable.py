@@ -63,29 +63,18 @@ from loglens.findings import Hit, Hits, Rule
 from loglens.rules._common import HIT_COLUMNS, span_text
 from loglens.rules._wireserver_streaks import SYMPTOMS, how_it_failed, streak_facts, streak_table, symptoms_of
 
+# A streak of `FAILURES` ends at the first of `RECOVERED` after it.
+from loglens.wireserver import FAILURES, RECOVERED, WRAPPER
+
 _ENTRIES = catalogue.load().entries
-#: Failures to talk to the WireServer or the HostGAPlugin: every `wire.` entry of that category.
-FAILURES = tuple(e.id for e in _ENTRIES if e.id.startswith("wire.") and e.category == "wireserver")
 #: The agent's own firewall set-up failing (the rules that protect 168.63.129.16).
 FIREWALL_FAILURES = tuple(e.id for e in _ENTRIES if e.id.startswith("firewall.") and e.category == "wireserver")
 #: 2.0 lines that the agent writes for every request under `Logs.Verbose=y` and at ERROR only when
 #: the request failed: they count as failures at ERROR only.
 FAILED_WHEN_ERROR = ("wire.legacy-http-request", "wire.legacy-http-call-failed")
-#: A streak ends at the next sign that the WireServer answered again: the agent saying it
-#: recovered, or a goal state fetched or processed. (`Fetched a new incarnation` is left out: it
-#: comes with every goal state beside `ProcessExtensionsGoalState completed`.)
-RECOVERED = (
-    "wire.goal-state-recovered",
-    "wire.goal-state-fetched",
-    "wire.goal-state-processed",
-    "wire.legacy-goal-state-retrieved",
-)
 #: What shows a WireServer failure in pasted text mattered: a failed provisioning, or a `curl`
 #: probe of the address that got no HTTP answer.
 CORROBORATION = ("wire.provisioning-state-failed", "wire.curl-probe")
-#: The WireServer client's wrapper around any exception a call raised: a failure only when what it
-#: wraps is one (an HTTP or socket error, tagged on the same line); else an error of the agent's own.
-WRAPPER = "wire.wireserver-exception"
 #: The 2.0 agent logs a failed request over several lines (`socket IOError ...` before it,
 #: `HTTP Err: Status=503` after it): its socket error and status are read this many records around.
 LEGACY_WINDOW = 4
